@@ -1,0 +1,49 @@
+//! `collate check FILE…`: validates returns and prints their exceptions; stores nothing, writes nothing.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{Locations, exit};
+use crate::pipeline::process_file;
+use crate::schema;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The returns to check.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Print the exceptions as JSON, one object per file.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn check(locations: &Locations, args: &CheckArgs) -> anyhow::Result<u8> {
+    let schemas = schema::load(&locations.schemas())?;
+    let mut any_rejected = false;
+    let mut reports = Vec::new();
+    for file in &args.files {
+        let processed = process_file(&schemas, file);
+        let validated = &processed.validated;
+        any_rejected |= !validated.accepted();
+        if args.json {
+            reports.push(serde_json::json!({
+                "file": processed.source_file,
+                "accepted": validated.accepted(),
+                "period": validated.identity.as_ref().map(|i| i.period.to_string()),
+                "department": validated.identity.as_ref().map(|i| i.department.clone()),
+                "exceptions": validated.exceptions,
+            }));
+        } else {
+            let verdict = if validated.accepted() { "accepted" } else { "rejected" };
+            println!("{}: {verdict}", processed.source_file);
+            for exception in &validated.exceptions {
+                println!("  {}", exception.one_line());
+            }
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    }
+    Ok(if any_rejected { exit::SOME_REJECTED } else { exit::ACCEPTED })
+}

@@ -1,0 +1,33 @@
+//! `collate lint`: checks the schema files, then points out what they declare but never use.
+
+use super::{Locations, exit};
+use crate::schema::{self, ValueSource};
+
+pub fn lint(locations: &Locations) -> anyhow::Result<u8> {
+    let dir = locations.schemas();
+    let schemas = schema::load(&dir)?;
+    println!(
+        "{}: {} departments, {} indicators, {} return templates, {} rules: all valid",
+        dir.display(),
+        schemas.departments.len(),
+        schemas.catalogue.indicators.len(),
+        schemas.templates.len(),
+        schemas.rules.len()
+    );
+    for indicator in &schemas.catalogue.indicators {
+        for measure in &indicator.measures {
+            if measure.sum_of.is_some() {
+                continue;
+            }
+            let collected = schemas.templates.iter().any(|template| {
+                template.sources.iter().any(|source: &ValueSource| {
+                    source.indicator_and_measure() == (indicator.code.as_str(), measure.id.as_str())
+                })
+            });
+            if !collected {
+                println!("note: {} {} is collected by no return template", indicator.code, measure.id);
+            }
+        }
+    }
+    Ok(exit::ACCEPTED)
+}

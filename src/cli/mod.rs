@@ -1,0 +1,124 @@
+//! Command-line arguments, raw (clap) then checked, and the exit codes every subcommand shares.
+
+mod check;
+mod lint;
+mod rebuild;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::period::Period;
+use crate::pipeline::Folders;
+
+/// Exit codes, as documented in the README.
+pub mod exit {
+    /// Every return processed was accepted (queries may have been raised).
+    pub const ACCEPTED: u8 = 0;
+    /// At least one return was rejected; the outputs were still written.
+    pub const SOME_REJECTED: u8 = 1;
+    /// Could not run: bad schema, unusable folder, bad arguments.
+    pub const COULD_NOT_RUN: u8 = 2;
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "collate", version, about = "Collates departments' spreadsheet returns into the integrity dashboard")]
+struct Cli {
+    #[command(flatten)]
+    locations: Locations,
+    /// More log detail (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Only errors in the log.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct Locations {
+    /// The folder holding inbox/, outbox/, store/ and schemas/.
+    #[arg(long, global = true, default_value = ".")]
+    root: PathBuf,
+    /// Where returns arrive (default: ROOT/inbox).
+    #[arg(long, global = true)]
+    inbox: Option<PathBuf>,
+    /// Where the dashboard and reports are written (default: ROOT/outbox).
+    #[arg(long, global = true)]
+    outbox: Option<PathBuf>,
+    /// The history store (default: ROOT/store).
+    #[arg(long, global = true)]
+    store: Option<PathBuf>,
+    /// The schema folder (default: ROOT/schemas).
+    #[arg(long, global = true)]
+    schemas: Option<PathBuf>,
+}
+
+impl Locations {
+    fn folders(&self) -> Folders {
+        let defaults = Folders::under(&self.root);
+        Folders {
+            inbox: self.inbox.clone().unwrap_or(defaults.inbox),
+            outbox: self.outbox.clone().unwrap_or(defaults.outbox),
+            store: self.store.clone().unwrap_or(defaults.store),
+        }
+    }
+
+    fn schemas(&self) -> PathBuf {
+        self.schemas.clone().unwrap_or_else(|| self.root.join("schemas"))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Process every new return in the inbox, consolidate, and write the dashboard and exception reports.
+    Run(run::RunArgs),
+    /// Validate returns without storing them; print every exception.
+    Check(check::CheckArgs),
+    /// Rebuild the history store from the originals in the inbox, then write the outputs again.
+    Rebuild(run::RunArgs),
+    /// Check the schema files and report what they declare.
+    Lint,
+}
+
+fn parse_period(text: &str) -> Result<Period, String> {
+    Period::parse(text).ok_or_else(|| format!("\"{text}\" is not a period; write it as 2020/21-Q2"))
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("COLLATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    let result = match &cli.command {
+        Command::Run(args) => run::run(&cli.locations, args),
+        Command::Rebuild(args) => rebuild::rebuild(&cli.locations, args),
+        Command::Check(args) => check::check(&cli.locations, args),
+        Command::Lint => lint::lint(&cli.locations),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("collate: could not run: {error:#}");
+            ExitCode::from(exit::COULD_NOT_RUN)
+        }
+    }
+}

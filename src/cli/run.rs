@@ -1,0 +1,47 @@
+//! `collate run`: one pass over the inbox; what a nightly schedule calls.
+
+use clap::Args;
+
+use super::{Locations, exit, parse_period};
+use crate::period::Period;
+use crate::pipeline::{RunSummary, process_inbox};
+use crate::schema;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The reporting period of the dashboard, e.g. 2020/21-Q2 (default: the latest with an accepted return).
+    #[arg(long, value_parser = parse_period)]
+    pub period: Option<Period>,
+}
+
+pub fn run(locations: &Locations, args: &RunArgs) -> anyhow::Result<u8> {
+    let schemas = schema::load(&locations.schemas())?;
+    let folders = locations.folders();
+    let summary = process_inbox(&schemas, &folders, args.period)?;
+    Ok(finish(&summary))
+}
+
+/// The summary line a schedule's log keeps, and the exit code that tells its outcome.
+pub fn finish(summary: &RunSummary) -> u8 {
+    let period = summary.period.map(|p| p.to_string()).unwrap_or_default();
+    tracing::info!(
+        "{} accepted, {} rejected, {} already processed; dashboard for {period} written to {}",
+        summary.accepted(),
+        summary.rejected(),
+        summary.already_processed(),
+        summary
+            .dashboard
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    );
+    if summary.rejected() > 0 {
+        eprintln!(
+            "collate: {} return(s) rejected; see outbox/exceptions.xlsx",
+            summary.rejected()
+        );
+        exit::SOME_REJECTED
+    } else {
+        exit::ACCEPTED
+    }
+}

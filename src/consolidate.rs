@@ -1,0 +1,638 @@
+//! Consolidation: the store's figures in, the dashboard's tables out. Pure polars; no I/O here.
+//!
+//! "Last good return wins": for each department, template and period the latest accepted return is current;
+//! for each figure, the current return of the latest period that states it wins (a Q2 return restates Q1).
+
+use polars::prelude::*;
+
+use crate::period::{FinancialYear, Period, Quarter};
+use crate::schema::{Schemas, TemplateKind};
+use crate::store::History;
+
+/// The schema facts consolidation needs, as frames.
+#[derive(Debug, Clone)]
+pub struct CatalogueFrames {
+    /// indicator, measure, indicator_order, measure_order, summable, integrity
+    pub measures: DataFrame,
+    /// indicator, measure (the derived one), part, part_order
+    pub derived: DataFrame,
+    /// department, template: the quarterly returns expected every quarter
+    pub expected_returns: DataFrame,
+    /// template, indicator: analysis texts each template carries
+    pub expected_analysis: DataFrame,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct FlagSettings {
+    pub far_above_ratio: f64,
+    pub far_above_min_excess: f64,
+}
+
+/// Everything the outputs show.
+#[derive(Debug, Clone)]
+pub struct Consolidated {
+    pub period: Period,
+    /// The `Data` sheet: indicator, measure, financial_year, quarter, value, source_file, source_cell, figure,
+    /// year_start, q (0 for a whole-year figure).
+    pub data: DataFrame,
+    /// The reporting year per measure: indicator, measure, q1..q4, year_value, same_quarter_last_year.
+    pub year_matrix: DataFrame,
+    /// Whole-year figures of earlier years: indicator, measure, year_start, financial_year, value, change.
+    pub history: DataFrame,
+    /// The current accepted return per department, template and period.
+    pub current_returns: DataFrame,
+    /// Analysis text of the reporting period's returns: indicator, text, department, source_file, sheet, cell.
+    pub commentary: DataFrame,
+    /// Expected returns for the period with no accepted return: department, template, note.
+    pub missing: DataFrame,
+    /// Rejected returns not since replaced by an accepted one: the store's return rows.
+    pub rejected: DataFrame,
+    /// Exceptions of the returns in the current picture: outcome ("accepted" or "rejected"), department,
+    /// ret_year, ret_q, received_at, and the exception's file, sheet, cell, value_found, rule_id, severity,
+    /// message and guidance.
+    pub open_exceptions: DataFrame,
+    /// Flags for the integrity board: flag, indicator, measure, financial_year, quarter, value, baseline (the
+    /// typical quarter a figure was compared with), source_file, source_cell.
+    pub flags: DataFrame,
+}
+
+pub fn catalogue_frames(schemas: &Schemas) -> PolarsResult<CatalogueFrames> {
+    let (mut indicator, mut measure, mut indicator_order, mut measure_order, mut summable, mut integrity) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut d_indicator, mut d_measure, mut d_part, mut d_order) = (vec![], vec![], vec![], vec![]);
+    for (i, ind) in schemas.catalogue.indicators.iter().enumerate() {
+        for (m, mea) in ind.measures.iter().enumerate() {
+            indicator.push(ind.code.clone());
+            measure.push(mea.id.clone());
+            indicator_order.push(i as i32);
+            measure_order.push(m as i32);
+            summable.push(mea.summable);
+            integrity.push(mea.integrity);
+            for (position, part) in mea.sum_of.iter().flatten().enumerate() {
+                d_order.push(position as i32);
+                d_indicator.push(ind.code.clone());
+                d_measure.push(mea.id.clone());
+                d_part.push(part.clone());
+            }
+        }
+    }
+    let (mut e_department, mut e_template, mut a_template, mut a_indicator) = (vec![], vec![], vec![], vec![]);
+    for template in &schemas.templates {
+        if template.kind == TemplateKind::Quarterly {
+            e_department.push(template.department.clone());
+            e_template.push(template.id.clone());
+        }
+        for spec in &template.analysis {
+            a_template.push(template.id.clone());
+            a_indicator.push(spec.indicator.clone());
+        }
+    }
+    Ok(CatalogueFrames {
+        measures: df!(
+            "indicator" => indicator, "measure" => measure, "indicator_order" => indicator_order,
+            "measure_order" => measure_order, "summable" => summable, "integrity" => integrity,
+        )?,
+        derived: df!(
+            "indicator" => d_indicator, "measure" => d_measure, "part" => d_part, "part_order" => d_order,
+        )?,
+        expected_returns: df!("department" => e_department, "template" => e_template)?,
+        expected_analysis: df!("template" => a_template, "indicator" => a_indicator)?,
+    })
+}
+
+fn inner() -> JoinArgs {
+    JoinArgs::new(JoinType::Inner)
+}
+
+fn left() -> JoinArgs {
+    JoinArgs::new(JoinType::Left)
+}
+
+fn sort_by(columns: &[&str]) -> (Vec<PlSmallStr>, SortMultipleOptions) {
+    (
+        columns.iter().map(|c| PlSmallStr::from(*c)).collect(),
+        SortMultipleOptions::default().with_maintain_order(true),
+    )
+}
+
+/// The latest period for which any quarterly return was accepted.
+pub fn latest_period(history: &History) -> PolarsResult<Option<Period>> {
+    let latest = history
+        .returns
+        .clone()
+        .lazy()
+        .filter(col("accepted").and(col("quarter").is_not_null()))
+        .select([col("year_start"), col("quarter")])
+        .sort(["year_start", "quarter"], SortMultipleOptions::default())
+        .last()
+        .collect()?;
+    if latest.height() == 0 {
+        return Ok(None);
+    }
+    let year = latest.column("year_start")?.i32()?.get(0);
+    let quarter = latest.column("quarter")?.i32()?.get(0);
+    Ok(match (year, quarter.and_then(|q| Quarter::new(q as u8))) {
+        (Some(year), Some(quarter)) => Some(Period {
+            year: FinancialYear(year),
+            quarter: Some(quarter),
+        }),
+        _ => None,
+    })
+}
+
+pub fn consolidate(
+    history: &History,
+    catalogue: &CatalogueFrames,
+    period: Period,
+    flags: FlagSettings,
+) -> PolarsResult<Consolidated> {
+    let year = period.year.0;
+    let quarter = period.quarter.map(|q| i32::from(q.number())).unwrap_or(4);
+
+    let returns = history
+        .returns
+        .clone()
+        .lazy()
+        .with_columns([
+            col("quarter").fill_null(lit(0)).alias("ret_q"),
+            col("department").fill_null(lit("")),
+            col("template").fill_null(lit("")),
+            col("year_start").fill_null(lit(0)).alias("ret_year"),
+        ]);
+    let (by, order) = sort_by(&["received_at", "source_file"]);
+    let current = returns
+        .clone()
+        .filter(col("accepted"))
+        .sort(by.clone(), order.clone())
+        .group_by_stable([col("department"), col("template"), col("ret_year"), col("ret_q")])
+        .agg([
+            col("sha256").last(),
+            col("received_at").last(),
+            col("source_file").last(),
+            col("errors").last(),
+            col("warnings").last(),
+        ]);
+
+    // Every accepted figure of a current return; stated totals were checked at validation and are kept in the
+    // store, but the dashboard recomputes totals from the quarters it shows.
+    let (by_recency, recency) = sort_by(&["ret_year", "ret_q", "received_at", "source_file"]);
+    let figures = history
+        .figures
+        .clone()
+        .lazy()
+        .filter(col("slot").neq(lit("total")))
+        .with_column(col("quarter").fill_null(lit(0)).alias("q"))
+        .join(
+            current
+                .clone()
+                .select([col("sha256"), col("ret_year"), col("ret_q"), col("received_at"), col("department")]),
+            [col("sha256")],
+            [col("sha256")],
+            inner(),
+        )
+        .sort(by_recency, recency)
+        .group_by_stable([col("indicator"), col("measure"), col("year_start"), col("q")])
+        .agg([
+            col("value").last(),
+            col("source_file").last(),
+            col("sheet").last(),
+            col("cell").last(),
+            col("financial_year").last(),
+            col("slot").last(),
+            col("source_cell").last(),
+        ]);
+
+    let columns = [
+        "indicator", "measure", "financial_year", "year_start", "q", "value", "source_file", "source_cell", "figure",
+    ];
+    let select_columns = || columns.iter().map(|c| col(*c)).collect::<Vec<_>>();
+
+    let stated = figures.clone().with_column(
+        when(col("q").gt(lit(0)))
+            .then(lit("quarter"))
+            .otherwise(lit("annual"))
+            .alias("figure"),
+    );
+
+    let annual_keys = figures
+        .clone()
+        .filter(col("q").eq(lit(0)))
+        .select([col("indicator"), col("measure"), col("year_start"), lit(true).alias("has_annual")]);
+    let totals = figures
+        .clone()
+        .filter(col("q").gt(lit(0)))
+        .join(
+            catalogue.measures.clone().lazy().select([col("indicator"), col("measure"), col("summable")]),
+            [col("indicator"), col("measure")],
+            [col("indicator"), col("measure")],
+            inner(),
+        )
+        .filter(col("summable"))
+        // Joins do not keep row order; provenance lists must come out the same every run.
+        .sort(["indicator", "measure", "year_start", "q"], SortMultipleOptions::default())
+        .group_by_stable([col("indicator"), col("measure"), col("year_start")])
+        .agg([
+            col("value").sum(),
+            col("value").count().alias("n"),
+            col("financial_year").first(),
+            col("source_file").unique_stable(),
+            col("source_cell"),
+        ])
+        .join(
+            annual_keys,
+            [col("indicator"), col("measure"), col("year_start")],
+            [col("indicator"), col("measure"), col("year_start")],
+            left(),
+        )
+        .filter(col("has_annual").is_null())
+        .with_columns([
+            lit(0).cast(DataType::Int32).alias("q"),
+            when(col("n").eq(lit(4)))
+                .then(lit("year_total"))
+                .otherwise(lit("year_to_date"))
+                .alias("figure"),
+        ]);
+
+    let derived = catalogue
+        .derived
+        .clone()
+        .lazy()
+        .with_column(col("part").count().over([col("indicator"), col("measure")])?.alias("parts"))
+        .join(
+            figures.clone().select([
+                col("indicator"),
+                col("measure").alias("part"),
+                col("year_start"),
+                col("q"),
+                col("value"),
+                col("financial_year"),
+                col("source_file"),
+                col("source_cell"),
+            ]),
+            [col("indicator"), col("part")],
+            [col("indicator"), col("part")],
+            inner(),
+        )
+        .sort(
+            ["indicator", "measure", "year_start", "q", "part_order"],
+            SortMultipleOptions::default(),
+        )
+        .group_by_stable([col("indicator"), col("measure"), col("year_start"), col("q")])
+        .agg([
+            col("value").sum(),
+            col("value").count().alias("n"),
+            col("parts").first(),
+            col("financial_year").first(),
+            col("source_file").unique_stable(),
+            col("source_cell"),
+        ])
+        .filter(col("n").eq(col("parts")))
+        .with_column(lit("derived").alias("figure"));
+
+    // Totals and derived figures cite every cell they add up.
+    let mut totals = totals.select(select_columns()).collect()?;
+    let mut derived = derived.select(select_columns()).collect()?;
+    for frame in [&mut totals, &mut derived] {
+        join_list_column(frame, "source_file", "; ")?;
+        join_list_column(frame, "source_cell", " + ")?;
+    }
+    let data = concat(
+        [stated.select(select_columns()), totals.lazy(), derived.lazy()],
+        UnionArgs::default(),
+    )?
+    .join(
+        catalogue
+            .measures
+            .clone()
+            .lazy()
+            .select([col("indicator"), col("measure"), col("indicator_order"), col("measure_order")]),
+        [col("indicator"), col("measure")],
+        [col("indicator"), col("measure")],
+        left(),
+    )
+    // Quarters first, then the year's total or annual figure.
+    .with_column(col("q").eq(lit(0)).alias("whole_year"))
+    .sort(
+        ["indicator_order", "measure_order", "year_start", "whole_year", "q"],
+        SortMultipleOptions::default().with_maintain_order(true),
+    )
+    .with_column(quarter_label(col("q")).alias("quarter"))
+    .select([
+        col("indicator"),
+        col("measure"),
+        col("financial_year"),
+        col("quarter"),
+        col("value"),
+        col("source_file"),
+        col("source_cell"),
+        col("figure"),
+        col("year_start"),
+        col("q"),
+    ])
+    .collect()?;
+
+    let data_lazy = data.clone().lazy();
+    let in_quarter = |n: i32| col("value").filter(col("q").eq(lit(n))).first().alias(format!("q{n}"));
+    let same_quarter_last_year = data_lazy
+        .clone()
+        .filter(col("year_start").eq(lit(year - 1)).and(col("q").eq(lit(quarter))))
+        .select([col("indicator"), col("measure"), col("value").alias("same_quarter_last_year")]);
+    let year_matrix = data_lazy
+        .clone()
+        .filter(col("year_start").eq(lit(year)))
+        .group_by_stable([col("indicator"), col("measure")])
+        .agg([
+            in_quarter(1),
+            in_quarter(2),
+            in_quarter(3),
+            in_quarter(4),
+            col("value").filter(col("q").eq(lit(0))).first().alias("year_value"),
+        ])
+        .join(
+            same_quarter_last_year,
+            [col("indicator"), col("measure")],
+            [col("indicator"), col("measure")],
+            left(),
+        )
+        .collect()?;
+
+    let whole_years = data_lazy
+        .clone()
+        .filter(col("q").eq(lit(0)).and(col("figure").neq(lit("year_to_date"))));
+    let history_frame = whole_years
+        .clone()
+        .filter(col("year_start").lt(lit(year)))
+        .select([col("indicator"), col("measure"), col("year_start"), col("financial_year"), col("value")])
+        .join(
+            whole_years.select([
+                col("indicator"),
+                col("measure"),
+                (col("year_start") + lit(1)).alias("year_start"),
+                col("value").alias("previous"),
+            ]),
+            [col("indicator"), col("measure"), col("year_start")],
+            [col("indicator"), col("measure"), col("year_start")],
+            left(),
+        )
+        .with_column((col("value") - col("previous")).alias("change"))
+        .select([
+            col("indicator"),
+            col("measure"),
+            col("year_start"),
+            col("financial_year"),
+            col("value"),
+            col("change"),
+        ])
+        .collect()?;
+
+    let this_period = col("ret_year").eq(lit(year)).and(col("ret_q").eq(lit(quarter)));
+    let current_now = current.clone().filter(this_period.clone());
+    let commentary = history
+        .commentary
+        .clone()
+        .lazy()
+        .join(
+            current_now.clone().select([col("sha256"), col("department")]),
+            [col("sha256")],
+            [col("sha256")],
+            inner(),
+        )
+        .select([col("indicator"), col("text"), col("department"), col("source_file"), col("sheet"), col("cell")])
+        .collect()?;
+
+    let rejected_now = returns
+        .clone()
+        .filter(col("accepted").not().and(this_period.clone()))
+        .group_by_stable([col("department"), col("template")])
+        .agg([col("source_file").last().alias("rejected_file")]);
+    let missing = catalogue
+        .expected_returns
+        .clone()
+        .lazy()
+        .join(
+            current_now.clone().select([col("department"), col("template"), col("sha256")]),
+            [col("department"), col("template")],
+            [col("department"), col("template")],
+            left(),
+        )
+        .filter(col("sha256").is_null())
+        .join(
+            rejected_now,
+            [col("department"), col("template")],
+            [col("department"), col("template")],
+            left(),
+        )
+        .select([col("department"), col("template"), col("rejected_file")])
+        .collect()?;
+
+    // A rejected return stays on the list until an accepted return for the same department, template and
+    // period arrives after it; one that could not even be identified stays until it is removed from the inbox.
+    let rejected = returns
+        .clone()
+        .filter(col("accepted").not())
+        .join(
+            current.clone().select([
+                col("department"),
+                col("template"),
+                col("ret_year"),
+                col("ret_q"),
+                col("received_at").alias("replaced_at"),
+            ]),
+            [col("department"), col("template"), col("ret_year"), col("ret_q")],
+            [col("department"), col("template"), col("ret_year"), col("ret_q")],
+            left(),
+        )
+        .filter(
+            col("replaced_at")
+                .is_null()
+                .or(col("replaced_at").lt_eq(col("received_at"))),
+        )
+        .sort(["received_at", "source_file"], SortMultipleOptions::default().with_maintain_order(true))
+        .collect()?;
+
+    let in_picture = concat(
+        [
+            current
+                .clone()
+                .select([col("sha256"), col("department"), col("ret_year"), col("ret_q"), col("received_at")])
+                .with_column(lit("accepted").alias("outcome")),
+            rejected
+                .clone()
+                .lazy()
+                .select([col("sha256"), col("department"), col("ret_year"), col("ret_q"), col("received_at")])
+                .with_column(lit("rejected").alias("outcome")),
+        ],
+        UnionArgs::default(),
+    )?;
+    let open_exceptions = history
+        .exceptions
+        .clone()
+        .lazy()
+        .join(in_picture, [col("sha256")], [col("sha256")], inner())
+        .sort(
+            ["outcome", "department", "ret_year", "ret_q", "received_at", "source_file"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .collect()?;
+
+    let flags = board_flags(&data, catalogue, &current_now, &history.commentary, year, quarter, flags)?;
+
+    Ok(Consolidated {
+        period,
+        data,
+        year_matrix,
+        history: history_frame,
+        current_returns: current
+            .sort(
+                ["department", "template", "ret_year", "ret_q"],
+                SortMultipleOptions::default().with_maintain_order(true),
+            )
+            .collect()?,
+        commentary,
+        missing,
+        rejected,
+        open_exceptions,
+        flags,
+    })
+}
+
+/// Flags the integrity board acts on: integrity counts above zero, quarters far above their history, and
+/// analysis texts missing from this period's returns.
+fn board_flags(
+    data: &DataFrame,
+    catalogue: &CatalogueFrames,
+    current_now: &LazyFrame,
+    commentary: &DataFrame,
+    year: i32,
+    quarter: i32,
+    settings: FlagSettings,
+) -> PolarsResult<DataFrame> {
+    let data = data.clone().lazy();
+    let keys = [col("indicator"), col("measure")];
+    let flag_columns = || {
+        [
+            col("flag"),
+            col("indicator"),
+            col("measure"),
+            col("financial_year"),
+            col("quarter"),
+            col("value"),
+            col("baseline"),
+            col("source_file"),
+            col("source_cell"),
+        ]
+    };
+
+    let integrity = data
+        .clone()
+        .filter(
+            col("year_start")
+                .eq(lit(year))
+                .and(col("q").gt(lit(0)))
+                .and(col("q").lt_eq(lit(quarter)))
+                .and(col("value").gt(lit(0.0))),
+        )
+        .join(
+            catalogue.measures.clone().lazy().select([col("indicator"), col("measure"), col("integrity")]),
+            keys.clone(),
+            keys.clone(),
+            inner(),
+        )
+        .filter(col("integrity"))
+        .with_columns([
+            lit("integrity count above zero").alias("flag"),
+            lit(NULL).cast(DataType::Float64).alias("baseline"),
+        ])
+        .select(flag_columns());
+
+    let earlier = data.clone().filter(col("year_start").lt(lit(year)));
+    let quarterly_baseline = earlier
+        .clone()
+        .filter(col("q").gt(lit(0)))
+        .group_by_stable(keys.clone())
+        .agg([col("value").mean().alias("quarter_mean"), col("value").count().alias("quarters_known")]);
+    let annual_baseline = earlier
+        .filter(col("q").eq(lit(0)).and(col("figure").neq(lit("year_to_date"))))
+        .group_by_stable(keys.clone())
+        .agg([(col("value").mean() / lit(4.0)).alias("annual_quarter_mean")]);
+    let far_above = data
+        .clone()
+        .filter(col("year_start").eq(lit(year)).and(col("q").eq(lit(quarter))))
+        .join(quarterly_baseline, keys.clone(), keys.clone(), left())
+        .join(annual_baseline, keys.clone(), keys.clone(), left())
+        .with_column(
+            when(col("quarters_known").gt_eq(lit(4)))
+                .then(col("quarter_mean"))
+                .otherwise(col("annual_quarter_mean"))
+                .alias("baseline"),
+        )
+        .filter(
+            col("baseline").is_not_null().and(
+                col("value")
+                    .gt(col("baseline") * lit(settings.far_above_ratio))
+                    .and((col("value") - col("baseline")).gt_eq(lit(settings.far_above_min_excess))),
+            ),
+        )
+        .with_columns([
+            lit("far above its history").alias("flag"),
+        ])
+        .select(flag_columns());
+
+    let missing_analysis = current_now
+        .clone()
+        .select([col("sha256"), col("template"), col("source_file"), col("ret_year"), col("ret_q")])
+        .join(
+            catalogue.expected_analysis.clone().lazy(),
+            [col("template")],
+            [col("template")],
+            inner(),
+        )
+        .join(
+            commentary.clone().lazy().select([col("sha256"), col("indicator"), col("text")]),
+            [col("sha256"), col("indicator")],
+            [col("sha256"), col("indicator")],
+            left(),
+        )
+        .filter(col("text").is_null())
+        .with_columns([
+            lit("analysis text missing").alias("flag"),
+            lit("").alias("measure"),
+            lit(FinancialYear(year).to_string()).alias("financial_year"),
+            quarter_label(lit(quarter)).alias("quarter"),
+            lit(NULL).cast(DataType::Float64).alias("value"),
+            lit(NULL).cast(DataType::Float64).alias("baseline"),
+            lit("").alias("source_cell"),
+        ])
+        .select(flag_columns());
+
+    concat([integrity, far_above, missing_analysis], UnionArgs::default())?.collect()
+}
+
+/// "Q1"…"Q4" for quarters, empty for a whole-year figure (0).
+fn quarter_label(q: Expr) -> Expr {
+    when(q.clone().eq(lit(1)))
+        .then(lit("Q1"))
+        .when(q.clone().eq(lit(2)))
+        .then(lit("Q2"))
+        .when(q.clone().eq(lit(3)))
+        .then(lit("Q3"))
+        .when(q.eq(lit(4)))
+        .then(lit("Q4"))
+        .otherwise(lit(""))
+}
+
+/// Replaces a list-of-text column with its items joined by `separator`.
+fn join_list_column(frame: &mut DataFrame, name: &str, separator: &str) -> PolarsResult<()> {
+    let lists = frame.column(name)?.list()?;
+    let joined = (0..lists.len())
+        .map(|row| match lists.get_as_series(row) {
+            Some(items) => {
+                let items = items.str()?;
+                Ok((0..items.len()).filter_map(|i| items.get(i)).collect::<Vec<_>>().join(separator))
+            }
+            None => Ok(String::new()),
+        })
+        .collect::<PolarsResult<Vec<String>>>()?;
+    frame.with_column(Column::new(name.into(), joined))?;
+    Ok(())
+}

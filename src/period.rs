@@ -1,0 +1,159 @@
+//! UK police financial years (April–March) and their quarters, parsed from what departments type.
+
+use std::fmt;
+
+/// A financial year named by the calendar year it starts in: `2020` is 2020/21 (April 2020 – March 2021).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FinancialYear(pub i32);
+
+impl FinancialYear {
+    /// Reads "2020/21", "2020-21", "2020/2021", "FY2020/21" or "2020 / 21".
+    pub fn parse(text: &str) -> Option<FinancialYear> {
+        let cleaned: String = text
+            .trim()
+            .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let (start, end) = cleaned.split_once(['/', '-'])?;
+        let start: i32 = start.parse().ok()?;
+        if !(1900..=2999).contains(&start) {
+            return None;
+        }
+        let end: i32 = end.parse().ok()?;
+        let next = start + 1;
+        let matches = match end.to_string().len() {
+            2 => end == next % 100,
+            4 => end == next,
+            _ => false,
+        };
+        matches.then_some(FinancialYear(start))
+    }
+
+    pub fn previous(self) -> FinancialYear {
+        FinancialYear(self.0 - 1)
+    }
+
+    pub fn offset(self, years: i32) -> FinancialYear {
+        FinancialYear(self.0 + years)
+    }
+}
+
+impl fmt::Display for FinancialYear {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{:02}", self.0, (self.0 + 1).rem_euclid(100))
+    }
+}
+
+/// A quarter of the financial year: QTR 1 is April–June … QTR 4 is January–March.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Quarter(u8);
+
+impl Quarter {
+    pub const ALL: [Quarter; 4] = [Quarter(1), Quarter(2), Quarter(3), Quarter(4)];
+
+    pub fn new(number: u8) -> Option<Quarter> {
+        (1..=4).contains(&number).then_some(Quarter(number))
+    }
+
+    pub fn number(self) -> u8 {
+        self.0
+    }
+
+    /// Reads "Q2", "QTR 2", "Quarter 2", "qtr2" or a bare "2".
+    pub fn parse(text: &str) -> Option<Quarter> {
+        let lower = text.trim().to_ascii_lowercase();
+        let digits = lower
+            .trim_start_matches("quarter")
+            .trim_start_matches("qtr")
+            .trim_start_matches('q')
+            .trim();
+        // Excel often stores a typed "2" as the number 2.0.
+        let digits = digits.strip_suffix(".0").unwrap_or(digits);
+        Quarter::new(digits.parse().ok()?)
+    }
+
+    /// The heading the seed dashboard uses for this quarter.
+    pub fn heading(self) -> String {
+        format!("QTR {}", self.0)
+    }
+}
+
+impl fmt::Display for Quarter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Q{}", self.0)
+    }
+}
+
+/// The period a return reports on: a quarter of a financial year, or a whole year (historical returns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Period {
+    pub year: FinancialYear,
+    pub quarter: Option<Quarter>,
+}
+
+impl Period {
+    /// Reads a period as a user writes it on the command line: "2020/21-Q2", "2020/21 Q2" or "2020/21".
+    pub fn parse(text: &str) -> Option<Period> {
+        let text = text.trim();
+        if let Some(year) = FinancialYear::parse(text) {
+            return Some(Period {
+                year,
+                quarter: None,
+            });
+        }
+        let split = text.rfind([' ', '-', '_'])?;
+        let (year, quarter) = text.split_at(split);
+        Some(Period {
+            year: FinancialYear::parse(year)?,
+            quarter: Some(Quarter::parse(&quarter[1..])?),
+        })
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.quarter {
+            Some(quarter) => write!(f, "{} {}", self.year, quarter),
+            None => write!(f, "{}", self.year),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn financial_years_read_in_the_ways_departments_write_them() {
+        for text in ["2020/21", "2020-21", "2020/2021", "FY2020/21", " 2020 / 21 "] {
+            assert_eq!(FinancialYear::parse(text), Some(FinancialYear(2020)), "{text}");
+        }
+        assert_eq!(FinancialYear(1999).to_string(), "1999/00");
+        assert_eq!(FinancialYear(2020).to_string(), "2020/21");
+    }
+
+    #[test]
+    fn inconsistent_or_unreadable_years_are_refused() {
+        for text in ["2020/22", "2020", "twenty", "", "2020/2022", "20/21"] {
+            assert_eq!(FinancialYear::parse(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn quarters_read_in_the_ways_departments_write_them() {
+        for text in ["Q2", "QTR 2", "Quarter 2", "qtr2", "2", "2.0"] {
+            assert_eq!(Quarter::parse(text), Quarter::new(2), "{text}");
+        }
+        for text in ["Q5", "Q0", "second", ""] {
+            assert_eq!(Quarter::parse(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn periods_parse_from_the_command_line() {
+        let period = Period::parse("2020/21-Q2").expect("period");
+        assert_eq!(period.to_string(), "2020/21 Q2");
+        assert_eq!(Period::parse("2019/20").map(|p| p.quarter), Some(None));
+    }
+}

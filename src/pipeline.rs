@@ -1,0 +1,377 @@
+//! The one processing path: inbox files → read → validate → store → consolidate → render. `collate run`,
+//! `collate rebuild` and the watcher all call [`process_inbox`].
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::consolidate::{self, FlagSettings};
+use crate::error::FatalError;
+use crate::exception::Exception;
+use crate::outfile::write_atomically;
+use crate::period::{FinancialYear, Period, Quarter};
+use crate::read::SourceWorkbook;
+use crate::render;
+use crate::schema::{Schemas, Severity};
+use crate::store::{History, ProcessedReturn, Store, tables_for};
+use crate::validate::{Validated, validate};
+
+/// The folders of one installation.
+#[derive(Debug, Clone)]
+pub struct Folders {
+    pub inbox: PathBuf,
+    pub outbox: PathBuf,
+    pub store: PathBuf,
+}
+
+impl Folders {
+    pub fn under(root: &Path) -> Folders {
+        Folders {
+            inbox: root.join("inbox"),
+            outbox: root.join("outbox"),
+            store: root.join("store"),
+        }
+    }
+
+    pub fn dashboard(&self) -> PathBuf {
+        self.outbox.join("dashboard.xlsx")
+    }
+
+    pub fn exceptions(&self) -> PathBuf {
+        self.outbox.join("exceptions.xlsx")
+    }
+
+    pub fn return_reports(&self) -> PathBuf {
+        self.outbox.join("returns")
+    }
+}
+
+/// What became of one file in the inbox.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Accepted { file: String, warnings: usize },
+    Rejected { file: String, reason: String },
+    /// The same bytes were processed before, under this name.
+    AlreadyProcessed { file: String, same_as: String },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    pub outcomes: Vec<Outcome>,
+    pub period: Option<Period>,
+    pub dashboard: Option<PathBuf>,
+}
+
+impl RunSummary {
+    pub fn rejected(&self) -> usize {
+        self.outcomes.iter().filter(|o| matches!(o, Outcome::Rejected { .. })).count()
+    }
+
+    pub fn accepted(&self) -> usize {
+        self.outcomes.iter().filter(|o| matches!(o, Outcome::Accepted { .. })).count()
+    }
+
+    pub fn already_processed(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::AlreadyProcessed { .. }))
+            .count()
+    }
+}
+
+/// Files a department could have sent: hidden files, Excel's `~$` owner files and folders are not returns.
+pub fn inbox_files(inbox: &Path) -> Result<Vec<PathBuf>, FatalError> {
+    let entries = std::fs::read_dir(inbox).map_err(|error| FatalError::Folder {
+        path: inbox.to_path_buf(),
+        reason: format!("cannot read the inbox: {error}"),
+    })?;
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+    for entry in entries.filter_map(|entry| entry.ok()) {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name.starts_with("~$") || !path.is_file() {
+            continue;
+        }
+        let modified = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .unwrap_or(std::time::UNIX_EPOCH);
+        files.push((modified, path));
+    }
+    // Received order: the order the owner saved them in, then by name.
+    files.sort();
+    Ok(files.into_iter().map(|(_, path)| path).collect())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+fn received_at(path: &Path) -> String {
+    let modified = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .unwrap_or(std::time::UNIX_EPOCH);
+    chrono::DateTime::<chrono::Utc>::from(modified)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// A return rejected before validation could start, with its one-line reason.
+fn rejected_file(file: &str, rule_id: &str, reason: String, guidance: &str) -> Validated {
+    Validated {
+        exceptions: vec![Exception {
+            file: file.to_owned(),
+            sheet: String::new(),
+            cell: String::new(),
+            value_found: String::new(),
+            rule_id: rule_id.to_owned(),
+            severity: Severity::Error,
+            message: reason,
+            guidance: guidance.to_owned(),
+        }],
+        ..Validated::default()
+    }
+}
+
+/// Validates the bytes of one file. Never fails and never panics outward: a file that breaks the reader
+/// is a rejected return with a reason, and the run goes on.
+pub fn validate_bytes(schemas: &Schemas, file: &str, bytes: Vec<u8>) -> Validated {
+    let extension = Path::new(file)
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !["xlsx", "xlsm", "xls", "ods"].contains(&extension.as_str()) {
+        return rejected_file(
+            file,
+            "unsupported-file",
+            format!("\"{file}\" is not a spreadsheet return (.xlsx, .xlsm, .xls or .ods)"),
+            "Save the return from Excel as .xlsx and send it again.",
+        );
+    }
+    let outcome = catch_unwind(AssertUnwindSafe(|| match SourceWorkbook::open(bytes, &extension) {
+        Ok(mut workbook) => validate(schemas, file, &mut workbook),
+        Err(unreadable) => rejected_file(
+            file,
+            "unreadable-workbook",
+            unreadable.0,
+            "Open the file in Excel, check it shows your return, save it as .xlsx and send it again.",
+        ),
+    }));
+    outcome.unwrap_or_else(|_| {
+        rejected_file(
+            file,
+            "unreadable-workbook",
+            "the workbook could not be read (the reader failed on its content)".to_owned(),
+            "Open the file in Excel, save it as a new .xlsx and send it again.",
+        )
+    })
+}
+
+/// Reads, hashes and validates one file.
+pub fn process_file(schemas: &Schemas, path: &Path) -> ProcessedReturn {
+    let file = file_name(path);
+    let received_at = received_at(path);
+    match std::fs::read(path) {
+        Ok(bytes) => ProcessedReturn {
+            sha256: sha256_hex(&bytes),
+            source_file: file.clone(),
+            received_at,
+            validated: validate_bytes(schemas, &file, bytes),
+        },
+        Err(error) => ProcessedReturn {
+            sha256: String::new(),
+            source_file: file.clone(),
+            received_at,
+            validated: rejected_file(
+                &file,
+                "unreadable-file",
+                format!("the file cannot be opened: {error}"),
+                "Check the file is not open elsewhere and save it into the inbox again.",
+            ),
+        },
+    }
+}
+
+/// Runs one pass: every new return in the inbox is processed once, then the outputs are rewritten.
+pub fn process_inbox(
+    schemas: &Schemas,
+    folders: &Folders,
+    period: Option<Period>,
+) -> Result<RunSummary, FatalError> {
+    let store = Store::open(&folders.store)?;
+    let mut history = store.load()?;
+    let mut known: HashMap<String, String> = HashMap::new();
+    {
+        let returns = &history.returns;
+        let hashes = returns.column("sha256")?.str()?;
+        let names = returns.column("source_file")?.str()?;
+        for i in 0..returns.height() {
+            if let (Some(hash), Some(name)) = (hashes.get(i), names.get(i)) {
+                known.entry(hash.to_owned()).or_insert_with(|| name.to_owned());
+            }
+        }
+    }
+
+    let mut summary = RunSummary::default();
+    let mut batch = Vec::new();
+    for path in inbox_files(&folders.inbox)? {
+        let processed = process_file(schemas, &path);
+        let file = processed.source_file.clone();
+        if !processed.sha256.is_empty()
+            && let Some(same_as) = known.get(&processed.sha256)
+        {
+            tracing::debug!(file = %file, same_as = %same_as, "already processed");
+            summary.outcomes.push(Outcome::AlreadyProcessed {
+                file,
+                same_as: same_as.clone(),
+            });
+            continue;
+        }
+        report_outcome(&processed, &mut summary);
+        write_return_report(folders, &processed)?;
+        if !processed.sha256.is_empty() {
+            known.insert(processed.sha256.clone(), file);
+        }
+        batch.push(processed);
+    }
+    if !batch.is_empty() {
+        store.append(&batch)?;
+        let added = tables_for(&batch)?;
+        for (all, new) in [
+            (&mut history.returns, &added.returns),
+            (&mut history.figures, &added.figures),
+            (&mut history.commentary, &added.commentary),
+            (&mut history.exceptions, &added.exceptions),
+        ] {
+            all.vstack_mut(new)?;
+        }
+    }
+    let written = write_outputs(schemas, folders, &history, period)?;
+    summary.period = Some(written);
+    summary.dashboard = Some(folders.dashboard());
+    Ok(summary)
+}
+
+fn report_outcome(processed: &ProcessedReturn, summary: &mut RunSummary) {
+    let validated = &processed.validated;
+    let file = processed.source_file.clone();
+    if validated.accepted() {
+        let warnings = validated.count(Severity::Warning);
+        let identity = validated
+            .identity
+            .as_ref()
+            .map(|i| format!("{} {}", i.department, i.period))
+            .unwrap_or_default();
+        tracing::info!(file = %file, "accepted ({identity}) with {warnings} quer{}", if warnings == 1 { "y" } else { "ies" });
+        summary.outcomes.push(Outcome::Accepted { file, warnings });
+    } else {
+        let first = validated
+            .exceptions
+            .iter()
+            .find(|e| e.severity == Severity::Error)
+            .map(|e| e.one_line())
+            .unwrap_or_else(|| format!("{file}: could not be identified"));
+        tracing::warn!(file = %file, "rejected: {first}");
+        summary.outcomes.push(Outcome::Rejected { file, reason: first });
+    }
+}
+
+/// The report a department can be sent back: xlsx for people, JSON for machines.
+fn write_return_report(folders: &Folders, processed: &ProcessedReturn) -> Result<(), FatalError> {
+    let dir = folders.return_reports();
+    let base = dir.join(&processed.source_file);
+    let with_suffix = |suffix: &str| PathBuf::from(format!("{}{suffix}", base.display()));
+    let fail = |path: &Path, error: render::RenderError| FatalError::Output {
+        path: path.to_path_buf(),
+        reason: error.to_string(),
+    };
+    let xlsx = with_suffix(".exceptions.xlsx");
+    write_atomically(&xlsx, &render::return_report_workbook(processed).map_err(|e| fail(&xlsx, e))?)?;
+    let json = with_suffix(".exceptions.json");
+    write_atomically(&json, &render::return_report_json(processed).map_err(|e| fail(&json, e))?)?;
+    Ok(())
+}
+
+/// The quarter just ended, for a dashboard with no accepted returns yet to say which period it is.
+fn quarter_just_ended() -> Period {
+    use chrono::Datelike;
+    let today = chrono::Local::now().date_naive();
+    let month = today.month() as i32;
+    let year = if month >= 4 { today.year() } else { today.year() - 1 };
+    let quarter = ((month + 8) % 12) / 3 + 1;
+    let (year, quarter) = if quarter == 1 { (year - 1, 4) } else { (year, quarter - 1) };
+    Period {
+        year: FinancialYear(year),
+        quarter: Quarter::new(quarter as u8),
+    }
+}
+
+/// Consolidates the history and rewrites the dashboard and exceptions workbooks atomically.
+pub fn write_outputs(
+    schemas: &Schemas,
+    folders: &Folders,
+    history: &History,
+    period: Option<Period>,
+) -> Result<Period, FatalError> {
+    let period = match period {
+        Some(period) => period,
+        None => consolidate::latest_period(history)?.unwrap_or_else(quarter_just_ended),
+    };
+    let catalogue = consolidate::catalogue_frames(schemas)?;
+    let settings = FlagSettings {
+        far_above_ratio: schemas.dashboard.far_above_ratio,
+        far_above_min_excess: schemas.dashboard.far_above_min_excess,
+    };
+    let consolidated = consolidate::consolidate(history, &catalogue, period, settings)?;
+    let fail = |path: PathBuf| {
+        move |error: render::RenderError| FatalError::Output {
+            path,
+            reason: error.to_string(),
+        }
+    };
+    let dashboard = render::dashboard_workbook(schemas, &consolidated).map_err(fail(folders.dashboard()))?;
+    write_atomically(&folders.dashboard(), &dashboard)?;
+    let exceptions = render::exceptions_workbook(schemas, &consolidated).map_err(fail(folders.exceptions()))?;
+    write_atomically(&folders.exceptions(), &exceptions)?;
+    Ok(period)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_is_the_standard_digest() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn owner_and_hidden_files_are_not_returns() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for name in ["psd.xlsx", "~$psd.xlsx", ".hidden.xlsx", "notes.pdf"] {
+            std::fs::write(dir.path().join(name), b"x").expect("write");
+        }
+        std::fs::create_dir(dir.path().join("archive")).expect("dir");
+        let names: Vec<String> = inbox_files(dir.path())
+            .expect("list")
+            .iter()
+            .map(|p| file_name(p))
+            .collect();
+        assert_eq!(names.len(), 2);
+        assert!(names.contains(&"psd.xlsx".to_owned()) && names.contains(&"notes.pdf".to_owned()));
+    }
+}

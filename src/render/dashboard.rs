@@ -1,0 +1,387 @@
+//! The master dashboard workbook: summary, one sheet per indicator group laid out as the seed dashboard,
+//! charts, data owners, and the `Data` table every consolidated figure lands in.
+
+use std::collections::BTreeSet;
+
+use rust_xlsxwriter::{Chart, ChartType, Format, Table, TableColumn, Workbook, Worksheet};
+
+use super::{RenderError, bold, deterministic_workbook, heading, number, sheet_name, text, wrapped};
+use crate::consolidate::Consolidated;
+use crate::period::FinancialYear;
+use crate::schema::{Indicator, Schemas};
+
+/// The columns of the `Data` sheet; the first seven are the contract Power BI and pivot tables rely on.
+pub const DATA_COLUMNS: [&str; 9] = [
+    "indicator",
+    "measure",
+    "financial_year",
+    "quarter",
+    "value",
+    "source_file",
+    "source_cell",
+    "figure",
+    "measure_label",
+];
+
+pub fn dashboard_workbook(schemas: &Schemas, consolidated: &Consolidated) -> Result<Vec<u8>, RenderError> {
+    let period = consolidated.period;
+    let title = format!(
+        "{} {} {}, Quarter {}",
+        schemas.dashboard.force,
+        schemas.dashboard.title,
+        period.year,
+        period.quarter.map(|q| q.number()).unwrap_or(4)
+    );
+    let mut workbook = deterministic_workbook(&title)?;
+    summary_sheet(&mut workbook, schemas, consolidated, &title)?;
+    let mut chart_sources = Vec::new();
+    for group in &schemas.catalogue.groups {
+        let name = sheet_name(&group.title);
+        let indicators: Vec<&Indicator> = schemas
+            .catalogue
+            .indicators
+            .iter()
+            .filter(|indicator| indicator.group == group.id)
+            .collect();
+        let sheet = workbook.add_worksheet();
+        sheet.set_name(&name)?;
+        chart_sources.extend(group_sheet(sheet, &name, &group.title, &indicators, schemas, consolidated)?);
+    }
+    charts_sheet(&mut workbook, &chart_sources)?;
+    owners_sheet(&mut workbook, schemas)?;
+    data_sheet(&mut workbook, schemas, consolidated)?;
+    Ok(workbook.save_to_buffer()?)
+}
+
+fn summary_sheet(
+    workbook: &mut Workbook,
+    schemas: &Schemas,
+    consolidated: &Consolidated,
+    title: &str,
+) -> Result<(), RenderError> {
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Summary")?;
+    sheet.write_string_with_format(0, 0, title, &heading())?;
+    sheet.write_string_with_format(2, 0, "Reporting period", &bold())?;
+    sheet.write_string(2, 1, consolidated.period.to_string())?;
+    let headers = ["Department", "Returns expected", "Returns received", "Missing", "Errors", "Queries (warnings)"];
+    for (col, header) in headers.iter().enumerate() {
+        sheet.write_string_with_format(4, col as u16, *header, &bold())?;
+    }
+    let current = &consolidated.current_returns;
+    let year = consolidated.period.year.0;
+    let quarter = consolidated.period.quarter.map(|q| i64::from(q.number())).unwrap_or(4);
+    let mut row = 5u32;
+    let (mut total_errors, mut total_warnings) = (0.0, 0.0);
+    for department in &schemas.departments {
+        let expected = schemas
+            .templates
+            .iter()
+            .filter(|t| t.department == department.id && t.kind == crate::schema::TemplateKind::Quarterly)
+            .count();
+        if expected == 0 {
+            continue;
+        }
+        let (mut received, mut errors, mut warnings) = (0usize, 0.0, 0.0);
+        for i in 0..current.height() {
+            let this_period = number(current, "ret_year", i)? == Some(f64::from(year))
+                && number(current, "ret_q", i)? == Some(quarter as f64);
+            if this_period && text(current, "department", i)? == department.id {
+                received += 1;
+                warnings += number(current, "warnings", i)?.unwrap_or(0.0);
+            }
+        }
+        let rejected = &consolidated.rejected;
+        for i in 0..rejected.height() {
+            if text(rejected, "department", i)? == department.id
+                && number(rejected, "ret_year", i)? == Some(f64::from(year))
+                && number(rejected, "ret_q", i)? == Some(quarter as f64)
+            {
+                errors += number(rejected, "errors", i)?.unwrap_or(0.0);
+            }
+        }
+        total_errors += errors;
+        total_warnings += warnings;
+        sheet.write_string(row, 0, &department.name)?;
+        sheet.write_number(row, 1, expected as f64)?;
+        sheet.write_number(row, 2, received as f64)?;
+        sheet.write_number(row, 3, expected.saturating_sub(received) as f64)?;
+        sheet.write_number(row, 4, errors)?;
+        sheet.write_number(row, 5, warnings)?;
+        row += 1;
+    }
+    sheet.write_string_with_format(row, 0, "All departments", &bold())?;
+    sheet.write_number_with_format(row, 4, total_errors, &bold())?;
+    sheet.write_number_with_format(row, 5, total_warnings, &bold())?;
+    row += 2;
+    sheet.write_string_with_format(row, 0, "Board flags", &bold())?;
+    sheet.write_number(row, 1, consolidated.flags.height() as f64)?;
+    sheet.write_string(row + 1, 0, "Details of every exception and flag are in exceptions.xlsx.")?;
+    sheet.set_column_width(0, 28)?;
+    sheet.set_column_range_width(1, 5, 16)?;
+    Ok(())
+}
+
+/// Where an indicator's figures sit on its group sheet, for the charts that refer to them.
+struct ChartSource {
+    code: String,
+    title: String,
+    sheet: String,
+    first_row: u32,
+    last_row: u32,
+    history_cols: Option<(u16, u16)>,
+    history_header_row: u32,
+}
+
+const QUARTER_COL: u16 = 2;
+
+fn group_sheet(
+    sheet: &mut Worksheet,
+    name: &str,
+    title: &str,
+    indicators: &[&Indicator],
+    schemas: &Schemas,
+    consolidated: &Consolidated,
+) -> Result<Vec<ChartSource>, RenderError> {
+    let matrix = &consolidated.year_matrix;
+    let history = &consolidated.history;
+    let year = consolidated.period.year;
+    let codes: Vec<&str> = indicators.iter().map(|i| i.code.as_str()).collect();
+    // Earlier years shown on this sheet: every year any of its indicators has a whole-year figure for.
+    let mut years = BTreeSet::new();
+    for i in 0..history.height() {
+        if codes.contains(&text(history, "indicator", i)?.as_str())
+            && let Some(start) = number(history, "year_start", i)?
+        {
+            years.insert(start as i32);
+        }
+    }
+    let years: Vec<i32> = years.into_iter().collect();
+    let first_year_col = QUARTER_COL + 6;
+    let change_col = first_year_col + years.len() as u16;
+
+    sheet.write_string_with_format(0, 0, format!("{title} Indicators"), &heading())?;
+    sheet.set_column_width(0, 10)?;
+    sheet.set_column_width(1, 48)?;
+    sheet.set_column_range_width(QUARTER_COL, change_col, 11)?;
+    let number_format = Format::new().set_num_format("#,##0.##");
+    let mut row = 2u32;
+    let mut sources = Vec::new();
+    for indicator in indicators {
+        sheet.write_string_with_format(row, 0, &indicator.code, &bold())?;
+        sheet.write_string_with_format(row, 1, &indicator.title, &bold().set_text_wrap())?;
+        row += 1;
+        let header_row = row;
+        let mut headers: Vec<String> = vec!["Number".into(), "Measure".into()];
+        headers.extend(["QTR 1", "QTR 2", "QTR 3", "QTR 4"].map(String::from));
+        headers.push(format!("Total {year}"));
+        headers.push("Same quarter last year".into());
+        headers.extend(years.iter().map(|y| FinancialYear(*y).to_string()));
+        headers.push(format!("Change {} on {}", year.previous(), year.previous().previous()));
+        for (col, header) in headers.iter().enumerate() {
+            sheet.write_string_with_format(row, col as u16, header, &bold().set_text_wrap())?;
+        }
+        row += 1;
+        let first_row = row;
+        for measure in &indicator.measures {
+            sheet.write_string(row, 0, &indicator.code)?;
+            sheet.write_string(row, 1, &measure.label)?;
+            let matrix_row = find_row(matrix, &indicator.code, &measure.id)?;
+            if let Some(i) = matrix_row {
+                for (offset, column) in ["q1", "q2", "q3", "q4", "year_value", "same_quarter_last_year"]
+                    .iter()
+                    .enumerate()
+                {
+                    if let Some(value) = number(matrix, column, i)? {
+                        sheet.write_number_with_format(row, QUARTER_COL + offset as u16, value, &number_format)?;
+                    }
+                }
+            }
+            let mut last_change = None;
+            for h in 0..history.height() {
+                if text(history, "indicator", h)? != indicator.code || text(history, "measure", h)? != measure.id {
+                    continue;
+                }
+                let Some(start) = number(history, "year_start", h)? else { continue };
+                if let Some(position) = years.iter().position(|y| f64::from(*y) == start)
+                    && let Some(value) = number(history, "value", h)?
+                {
+                    sheet.write_number_with_format(row, first_year_col + position as u16, value, &number_format)?;
+                    if start as i32 == year.0 - 1 {
+                        last_change = number(history, "change", h)?;
+                    }
+                }
+            }
+            if let Some(change) = last_change {
+                sheet.write_number_with_format(row, change_col, change, &number_format)?;
+            }
+            row += 1;
+        }
+        let last_row = row.saturating_sub(1);
+        let text_format = wrapped();
+        sheet.write_string_with_format(row, 0, "Rationale", &bold())?;
+        sheet.merge_range(row, 1, row, change_col, &indicator.rationale, &text_format)?;
+        sheet.set_row_height(row, row_height(&indicator.rationale))?;
+        row += 1;
+        let analysis = analysis_for(consolidated, &indicator.code)?;
+        let owner = schemas
+            .department(&indicator.owner)
+            .map(|d| d.name.clone())
+            .unwrap_or_else(|| indicator.owner.clone());
+        let analysis_text = match analysis {
+            Some(text) => format!("Analysis - the following information has been supplied by {owner}: {text}"),
+            None => format!("Analysis - no analysis has been supplied by {owner} for {}.", consolidated.period),
+        };
+        sheet.write_string_with_format(row, 0, "Analysis", &bold())?;
+        sheet.merge_range(row, 1, row, change_col, &analysis_text, &text_format)?;
+        sheet.set_row_height(row, row_height(&analysis_text))?;
+        row += 2;
+        if indicator.chart && !indicator.measures.is_empty() {
+            sources.push(ChartSource {
+                code: indicator.code.clone(),
+                title: indicator.title.clone(),
+                sheet: name.to_owned(),
+                first_row,
+                last_row,
+                history_cols: (!years.is_empty()).then(|| (first_year_col, change_col - 1)),
+                history_header_row: header_row,
+            });
+        }
+    }
+    sheet.set_freeze_panes(2, 0)?;
+    Ok(sources)
+}
+
+/// Merged cells do not grow with their text, so the row is sized for it: about 110 characters a line.
+fn row_height(text: &str) -> f64 {
+    let lines = (text.chars().count() / 110 + 1) as f64;
+    (lines * 15.0).min(400.0)
+}
+
+fn find_row(frame: &polars::prelude::DataFrame, indicator: &str, measure: &str) -> Result<Option<usize>, RenderError> {
+    for i in 0..frame.height() {
+        if text(frame, "indicator", i)? == indicator && text(frame, "measure", i)? == measure {
+            return Ok(Some(i));
+        }
+    }
+    Ok(None)
+}
+
+fn analysis_for(consolidated: &Consolidated, indicator: &str) -> Result<Option<String>, RenderError> {
+    let commentary = &consolidated.commentary;
+    let mut texts = Vec::new();
+    for i in 0..commentary.height() {
+        if text(commentary, "indicator", i)? == indicator {
+            texts.push(text(commentary, "text", i)?);
+        }
+    }
+    Ok((!texts.is_empty()).then(|| texts.join("\n")))
+}
+
+fn charts_sheet(workbook: &mut Workbook, sources: &[ChartSource]) -> Result<(), RenderError> {
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Charts")?;
+    sheet.write_string_with_format(0, 0, "Quarterly and historical figures", &heading())?;
+    for (index, source) in sources.iter().enumerate() {
+        let top = 2 + index as u32 * 22;
+        let mut quarterly = Chart::new(ChartType::Column);
+        quarterly
+            .title()
+            .set_name(&format!("{}: this year by quarter", source.code));
+        for row in source.first_row..=source.last_row {
+            quarterly
+                .add_series()
+                .set_name((source.sheet.as_str(), row, 1))
+                .set_categories((
+                    source.sheet.as_str(),
+                    source.history_header_row,
+                    QUARTER_COL,
+                    source.history_header_row,
+                    QUARTER_COL + 3,
+                ))
+                .set_values((source.sheet.as_str(), row, QUARTER_COL, row, QUARTER_COL + 3));
+        }
+        quarterly.set_width(620).set_height(380);
+        sheet.write_string_with_format(top, 0, format!("{} {}", source.code, source.title), &bold())?;
+        sheet.insert_chart(top + 1, 0, &quarterly)?;
+        if let Some((first_col, last_col)) = source.history_cols {
+            let mut historical = Chart::new(ChartType::Line);
+            historical.title().set_name(&format!("{}: previous years", source.code));
+            for row in source.first_row..=source.last_row {
+                historical
+                    .add_series()
+                    .set_name((source.sheet.as_str(), row, 1))
+                    .set_categories((
+                        source.sheet.as_str(),
+                        source.history_header_row,
+                        first_col,
+                        source.history_header_row,
+                        last_col,
+                    ))
+                    .set_values((source.sheet.as_str(), row, first_col, row, last_col));
+            }
+            historical.set_width(620).set_height(380);
+            sheet.insert_chart(top + 1, 10, &historical)?;
+        }
+    }
+    Ok(())
+}
+
+fn owners_sheet(workbook: &mut Workbook, schemas: &Schemas) -> Result<(), RenderError> {
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Data Owners and Sources")?;
+    sheet.write_string_with_format(0, 0, "Data Owners and Sources", &heading())?;
+    for (col, header) in ["No.", "Indicator", "Owner", "Data Source"].iter().enumerate() {
+        sheet.write_string_with_format(2, col as u16, *header, &bold())?;
+    }
+    for (i, indicator) in schemas.catalogue.indicators.iter().enumerate() {
+        let row = 3 + i as u32;
+        let owner = schemas
+            .department(&indicator.owner)
+            .map(|d| d.name.as_str())
+            .unwrap_or(indicator.owner.as_str());
+        sheet.write_string(row, 0, &indicator.code)?;
+        sheet.write_string_with_format(row, 1, &indicator.title, &wrapped())?;
+        sheet.write_string(row, 2, owner)?;
+        sheet.write_string(row, 3, &indicator.source)?;
+    }
+    sheet.set_column_width(0, 10)?;
+    sheet.set_column_width(1, 70)?;
+    sheet.set_column_range_width(2, 3, 26)?;
+    Ok(())
+}
+
+fn data_sheet(workbook: &mut Workbook, schemas: &Schemas, consolidated: &Consolidated) -> Result<(), RenderError> {
+    let data = &consolidated.data;
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Data")?;
+    for i in 0..data.height() {
+        let row = 1 + i as u32;
+        for (col, column) in DATA_COLUMNS.iter().enumerate().take(8) {
+            let col = col as u16;
+            if *column == "value" {
+                if let Some(value) = number(data, column, i)? {
+                    sheet.write_number(row, col, value)?;
+                }
+            } else {
+                sheet.write_string(row, col, text(data, column, i)?)?;
+            }
+        }
+        let label = schemas
+            .catalogue
+            .measure(&text(data, "indicator", i)?, &text(data, "measure", i)?)
+            .map(|m| m.label.clone())
+            .unwrap_or_default();
+        sheet.write_string(row, 8, label)?;
+    }
+    let columns: Vec<TableColumn> = DATA_COLUMNS.iter().map(|name| TableColumn::new().set_header(*name)).collect();
+    // A table needs a data row; an empty store still gets a well-formed, empty table.
+    let last_row = data.height().max(1) as u32;
+    let table = Table::new().set_name("IntegrityData").set_columns(&columns);
+    sheet.add_table(0, 0, last_row, DATA_COLUMNS.len() as u16 - 1, &table)?;
+    sheet.set_column_range_width(0, 1, 22)?;
+    sheet.set_column_range_width(2, 4, 14)?;
+    sheet.set_column_range_width(5, 6, 34)?;
+    sheet.set_column_range_width(7, 8, 30)?;
+    Ok(())
+}

@@ -1,0 +1,264 @@
+//! Exception reports: one per return for the department (xlsx and JSON), and the consolidated exceptions
+//! workbook for the dashboard owner (rejected returns, queries, chase list, board flags).
+
+use rust_xlsxwriter::{Format, Worksheet};
+use serde::Serialize;
+
+use super::{RenderError, bold, deterministic_workbook, heading, number, text, wrapped};
+use crate::consolidate::Consolidated;
+use crate::exception::Exception;
+use crate::period::FinancialYear;
+use crate::schema::Schemas;
+use crate::store::ProcessedReturn;
+
+const EXCEPTION_HEADERS: [&str; 8] =
+    ["File", "Sheet", "Cell", "Value found", "Rule", "Severity", "Message", "Guidance"];
+
+fn write_headers(sheet: &mut Worksheet, row: u32, first_col: u16, headers: &[&str]) -> Result<(), RenderError> {
+    for (col, header) in headers.iter().enumerate() {
+        sheet.write_string_with_format(row, first_col + col as u16, *header, &bold())?;
+    }
+    Ok(())
+}
+
+fn size_exception_columns(sheet: &mut Worksheet, first_col: u16) -> Result<(), RenderError> {
+    let widths = [30.0, 16.0, 8.0, 18.0, 26.0, 9.0, 60.0, 60.0];
+    for (offset, width) in widths.iter().enumerate() {
+        sheet.set_column_width(first_col + offset as u16, *width)?;
+    }
+    Ok(())
+}
+
+fn outcome_line(processed: &ProcessedReturn) -> String {
+    let validated = &processed.validated;
+    let errors = validated.count(crate::schema::Severity::Error);
+    let warnings = validated.count(crate::schema::Severity::Warning);
+    if validated.accepted() {
+        format!("Accepted with {warnings} quer{} to answer", if warnings == 1 { "y" } else { "ies" })
+    } else {
+        format!("Rejected: {errors} error{} to correct before it can be used", if errors == 1 { "" } else { "s" })
+    }
+}
+
+/// The report a department is sent back about its own return.
+pub fn return_report_workbook(processed: &ProcessedReturn) -> Result<Vec<u8>, RenderError> {
+    let mut workbook = deterministic_workbook(&format!("Exceptions in {}", processed.source_file))?;
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Exceptions")?;
+    sheet.write_string_with_format(0, 0, format!("Exceptions in {}", processed.source_file), &heading())?;
+    let identity = processed.validated.identity.as_ref();
+    let facts = [
+        ("Department", identity.map(|i| i.department.clone()).unwrap_or_default()),
+        ("Period", identity.map(|i| i.period.to_string()).unwrap_or_default()),
+        ("Template", identity.map(|i| format!("{} v{}", i.template, i.template_version)).unwrap_or_default()),
+        ("Outcome", outcome_line(processed)),
+        ("SHA-256", processed.sha256.clone()),
+    ];
+    for (offset, (label, value)) in facts.iter().enumerate() {
+        sheet.write_string_with_format(2 + offset as u32, 0, *label, &bold())?;
+        sheet.write_string(2 + offset as u32, 1, value)?;
+    }
+    let top = 8;
+    write_headers(sheet, top, 0, &EXCEPTION_HEADERS)?;
+    for (i, exception) in processed.validated.exceptions.iter().enumerate() {
+        write_exception(sheet, top + 1 + i as u32, 0, exception)?;
+    }
+    if processed.validated.exceptions.is_empty() {
+        sheet.write_string(top + 1, 0, "No exceptions: thank you.")?;
+    }
+    size_exception_columns(sheet, 0)?;
+    Ok(workbook.save_to_buffer()?)
+}
+
+fn write_exception(sheet: &mut Worksheet, row: u32, first_col: u16, exception: &Exception) -> Result<(), RenderError> {
+    let cells = [
+        exception.file.as_str(),
+        exception.sheet.as_str(),
+        exception.cell.as_str(),
+        exception.value_found.as_str(),
+        exception.rule_id.as_str(),
+        exception.severity.as_str(),
+        exception.message.as_str(),
+        exception.guidance.as_str(),
+    ];
+    for (offset, value) in cells.iter().enumerate() {
+        sheet.write_string_with_format(row, first_col + offset as u16, *value, &wrapped())?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct ReturnReport<'a> {
+    file: &'a str,
+    sha256: &'a str,
+    received_at: &'a str,
+    accepted: bool,
+    department: Option<&'a str>,
+    template: Option<&'a str>,
+    template_version: Option<u32>,
+    period: Option<String>,
+    exceptions: &'a [Exception],
+}
+
+/// The same report for machines.
+pub fn return_report_json(processed: &ProcessedReturn) -> Result<Vec<u8>, RenderError> {
+    let identity = processed.validated.identity.as_ref();
+    let report = ReturnReport {
+        file: &processed.source_file,
+        sha256: &processed.sha256,
+        received_at: &processed.received_at,
+        accepted: processed.validated.accepted(),
+        department: identity.map(|i| i.department.as_str()),
+        template: identity.map(|i| i.template.as_str()),
+        template_version: identity.map(|i| i.template_version),
+        period: identity.map(|i| i.period.to_string()),
+        exceptions: &processed.validated.exceptions,
+    };
+    let mut bytes = serde_json::to_vec_pretty(&report)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+fn period_label(year: Option<f64>, quarter: Option<f64>) -> String {
+    match (year, quarter) {
+        (Some(year), Some(q)) if year > 0.0 && q > 0.0 => format!("{} Q{q}", FinancialYear(year as i32)),
+        (Some(year), _) if year > 0.0 => FinancialYear(year as i32).to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The dashboard owner's workbook: everything that needs chasing or the board's attention.
+pub fn exceptions_workbook(schemas: &Schemas, consolidated: &Consolidated) -> Result<Vec<u8>, RenderError> {
+    let mut workbook = deterministic_workbook("Integrity dashboard exceptions")?;
+    let open = &consolidated.open_exceptions;
+    let department_name = |id: &str| {
+        schemas
+            .department(id)
+            .map(|d| d.name.clone())
+            .unwrap_or_else(|| id.to_owned())
+    };
+
+    let summary = workbook.add_worksheet();
+    summary.set_name("Summary")?;
+    summary.write_string_with_format(
+        0,
+        0,
+        format!("Exceptions for the {} dashboard, {}", schemas.dashboard.force, consolidated.period),
+        &heading(),
+    )?;
+    let mut counts = [0usize; 2];
+    for i in 0..open.height() {
+        counts[usize::from(text(open, "outcome", i)? == "accepted")] += 1;
+    }
+    let lines = [
+        ("Rejected returns", consolidated.rejected.height()),
+        ("Exceptions in rejected returns", counts[0]),
+        ("Queries (warnings) in accepted returns", counts[1]),
+        ("Returns missing for the period", consolidated.missing.height()),
+        ("Board flags", consolidated.flags.height()),
+    ];
+    for (offset, (label, count)) in lines.iter().enumerate() {
+        summary.write_string_with_format(2 + offset as u32, 0, *label, &bold())?;
+        summary.write_number(2 + offset as u32, 1, *count as f64)?;
+    }
+    summary.set_column_width(0, 40)?;
+
+    for (sheet_title, outcome) in [("Rejected", "rejected"), ("Warnings", "accepted")] {
+        let sheet = workbook.add_worksheet();
+        sheet.set_name(sheet_title)?;
+        write_headers(sheet, 0, 0, &["Department", "Period", "Received"])?;
+        write_headers(sheet, 0, 3, &EXCEPTION_HEADERS)?;
+        let mut row = 1u32;
+        for i in 0..open.height() {
+            if text(open, "outcome", i)? != outcome {
+                continue;
+            }
+            let exception = Exception {
+                file: text(open, "source_file", i)?,
+                sheet: text(open, "sheet", i)?,
+                cell: text(open, "cell", i)?,
+                value_found: text(open, "value_found", i)?,
+                rule_id: text(open, "rule_id", i)?,
+                severity: if text(open, "severity", i)? == "error" {
+                    crate::schema::Severity::Error
+                } else {
+                    crate::schema::Severity::Warning
+                },
+                message: text(open, "message", i)?,
+                guidance: text(open, "guidance", i)?,
+            };
+            sheet.write_string(row, 0, department_name(&text(open, "department", i)?))?;
+            sheet.write_string(row, 1, period_label(number(open, "ret_year", i)?, number(open, "ret_q", i)?))?;
+            sheet.write_string(row, 2, text(open, "received_at", i)?)?;
+            write_exception(sheet, row, 3, &exception)?;
+            row += 1;
+        }
+        sheet.set_column_width(0, 24)?;
+        sheet.set_column_width(1, 12)?;
+        sheet.set_column_width(2, 20)?;
+        size_exception_columns(sheet, 3)?;
+        sheet.set_freeze_panes(1, 0)?;
+    }
+
+    let chase = workbook.add_worksheet();
+    chase.set_name("Chase list")?;
+    write_headers(chase, 0, 0, &["Department", "Return template", "Period", "Status"])?;
+    let missing = &consolidated.missing;
+    for i in 0..missing.height() {
+        let row = 1 + i as u32;
+        let rejected_file = text(missing, "rejected_file", i)?;
+        let status = if rejected_file.is_empty() {
+            "not received".to_owned()
+        } else {
+            format!("received but rejected ({rejected_file}): see the Rejected sheet")
+        };
+        chase.write_string(row, 0, department_name(&text(missing, "department", i)?))?;
+        chase.write_string(row, 1, text(missing, "template", i)?)?;
+        chase.write_string(row, 2, consolidated.period.to_string())?;
+        chase.write_string(row, 3, status)?;
+    }
+    chase.set_column_width(0, 28)?;
+    chase.set_column_width(1, 24)?;
+    chase.set_column_width(2, 12)?;
+    chase.set_column_width(3, 60)?;
+
+    let board = workbook.add_worksheet();
+    board.set_name("Board flags")?;
+    let flag_headers = [
+        "Flag", "Indicator", "Measure", "Period", "Value", "Typical quarter", "Source file", "Source cell",
+    ];
+    write_headers(board, 0, 0, &flag_headers)?;
+    let flags = &consolidated.flags;
+    let number_format = Format::new().set_num_format("#,##0.##");
+    for i in 0..flags.height() {
+        let row = 1 + i as u32;
+        let indicator = text(flags, "indicator", i)?;
+        let measure = text(flags, "measure", i)?;
+        let measure_label = schemas
+            .catalogue
+            .measure(&indicator, &measure)
+            .map(|m| m.label.clone())
+            .unwrap_or(measure);
+        board.write_string(row, 0, text(flags, "flag", i)?)?;
+        board.write_string(row, 1, &indicator)?;
+        board.write_string(row, 2, measure_label)?;
+        board.write_string(
+            row,
+            3,
+            format!("{} {}", text(flags, "financial_year", i)?, text(flags, "quarter", i)?).trim(),
+        )?;
+        if let Some(value) = number(flags, "value", i)? {
+            board.write_number_with_format(row, 4, value, &number_format)?;
+        }
+        if let Some(baseline) = number(flags, "baseline", i)? {
+            board.write_number_with_format(row, 5, baseline, &number_format)?;
+        }
+        board.write_string(row, 6, text(flags, "source_file", i)?)?;
+        board.write_string(row, 7, text(flags, "source_cell", i)?)?;
+    }
+    board.set_column_width(0, 28)?;
+    board.set_column_width(2, 44)?;
+    board.set_column_range_width(3, 5, 14)?;
+    board.set_column_range_width(6, 7, 30)?;
+    Ok(workbook.save_to_buffer()?)
+}

@@ -1,0 +1,78 @@
+//! Writes the outputs a person reads: the master dashboard, the consolidated exceptions workbook and the
+//! per-return exception reports. Workbooks are built in memory and written atomically by the caller.
+
+mod dashboard;
+mod exceptions;
+
+use polars::prelude::{AnyValue, DataFrame, PolarsResult};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, XlsxError};
+
+pub use dashboard::dashboard_workbook;
+pub use exceptions::{exceptions_workbook, return_report_json, return_report_workbook};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("{0}")]
+    Xlsx(#[from] XlsxError),
+    #[error("{0}")]
+    Polars(#[from] polars::error::PolarsError),
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// A new workbook whose bytes depend only on what is written into it: the creation time is fixed, since
+/// the same inputs must give the same workbook.
+fn deterministic_workbook(title: &str) -> Result<Workbook, XlsxError> {
+    let mut workbook = Workbook::new();
+    let created = ExcelDateTime::from_ymd(2000, 1, 1)?;
+    workbook.set_properties(
+        &DocProperties::new()
+            .set_title(title)
+            .set_creation_datetime(&created),
+    );
+    Ok(workbook)
+}
+
+fn bold() -> Format {
+    Format::new().set_bold()
+}
+
+fn heading() -> Format {
+    Format::new().set_bold().set_font_size(14)
+}
+
+fn wrapped() -> Format {
+    Format::new().set_text_wrap().set_align(rust_xlsxwriter::FormatAlign::Top)
+}
+
+/// Reads one cell of a frame as text, whatever its type; nulls read as empty.
+fn text(frame: &DataFrame, column: &str, row: usize) -> PolarsResult<String> {
+    Ok(match frame.column(column)?.get(row)? {
+        AnyValue::Null => String::new(),
+        AnyValue::String(text) => text.to_owned(),
+        AnyValue::StringOwned(text) => text.to_string(),
+        other => other.to_string(),
+    })
+}
+
+/// Reads one cell of a frame as a number; nulls and text read as `None`.
+fn number(frame: &DataFrame, column: &str, row: usize) -> PolarsResult<Option<f64>> {
+    Ok(match frame.column(column)?.get(row)? {
+        AnyValue::Float64(n) => Some(n),
+        AnyValue::Float32(n) => Some(f64::from(n)),
+        AnyValue::Int64(n) => Some(n as f64),
+        AnyValue::Int32(n) => Some(f64::from(n)),
+        AnyValue::UInt32(n) => Some(f64::from(n)),
+        AnyValue::UInt64(n) => Some(n as f64),
+        _ => None,
+    })
+}
+
+/// Excel refuses sheet names over 31 characters or with []:*?/\ in them.
+fn sheet_name(title: &str) -> String {
+    let cleaned: String = title
+        .chars()
+        .map(|c| if "[]:*?/\\".contains(c) { '-' } else { c })
+        .collect();
+    cleaned.chars().take(31).collect()
+}

@@ -1,0 +1,362 @@
+//! The checked schema types the pipeline works with; every reference in them is known to resolve.
+
+use crate::period::{FinancialYear, Quarter};
+
+#[derive(Debug, Clone)]
+pub struct Schemas {
+    pub dashboard: DashboardSettings,
+    pub departments: Vec<Department>,
+    pub catalogue: Catalogue,
+    pub templates: Vec<Template>,
+    pub rules: Vec<Rule>,
+}
+
+impl Schemas {
+    /// Finds a department by its id, name or an alias, forgiving case and spacing.
+    pub fn department_named(&self, text: &str) -> Option<&Department> {
+        let wanted = normalise_label(text);
+        self.departments.iter().find(|department| {
+            std::iter::once(&department.id)
+                .chain(std::iter::once(&department.name))
+                .chain(department.aliases.iter())
+                .any(|name| normalise_label(name) == wanted)
+        })
+    }
+
+    pub fn template(&self, id: &str) -> Option<&Template> {
+        let wanted = normalise_label(id);
+        self.templates
+            .iter()
+            .find(|template| normalise_label(&template.id) == wanted)
+    }
+
+    pub fn department(&self, id: &str) -> Option<&Department> {
+        self.departments.iter().find(|department| department.id == id)
+    }
+}
+
+/// Compares labels the way a person reads them: case, repeated spaces and stray edges do not matter.
+pub fn normalise_label(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+#[derive(Debug, Clone)]
+pub struct DashboardSettings {
+    pub force: String,
+    pub title: String,
+    pub far_above_ratio: f64,
+    pub far_above_min_excess: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Department {
+    pub id: String,
+    pub name: String,
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    pub groups: Vec<Group>,
+    pub indicators: Vec<Indicator>,
+}
+
+impl Catalogue {
+    pub fn indicator(&self, code: &str) -> Option<&Indicator> {
+        self.indicators.iter().find(|indicator| indicator.code == code)
+    }
+
+    pub fn measure(&self, indicator: &str, measure: &str) -> Option<&Measure> {
+        self.indicator(indicator)?
+            .measures
+            .iter()
+            .find(|candidate| candidate.id == measure)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub id: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Indicator {
+    pub code: String,
+    pub group: String,
+    pub title: String,
+    pub owner: String,
+    pub source: String,
+    pub rationale: String,
+    pub chart: bool,
+    pub measures: Vec<Measure>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frequency {
+    Quarterly,
+    Annual,
+}
+
+#[derive(Debug, Clone)]
+pub struct Measure {
+    pub id: String,
+    pub label: String,
+    pub kind: ValueKind,
+    pub frequency: Frequency,
+    pub summable: bool,
+    pub integrity: bool,
+    pub limits: Limits,
+    pub sum_of: Option<Vec<String>>,
+}
+
+/// The type a cell must hold.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueKind {
+    /// A whole number, zero or more.
+    Count,
+    /// 0 to 100.
+    Percentage,
+    Number,
+    Date,
+    Text,
+    /// One of a fixed list of values (statuses).
+    Choice(Vec<String>),
+}
+
+impl ValueKind {
+    pub fn describe(&self) -> String {
+        match self {
+            ValueKind::Count => "a whole number of 0 or more".to_owned(),
+            ValueKind::Percentage => "a percentage from 0 to 100".to_owned(),
+            ValueKind::Number => "a number".to_owned(),
+            ValueKind::Date => "a date".to_owned(),
+            ValueKind::Text => "text".to_owned(),
+            ValueKind::Choice(allowed) => format!("one of {}", allowed.join(", ")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Limits {
+    pub minimum: Option<f64>,
+    pub maximum: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateKind {
+    /// A department's quarterly return: the financial year and quarter it reports on.
+    Quarterly,
+    /// Annual figures for past years, stated once.
+    Historical,
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub id: String,
+    pub version: u32,
+    pub department: String,
+    pub kind: TemplateKind,
+    pub title: String,
+    pub identity: Identity,
+    pub columns: Columns,
+    pub sources: Vec<ValueSource>,
+    pub analysis: Vec<AnalysisSpec>,
+    pub fields: Vec<FieldSpec>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub template: Locator,
+    pub version: Option<Locator>,
+    pub department: Locator,
+    pub financial_year: Locator,
+    pub quarter: Option<Locator>,
+}
+
+/// How the headings above a figure row map to the period a figure belongs to.
+#[derive(Debug, Clone, Default)]
+pub struct Columns {
+    pub by_heading: Vec<(String, SlotKind)>,
+    pub year_headings: bool,
+}
+
+impl Columns {
+    pub fn slot_for_heading(&self, heading: &str) -> Option<Slot> {
+        let wanted = normalise_label(heading);
+        if let Some((_, kind)) = self
+            .by_heading
+            .iter()
+            .find(|(candidate, _)| normalise_label(candidate) == wanted)
+        {
+            return Some(Slot::Relative(*kind));
+        }
+        if self.year_headings {
+            return FinancialYear::parse(heading).map(Slot::Year);
+        }
+        None
+    }
+}
+
+/// What a figure's column means relative to the return's own period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotKind {
+    Quarter(Quarter),
+    Total,
+    Annual,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    Relative(SlotKind),
+    Year(FinancialYear),
+}
+
+#[derive(Debug, Clone)]
+pub enum ValueSource {
+    /// One cell holding one figure.
+    Cell {
+        indicator: String,
+        measure: String,
+        slot: SlotKind,
+        year_offset: i32,
+        locator: Locator,
+    },
+    /// A labelled row whose columns are read through the template's `Columns`.
+    Row {
+        indicator: String,
+        measure: String,
+        sheet: String,
+        within: Option<String>,
+        row: String,
+        year_offset: i32,
+    },
+}
+
+impl ValueSource {
+    pub fn indicator_and_measure(&self) -> (&str, &str) {
+        match self {
+            ValueSource::Cell {
+                indicator, measure, ..
+            }
+            | ValueSource::Row {
+                indicator, measure, ..
+            } => (indicator, measure),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AnalysisSpec {
+    pub indicator: String,
+    pub locator: Locator,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct FieldSpec {
+    pub id: String,
+    pub label: String,
+    pub kind: ValueKind,
+    pub required: bool,
+    pub limits: Limits,
+    pub locator: Locator,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Locator {
+    /// A fixed address, zero-based.
+    Cell { sheet: String, row: u32, col: u32 },
+    /// An Excel defined name.
+    Name(String),
+    /// The cell in the row labelled `row` under the heading `column`, below `within` when given.
+    Label {
+        sheet: String,
+        within: Option<String>,
+        row: String,
+        column: String,
+    },
+}
+
+impl Locator {
+    /// How a person would describe this place when the workbook does not have it.
+    pub fn describe(&self) -> String {
+        match self {
+            Locator::Cell { sheet, row, col } => {
+                format!("{sheet}!{}", crate::read::a1(*row, *col))
+            }
+            Locator::Name(name) => format!("the defined name {name}"),
+            Locator::Label {
+                sheet,
+                within,
+                row,
+                column,
+            } => match within {
+                Some(within) => {
+                    format!("sheet {sheet}, row \"{row}\" under \"{within}\", column \"{column}\"")
+                }
+                None => format!("sheet {sheet}, row \"{row}\", column \"{column}\""),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasureRef {
+    pub indicator: String,
+    pub measure: String,
+}
+
+impl std::fmt::Display for MeasureRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.indicator, self.measure)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub severity: Severity,
+    pub message: String,
+    pub guidance: String,
+    pub check: Check,
+}
+
+/// The typed rule kinds; each names what it compares.
+#[derive(Debug, Clone)]
+pub enum Check {
+    /// In every period, `part` may not exceed `whole`.
+    PartWithinWhole { part: MeasureRef, whole: MeasureRef },
+    /// A stated total equals the sum of the stated quarters.
+    TotalMatchesQuarters,
+    /// These figures of one period add up to `target`, give or take `tolerance`.
+    SumsTo {
+        measures: Vec<MeasureRef>,
+        target: f64,
+        tolerance: f64,
+    },
+    /// When `when` is above zero, `needs` must be above zero too.
+    NeedsWhenPositive { when: MeasureRef, needs: MeasureRef },
+    /// No figure for a quarter after the return's own.
+    NoFutureQuarters,
+    /// Every quarterly figure up to the return's quarter is filled in.
+    FiguresComplete,
+}

@@ -1,0 +1,239 @@
+//! The schema files exactly as written: serde structs that reject unknown keys, checked later by `compile`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDashboard {
+    pub force: String,
+    pub title: String,
+    #[serde(default)]
+    pub flags: RawFlags,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFlags {
+    #[serde(default = "default_far_above_ratio")]
+    pub far_above_ratio: f64,
+    #[serde(default = "default_far_above_min_excess")]
+    pub far_above_min_excess: f64,
+}
+
+impl Default for RawFlags {
+    fn default() -> Self {
+        RawFlags {
+            far_above_ratio: default_far_above_ratio(),
+            far_above_min_excess: default_far_above_min_excess(),
+        }
+    }
+}
+
+fn default_far_above_ratio() -> f64 {
+    1.5
+}
+
+fn default_far_above_min_excess() -> f64 {
+    5.0
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDepartments {
+    pub departments: Vec<RawDepartment>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDepartment {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCatalogue {
+    pub groups: Vec<RawGroup>,
+    pub indicators: Vec<RawIndicator>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    pub id: String,
+    pub title: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIndicator {
+    pub code: String,
+    pub group: String,
+    pub title: String,
+    pub owner: String,
+    pub source: String,
+    pub rationale: String,
+    #[serde(default)]
+    pub chart: bool,
+    #[serde(default)]
+    pub measures: Vec<RawMeasure>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMeasure {
+    pub id: String,
+    pub label: String,
+    #[serde(rename = "type", default = "default_measure_type")]
+    pub kind: String,
+    #[serde(default = "default_frequency")]
+    pub frequency: String,
+    pub summable: Option<bool>,
+    #[serde(default)]
+    pub integrity: bool,
+    pub minimum: Option<f64>,
+    pub maximum: Option<f64>,
+    /// A derived measure is the sum of these measures of the same indicator.
+    pub sum_of: Option<Vec<String>>,
+}
+
+fn default_measure_type() -> String {
+    "count".to_owned()
+}
+
+fn default_frequency() -> String {
+    "quarterly".to_owned()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRules {
+    #[serde(default)]
+    pub rules: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub id: String,
+    pub kind: String,
+    pub severity: String,
+    pub message: String,
+    pub guidance: String,
+    pub part: Option<String>,
+    pub whole: Option<String>,
+    pub when: Option<String>,
+    pub needs: Option<String>,
+    pub measures: Option<Vec<String>>,
+    pub target: Option<f64>,
+    pub tolerance: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTemplate {
+    pub template: RawTemplateHeader,
+    pub identity: RawIdentity,
+    /// Column headings of the figure rows, mapped to what they hold: "Q1"…"Q4", "total" or "annual".
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+    /// Whether any column headed by a financial year ("2015/16") holds that year's annual figure.
+    #[serde(default)]
+    pub year_columns: bool,
+    #[serde(default)]
+    pub rows: Vec<RawRow>,
+    #[serde(default)]
+    pub values: Vec<RawValue>,
+    #[serde(default)]
+    pub analysis: Vec<RawAnalysis>,
+    #[serde(default)]
+    pub fields: Vec<RawField>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTemplateHeader {
+    pub id: String,
+    pub version: u32,
+    pub department: String,
+    pub kind: String,
+    pub title: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIdentity {
+    pub template: RawLocator,
+    pub version: Option<RawLocator>,
+    pub department: RawLocator,
+    pub financial_year: RawLocator,
+    pub quarter: Option<RawLocator>,
+}
+
+/// Where a value lives: `cell` (A1 address on `sheet`), `name` (an Excel defined name), or
+/// `row` (+ `column`): the cell in the row labelled `row` under the heading `column`, searching
+/// below the label `within` when given.
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawLocator {
+    pub sheet: Option<String>,
+    pub cell: Option<String>,
+    pub name: Option<String>,
+    pub within: Option<String>,
+    pub row: Option<String>,
+    pub column: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRow {
+    pub indicator: String,
+    pub measure: String,
+    pub sheet: String,
+    pub within: Option<String>,
+    pub row: String,
+    /// Figures on this row belong to this many years before the return's own (e.g. -1).
+    #[serde(default)]
+    pub year_offset: i32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawValue {
+    pub indicator: String,
+    pub measure: String,
+    /// "Q1"…"Q4", "total" or "annual" (the default).
+    pub slot: Option<String>,
+    #[serde(default)]
+    pub year_offset: i32,
+    pub at: RawLocator,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAnalysis {
+    pub indicator: String,
+    pub at: RawLocator,
+    #[serde(default)]
+    pub required: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawField {
+    pub id: String,
+    pub label: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub required: bool,
+    pub minimum: Option<f64>,
+    pub maximum: Option<f64>,
+    #[serde(default)]
+    pub allowed: Vec<String>,
+    pub at: RawLocator,
+}

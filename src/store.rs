@@ -1,0 +1,295 @@
+//! The history store: every processed return, accepted figure, analysis text and exception, with provenance,
+//! kept as append-only Parquet segments under `store/` that any Parquet reader can open.
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::error::FatalError;
+use crate::outfile::write_atomically;
+use crate::validate::{FigureSlot, Validated};
+
+/// One file as processed: where it came from, its content hash, and what validation made of it.
+#[derive(Debug, Clone)]
+pub struct ProcessedReturn {
+    pub sha256: String,
+    pub source_file: String,
+    /// When the file reached the inbox (its modification time), so a rebuild orders returns as a run did.
+    pub received_at: String,
+    pub validated: Validated,
+}
+
+/// Everything the store holds, as polars frames.
+#[derive(Debug, Clone)]
+pub struct History {
+    pub returns: DataFrame,
+    pub figures: DataFrame,
+    pub commentary: DataFrame,
+    pub exceptions: DataFrame,
+}
+
+const TABLES: [&str; 4] = ["figures", "commentary", "exceptions", "returns"];
+
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    pub fn open(dir: &Path) -> Result<Store, FatalError> {
+        std::fs::create_dir_all(dir).map_err(|error| FatalError::Store {
+            path: dir.to_path_buf(),
+            reason: format!("cannot create the store folder: {error}"),
+        })?;
+        Ok(Store { dir: dir.to_path_buf() })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn store_error(&self, path: &Path, reason: impl std::fmt::Display) -> FatalError {
+        FatalError::Store {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// Segment numbers whose returns table exists: the returns table is written last, so a segment without
+    /// it was cut short by a crash and is ignored (its returns are processed again).
+    fn committed_segments(&self) -> Result<Vec<u32>, FatalError> {
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| self.store_error(&self.dir, e))?;
+        let mut segments: Vec<u32> = entries
+            .filter_map(|entry| entry.ok())
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                name.strip_suffix("-returns.parquet")?.parse().ok()
+            })
+            .collect();
+        segments.sort_unstable();
+        Ok(segments)
+    }
+
+    fn segment_path(&self, segment: u32, table: &str) -> PathBuf {
+        self.dir.join(format!("{segment:06}-{table}.parquet"))
+    }
+
+    /// Reads every committed segment.
+    pub fn load(&self) -> Result<History, FatalError> {
+        let mut frames: [Vec<DataFrame>; 4] = Default::default();
+        for segment in self.committed_segments()? {
+            for (slot, table) in TABLES.iter().enumerate() {
+                let path = self.segment_path(segment, table);
+                let file = std::fs::File::open(&path).map_err(|e| self.store_error(&path, e))?;
+                let frame = ParquetReader::new(file)
+                    .finish()
+                    .map_err(|e| self.store_error(&path, format!("unreadable Parquet: {e}")))?;
+                frames[slot].push(frame);
+            }
+        }
+        let empty = tables_for(&[])?;
+        let [figures, commentary, exceptions, returns] = frames;
+        Ok(History {
+            figures: stack(figures, empty.figures)?,
+            commentary: stack(commentary, empty.commentary)?,
+            exceptions: stack(exceptions, empty.exceptions)?,
+            returns: stack(returns, empty.returns)?,
+        })
+    }
+
+    /// Appends one batch of processed returns as a new segment.
+    pub fn append(&self, batch: &[ProcessedReturn]) -> Result<(), FatalError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let next = self.committed_segments()?.last().map_or(1, |last| last + 1);
+        let tables = tables_for(batch)?;
+        let ordered = [tables.figures, tables.commentary, tables.exceptions, tables.returns];
+        for (table, mut frame) in TABLES.iter().zip(ordered) {
+            let path = self.segment_path(next, table);
+            let mut bytes = Vec::new();
+            ParquetWriter::new(&mut bytes)
+                .with_compression(ParquetCompression::Zstd(None))
+                .finish(&mut frame)
+                .map_err(|e| self.store_error(&path, e))?;
+            write_atomically(&path, &bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Empties the store, for `collate rebuild`. The originals in the inbox are untouched.
+    pub fn clear(&self) -> Result<(), FatalError> {
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| self.store_error(&self.dir, e))?;
+        for entry in entries.filter_map(|entry| entry.ok()) {
+            let path = entry.path();
+            if path.extension().is_some_and(|ext| ext == "parquet") {
+                std::fs::remove_file(&path).map_err(|e| self.store_error(&path, e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn stack(frames: Vec<DataFrame>, empty: DataFrame) -> Result<DataFrame, FatalError> {
+    let mut frames = frames.into_iter();
+    let Some(mut all) = frames.next() else {
+        return Ok(empty);
+    };
+    for frame in frames {
+        all.vstack_mut(&frame)?;
+    }
+    all.rechunk_mut();
+    Ok(all)
+}
+
+fn text_column(name: &str, values: Vec<String>) -> Column {
+    Column::new(name.into(), values)
+}
+
+/// Builds the four store tables from processed returns; with no returns, their empty typed forms.
+pub fn tables_for(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
+    let mut returns = ReturnsColumns::default();
+    let mut figures = FiguresColumns::default();
+    let (mut c_sha, mut c_file, mut c_indicator, mut c_text, mut c_sheet, mut c_cell) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut e_cols: [Vec<String>; 9] = Default::default();
+    for processed in batch {
+        let validated = &processed.validated;
+        let identity = validated.identity.as_ref();
+        returns.sha256.push(processed.sha256.clone());
+        returns.source_file.push(processed.source_file.clone());
+        returns.received_at.push(processed.received_at.clone());
+        returns.department.push(identity.map(|i| i.department.clone()));
+        returns.template.push(identity.map(|i| i.template.clone()));
+        returns.template_version.push(identity.map(|i| i64::from(i.template_version)));
+        returns.financial_year.push(identity.map(|i| i.period.year.to_string()));
+        returns.year_start.push(identity.map(|i| i.period.year.0));
+        returns.quarter.push(identity.and_then(|i| i.period.quarter).map(|q| i32::from(q.number())));
+        returns.accepted.push(validated.accepted());
+        returns.errors.push(validated.count(crate::schema::Severity::Error) as i64);
+        returns.warnings.push(validated.count(crate::schema::Severity::Warning) as i64);
+        if validated.accepted() {
+            for figure in &validated.figures {
+                figures.sha256.push(processed.sha256.clone());
+                figures.source_file.push(processed.source_file.clone());
+                figures.indicator.push(figure.indicator.clone());
+                figures.measure.push(figure.measure.clone());
+                figures.financial_year.push(figure.year.to_string());
+                figures.year_start.push(figure.year.0);
+                figures.quarter.push(match figure.slot {
+                    FigureSlot::Quarter(q) => Some(i32::from(q.number())),
+                    _ => None,
+                });
+                figures.slot.push(figure.slot.as_str().to_owned());
+                figures.value.push(figure.value);
+                figures.sheet.push(figure.sheet.clone());
+                figures.cell.push(figure.cell.clone());
+                figures.source_cell.push(format!("{}!{}", figure.sheet, figure.cell));
+            }
+            for note in &validated.commentary {
+                c_sha.push(processed.sha256.clone());
+                c_file.push(processed.source_file.clone());
+                c_indicator.push(note.indicator.clone());
+                c_text.push(note.text.clone());
+                c_sheet.push(note.sheet.clone());
+                c_cell.push(note.cell.clone());
+            }
+        }
+        for exception in &validated.exceptions {
+            let row = [
+                processed.sha256.clone(),
+                exception.file.clone(),
+                exception.sheet.clone(),
+                exception.cell.clone(),
+                exception.value_found.clone(),
+                exception.rule_id.clone(),
+                exception.severity.as_str().to_owned(),
+                exception.message.clone(),
+                exception.guidance.clone(),
+            ];
+            for (column, value) in e_cols.iter_mut().zip(row) {
+                column.push(value);
+            }
+        }
+    }
+    let exception_names = [
+        "sha256", "source_file", "sheet", "cell", "value_found", "rule_id", "severity", "message", "guidance",
+    ];
+    let exceptions = DataFrame::new_infer_height(
+        exception_names
+            .iter()
+            .zip(e_cols)
+            .map(|(name, values)| text_column(name, values))
+            .collect(),
+    )?;
+    Ok(History {
+        returns: DataFrame::new_infer_height(vec![
+            text_column("sha256", returns.sha256),
+            text_column("source_file", returns.source_file),
+            text_column("received_at", returns.received_at),
+            Column::new("department".into(), returns.department),
+            Column::new("template".into(), returns.template),
+            Column::new("template_version".into(), returns.template_version),
+            Column::new("financial_year".into(), returns.financial_year),
+            Column::new("year_start".into(), returns.year_start),
+            Column::new("quarter".into(), returns.quarter),
+            Column::new("accepted".into(), returns.accepted),
+            Column::new("errors".into(), returns.errors),
+            Column::new("warnings".into(), returns.warnings),
+        ])?,
+        figures: DataFrame::new_infer_height(vec![
+            text_column("sha256", figures.sha256),
+            text_column("source_file", figures.source_file),
+            text_column("indicator", figures.indicator),
+            text_column("measure", figures.measure),
+            text_column("financial_year", figures.financial_year),
+            Column::new("year_start".into(), figures.year_start),
+            Column::new("quarter".into(), figures.quarter),
+            text_column("slot", figures.slot),
+            Column::new("value".into(), figures.value),
+            text_column("sheet", figures.sheet),
+            text_column("cell", figures.cell),
+            text_column("source_cell", figures.source_cell),
+        ])?,
+        commentary: DataFrame::new_infer_height(vec![
+            text_column("sha256", c_sha),
+            text_column("source_file", c_file),
+            text_column("indicator", c_indicator),
+            text_column("text", c_text),
+            text_column("sheet", c_sheet),
+            text_column("cell", c_cell),
+        ])?,
+        exceptions,
+    })
+}
+
+#[derive(Default)]
+struct ReturnsColumns {
+    sha256: Vec<String>,
+    source_file: Vec<String>,
+    received_at: Vec<String>,
+    department: Vec<Option<String>>,
+    template: Vec<Option<String>>,
+    template_version: Vec<Option<i64>>,
+    financial_year: Vec<Option<String>>,
+    year_start: Vec<Option<i32>>,
+    quarter: Vec<Option<i32>>,
+    accepted: Vec<bool>,
+    errors: Vec<i64>,
+    warnings: Vec<i64>,
+}
+
+#[derive(Default)]
+struct FiguresColumns {
+    sha256: Vec<String>,
+    source_file: Vec<String>,
+    indicator: Vec<String>,
+    measure: Vec<String>,
+    financial_year: Vec<String>,
+    year_start: Vec<i32>,
+    quarter: Vec<Option<i32>>,
+    slot: Vec<String>,
+    value: Vec<f64>,
+    sheet: Vec<String>,
+    cell: Vec<String>,
+    source_cell: Vec<String>,
+}
