@@ -8,7 +8,9 @@
 mod seed_returns;
 
 fn main() -> anyhow::Result<()> {
-    let folder = std::env::args().nth(1).unwrap_or_else(|| "inbox".to_owned());
+    let folder = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "inbox".to_owned());
     let schemas = collate::schema::load(std::path::Path::new("schemas"))?;
     std::fs::create_dir_all(&folder)?;
     for (name, bytes) in seed_returns::seed_workbooks(&schemas) {

@@ -16,7 +16,7 @@ pub struct CatalogueFrames {
     pub measures: DataFrame,
     /// indicator, measure (the derived one), part, part_order
     pub derived: DataFrame,
-    /// department, template: the quarterly returns expected every quarter
+    /// department, template, order: the quarterly returns expected every quarter
     pub expected_returns: DataFrame,
     /// template, indicator: analysis texts each template carries
     pub expected_analysis: DataFrame,
@@ -57,9 +57,16 @@ pub struct Consolidated {
 }
 
 pub fn catalogue_frames(schemas: &Schemas) -> PolarsResult<CatalogueFrames> {
-    let (mut indicator, mut measure, mut indicator_order, mut measure_order, mut summable, mut integrity) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
-    let (mut d_indicator, mut d_measure, mut d_part, mut d_order) = (vec![], vec![], vec![], vec![]);
+    let (
+        mut indicator,
+        mut measure,
+        mut indicator_order,
+        mut measure_order,
+        mut summable,
+        mut integrity,
+    ) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut d_indicator, mut d_measure, mut d_part, mut d_order) =
+        (vec![], vec![], vec![], vec![]);
     for (i, ind) in schemas.catalogue.indicators.iter().enumerate() {
         for (m, mea) in ind.measures.iter().enumerate() {
             indicator.push(ind.code.clone());
@@ -76,12 +83,18 @@ pub fn catalogue_frames(schemas: &Schemas) -> PolarsResult<CatalogueFrames> {
             }
         }
     }
-    let (mut e_department, mut e_template, mut a_template, mut a_indicator) = (vec![], vec![], vec![], vec![]);
-    for template in &schemas.templates {
-        if template.kind == TemplateKind::Quarterly {
-            e_department.push(template.department.clone());
-            e_template.push(template.id.clone());
+    let (mut e_department, mut e_template, mut a_template, mut a_indicator) =
+        (vec![], vec![], vec![], vec![]);
+    // Expected returns in the order departments are listed, so the chase list reads the same every time.
+    for department in &schemas.departments {
+        for template in &schemas.templates {
+            if template.kind == TemplateKind::Quarterly && template.department == department.id {
+                e_department.push(template.department.clone());
+                e_template.push(template.id.clone());
+            }
         }
+    }
+    for template in &schemas.templates {
         for spec in &template.analysis {
             a_template.push(template.id.clone());
             a_indicator.push(spec.indicator.clone());
@@ -95,7 +108,10 @@ pub fn catalogue_frames(schemas: &Schemas) -> PolarsResult<CatalogueFrames> {
         derived: df!(
             "indicator" => d_indicator, "measure" => d_measure, "part" => d_part, "part_order" => d_order,
         )?,
-        expected_returns: df!("department" => e_department, "template" => e_template)?,
+        expected_returns: df!(
+            "department" => e_department.clone(), "template" => e_template,
+            "order" => (0..e_department.len() as i32).collect::<Vec<_>>(),
+        )?,
         expected_analysis: df!("template" => a_template, "indicator" => a_indicator)?,
     })
 }
@@ -149,22 +165,23 @@ pub fn consolidate(
     let year = period.year.0;
     let quarter = period.quarter.map(|q| i32::from(q.number())).unwrap_or(4);
 
-    let returns = history
-        .returns
-        .clone()
-        .lazy()
-        .with_columns([
-            col("quarter").fill_null(lit(0)).alias("ret_q"),
-            col("department").fill_null(lit("")),
-            col("template").fill_null(lit("")),
-            col("year_start").fill_null(lit(0)).alias("ret_year"),
-        ]);
+    let returns = history.returns.clone().lazy().with_columns([
+        col("quarter").fill_null(lit(0)).alias("ret_q"),
+        col("department").fill_null(lit("")),
+        col("template").fill_null(lit("")),
+        col("year_start").fill_null(lit(0)).alias("ret_year"),
+    ]);
     let (by, order) = sort_by(&["received_at", "source_file"]);
     let current = returns
         .clone()
         .filter(col("accepted"))
         .sort(by.clone(), order.clone())
-        .group_by_stable([col("department"), col("template"), col("ret_year"), col("ret_q")])
+        .group_by_stable([
+            col("department"),
+            col("template"),
+            col("ret_year"),
+            col("ret_q"),
+        ])
         .agg([
             col("sha256").last(),
             col("received_at").last(),
@@ -183,15 +200,24 @@ pub fn consolidate(
         .filter(col("slot").neq(lit("total")))
         .with_column(col("quarter").fill_null(lit(0)).alias("q"))
         .join(
-            current
-                .clone()
-                .select([col("sha256"), col("ret_year"), col("ret_q"), col("received_at"), col("department")]),
+            current.clone().select([
+                col("sha256"),
+                col("ret_year"),
+                col("ret_q"),
+                col("received_at"),
+                col("department"),
+            ]),
             [col("sha256")],
             [col("sha256")],
             inner(),
         )
         .sort(by_recency, recency)
-        .group_by_stable([col("indicator"), col("measure"), col("year_start"), col("q")])
+        .group_by_stable([
+            col("indicator"),
+            col("measure"),
+            col("year_start"),
+            col("q"),
+        ])
         .agg([
             col("value").last(),
             col("source_file").last(),
@@ -203,7 +229,15 @@ pub fn consolidate(
         ]);
 
     let columns = [
-        "indicator", "measure", "financial_year", "year_start", "q", "value", "source_file", "source_cell", "figure",
+        "indicator",
+        "measure",
+        "financial_year",
+        "year_start",
+        "q",
+        "value",
+        "source_file",
+        "source_cell",
+        "figure",
     ];
     let select_columns = || columns.iter().map(|c| col(*c)).collect::<Vec<_>>();
 
@@ -214,22 +248,31 @@ pub fn consolidate(
             .alias("figure"),
     );
 
-    let annual_keys = figures
-        .clone()
-        .filter(col("q").eq(lit(0)))
-        .select([col("indicator"), col("measure"), col("year_start"), lit(true).alias("has_annual")]);
+    let annual_keys = figures.clone().filter(col("q").eq(lit(0))).select([
+        col("indicator"),
+        col("measure"),
+        col("year_start"),
+        lit(true).alias("has_annual"),
+    ]);
     let totals = figures
         .clone()
         .filter(col("q").gt(lit(0)))
         .join(
-            catalogue.measures.clone().lazy().select([col("indicator"), col("measure"), col("summable")]),
+            catalogue.measures.clone().lazy().select([
+                col("indicator"),
+                col("measure"),
+                col("summable"),
+            ]),
             [col("indicator"), col("measure")],
             [col("indicator"), col("measure")],
             inner(),
         )
         .filter(col("summable"))
         // Joins do not keep row order; provenance lists must come out the same every run.
-        .sort(["indicator", "measure", "year_start", "q"], SortMultipleOptions::default())
+        .sort(
+            ["indicator", "measure", "year_start", "q"],
+            SortMultipleOptions::default(),
+        )
         .group_by_stable([col("indicator"), col("measure"), col("year_start")])
         .agg([
             col("value").sum(),
@@ -257,7 +300,12 @@ pub fn consolidate(
         .derived
         .clone()
         .lazy()
-        .with_column(col("part").count().over([col("indicator"), col("measure")])?.alias("parts"))
+        .with_column(
+            col("part")
+                .count()
+                .over([col("indicator"), col("measure")])?
+                .alias("parts"),
+        )
         .join(
             figures.clone().select([
                 col("indicator"),
@@ -277,7 +325,12 @@ pub fn consolidate(
             ["indicator", "measure", "year_start", "q", "part_order"],
             SortMultipleOptions::default(),
         )
-        .group_by_stable([col("indicator"), col("measure"), col("year_start"), col("q")])
+        .group_by_stable([
+            col("indicator"),
+            col("measure"),
+            col("year_start"),
+            col("q"),
+        ])
         .agg([
             col("value").sum(),
             col("value").count().alias("n"),
@@ -297,15 +350,20 @@ pub fn consolidate(
         join_list_column(frame, "source_cell", " + ")?;
     }
     let data = concat(
-        [stated.select(select_columns()), totals.lazy(), derived.lazy()],
+        [
+            stated.select(select_columns()),
+            totals.lazy(),
+            derived.lazy(),
+        ],
         UnionArgs::default(),
     )?
     .join(
-        catalogue
-            .measures
-            .clone()
-            .lazy()
-            .select([col("indicator"), col("measure"), col("indicator_order"), col("measure_order")]),
+        catalogue.measures.clone().lazy().select([
+            col("indicator"),
+            col("measure"),
+            col("indicator_order"),
+            col("measure_order"),
+        ]),
         [col("indicator"), col("measure")],
         [col("indicator"), col("measure")],
         left(),
@@ -313,7 +371,13 @@ pub fn consolidate(
     // Quarters first, then the year's total or annual figure.
     .with_column(col("q").eq(lit(0)).alias("whole_year"))
     .sort(
-        ["indicator_order", "measure_order", "year_start", "whole_year", "q"],
+        [
+            "indicator_order",
+            "measure_order",
+            "year_start",
+            "whole_year",
+            "q",
+        ],
         SortMultipleOptions::default().with_maintain_order(true),
     )
     .with_column(quarter_label(col("q")).alias("quarter"))
@@ -332,11 +396,24 @@ pub fn consolidate(
     .collect()?;
 
     let data_lazy = data.clone().lazy();
-    let in_quarter = |n: i32| col("value").filter(col("q").eq(lit(n))).first().alias(format!("q{n}"));
+    let in_quarter = |n: i32| {
+        col("value")
+            .filter(col("q").eq(lit(n)))
+            .first()
+            .alias(format!("q{n}"))
+    };
     let same_quarter_last_year = data_lazy
         .clone()
-        .filter(col("year_start").eq(lit(year - 1)).and(col("q").eq(lit(quarter))))
-        .select([col("indicator"), col("measure"), col("value").alias("same_quarter_last_year")]);
+        .filter(
+            col("year_start")
+                .eq(lit(year - 1))
+                .and(col("q").eq(lit(quarter))),
+        )
+        .select([
+            col("indicator"),
+            col("measure"),
+            col("value").alias("same_quarter_last_year"),
+        ]);
     let year_matrix = data_lazy
         .clone()
         .filter(col("year_start").eq(lit(year)))
@@ -346,7 +423,10 @@ pub fn consolidate(
             in_quarter(2),
             in_quarter(3),
             in_quarter(4),
-            col("value").filter(col("q").eq(lit(0))).first().alias("year_value"),
+            col("value")
+                .filter(col("q").eq(lit(0)))
+                .first()
+                .alias("year_value"),
         ])
         .join(
             same_quarter_last_year,
@@ -356,13 +436,21 @@ pub fn consolidate(
         )
         .collect()?;
 
-    let whole_years = data_lazy
-        .clone()
-        .filter(col("q").eq(lit(0)).and(col("figure").neq(lit("year_to_date"))));
+    let whole_years = data_lazy.clone().filter(
+        col("q")
+            .eq(lit(0))
+            .and(col("figure").neq(lit("year_to_date"))),
+    );
     let history_frame = whole_years
         .clone()
         .filter(col("year_start").lt(lit(year)))
-        .select([col("indicator"), col("measure"), col("year_start"), col("financial_year"), col("value")])
+        .select([
+            col("indicator"),
+            col("measure"),
+            col("year_start"),
+            col("financial_year"),
+            col("value"),
+        ])
         .join(
             whole_years.select([
                 col("indicator"),
@@ -385,19 +473,30 @@ pub fn consolidate(
         ])
         .collect()?;
 
-    let this_period = col("ret_year").eq(lit(year)).and(col("ret_q").eq(lit(quarter)));
+    let this_period = col("ret_year")
+        .eq(lit(year))
+        .and(col("ret_q").eq(lit(quarter)));
     let current_now = current.clone().filter(this_period.clone());
     let commentary = history
         .commentary
         .clone()
         .lazy()
         .join(
-            current_now.clone().select([col("sha256"), col("department")]),
+            current_now
+                .clone()
+                .select([col("sha256"), col("department")]),
             [col("sha256")],
             [col("sha256")],
             inner(),
         )
-        .select([col("indicator"), col("text"), col("department"), col("source_file"), col("sheet"), col("cell")])
+        .select([
+            col("indicator"),
+            col("text"),
+            col("department"),
+            col("source_file"),
+            col("sheet"),
+            col("cell"),
+        ])
         .collect()?;
 
     let rejected_now = returns
@@ -410,7 +509,9 @@ pub fn consolidate(
         .clone()
         .lazy()
         .join(
-            current_now.clone().select([col("department"), col("template"), col("sha256")]),
+            current_now
+                .clone()
+                .select([col("department"), col("template"), col("sha256")]),
             [col("department"), col("template")],
             [col("department"), col("template")],
             left(),
@@ -422,6 +523,7 @@ pub fn consolidate(
             [col("department"), col("template")],
             left(),
         )
+        .sort(["order"], SortMultipleOptions::default())
         .select([col("department"), col("template"), col("rejected_file")])
         .collect()?;
 
@@ -438,8 +540,18 @@ pub fn consolidate(
                 col("ret_q"),
                 col("received_at").alias("replaced_at"),
             ]),
-            [col("department"), col("template"), col("ret_year"), col("ret_q")],
-            [col("department"), col("template"), col("ret_year"), col("ret_q")],
+            [
+                col("department"),
+                col("template"),
+                col("ret_year"),
+                col("ret_q"),
+            ],
+            [
+                col("department"),
+                col("template"),
+                col("ret_year"),
+                col("ret_q"),
+            ],
             left(),
         )
         .filter(
@@ -447,19 +559,34 @@ pub fn consolidate(
                 .is_null()
                 .or(col("replaced_at").lt_eq(col("received_at"))),
         )
-        .sort(["received_at", "source_file"], SortMultipleOptions::default().with_maintain_order(true))
+        .sort(
+            ["received_at", "source_file"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
         .collect()?;
 
     let in_picture = concat(
         [
             current
                 .clone()
-                .select([col("sha256"), col("department"), col("ret_year"), col("ret_q"), col("received_at")])
+                .select([
+                    col("sha256"),
+                    col("department"),
+                    col("ret_year"),
+                    col("ret_q"),
+                    col("received_at"),
+                ])
                 .with_column(lit("accepted").alias("outcome")),
             rejected
                 .clone()
                 .lazy()
-                .select([col("sha256"), col("department"), col("ret_year"), col("ret_q"), col("received_at")])
+                .select([
+                    col("sha256"),
+                    col("department"),
+                    col("ret_year"),
+                    col("ret_q"),
+                    col("received_at"),
+                ])
                 .with_column(lit("rejected").alias("outcome")),
         ],
         UnionArgs::default(),
@@ -470,12 +597,27 @@ pub fn consolidate(
         .lazy()
         .join(in_picture, [col("sha256")], [col("sha256")], inner())
         .sort(
-            ["outcome", "department", "ret_year", "ret_q", "received_at", "source_file"],
+            [
+                "outcome",
+                "department",
+                "ret_year",
+                "ret_q",
+                "received_at",
+                "source_file",
+            ],
             SortMultipleOptions::default().with_maintain_order(true),
         )
         .collect()?;
 
-    let flags = board_flags(&data, catalogue, &current_now, &history.commentary, year, quarter, flags)?;
+    let flags = board_flags(
+        &data,
+        catalogue,
+        &current_now,
+        &history.commentary,
+        year,
+        quarter,
+        flags,
+    )?;
 
     Ok(Consolidated {
         period,
@@ -533,7 +675,11 @@ fn board_flags(
                 .and(col("value").gt(lit(0.0))),
         )
         .join(
-            catalogue.measures.clone().lazy().select([col("indicator"), col("measure"), col("integrity")]),
+            catalogue.measures.clone().lazy().select([
+                col("indicator"),
+                col("measure"),
+                col("integrity"),
+            ]),
             keys.clone(),
             keys.clone(),
             inner(),
@@ -550,14 +696,25 @@ fn board_flags(
         .clone()
         .filter(col("q").gt(lit(0)))
         .group_by_stable(keys.clone())
-        .agg([col("value").mean().alias("quarter_mean"), col("value").count().alias("quarters_known")]);
+        .agg([
+            col("value").mean().alias("quarter_mean"),
+            col("value").count().alias("quarters_known"),
+        ]);
     let annual_baseline = earlier
-        .filter(col("q").eq(lit(0)).and(col("figure").neq(lit("year_to_date"))))
+        .filter(
+            col("q")
+                .eq(lit(0))
+                .and(col("figure").neq(lit("year_to_date"))),
+        )
         .group_by_stable(keys.clone())
         .agg([(col("value").mean() / lit(4.0)).alias("annual_quarter_mean")]);
     let far_above = data
         .clone()
-        .filter(col("year_start").eq(lit(year)).and(col("q").eq(lit(quarter))))
+        .filter(
+            col("year_start")
+                .eq(lit(year))
+                .and(col("q").eq(lit(quarter))),
+        )
         .join(quarterly_baseline, keys.clone(), keys.clone(), left())
         .join(annual_baseline, keys.clone(), keys.clone(), left())
         .with_column(
@@ -570,17 +727,23 @@ fn board_flags(
             col("baseline").is_not_null().and(
                 col("value")
                     .gt(col("baseline") * lit(settings.far_above_ratio))
-                    .and((col("value") - col("baseline")).gt_eq(lit(settings.far_above_min_excess))),
+                    .and(
+                        (col("value") - col("baseline")).gt_eq(lit(settings.far_above_min_excess)),
+                    ),
             ),
         )
-        .with_columns([
-            lit("far above its history").alias("flag"),
-        ])
+        .with_columns([lit("far above its history").alias("flag")])
         .select(flag_columns());
 
     let missing_analysis = current_now
         .clone()
-        .select([col("sha256"), col("template"), col("source_file"), col("ret_year"), col("ret_q")])
+        .select([
+            col("sha256"),
+            col("template"),
+            col("source_file"),
+            col("ret_year"),
+            col("ret_q"),
+        ])
         .join(
             catalogue.expected_analysis.clone().lazy(),
             [col("template")],
@@ -588,7 +751,10 @@ fn board_flags(
             inner(),
         )
         .join(
-            commentary.clone().lazy().select([col("sha256"), col("indicator"), col("text")]),
+            commentary
+                .clone()
+                .lazy()
+                .select([col("sha256"), col("indicator"), col("text")]),
             [col("sha256"), col("indicator")],
             [col("sha256"), col("indicator")],
             left(),
@@ -605,7 +771,15 @@ fn board_flags(
         ])
         .select(flag_columns());
 
-    concat([integrity, far_above, missing_analysis], UnionArgs::default())?.collect()
+    concat(
+        [integrity, far_above, missing_analysis],
+        UnionArgs::default(),
+    )?
+    .sort(
+        ["flag", "indicator", "measure", "financial_year", "quarter"],
+        SortMultipleOptions::default().with_maintain_order(true),
+    )
+    .collect()
 }
 
 /// "Q1"…"Q4" for quarters, empty for a whole-year figure (0).
@@ -628,7 +802,10 @@ fn join_list_column(frame: &mut DataFrame, name: &str, separator: &str) -> Polar
         .map(|row| match lists.get_as_series(row) {
             Some(items) => {
                 let items = items.str()?;
-                Ok((0..items.len()).filter_map(|i| items.get(i)).collect::<Vec<_>>().join(separator))
+                Ok((0..items.len())
+                    .filter_map(|i| items.get(i))
+                    .collect::<Vec<_>>()
+                    .join(separator))
             }
             None => Ok(String::new()),
         })

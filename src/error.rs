@@ -21,7 +21,11 @@ pub enum FatalError {
 }
 
 impl FatalError {
-    pub fn schema(file: &std::path::Path, key: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn schema(
+        file: &std::path::Path,
+        key: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
         FatalError::Schema {
             file: file.to_path_buf(),
             key: key.into(),

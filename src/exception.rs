@@ -18,7 +18,10 @@ pub struct Exception {
     pub guidance: String,
 }
 
-fn severity_as_str<S: serde::Serializer>(severity: &Severity, serializer: S) -> Result<S::Ok, S::Error> {
+fn severity_as_str<S: serde::Serializer>(
+    severity: &Severity,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(severity.as_str())
 }
 
@@ -78,6 +81,12 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled() {
-        assert_eq!(fill("{part} > {whole}", &[("part", "5".into()), ("whole", "3".into())]), "5 > 3");
+        assert_eq!(
+            fill(
+                "{part} > {whole}",
+                &[("part", "5".into()), ("whole", "3".into())]
+            ),
+            "5 > 3"
+        );
     }
 }

@@ -126,8 +126,18 @@ mod tests {
 
     #[test]
     fn financial_years_read_in_the_ways_departments_write_them() {
-        for text in ["2020/21", "2020-21", "2020/2021", "FY2020/21", " 2020 / 21 "] {
-            assert_eq!(FinancialYear::parse(text), Some(FinancialYear(2020)), "{text}");
+        for text in [
+            "2020/21",
+            "2020-21",
+            "2020/2021",
+            "FY2020/21",
+            " 2020 / 21 ",
+        ] {
+            assert_eq!(
+                FinancialYear::parse(text),
+                Some(FinancialYear(2020)),
+                "{text}"
+            );
         }
         assert_eq!(FinancialYear(1999).to_string(), "1999/00");
         assert_eq!(FinancialYear(2020).to_string(), "2020/21");

@@ -51,10 +51,19 @@ impl Folders {
 /// What became of one file in the inbox.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    Accepted { file: String, warnings: usize },
-    Rejected { file: String, reason: String },
+    Accepted {
+        file: String,
+        warnings: usize,
+    },
+    Rejected {
+        file: String,
+        reason: String,
+    },
     /// The same bytes were processed before, under this name.
-    AlreadyProcessed { file: String, same_as: String },
+    AlreadyProcessed {
+        file: String,
+        same_as: String,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -66,11 +75,17 @@ pub struct RunSummary {
 
 impl RunSummary {
     pub fn rejected(&self) -> usize {
-        self.outcomes.iter().filter(|o| matches!(o, Outcome::Rejected { .. })).count()
+        self.outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Rejected { .. }))
+            .count()
     }
 
     pub fn accepted(&self) -> usize {
-        self.outcomes.iter().filter(|o| matches!(o, Outcome::Accepted { .. })).count()
+        self.outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Accepted { .. }))
+            .count()
     }
 
     pub fn already_processed(&self) -> usize {
@@ -159,14 +174,16 @@ pub fn validate_bytes(schemas: &Schemas, file: &str, bytes: Vec<u8>) -> Validate
             "Save the return from Excel as .xlsx and send it again.",
         );
     }
-    let outcome = catch_unwind(AssertUnwindSafe(|| match SourceWorkbook::open(bytes, &extension) {
-        Ok(mut workbook) => validate(schemas, file, &mut workbook),
-        Err(unreadable) => rejected_file(
-            file,
-            "unreadable-workbook",
-            unreadable.0,
-            "Open the file in Excel, check it shows your return, save it as .xlsx and send it again.",
-        ),
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        match SourceWorkbook::open(bytes, &extension) {
+            Ok(mut workbook) => validate(schemas, file, &mut workbook),
+            Err(unreadable) => rejected_file(
+                file,
+                "unreadable-workbook",
+                unreadable.0,
+                "Open the file in Excel, check it shows your return, save it as .xlsx and send it again.",
+            ),
+        }
     }));
     outcome.unwrap_or_else(|_| {
         rejected_file(
@@ -218,7 +235,9 @@ pub fn process_inbox(
         let names = returns.column("source_file")?.str()?;
         for i in 0..returns.height() {
             if let (Some(hash), Some(name)) = (hashes.get(i), names.get(i)) {
-                known.entry(hash.to_owned()).or_insert_with(|| name.to_owned());
+                known
+                    .entry(hash.to_owned())
+                    .or_insert_with(|| name.to_owned());
             }
         }
     }
@@ -283,7 +302,10 @@ fn report_outcome(processed: &ProcessedReturn, summary: &mut RunSummary) {
             .map(|e| e.one_line())
             .unwrap_or_else(|| format!("{file}: could not be identified"));
         tracing::warn!(file = %file, "rejected: {first}");
-        summary.outcomes.push(Outcome::Rejected { file, reason: first });
+        summary.outcomes.push(Outcome::Rejected {
+            file,
+            reason: first,
+        });
     }
 }
 
@@ -297,9 +319,15 @@ fn write_return_report(folders: &Folders, processed: &ProcessedReturn) -> Result
         reason: error.to_string(),
     };
     let xlsx = with_suffix(".exceptions.xlsx");
-    write_atomically(&xlsx, &render::return_report_workbook(processed).map_err(|e| fail(&xlsx, e))?)?;
+    write_atomically(
+        &xlsx,
+        &render::return_report_workbook(processed).map_err(|e| fail(&xlsx, e))?,
+    )?;
     let json = with_suffix(".exceptions.json");
-    write_atomically(&json, &render::return_report_json(processed).map_err(|e| fail(&json, e))?)?;
+    write_atomically(
+        &json,
+        &render::return_report_json(processed).map_err(|e| fail(&json, e))?,
+    )?;
     Ok(())
 }
 
@@ -308,9 +336,17 @@ fn quarter_just_ended() -> Period {
     use chrono::Datelike;
     let today = chrono::Local::now().date_naive();
     let month = today.month() as i32;
-    let year = if month >= 4 { today.year() } else { today.year() - 1 };
+    let year = if month >= 4 {
+        today.year()
+    } else {
+        today.year() - 1
+    };
     let quarter = ((month + 8) % 12) / 3 + 1;
-    let (year, quarter) = if quarter == 1 { (year - 1, 4) } else { (year, quarter - 1) };
+    let (year, quarter) = if quarter == 1 {
+        (year - 1, 4)
+    } else {
+        (year, quarter - 1)
+    };
     Period {
         year: FinancialYear(year),
         quarter: Quarter::new(quarter as u8),
@@ -340,9 +376,11 @@ pub fn write_outputs(
             reason: error.to_string(),
         }
     };
-    let dashboard = render::dashboard_workbook(schemas, &consolidated).map_err(fail(folders.dashboard()))?;
+    let dashboard =
+        render::dashboard_workbook(schemas, &consolidated).map_err(fail(folders.dashboard()))?;
     write_atomically(&folders.dashboard(), &dashboard)?;
-    let exceptions = render::exceptions_workbook(schemas, &consolidated).map_err(fail(folders.exceptions()))?;
+    let exceptions =
+        render::exceptions_workbook(schemas, &consolidated).map_err(fail(folders.exceptions()))?;
     write_atomically(&folders.exceptions(), &exceptions)?;
     Ok(period)
 }

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::io::Cursor;
 
-use calamine::{Data, Dimensions, Ods, Reader, Sheets, SheetVisible, Xls, Xlsx, open_workbook_from_rs};
+use calamine::{
+    Data, Dimensions, Ods, Reader, SheetVisible, Sheets, Xls, Xlsx, open_workbook_from_rs,
+};
 
 use crate::schema::{Columns, Locator, Slot, normalise_label};
 
@@ -72,15 +74,27 @@ pub fn sniff(bytes: &[u8], extension: &str) -> Result<Format, Unreadable> {
     const ZIP: &[u8] = b"PK\x03\x04";
     const OLE: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
     if bytes.is_empty() {
-        return Err(Unreadable("the file is empty (0 bytes); please send the completed workbook again".into()));
+        return Err(Unreadable(
+            "the file is empty (0 bytes); please send the completed workbook again".into(),
+        ));
     }
     if bytes.starts_with(ZIP) {
         let is_ods = bytes.len() > 80 && bytes[30..80].windows(11).any(|w| w == b"opendocumen");
-        return Ok(if is_ods || extension == "ods" { Format::Ods } else { Format::Xlsx });
+        return Ok(if is_ods || extension == "ods" {
+            Format::Ods
+        } else {
+            Format::Xlsx
+        });
     }
     if bytes.starts_with(OLE) {
-        let encrypted: Vec<u8> = "EncryptedPackage".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
-        if bytes.windows(encrypted.len()).any(|w| w == encrypted.as_slice()) {
+        let encrypted: Vec<u8> = "EncryptedPackage"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        if bytes
+            .windows(encrypted.len())
+            .any(|w| w == encrypted.as_slice())
+        {
             return Err(Unreadable(
                 "the workbook is password-protected; remove the password (File > Info > Protect Workbook) and send it again"
                     .into(),
@@ -113,7 +127,10 @@ impl SourceWorkbook {
         let damaged = |kind: &str, error: &dyn std::fmt::Display| {
             let detail = error.to_string();
             if detail.to_ascii_lowercase().contains("password") {
-                Unreadable("the workbook is password-protected; remove the password and send it again".into())
+                Unreadable(
+                    "the workbook is password-protected; remove the password and send it again"
+                        .into(),
+                )
             } else {
                 Unreadable(format!(
                     "the {kind} file is damaged or incomplete (was it cut short while saving or copying?): {detail}"
@@ -154,7 +171,10 @@ impl SourceWorkbook {
     }
 
     pub fn sheet_names(&self) -> Vec<String> {
-        self.sheet_names.iter().map(|(name, _)| name.clone()).collect()
+        self.sheet_names
+            .iter()
+            .map(|(name, _)| name.clone())
+            .collect()
     }
 
     /// Whether the sheet the template names is hidden in this workbook.
@@ -187,10 +207,13 @@ impl SourceWorkbook {
             });
         };
         if !self.loaded.contains_key(&actual) {
-            let cells = self.reader.worksheet_range(&actual).map_err(|error| NotFound {
-                sheet: actual.clone(),
-                reason: format!("the sheet cannot be read: {error}"),
-            })?;
+            let cells = self
+                .reader
+                .worksheet_range(&actual)
+                .map_err(|error| NotFound {
+                    sheet: actual.clone(),
+                    reason: format!("the sheet cannot be read: {error}"),
+                })?;
             let merged = match &mut self.reader {
                 Sheets::Xlsx(xlsx) => xlsx.merge_cells_by_sheet_name(&actual).unwrap_or_default(),
                 Sheets::Xls(xls) => xls.merge_cells_by_sheet_name(&actual).unwrap_or_default(),
@@ -243,7 +266,9 @@ impl SourceWorkbook {
                 };
                 let (sheet, row, col) = parse_reference(&target).ok_or_else(|| NotFound {
                     sheet: String::new(),
-                    reason: format!("the defined name \"{name}\" refers to \"{target}\", which is not a cell"),
+                    reason: format!(
+                        "the defined name \"{name}\" refers to \"{target}\", which is not a cell"
+                    ),
                 })?;
                 self.cell(&sheet, row, col)
             }
@@ -318,7 +343,11 @@ impl SourceWorkbook {
             .find(|area| area.contains(row, col))
             .map(|area| area.start)
             .unwrap_or((row, col));
-        let value = data.cells.get_value((row, col)).cloned().unwrap_or(Data::Empty);
+        let value = data
+            .cells
+            .get_value((row, col))
+            .cloned()
+            .unwrap_or(Data::Empty);
         let name = data.name.clone();
         let uncalculated_formula = if value == Data::Empty {
             self.formula_at(&name, row, col)
@@ -347,7 +376,12 @@ impl SourceWorkbook {
                 data.formulas = Some(formulas);
             }
         }
-        let formula = self.loaded.get(sheet)?.formulas.as_ref()?.get_value((row, col))?;
+        let formula = self
+            .loaded
+            .get(sheet)?
+            .formulas
+            .as_ref()?
+            .get_value((row, col))?;
         (!formula.is_empty()).then(|| formula.clone())
     }
 }
@@ -356,10 +390,13 @@ impl SourceWorkbook {
 fn find_row(data: &SheetData, within: Option<&str>, row: &str) -> Result<(u32, u32), NotFound> {
     let anchor = match within {
         Some(within) => {
-            let places = data.labels.get(&normalise_label(within)).ok_or_else(|| NotFound {
-                sheet: data.name.clone(),
-                reason: format!("no cell reads \"{within}\""),
-            })?;
+            let places = data
+                .labels
+                .get(&normalise_label(within))
+                .ok_or_else(|| NotFound {
+                    sheet: data.name.clone(),
+                    reason: format!("no cell reads \"{within}\""),
+                })?;
             places.iter().map(|(r, _)| *r).min().unwrap_or(0)
         }
         None => 0,
@@ -367,7 +404,13 @@ fn find_row(data: &SheetData, within: Option<&str>, row: &str) -> Result<(u32, u
     let target = data
         .labels
         .get(&normalise_label(row))
-        .and_then(|places| places.iter().map(|(r, _)| *r).filter(|r| *r >= anchor).min())
+        .and_then(|places| {
+            places
+                .iter()
+                .map(|(r, _)| *r)
+                .filter(|r| *r >= anchor)
+                .min()
+        })
         .ok_or_else(|| NotFound {
             sheet: data.name.clone(),
             reason: match within {
@@ -383,7 +426,8 @@ pub fn parse_a1(text: &str) -> Option<(u32, u32)> {
     let text = text.trim().replace('$', "");
     let split = text.find(|c: char| c.is_ascii_digit())?;
     let (letters, digits) = text.split_at(split);
-    if letters.is_empty() || letters.len() > 3 || !letters.chars().all(|c| c.is_ascii_alphabetic()) {
+    if letters.is_empty() || letters.len() > 3 || !letters.chars().all(|c| c.is_ascii_alphabetic())
+    {
         return None;
     }
     let col = letters
@@ -414,7 +458,10 @@ fn parse_reference(target: &str) -> Option<(String, u32, u32)> {
         Some(split) => split,
         None => target.trim_start_matches('$').rsplit_once('.')?,
     };
-    let sheet = sheet.trim_start_matches('$').trim_matches('\'').replace("''", "'");
+    let sheet = sheet
+        .trim_start_matches('$')
+        .trim_matches('\'')
+        .replace("''", "'");
     let cell = cell.split(':').next()?;
     let (row, col) = parse_a1(cell)?;
     Some((sheet, row, col))
@@ -449,7 +496,12 @@ mod tests {
 
     #[test]
     fn a1_addresses_round_trip() {
-        for (text, place) in [("A1", (0, 0)), ("C5", (4, 2)), ("$AA$10", (9, 26)), ("xfd3", (2, 16383))] {
+        for (text, place) in [
+            ("A1", (0, 0)),
+            ("C5", (4, 2)),
+            ("$AA$10", (9, 26)),
+            ("xfd3", (2, 16383)),
+        ] {
             assert_eq!(parse_a1(text), Some(place), "{text}");
         }
         assert_eq!(a1(4, 2), "C5");
@@ -461,15 +513,28 @@ mod tests {
     #[test]
     fn defined_name_targets_in_excel_and_opendocument_forms() {
         assert_eq!(parse_reference("Cover!$C$4"), Some(("Cover".into(), 3, 2)));
-        assert_eq!(parse_reference("'PSD Return'!$C$4:$D$4"), Some(("PSD Return".into(), 3, 2)));
+        assert_eq!(
+            parse_reference("'PSD Return'!$C$4:$D$4"),
+            Some(("PSD Return".into(), 3, 2))
+        );
         assert_eq!(parse_reference("$Cover.$C$4"), Some(("Cover".into(), 3, 2)));
     }
 
     #[test]
     fn sniffing_names_the_real_content() {
         assert!(sniff(b"", "xlsx").unwrap_err().0.contains("empty"));
-        assert!(sniff(b"department,quarter\nPSD,Q2\n", "xlsx").unwrap_err().0.contains("CSV"));
+        assert!(
+            sniff(b"department,quarter\nPSD,Q2\n", "xlsx")
+                .unwrap_err()
+                .0
+                .contains("CSV")
+        );
         assert_eq!(sniff(b"PK\x03\x04rest", "xlsx"), Ok(Format::Xlsx));
-        assert!(sniff(&[0u8, 159, 146, 150, 0, 1], "xlsx").unwrap_err().0.contains("not a spreadsheet"));
+        assert!(
+            sniff(&[0u8, 159, 146, 150, 0, 1], "xlsx")
+                .unwrap_err()
+                .0
+                .contains("not a spreadsheet")
+        );
     }
 }

@@ -40,7 +40,9 @@ impl Store {
             path: dir.to_path_buf(),
             reason: format!("cannot create the store folder: {error}"),
         })?;
-        Ok(Store { dir: dir.to_path_buf() })
+        Ok(Store {
+            dir: dir.to_path_buf(),
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -103,7 +105,12 @@ impl Store {
         }
         let next = self.committed_segments()?.last().map_or(1, |last| last + 1);
         let tables = tables_for(batch)?;
-        let ordered = [tables.figures, tables.commentary, tables.exceptions, tables.returns];
+        let ordered = [
+            tables.figures,
+            tables.commentary,
+            tables.exceptions,
+            tables.returns,
+        ];
         for (table, mut frame) in TABLES.iter().zip(ordered) {
             let path = self.segment_path(next, table);
             let mut bytes = Vec::new();
@@ -158,15 +165,29 @@ pub fn tables_for(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
         returns.sha256.push(processed.sha256.clone());
         returns.source_file.push(processed.source_file.clone());
         returns.received_at.push(processed.received_at.clone());
-        returns.department.push(identity.map(|i| i.department.clone()));
+        returns
+            .department
+            .push(identity.map(|i| i.department.clone()));
         returns.template.push(identity.map(|i| i.template.clone()));
-        returns.template_version.push(identity.map(|i| i64::from(i.template_version)));
-        returns.financial_year.push(identity.map(|i| i.period.year.to_string()));
+        returns
+            .template_version
+            .push(identity.map(|i| i64::from(i.template_version)));
+        returns
+            .financial_year
+            .push(identity.map(|i| i.period.year.to_string()));
         returns.year_start.push(identity.map(|i| i.period.year.0));
-        returns.quarter.push(identity.and_then(|i| i.period.quarter).map(|q| i32::from(q.number())));
+        returns.quarter.push(
+            identity
+                .and_then(|i| i.period.quarter)
+                .map(|q| i32::from(q.number())),
+        );
         returns.accepted.push(validated.accepted());
-        returns.errors.push(validated.count(crate::schema::Severity::Error) as i64);
-        returns.warnings.push(validated.count(crate::schema::Severity::Warning) as i64);
+        returns
+            .errors
+            .push(validated.count(crate::schema::Severity::Error) as i64);
+        returns
+            .warnings
+            .push(validated.count(crate::schema::Severity::Warning) as i64);
         if validated.accepted() {
             for figure in &validated.figures {
                 figures.sha256.push(processed.sha256.clone());
@@ -183,7 +204,9 @@ pub fn tables_for(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
                 figures.value.push(figure.value);
                 figures.sheet.push(figure.sheet.clone());
                 figures.cell.push(figure.cell.clone());
-                figures.source_cell.push(format!("{}!{}", figure.sheet, figure.cell));
+                figures
+                    .source_cell
+                    .push(format!("{}!{}", figure.sheet, figure.cell));
             }
             for note in &validated.commentary {
                 c_sha.push(processed.sha256.clone());
@@ -212,7 +235,15 @@ pub fn tables_for(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
         }
     }
     let exception_names = [
-        "sha256", "source_file", "sheet", "cell", "value_found", "rule_id", "severity", "message", "guidance",
+        "sha256",
+        "source_file",
+        "sheet",
+        "cell",
+        "value_found",
+        "rule_id",
+        "severity",
+        "message",
+        "guidance",
     ];
     let exceptions = DataFrame::new_infer_height(
         exception_names

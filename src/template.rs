@@ -72,7 +72,8 @@ impl<'t> ReturnDraft<'t> {
     }
 
     pub fn period(self, year: &str, quarter: &str) -> Self {
-        self.identity("financial_year", year).identity("quarter", quarter)
+        self.identity("financial_year", year)
+            .identity("quarter", quarter)
     }
 
     pub fn field(mut self, id: &str, entry: impl Into<Entry>) -> Self {
@@ -81,7 +82,14 @@ impl<'t> ReturnDraft<'t> {
     }
 
     /// A figure in the column headed `heading` ("QTR 1", "Total", "2015/16"); for a single-cell value, "".
-    pub fn figure(mut self, indicator: &str, measure: &str, year_offset: i32, heading: &str, entry: impl Into<Entry>) -> Self {
+    pub fn figure(
+        mut self,
+        indicator: &str,
+        measure: &str,
+        year_offset: i32,
+        heading: &str,
+        entry: impl Into<Entry>,
+    ) -> Self {
         let entry = entry.into();
         if let Some(year) = FinancialYear::parse(heading)
             && !self.year_headings.contains(&year)
@@ -89,8 +97,15 @@ impl<'t> ReturnDraft<'t> {
             self.year_headings.push(year);
             self.year_headings.sort();
         }
-        self.figures
-            .insert((indicator.to_owned(), measure.to_owned(), year_offset, heading.to_owned()), entry);
+        self.figures.insert(
+            (
+                indicator.to_owned(),
+                measure.to_owned(),
+                year_offset,
+                heading.to_owned(),
+            ),
+            entry,
+        );
         self
     }
 
@@ -141,19 +156,41 @@ impl<'t> ReturnDraft<'t> {
     pub fn to_bytes(&self) -> Result<Vec<u8>, XlsxError> {
         let mut layout = Layout::default();
         let identity = &self.template.identity;
-        let mut cover_items: Vec<(&Locator, String, Option<Entry>)> = vec![
-            (&identity.template, "Template".into(), self.identity.get("template").cloned()),
-        ];
+        let mut cover_items: Vec<(&Locator, String, Option<Entry>)> = vec![(
+            &identity.template,
+            "Template".into(),
+            self.identity.get("template").cloned(),
+        )];
         if let Some(locator) = &identity.version {
-            cover_items.push((locator, "Template version".into(), self.identity.get("version").cloned()));
+            cover_items.push((
+                locator,
+                "Template version".into(),
+                self.identity.get("version").cloned(),
+            ));
         }
-        cover_items.push((&identity.department, "Department".into(), self.identity.get("department").cloned()));
-        cover_items.push((&identity.financial_year, "Financial year".into(), self.identity.get("financial_year").cloned()));
+        cover_items.push((
+            &identity.department,
+            "Department".into(),
+            self.identity.get("department").cloned(),
+        ));
+        cover_items.push((
+            &identity.financial_year,
+            "Financial year".into(),
+            self.identity.get("financial_year").cloned(),
+        ));
         if let Some(locator) = &identity.quarter {
-            cover_items.push((locator, "Quarter".into(), self.identity.get("quarter").cloned()));
+            cover_items.push((
+                locator,
+                "Quarter".into(),
+                self.identity.get("quarter").cloned(),
+            ));
         }
         for field in &self.template.fields {
-            cover_items.push((&field.locator, field.label.clone(), self.fields.get(&field.id).cloned()));
+            cover_items.push((
+                &field.locator,
+                field.label.clone(),
+                self.fields.get(&field.id).cloned(),
+            ));
         }
         for (locator, label, entry) in cover_items {
             layout.place(locator, &label, entry.map(Placed::Entry), None);
@@ -170,11 +207,23 @@ impl<'t> ReturnDraft<'t> {
                     row,
                     year_offset,
                 } => {
-                    let block = layout.block(sheet, within.as_deref(), self.indicator_title(within.as_deref().unwrap_or("")));
+                    let block = layout.block(
+                        sheet,
+                        within.as_deref(),
+                        self.indicator_title(within.as_deref().unwrap_or("")),
+                    );
                     let mut quarter_cells = Vec::new();
                     for (heading, kind) in &headings {
-                        let key = (indicator.clone(), measure.clone(), *year_offset, heading.clone());
-                        let summable = self.catalogue.measure(indicator, measure).is_some_and(|m| m.summable);
+                        let key = (
+                            indicator.clone(),
+                            measure.clone(),
+                            *year_offset,
+                            heading.clone(),
+                        );
+                        let summable = self
+                            .catalogue
+                            .measure(indicator, measure)
+                            .is_some_and(|m| m.summable);
                         if *kind == Some(SlotKind::Total) && !summable {
                             block.cell(row, heading, None);
                             continue;
@@ -183,7 +232,8 @@ impl<'t> ReturnDraft<'t> {
                         if matches!(kind, Some(SlotKind::Quarter(_))) {
                             quarter_cells.push(heading.clone());
                         }
-                        if *kind == Some(SlotKind::Total) && self.total_formulas && entry.is_none() {
+                        if *kind == Some(SlotKind::Total) && self.total_formulas && entry.is_none()
+                        {
                             entry = Some(Placed::SumOf(quarter_cells.clone()));
                         }
                         block.cell(row, heading, entry);
@@ -196,23 +246,46 @@ impl<'t> ReturnDraft<'t> {
                     locator,
                     ..
                 } => {
-                    let key = (indicator.clone(), measure.clone(), *year_offset, String::new());
+                    let key = (
+                        indicator.clone(),
+                        measure.clone(),
+                        *year_offset,
+                        String::new(),
+                    );
                     let label = self
                         .catalogue
                         .measure(indicator, measure)
                         .map(|m| m.label.clone())
                         .unwrap_or_else(|| measure.clone());
                     let title = self.indicator_title(indicator);
-                    layout.place(locator, &label, self.figures.get(&key).cloned().map(Placed::Entry), Some(title));
+                    layout.place(
+                        locator,
+                        &label,
+                        self.figures.get(&key).cloned().map(Placed::Entry),
+                        Some(title),
+                    );
                 }
             }
         }
         for spec in &self.template.analysis {
-            let text = self.analysis.get(&spec.indicator).cloned().map(Entry::Text).map(Placed::Entry);
+            let text = self
+                .analysis
+                .get(&spec.indicator)
+                .cloned()
+                .map(Entry::Text)
+                .map(Placed::Entry);
             let title = self.indicator_title(&spec.indicator);
             layout.place(&spec.locator, "Analysis", text, Some(title));
-            if let Locator::Label { sheet, within, row, column } = &spec.locator {
-                layout.block(sheet, within.as_deref(), String::new()).merge_across(row, column);
+            if let Locator::Label {
+                sheet,
+                within,
+                row,
+                column,
+            } = &spec.locator
+            {
+                layout
+                    .block(sheet, within.as_deref(), String::new())
+                    .merge_across(row, column);
             }
         }
         layout.write(&self.template.title, &self.hidden)
@@ -247,7 +320,8 @@ impl Block {
             self.headings.push(heading.to_owned());
         }
         if let Some(entry) = entry {
-            self.cells.insert((row.to_owned(), heading.to_owned()), entry);
+            self.cells
+                .insert((row.to_owned(), heading.to_owned()), entry);
         }
     }
 
@@ -269,7 +343,11 @@ impl Layout {
         if !self.sheets.iter().any(|(name, _)| name == sheet) {
             self.sheets.push((sheet.to_owned(), Vec::new()));
         }
-        let position = self.sheets.iter().position(|(name, _)| name == sheet).unwrap_or(0);
+        let position = self
+            .sheets
+            .iter()
+            .position(|(name, _)| name == sheet)
+            .unwrap_or(0);
         &mut self.sheets[position].1
     }
 
@@ -289,15 +367,27 @@ impl Layout {
         &mut blocks[position]
     }
 
-    fn place(&mut self, locator: &Locator, label: &str, entry: Option<Placed>, title: Option<String>) {
+    fn place(
+        &mut self,
+        locator: &Locator,
+        label: &str,
+        entry: Option<Placed>,
+        title: Option<String>,
+    ) {
         match locator {
-            Locator::Label { sheet, within, row, column } => {
+            Locator::Label {
+                sheet,
+                within,
+                row,
+                column,
+            } => {
                 self.block(sheet, within.as_deref(), title.unwrap_or_default())
                     .cell(row, column, entry);
             }
             Locator::Cell { sheet, row, col } => {
                 self.sheet(sheet);
-                self.fixed.push((sheet.clone(), *row, *col, label.to_owned(), entry));
+                self.fixed
+                    .push((sheet.clone(), *row, *col, label.to_owned(), entry));
             }
             Locator::Name(name) => self.named.push((name.clone(), label.to_owned(), entry)),
         }
@@ -306,7 +396,8 @@ impl Layout {
     fn write(&self, title: &str, hidden: &[String]) -> Result<Vec<u8>, XlsxError> {
         let mut workbook = Workbook::new();
         let created = ExcelDateTime::from_ymd(2000, 1, 1)?;
-        workbook.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&created));
+        workbook
+            .set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&created));
         let bold = Format::new().set_bold();
         let date_format = Format::new().set_num_format("dd/mm/yyyy");
         let wrap = Format::new().set_text_wrap();
@@ -332,7 +423,16 @@ impl Layout {
                     sheet.write_string_with_format(row, 1, &block.title, &bold)?;
                     row += 1;
                 }
-                sheet.write_string_with_format(row, 1, if block.within.is_some() { "Measure" } else { "Item" }, &bold)?;
+                sheet.write_string_with_format(
+                    row,
+                    1,
+                    if block.within.is_some() {
+                        "Measure"
+                    } else {
+                        "Item"
+                    },
+                    &bold,
+                )?;
                 for (offset, heading) in block.headings.iter().enumerate() {
                     sheet.write_string_with_format(row, 2 + offset as u16, heading, &bold)?;
                 }
@@ -342,14 +442,19 @@ impl Layout {
                     sheet.write_string(row, 1, label)?;
                     for (offset, heading) in block.headings.iter().enumerate() {
                         let col = 2 + offset as u16;
-                        let merged = block.merged_rows.iter().any(|(r, h)| r == label && h == heading);
+                        let merged = block
+                            .merged_rows
+                            .iter()
+                            .any(|(r, h)| r == label && h == heading);
                         match block.cells.get(&(label.clone(), heading.clone())) {
                             Some(Placed::Entry(Entry::Text(text))) if merged => {
                                 let last = 2 + block.headings.len().max(offset + 2) as u16 - 1;
                                 sheet.merge_range(row, col, row, last.max(col + 1), text, &wrap)?;
                                 sheet.set_row_height(row, 60)?;
                             }
-                            Some(Placed::Entry(entry)) => write_entry(sheet, row, col, entry, &date_format)?,
+                            Some(Placed::Entry(entry)) => {
+                                write_entry(sheet, row, col, entry, &date_format)?
+                            }
                             Some(Placed::SumOf(headings)) => {
                                 let cols: Vec<u16> = headings
                                     .iter()
@@ -361,14 +466,19 @@ impl Layout {
                                         .iter()
                                         .filter_map(|c| {
                                             let heading = &block.headings[usize::from(*c - 2)];
-                                            match block.cells.get(&(label.clone(), heading.clone())) {
+                                            match block.cells.get(&(label.clone(), heading.clone()))
+                                            {
                                                 Some(Placed::Entry(Entry::Number(n))) => Some(*n),
                                                 _ => None,
                                             }
                                         })
                                         .sum();
-                                    let formula = Formula::new(format!("=SUM({}:{})", a1(row, u32::from(*first)), a1(row, u32::from(*last))))
-                                        .set_result(sum.to_string());
+                                    let formula = Formula::new(format!(
+                                        "=SUM({}:{})",
+                                        a1(row, u32::from(*first)),
+                                        a1(row, u32::from(*last))
+                                    ))
+                                    .set_result(sum.to_string());
                                     sheet.write_formula(row, col, formula)?;
                                 }
                             }
@@ -380,7 +490,8 @@ impl Layout {
                 let _ = header_row;
                 row += 1;
             }
-            for (done, (fixed_sheet, r, c, label, entry)) in fixed_done.iter_mut().zip(&self.fixed) {
+            for (done, (fixed_sheet, r, c, label, entry)) in fixed_done.iter_mut().zip(&self.fixed)
+            {
                 if fixed_sheet != sheet_name {
                     continue;
                 }
@@ -399,7 +510,15 @@ impl Layout {
                     if let Some(Placed::Entry(entry)) = entry {
                         write_entry(sheet, row, 2, entry, &date_format)?;
                     }
-                    names.push((name.clone(), format!("='{}'!${}${}", sheet_name.replace('\'', "''"), column_letters(2), row + 1)));
+                    names.push((
+                        name.clone(),
+                        format!(
+                            "='{}'!${}${}",
+                            sheet_name.replace('\'', "''"),
+                            column_letters(2),
+                            row + 1
+                        ),
+                    ));
                     row += 1;
                 }
             }
@@ -431,7 +550,8 @@ fn write_entry(
             sheet.write_string(row, col, text)?;
         }
         Entry::Date(date) => {
-            let date = ExcelDateTime::from_ymd(date.year() as u16, date.month() as u8, date.day() as u8)?;
+            let date =
+                ExcelDateTime::from_ymd(date.year() as u16, date.month() as u8, date.day() as u8)?;
             sheet.write_datetime_with_format(row, col, &date, date_format)?;
         }
     }

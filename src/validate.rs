@@ -9,8 +9,8 @@ use crate::exception::{Exception, fill};
 use crate::period::{FinancialYear, Period, Quarter};
 use crate::read::{FoundCell, NotFound, SourceWorkbook, display_value};
 use crate::schema::{
-    Check, Frequency, Limits, Locator, MeasureRef, Rule, Schemas, Severity, Slot, SlotKind, Template,
-    TemplateKind, ValueKind, ValueSource, normalise_label,
+    Check, Frequency, Limits, Locator, MeasureRef, Rule, Schemas, Severity, Slot, SlotKind,
+    Template, TemplateKind, ValueKind, ValueSource, normalise_label,
 };
 
 /// Which return this is, as the workbook itself states it.
@@ -80,11 +80,18 @@ pub struct Validated {
 impl Validated {
     /// A return is accepted when it could be identified and no error was found; warnings are queries.
     pub fn accepted(&self) -> bool {
-        self.identity.is_some() && !self.exceptions.iter().any(|e| e.severity == Severity::Error)
+        self.identity.is_some()
+            && !self
+                .exceptions
+                .iter()
+                .any(|e| e.severity == Severity::Error)
     }
 
     pub fn count(&self, severity: Severity) -> usize {
-        self.exceptions.iter().filter(|e| e.severity == severity).count()
+        self.exceptions
+            .iter()
+            .filter(|e| e.severity == severity)
+            .count()
     }
 }
 
@@ -128,7 +135,13 @@ impl Checker<'_> {
         });
     }
 
-    fn raise_rule(&mut self, rule: &Rule, at: (&str, &str), value_found: String, values: &[(&str, String)]) {
+    fn raise_rule(
+        &mut self,
+        rule: &Rule,
+        at: (&str, &str),
+        value_found: String,
+        values: &[(&str, String)],
+    ) {
         self.exceptions.push(Exception {
             file: self.file.clone(),
             sheet: at.0.to_owned(),
@@ -185,7 +198,10 @@ pub fn read_number(value: &Data) -> Result<CellNumber, String> {
             if trimmed.is_empty() {
                 return Ok(CellNumber::Blank);
             }
-            if matches!(normalise_label(trimmed).as_str(), "n/a" | "na" | "not applicable") {
+            if matches!(
+                normalise_label(trimmed).as_str(),
+                "n/a" | "na" | "not applicable"
+            ) {
                 return Ok(CellNumber::NotApplicable);
             }
             let cleaned: String = trimmed
@@ -254,14 +270,20 @@ pub fn read_date(value: &Data) -> Option<NaiveDate> {
             if !(1.0..2_958_466.0).contains(&serial) {
                 return None;
             }
-            NaiveDate::from_ymd_opt(1899, 12, 30)?.checked_add_days(chrono::Days::new(serial.floor() as u64))
+            NaiveDate::from_ymd_opt(1899, 12, 30)?
+                .checked_add_days(chrono::Days::new(serial.floor() as u64))
         }
         Data::String(text) | Data::DateTimeIso(text) => {
             let text = text.trim();
-            let text = text.get(..10).filter(|_| text.contains('T')).unwrap_or(text);
-            ["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d %b %Y", "%d/%m/%y"]
-                .iter()
-                .find_map(|format| NaiveDate::parse_from_str(text, format).ok())
+            let text = text
+                .get(..10)
+                .filter(|_| text.contains('T'))
+                .unwrap_or(text);
+            [
+                "%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d %b %Y", "%d/%m/%y",
+            ]
+            .iter()
+            .find_map(|format| NaiveDate::parse_from_str(text, format).ok())
         }
         _ => None,
     }
@@ -322,7 +344,9 @@ pub fn validate(schemas: &Schemas, file: &str, workbook: &mut SourceWorkbook) ->
                 Ok(cells) => cells
                     .into_iter()
                     .map(|(slot, cell)| match slot {
-                        Slot::Relative(kind) => (figure_slot(kind), year.offset(*year_offset), cell),
+                        Slot::Relative(kind) => {
+                            (figure_slot(kind), year.offset(*year_offset), cell)
+                        }
                         Slot::Year(year) => (FigureSlot::Annual, year, cell),
                     })
                     .filter(|(slot, _, _)| measure.summable || *slot != FigureSlot::Total)
@@ -533,7 +557,9 @@ fn identify<'s>(
         .and_then(|cell| {
             let stated = cell_text(&cell.value);
             match schemas.department_named(&stated) {
-                Some(department) if department.id == template.department => Some(department.id.clone()),
+                Some(department) if department.id == template.department => {
+                    Some(department.id.clone())
+                }
                 Some(department) => {
                     checker.cell_problem(
                         "wrong-template",
@@ -547,30 +573,42 @@ fn identify<'s>(
                     None
                 }
                 None => {
-                    let known: Vec<&str> = schemas.departments.iter().map(|d| d.name.as_str()).collect();
+                    let known: Vec<&str> = schemas
+                        .departments
+                        .iter()
+                        .map(|d| d.name.as_str())
+                        .collect();
                     checker.cell_problem(
                         "unknown-department",
                         &cell,
-                        format!("\"{stated}\" is not a known department (known: {})", known.join(", ")),
+                        format!(
+                            "\"{stated}\" is not a known department (known: {})",
+                            known.join(", ")
+                        ),
                         "Write your department's name as the dashboard owner lists it.",
                     );
                     None
                 }
             }
         });
-    let year = read_identity_cell(checker, workbook, &identity.financial_year, "the financial year")
-        .and_then(|cell| {
-            let year = FinancialYear::parse(&cell_text(&cell.value));
-            if year.is_none() {
-                checker.cell_problem(
-                    "unreadable-period",
-                    &cell,
-                    "the financial year cannot be read; expected a year such as 2020/21".into(),
-                    "Write the financial year the return covers as 2020/21.",
-                );
-            }
-            year
-        });
+    let year = read_identity_cell(
+        checker,
+        workbook,
+        &identity.financial_year,
+        "the financial year",
+    )
+    .and_then(|cell| {
+        let year = FinancialYear::parse(&cell_text(&cell.value));
+        if year.is_none() {
+            checker.cell_problem(
+                "unreadable-period",
+                &cell,
+                "the financial year cannot be read; expected a year such as 2020/21".into(),
+                "Write the financial year the return covers as 2020/21.",
+            );
+        }
+        year
+    });
     let quarter = match &identity.quarter {
         None => Some(None),
         Some(locator) => read_identity_cell(checker, workbook, locator, "the quarter").and_then(|cell| {
@@ -586,7 +624,8 @@ fn identify<'s>(
             quarter.map(Some)
         }),
     };
-    let (Some(department), Some(year), Some(quarter), true) = (department, year, quarter, ok) else {
+    let (Some(department), Some(year), Some(quarter), true) = (department, year, quarter, ok)
+    else {
         return None;
     };
     Some((
@@ -662,7 +701,12 @@ fn check_fields(checker: &mut Checker<'_>, template: &Template, workbook: &mut S
             },
         };
         if let Some(problem) = problem {
-            checker.cell_problem("field-type", &cell, format!("{}: {problem}", field.label), "Correct the cover sheet.");
+            checker.cell_problem(
+                "field-type",
+                &cell,
+                format!("{}: {problem}", field.label),
+                "Correct the cover sheet.",
+            );
         }
     }
 }
@@ -683,7 +727,12 @@ fn apply_rules(
         .collect();
     let get = |measure: &MeasureRef, year: FinancialYear, slot: FigureSlot| {
         index
-            .get(&(measure.indicator.clone(), measure.measure.clone(), year, slot))
+            .get(&(
+                measure.indicator.clone(),
+                measure.measure.clone(),
+                year,
+                slot,
+            ))
             .copied()
     };
     let label = |indicator: &str, measure: &str| {
@@ -706,10 +755,11 @@ fn apply_rules(
         match &rule.check {
             Check::PartWithinWhole { part, whole } => {
                 // Totals are not compared: a part within its whole in every quarter is within it in total.
-                for figure in figures
-                    .iter()
-                    .filter(|f| f.indicator == part.indicator && f.measure == part.measure && f.slot != FigureSlot::Total)
-                {
+                for figure in figures.iter().filter(|f| {
+                    f.indicator == part.indicator
+                        && f.measure == part.measure
+                        && f.slot != FigureSlot::Total
+                }) {
                     let Some(whole_figure) = get(whole, figure.year, figure.slot) else {
                         continue;
                     };
@@ -735,7 +785,12 @@ fn apply_rules(
                         .iter()
                         .filter_map(|q| {
                             index
-                                .get(&(total.indicator.clone(), total.measure.clone(), total.year, FigureSlot::Quarter(*q)))
+                                .get(&(
+                                    total.indicator.clone(),
+                                    total.measure.clone(),
+                                    total.year,
+                                    FigureSlot::Quarter(*q),
+                                ))
                                 .copied()
                         })
                         .filter(|f| !is_future(f))
@@ -748,7 +803,8 @@ fn apply_rules(
                             ("value", format!("{}", total.value)),
                             ("sum", format!("{sum}")),
                         ];
-                        let found = format!("total {} but the quarters add up to {sum}", total.value);
+                        let found =
+                            format!("total {} but the quarters add up to {sum}", total.value);
                         checker.raise_rule(rule, (&total.sheet, &total.cell), found, &values);
                     }
                 }
@@ -758,36 +814,47 @@ fn apply_rules(
                 target,
                 tolerance,
             } => {
-                let Some(first) = measures.first() else { continue };
+                let Some(first) = measures.first() else {
+                    continue;
+                };
                 for anchor in figures.iter().filter(|f| {
-                    f.indicator == first.indicator && f.measure == first.measure && f.slot != FigureSlot::Total
+                    f.indicator == first.indicator
+                        && f.measure == first.measure
+                        && f.slot != FigureSlot::Total
                 }) {
-                    let parts: Option<Vec<&Figure>> =
-                        measures.iter().map(|m| get(m, anchor.year, anchor.slot)).collect();
+                    let parts: Option<Vec<&Figure>> = measures
+                        .iter()
+                        .map(|m| get(m, anchor.year, anchor.slot))
+                        .collect();
                     let Some(parts) = parts else { continue };
                     let sum: f64 = parts.iter().map(|f| f.value).sum();
                     if (sum - target).abs() > *tolerance + 1e-9 {
-                        let cells: Vec<String> = parts.iter().map(|f| format!("{}!{}", f.sheet, f.cell)).collect();
+                        let cells: Vec<String> = parts
+                            .iter()
+                            .map(|f| format!("{}!{}", f.sheet, f.cell))
+                            .collect();
                         let values = [
                             ("period", anchor.slot.describe(anchor.year)),
                             ("sum", format!("{sum}")),
                             ("target", format!("{target}")),
                             ("cells", cells.join(", ")),
                         ];
-                        checker.raise_rule(rule, (&anchor.sheet, &anchor.cell), format!("sum {sum}"), &values);
+                        checker.raise_rule(
+                            rule,
+                            (&anchor.sheet, &anchor.cell),
+                            format!("sum {sum}"),
+                            &values,
+                        );
                     }
                 }
             }
             Check::NeedsWhenPositive { when, needs } => {
-                for figure in figures
-                    .iter()
-                    .filter(|f| {
-                        f.indicator == when.indicator
-                            && f.measure == when.measure
-                            && f.value > 0.0
-                            && f.slot != FigureSlot::Total
-                    })
-                {
+                for figure in figures.iter().filter(|f| {
+                    f.indicator == when.indicator
+                        && f.measure == when.measure
+                        && f.value > 0.0
+                        && f.slot != FigureSlot::Total
+                }) {
                     let needed = get(needs, figure.year, figure.slot);
                     if needed.is_some_and(|n| n.value > 0.0) {
                         continue;
@@ -818,7 +885,12 @@ fn apply_rules(
                             ("return_period", period.to_string()),
                             ("value", format!("{}", figure.value)),
                         ];
-                        checker.raise_rule(rule, (&figure.sheet, &figure.cell), format!("{}", figure.value), &values);
+                        checker.raise_rule(
+                            rule,
+                            (&figure.sheet, &figure.cell),
+                            format!("{}", figure.value),
+                            &values,
+                        );
                         dropped.push(position);
                     }
                 }
@@ -831,7 +903,8 @@ fn apply_rules(
                     let due = match blank.slot {
                         FigureSlot::Quarter(quarter) => {
                             blank.year < period.year
-                                || (blank.year == period.year && period.quarter.is_some_and(|own| quarter <= own))
+                                || (blank.year == period.year
+                                    && period.quarter.is_some_and(|own| quarter <= own))
                         }
                         FigureSlot::Annual => {
                             blank.year <= period.year
@@ -848,7 +921,12 @@ fn apply_rules(
                             ("period", blank.slot.describe(blank.year)),
                             ("return_period", period.to_string()),
                         ];
-                        checker.raise_rule(rule, (&blank.sheet, &blank.cell), "(blank)".into(), &values);
+                        checker.raise_rule(
+                            rule,
+                            (&blank.sheet, &blank.cell),
+                            "(blank)".into(),
+                            &values,
+                        );
                     }
                 }
             }
@@ -870,26 +948,44 @@ mod tests {
     #[test]
     fn blank_is_not_zero_and_na_is_not_blank() {
         assert_eq!(read_number(&Data::Empty), Ok(CellNumber::Blank));
-        assert_eq!(read_number(&Data::String("  ".into())), Ok(CellNumber::Blank));
-        assert_eq!(read_number(&Data::String("N/A".into())), Ok(CellNumber::NotApplicable));
+        assert_eq!(
+            read_number(&Data::String("  ".into())),
+            Ok(CellNumber::Blank)
+        );
+        assert_eq!(
+            read_number(&Data::String("N/A".into())),
+            Ok(CellNumber::NotApplicable)
+        );
         assert_eq!(read_number(&Data::Float(0.0)), Ok(CellNumber::Number(0.0)));
     }
 
     #[test]
     fn numbers_as_people_type_them() {
-        assert_eq!(read_number(&Data::String("1,234".into())), Ok(CellNumber::Number(1234.0)));
-        assert_eq!(read_number(&Data::String(" 86% ".into())), Ok(CellNumber::Number(86.0)));
+        assert_eq!(
+            read_number(&Data::String("1,234".into())),
+            Ok(CellNumber::Number(1234.0))
+        );
+        assert_eq!(
+            read_number(&Data::String(" 86% ".into())),
+            Ok(CellNumber::Number(86.0))
+        );
         assert!(read_number(&Data::String("twelve".into())).is_err());
         assert!(read_number(&Data::Bool(true)).is_err());
     }
 
     #[test]
     fn float_noise_is_a_whole_number_but_a_fraction_is_not() {
-        assert_eq!(check_number(&ValueKind::Count, Limits::default(), 7.000_000_000_000_001), Ok(7.0));
+        assert_eq!(
+            check_number(&ValueKind::Count, Limits::default(), 7.000_000_000_000_001),
+            Ok(7.0)
+        );
         assert!(check_number(&ValueKind::Count, Limits::default(), 7.5).is_err());
         assert!(check_number(&ValueKind::Count, Limits::default(), -1.0).is_err());
         assert!(check_number(&ValueKind::Percentage, Limits::default(), 101.0).is_err());
-        let limits = Limits { minimum: None, maximum: Some(10.0) };
+        let limits = Limits {
+            minimum: None,
+            maximum: Some(10.0),
+        };
         assert!(check_number(&ValueKind::Number, limits, 11.0).is_err());
     }
 

@@ -35,7 +35,11 @@ pub fn check(locations: &Locations, args: &CheckArgs) -> anyhow::Result<u8> {
                 "exceptions": validated.exceptions,
             }));
         } else {
-            let verdict = if validated.accepted() { "accepted" } else { "rejected" };
+            let verdict = if validated.accepted() {
+                "accepted"
+            } else {
+                "rejected"
+            };
             println!("{}: {verdict}", processed.source_file);
             for exception in &validated.exceptions {
                 println!("  {}", exception.one_line());
@@ -45,5 +49,9 @@ pub fn check(locations: &Locations, args: &CheckArgs) -> anyhow::Result<u8> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
     }
-    Ok(if any_rejected { exit::SOME_REJECTED } else { exit::ACCEPTED })
+    Ok(if any_rejected {
+        exit::SOME_REJECTED
+    } else {
+        exit::ACCEPTED
+    })
 }

@@ -25,7 +25,10 @@ pub fn lint(locations: &Locations) -> anyhow::Result<u8> {
                 })
             });
             if !collected {
-                println!("note: {} {} is collected by no return template", indicator.code, measure.id);
+                println!(
+                    "note: {} {} is collected by no return template",
+                    indicator.code, measure.id
+                );
             }
         }
     }

@@ -24,7 +24,11 @@ pub mod exit {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "collate", version, about = "Collates departments' spreadsheet returns into the integrity dashboard")]
+#[command(
+    name = "collate",
+    version,
+    about = "Collates departments' spreadsheet returns into the integrity dashboard"
+)]
 struct Cli {
     #[command(flatten)]
     locations: Locations,
@@ -68,7 +72,9 @@ impl Locations {
     }
 
     fn schemas(&self) -> PathBuf {
-        self.schemas.clone().unwrap_or_else(|| self.root.join("schemas"))
+        self.schemas
+            .clone()
+            .unwrap_or_else(|| self.root.join("schemas"))
     }
 }
 

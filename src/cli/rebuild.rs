@@ -11,7 +11,10 @@ pub fn rebuild(locations: &Locations, args: &RunArgs) -> anyhow::Result<u8> {
     let schemas = schema::load(&locations.schemas())?;
     let folders = locations.folders();
     Store::open(&folders.store)?.clear()?;
-    tracing::info!("history store cleared; processing every return in {}", folders.inbox.display());
+    tracing::info!(
+        "history store cleared; processing every return in {}",
+        folders.inbox.display()
+    );
     let summary = process_inbox(&schemas, &folders, args.period)?;
     Ok(finish(&summary))
 }

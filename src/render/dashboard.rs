@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 
 use rust_xlsxwriter::{Chart, ChartType, Format, Table, TableColumn, Workbook, Worksheet};
 
-use super::{RenderError, bold, deterministic_workbook, heading, number, sheet_name, text, wrapped};
+use super::{
+    RenderError, bold, deterministic_workbook, heading, number, sheet_name, text, wrapped,
+};
 use crate::consolidate::Consolidated;
 use crate::period::FinancialYear;
 use crate::schema::{Indicator, Schemas};
@@ -23,7 +25,10 @@ pub const DATA_COLUMNS: [&str; 9] = [
     "measure_label",
 ];
 
-pub fn dashboard_workbook(schemas: &Schemas, consolidated: &Consolidated) -> Result<Vec<u8>, RenderError> {
+pub fn dashboard_workbook(
+    schemas: &Schemas,
+    consolidated: &Consolidated,
+) -> Result<Vec<u8>, RenderError> {
     let period = consolidated.period;
     let title = format!(
         "{} {} {}, Quarter {}",
@@ -45,7 +50,14 @@ pub fn dashboard_workbook(schemas: &Schemas, consolidated: &Consolidated) -> Res
             .collect();
         let sheet = workbook.add_worksheet();
         sheet.set_name(&name)?;
-        chart_sources.extend(group_sheet(sheet, &name, &group.title, &indicators, schemas, consolidated)?);
+        chart_sources.extend(group_sheet(
+            sheet,
+            &name,
+            &group.title,
+            &indicators,
+            schemas,
+            consolidated,
+        )?);
     }
     charts_sheet(&mut workbook, &chart_sources)?;
     owners_sheet(&mut workbook, schemas)?;
@@ -64,20 +76,33 @@ fn summary_sheet(
     sheet.write_string_with_format(0, 0, title, &heading())?;
     sheet.write_string_with_format(2, 0, "Reporting period", &bold())?;
     sheet.write_string(2, 1, consolidated.period.to_string())?;
-    let headers = ["Department", "Returns expected", "Returns received", "Missing", "Errors", "Queries (warnings)"];
+    let headers = [
+        "Department",
+        "Returns expected",
+        "Returns received",
+        "Missing",
+        "Errors",
+        "Queries (warnings)",
+    ];
     for (col, header) in headers.iter().enumerate() {
         sheet.write_string_with_format(4, col as u16, *header, &bold())?;
     }
     let current = &consolidated.current_returns;
     let year = consolidated.period.year.0;
-    let quarter = consolidated.period.quarter.map(|q| i64::from(q.number())).unwrap_or(4);
+    let quarter = consolidated
+        .period
+        .quarter
+        .map(|q| i64::from(q.number()))
+        .unwrap_or(4);
     let mut row = 5u32;
     let (mut total_errors, mut total_warnings) = (0.0, 0.0);
     for department in &schemas.departments {
         let expected = schemas
             .templates
             .iter()
-            .filter(|t| t.department == department.id && t.kind == crate::schema::TemplateKind::Quarterly)
+            .filter(|t| {
+                t.department == department.id && t.kind == crate::schema::TemplateKind::Quarterly
+            })
             .count();
         if expected == 0 {
             continue;
@@ -116,7 +141,11 @@ fn summary_sheet(
     row += 2;
     sheet.write_string_with_format(row, 0, "Board flags", &bold())?;
     sheet.write_number(row, 1, consolidated.flags.height() as f64)?;
-    sheet.write_string(row + 1, 0, "Details of every exception and flag are in exceptions.xlsx.")?;
+    sheet.write_string(
+        row + 1,
+        0,
+        "Details of every exception and flag are in exceptions.xlsx.",
+    )?;
     sheet.set_column_width(0, 28)?;
     sheet.set_column_range_width(1, 5, 16)?;
     Ok(())
@@ -177,7 +206,11 @@ fn group_sheet(
         headers.push(format!("Total {year}"));
         headers.push("Same quarter last year".into());
         headers.extend(years.iter().map(|y| FinancialYear(*y).to_string()));
-        headers.push(format!("Change {} on {}", year.previous(), year.previous().previous()));
+        headers.push(format!(
+            "Change {} on {}",
+            year.previous(),
+            year.previous().previous()
+        ));
         for (col, header) in headers.iter().enumerate() {
             sheet.write_string_with_format(row, col as u16, header, &bold().set_text_wrap())?;
         }
@@ -188,25 +221,46 @@ fn group_sheet(
             sheet.write_string(row, 1, &measure.label)?;
             let matrix_row = find_row(matrix, &indicator.code, &measure.id)?;
             if let Some(i) = matrix_row {
-                for (offset, column) in ["q1", "q2", "q3", "q4", "year_value", "same_quarter_last_year"]
-                    .iter()
-                    .enumerate()
+                for (offset, column) in [
+                    "q1",
+                    "q2",
+                    "q3",
+                    "q4",
+                    "year_value",
+                    "same_quarter_last_year",
+                ]
+                .iter()
+                .enumerate()
                 {
                     if let Some(value) = number(matrix, column, i)? {
-                        sheet.write_number_with_format(row, QUARTER_COL + offset as u16, value, &number_format)?;
+                        sheet.write_number_with_format(
+                            row,
+                            QUARTER_COL + offset as u16,
+                            value,
+                            &number_format,
+                        )?;
                     }
                 }
             }
             let mut last_change = None;
             for h in 0..history.height() {
-                if text(history, "indicator", h)? != indicator.code || text(history, "measure", h)? != measure.id {
+                if text(history, "indicator", h)? != indicator.code
+                    || text(history, "measure", h)? != measure.id
+                {
                     continue;
                 }
-                let Some(start) = number(history, "year_start", h)? else { continue };
+                let Some(start) = number(history, "year_start", h)? else {
+                    continue;
+                };
                 if let Some(position) = years.iter().position(|y| f64::from(*y) == start)
                     && let Some(value) = number(history, "value", h)?
                 {
-                    sheet.write_number_with_format(row, first_year_col + position as u16, value, &number_format)?;
+                    sheet.write_number_with_format(
+                        row,
+                        first_year_col + position as u16,
+                        value,
+                        &number_format,
+                    )?;
                     if start as i32 == year.0 - 1 {
                         last_change = number(history, "change", h)?;
                     }
@@ -229,8 +283,13 @@ fn group_sheet(
             .map(|d| d.name.clone())
             .unwrap_or_else(|| indicator.owner.clone());
         let analysis_text = match analysis {
-            Some(text) => format!("Analysis - the following information has been supplied by {owner}: {text}"),
-            None => format!("Analysis - no analysis has been supplied by {owner} for {}.", consolidated.period),
+            Some(text) => {
+                format!("Analysis - the following information has been supplied by {owner}: {text}")
+            }
+            None => format!(
+                "Analysis - no analysis has been supplied by {owner} for {}.",
+                consolidated.period
+            ),
         };
         sheet.write_string_with_format(row, 0, "Analysis", &bold())?;
         sheet.merge_range(row, 1, row, change_col, &analysis_text, &text_format)?;
@@ -258,7 +317,11 @@ fn row_height(text: &str) -> f64 {
     (lines * 15.0).min(400.0)
 }
 
-fn find_row(frame: &polars::prelude::DataFrame, indicator: &str, measure: &str) -> Result<Option<usize>, RenderError> {
+fn find_row(
+    frame: &polars::prelude::DataFrame,
+    indicator: &str,
+    measure: &str,
+) -> Result<Option<usize>, RenderError> {
     for i in 0..frame.height() {
         if text(frame, "indicator", i)? == indicator && text(frame, "measure", i)? == measure {
             return Ok(Some(i));
@@ -267,7 +330,10 @@ fn find_row(frame: &polars::prelude::DataFrame, indicator: &str, measure: &str) 
     Ok(None)
 }
 
-fn analysis_for(consolidated: &Consolidated, indicator: &str) -> Result<Option<String>, RenderError> {
+fn analysis_for(
+    consolidated: &Consolidated,
+    indicator: &str,
+) -> Result<Option<String>, RenderError> {
     let commentary = &consolidated.commentary;
     let mut texts = Vec::new();
     for i in 0..commentary.height() {
@@ -299,14 +365,27 @@ fn charts_sheet(workbook: &mut Workbook, sources: &[ChartSource]) -> Result<(), 
                     source.history_header_row,
                     QUARTER_COL + 3,
                 ))
-                .set_values((source.sheet.as_str(), row, QUARTER_COL, row, QUARTER_COL + 3));
+                .set_values((
+                    source.sheet.as_str(),
+                    row,
+                    QUARTER_COL,
+                    row,
+                    QUARTER_COL + 3,
+                ));
         }
         quarterly.set_width(620).set_height(380);
-        sheet.write_string_with_format(top, 0, format!("{} {}", source.code, source.title), &bold())?;
+        sheet.write_string_with_format(
+            top,
+            0,
+            format!("{} {}", source.code, source.title),
+            &bold(),
+        )?;
         sheet.insert_chart(top + 1, 0, &quarterly)?;
         if let Some((first_col, last_col)) = source.history_cols {
             let mut historical = Chart::new(ChartType::Line);
-            historical.title().set_name(&format!("{}: previous years", source.code));
+            historical
+                .title()
+                .set_name(&format!("{}: previous years", source.code));
             for row in source.first_row..=source.last_row {
                 historical
                     .add_series()
@@ -331,7 +410,10 @@ fn owners_sheet(workbook: &mut Workbook, schemas: &Schemas) -> Result<(), Render
     let sheet = workbook.add_worksheet();
     sheet.set_name("Data Owners and Sources")?;
     sheet.write_string_with_format(0, 0, "Data Owners and Sources", &heading())?;
-    for (col, header) in ["No.", "Indicator", "Owner", "Data Source"].iter().enumerate() {
+    for (col, header) in ["No.", "Indicator", "Owner", "Data Source"]
+        .iter()
+        .enumerate()
+    {
         sheet.write_string_with_format(2, col as u16, *header, &bold())?;
     }
     for (i, indicator) in schemas.catalogue.indicators.iter().enumerate() {
@@ -351,7 +433,11 @@ fn owners_sheet(workbook: &mut Workbook, schemas: &Schemas) -> Result<(), Render
     Ok(())
 }
 
-fn data_sheet(workbook: &mut Workbook, schemas: &Schemas, consolidated: &Consolidated) -> Result<(), RenderError> {
+fn data_sheet(
+    workbook: &mut Workbook,
+    schemas: &Schemas,
+    consolidated: &Consolidated,
+) -> Result<(), RenderError> {
     let data = &consolidated.data;
     let sheet = workbook.add_worksheet();
     sheet.set_name("Data")?;
@@ -374,7 +460,10 @@ fn data_sheet(workbook: &mut Workbook, schemas: &Schemas, consolidated: &Consoli
             .unwrap_or_default();
         sheet.write_string(row, 8, label)?;
     }
-    let columns: Vec<TableColumn> = DATA_COLUMNS.iter().map(|name| TableColumn::new().set_header(*name)).collect();
+    let columns: Vec<TableColumn> = DATA_COLUMNS
+        .iter()
+        .map(|name| TableColumn::new().set_header(*name))
+        .collect();
     // A table needs a data row; an empty store still gets a well-formed, empty table.
     let last_row = data.height().max(1) as u32;
     let table = Table::new().set_name("IntegrityData").set_columns(&columns);

@@ -11,10 +11,23 @@ use crate::period::FinancialYear;
 use crate::schema::Schemas;
 use crate::store::ProcessedReturn;
 
-const EXCEPTION_HEADERS: [&str; 8] =
-    ["File", "Sheet", "Cell", "Value found", "Rule", "Severity", "Message", "Guidance"];
+const EXCEPTION_HEADERS: [&str; 8] = [
+    "File",
+    "Sheet",
+    "Cell",
+    "Value found",
+    "Rule",
+    "Severity",
+    "Message",
+    "Guidance",
+];
 
-fn write_headers(sheet: &mut Worksheet, row: u32, first_col: u16, headers: &[&str]) -> Result<(), RenderError> {
+fn write_headers(
+    sheet: &mut Worksheet,
+    row: u32,
+    first_col: u16,
+    headers: &[&str],
+) -> Result<(), RenderError> {
     for (col, header) in headers.iter().enumerate() {
         sheet.write_string_with_format(row, first_col + col as u16, *header, &bold())?;
     }
@@ -34,9 +47,15 @@ fn outcome_line(processed: &ProcessedReturn) -> String {
     let errors = validated.count(crate::schema::Severity::Error);
     let warnings = validated.count(crate::schema::Severity::Warning);
     if validated.accepted() {
-        format!("Accepted with {warnings} quer{} to answer", if warnings == 1 { "y" } else { "ies" })
+        format!(
+            "Accepted with {warnings} quer{} to answer",
+            if warnings == 1 { "y" } else { "ies" }
+        )
     } else {
-        format!("Rejected: {errors} error{} to correct before it can be used", if errors == 1 { "" } else { "s" })
+        format!(
+            "Rejected: {errors} error{} to correct before it can be used",
+            if errors == 1 { "" } else { "s" }
+        )
     }
 }
 
@@ -45,12 +64,28 @@ pub fn return_report_workbook(processed: &ProcessedReturn) -> Result<Vec<u8>, Re
     let mut workbook = deterministic_workbook(&format!("Exceptions in {}", processed.source_file))?;
     let sheet = workbook.add_worksheet();
     sheet.set_name("Exceptions")?;
-    sheet.write_string_with_format(0, 0, format!("Exceptions in {}", processed.source_file), &heading())?;
+    sheet.write_string_with_format(
+        0,
+        0,
+        format!("Exceptions in {}", processed.source_file),
+        &heading(),
+    )?;
     let identity = processed.validated.identity.as_ref();
     let facts = [
-        ("Department", identity.map(|i| i.department.clone()).unwrap_or_default()),
-        ("Period", identity.map(|i| i.period.to_string()).unwrap_or_default()),
-        ("Template", identity.map(|i| format!("{} v{}", i.template, i.template_version)).unwrap_or_default()),
+        (
+            "Department",
+            identity.map(|i| i.department.clone()).unwrap_or_default(),
+        ),
+        (
+            "Period",
+            identity.map(|i| i.period.to_string()).unwrap_or_default(),
+        ),
+        (
+            "Template",
+            identity
+                .map(|i| format!("{} v{}", i.template, i.template_version))
+                .unwrap_or_default(),
+        ),
         ("Outcome", outcome_line(processed)),
         ("SHA-256", processed.sha256.clone()),
     ];
@@ -70,7 +105,12 @@ pub fn return_report_workbook(processed: &ProcessedReturn) -> Result<Vec<u8>, Re
     Ok(workbook.save_to_buffer()?)
 }
 
-fn write_exception(sheet: &mut Worksheet, row: u32, first_col: u16, exception: &Exception) -> Result<(), RenderError> {
+fn write_exception(
+    sheet: &mut Worksheet,
+    row: u32,
+    first_col: u16,
+    exception: &Exception,
+) -> Result<(), RenderError> {
     let cells = [
         exception.file.as_str(),
         exception.sheet.as_str(),
@@ -121,14 +161,19 @@ pub fn return_report_json(processed: &ProcessedReturn) -> Result<Vec<u8>, Render
 
 fn period_label(year: Option<f64>, quarter: Option<f64>) -> String {
     match (year, quarter) {
-        (Some(year), Some(q)) if year > 0.0 && q > 0.0 => format!("{} Q{q}", FinancialYear(year as i32)),
+        (Some(year), Some(q)) if year > 0.0 && q > 0.0 => {
+            format!("{} Q{q}", FinancialYear(year as i32))
+        }
         (Some(year), _) if year > 0.0 => FinancialYear(year as i32).to_string(),
         _ => String::new(),
     }
 }
 
 /// The dashboard owner's workbook: everything that needs chasing or the board's attention.
-pub fn exceptions_workbook(schemas: &Schemas, consolidated: &Consolidated) -> Result<Vec<u8>, RenderError> {
+pub fn exceptions_workbook(
+    schemas: &Schemas,
+    consolidated: &Consolidated,
+) -> Result<Vec<u8>, RenderError> {
     let mut workbook = deterministic_workbook("Integrity dashboard exceptions")?;
     let open = &consolidated.open_exceptions;
     let department_name = |id: &str| {
@@ -143,7 +188,10 @@ pub fn exceptions_workbook(schemas: &Schemas, consolidated: &Consolidated) -> Re
     summary.write_string_with_format(
         0,
         0,
-        format!("Exceptions for the {} dashboard, {}", schemas.dashboard.force, consolidated.period),
+        format!(
+            "Exceptions for the {} dashboard, {}",
+            schemas.dashboard.force, consolidated.period
+        ),
         &heading(),
     )?;
     let mut counts = [0usize; 2];
@@ -154,7 +202,10 @@ pub fn exceptions_workbook(schemas: &Schemas, consolidated: &Consolidated) -> Re
         ("Rejected returns", consolidated.rejected.height()),
         ("Exceptions in rejected returns", counts[0]),
         ("Queries (warnings) in accepted returns", counts[1]),
-        ("Returns missing for the period", consolidated.missing.height()),
+        (
+            "Returns missing for the period",
+            consolidated.missing.height(),
+        ),
         ("Board flags", consolidated.flags.height()),
     ];
     for (offset, (label, count)) in lines.iter().enumerate() {
@@ -188,7 +239,11 @@ pub fn exceptions_workbook(schemas: &Schemas, consolidated: &Consolidated) -> Re
                 guidance: text(open, "guidance", i)?,
             };
             sheet.write_string(row, 0, department_name(&text(open, "department", i)?))?;
-            sheet.write_string(row, 1, period_label(number(open, "ret_year", i)?, number(open, "ret_q", i)?))?;
+            sheet.write_string(
+                row,
+                1,
+                period_label(number(open, "ret_year", i)?, number(open, "ret_q", i)?),
+            )?;
             sheet.write_string(row, 2, text(open, "received_at", i)?)?;
             write_exception(sheet, row, 3, &exception)?;
             row += 1;
@@ -202,7 +257,12 @@ pub fn exceptions_workbook(schemas: &Schemas, consolidated: &Consolidated) -> Re
 
     let chase = workbook.add_worksheet();
     chase.set_name("Chase list")?;
-    write_headers(chase, 0, 0, &["Department", "Return template", "Period", "Status"])?;
+    write_headers(
+        chase,
+        0,
+        0,
+        &["Department", "Return template", "Period", "Status"],
+    )?;
     let missing = &consolidated.missing;
     for i in 0..missing.height() {
         let row = 1 + i as u32;
@@ -225,7 +285,14 @@ pub fn exceptions_workbook(schemas: &Schemas, consolidated: &Consolidated) -> Re
     let board = workbook.add_worksheet();
     board.set_name("Board flags")?;
     let flag_headers = [
-        "Flag", "Indicator", "Measure", "Period", "Value", "Typical quarter", "Source file", "Source cell",
+        "Flag",
+        "Indicator",
+        "Measure",
+        "Period",
+        "Value",
+        "Typical quarter",
+        "Source file",
+        "Source cell",
     ];
     write_headers(board, 0, 0, &flag_headers)?;
     let flags = &consolidated.flags;
@@ -245,7 +312,12 @@ pub fn exceptions_workbook(schemas: &Schemas, consolidated: &Consolidated) -> Re
         board.write_string(
             row,
             3,
-            format!("{} {}", text(flags, "financial_year", i)?, text(flags, "quarter", i)?).trim(),
+            format!(
+                "{} {}",
+                text(flags, "financial_year", i)?,
+                text(flags, "quarter", i)?
+            )
+            .trim(),
         )?;
         if let Some(value) = number(flags, "value", i)? {
             board.write_number_with_format(row, 4, value, &number_format)?;

@@ -42,7 +42,9 @@ fn heading() -> Format {
 }
 
 fn wrapped() -> Format {
-    Format::new().set_text_wrap().set_align(rust_xlsxwriter::FormatAlign::Top)
+    Format::new()
+        .set_text_wrap()
+        .set_align(rust_xlsxwriter::FormatAlign::Top)
 }
 
 /// Reads one cell of a frame as text, whatever its type; nulls read as empty.

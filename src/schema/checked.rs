@@ -31,7 +31,9 @@ impl Schemas {
     }
 
     pub fn department(&self, id: &str) -> Option<&Department> {
-        self.departments.iter().find(|department| department.id == id)
+        self.departments
+            .iter()
+            .find(|department| department.id == id)
     }
 }
 
@@ -66,7 +68,9 @@ pub struct Catalogue {
 
 impl Catalogue {
     pub fn indicator(&self, code: &str) -> Option<&Indicator> {
-        self.indicators.iter().find(|indicator| indicator.code == code)
+        self.indicators
+            .iter()
+            .find(|indicator| indicator.code == code)
     }
 
     pub fn measure(&self, indicator: &str, measure: &str) -> Option<&Measure> {

@@ -45,7 +45,10 @@ pub fn load(dir: &Path) -> Result<Schemas, FatalError> {
             return Err(FatalError::schema(
                 &file,
                 "template.id",
-                format!("template id `{}` is used by another template file", template.id),
+                format!(
+                    "template id `{}` is used by another template file",
+                    template.id
+                ),
             ));
         }
         templates.push(template);
@@ -99,10 +102,7 @@ fn parse_file<T: serde::de::DeserializeOwned>(file: &Path) -> Result<T, FatalErr
     })
 }
 
-fn compile_departments(
-    file: &Path,
-    raw: RawDepartments,
-) -> Result<Vec<Department>, FatalError> {
+fn compile_departments(file: &Path, raw: RawDepartments) -> Result<Vec<Department>, FatalError> {
     let mut seen = HashSet::new();
     let mut departments = Vec::new();
     for (index, department) in raw.departments.into_iter().enumerate() {
@@ -139,7 +139,11 @@ fn compile_catalogue(
     for (index, indicator) in raw.indicators.into_iter().enumerate() {
         let key = format!("indicators[{index}] ({})", indicator.code);
         if indicators.iter().any(|known| known.code == indicator.code) {
-            return Err(FatalError::schema(file, key, "indicator code is declared twice"));
+            return Err(FatalError::schema(
+                file,
+                key,
+                "indicator code is declared twice",
+            ));
         }
         if !groups.iter().any(|group| group.id == indicator.group) {
             return Err(FatalError::schema(
@@ -159,7 +163,11 @@ fn compile_catalogue(
         for (measure_index, measure) in indicator.measures.into_iter().enumerate() {
             let measure_key = format!("{key}.measures[{measure_index}] ({})", measure.id);
             if measures.iter().any(|known| known.id == measure.id) {
-                return Err(FatalError::schema(file, measure_key, "measure id is declared twice"));
+                return Err(FatalError::schema(
+                    file,
+                    measure_key,
+                    "measure id is declared twice",
+                ));
             }
             let kind = match measure.kind.as_str() {
                 "count" => ValueKind::Count,
@@ -190,7 +198,10 @@ fn compile_catalogue(
                         return Err(FatalError::schema(
                             file,
                             format!("{measure_key}.sum_of"),
-                            format!("`{part}` is not a measure declared above it in {}", indicator.code),
+                            format!(
+                                "`{part}` is not a measure declared above it in {}",
+                                indicator.code
+                            ),
                         ));
                     }
                 }
@@ -233,9 +244,14 @@ fn measure_ref(
     text: Option<&String>,
     catalogue: &Catalogue,
 ) -> Result<MeasureRef, FatalError> {
-    let text = text.ok_or_else(|| FatalError::schema(file, key, "missing; write it as \"CODE/measure\""))?;
+    let text =
+        text.ok_or_else(|| FatalError::schema(file, key, "missing; write it as \"CODE/measure\""))?;
     let (indicator, measure) = text.split_once('/').ok_or_else(|| {
-        FatalError::schema(file, key, format!("`{text}` must be written as \"CODE/measure\""))
+        FatalError::schema(
+            file,
+            key,
+            format!("`{text}` must be written as \"CODE/measure\""),
+        )
     })?;
     let (indicator, measure) = (indicator.trim(), measure.trim());
     check_measure(file, key, indicator, measure, catalogue)?;
@@ -253,7 +269,11 @@ fn check_measure(
     catalogue: &Catalogue,
 ) -> Result<(), FatalError> {
     let Some(known) = catalogue.indicator(indicator) else {
-        return Err(FatalError::schema(file, key, format!("unknown indicator `{indicator}`")));
+        return Err(FatalError::schema(
+            file,
+            key,
+            format!("unknown indicator `{indicator}`"),
+        ));
     };
     if !known.measures.iter().any(|m| m.id == measure) {
         let names: Vec<&str> = known.measures.iter().map(|m| m.id.as_str()).collect();
@@ -269,7 +289,11 @@ fn check_measure(
     Ok(())
 }
 
-fn compile_rules(file: &Path, raw: RawRules, catalogue: &Catalogue) -> Result<Vec<Rule>, FatalError> {
+fn compile_rules(
+    file: &Path,
+    raw: RawRules,
+    catalogue: &Catalogue,
+) -> Result<Vec<Rule>, FatalError> {
     let mut rules: Vec<Rule> = Vec::new();
     for (index, rule) in raw.rules.into_iter().enumerate() {
         let key = format!("rules[{index}] ({})", rule.id);
@@ -280,28 +304,48 @@ fn compile_rules(file: &Path, raw: RawRules, catalogue: &Catalogue) -> Result<Ve
         let check = match rule.kind.as_str() {
             "part_within_whole" => Check::PartWithinWhole {
                 part: measure_ref(file, &format!("{key}.part"), rule.part.as_ref(), catalogue)?,
-                whole: measure_ref(file, &format!("{key}.whole"), rule.whole.as_ref(), catalogue)?,
+                whole: measure_ref(
+                    file,
+                    &format!("{key}.whole"),
+                    rule.whole.as_ref(),
+                    catalogue,
+                )?,
             },
             "total_matches_quarters" => Check::TotalMatchesQuarters,
             "sums_to" => {
                 let listed = rule.measures.as_ref().ok_or_else(|| {
-                    FatalError::schema(file, format!("{key}.measures"), "missing: list the measures that add up")
+                    FatalError::schema(
+                        file,
+                        format!("{key}.measures"),
+                        "missing: list the measures that add up",
+                    )
                 })?;
                 let measures = listed
                     .iter()
-                    .map(|text| measure_ref(file, &format!("{key}.measures"), Some(text), catalogue))
+                    .map(|text| {
+                        measure_ref(file, &format!("{key}.measures"), Some(text), catalogue)
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 Check::SumsTo {
                     measures,
                     target: rule.target.ok_or_else(|| {
-                        FatalError::schema(file, format!("{key}.target"), "missing: the sum expected")
+                        FatalError::schema(
+                            file,
+                            format!("{key}.target"),
+                            "missing: the sum expected",
+                        )
                     })?,
                     tolerance: rule.tolerance.unwrap_or(0.0),
                 }
             }
             "needs_when_positive" => Check::NeedsWhenPositive {
                 when: measure_ref(file, &format!("{key}.when"), rule.when.as_ref(), catalogue)?,
-                needs: measure_ref(file, &format!("{key}.needs"), rule.needs.as_ref(), catalogue)?,
+                needs: measure_ref(
+                    file,
+                    &format!("{key}.needs"),
+                    rule.needs.as_ref(),
+                    catalogue,
+                )?,
             },
             "no_future_quarters" => Check::NoFutureQuarters,
             "figures_complete" => Check::FiguresComplete,
@@ -350,22 +394,37 @@ fn compile_locator(file: &Path, key: &str, raw: &RawLocator) -> Result<Locator, 
     }
     if let Some(name) = &raw.name {
         if raw.sheet.is_some() || raw.column.is_some() || raw.within.is_some() {
-            return Err(FatalError::schema(file, key, "a defined `name` takes no sheet, column or within"));
+            return Err(FatalError::schema(
+                file,
+                key,
+                "a defined `name` takes no sheet, column or within",
+            ));
         }
         return Ok(Locator::Name(name.clone()));
     }
-    let sheet = raw
-        .sheet
-        .clone()
-        .ok_or_else(|| FatalError::schema(file, format!("{key}.sheet"), "missing: the sheet to look in"))?;
+    let sheet = raw.sheet.clone().ok_or_else(|| {
+        FatalError::schema(
+            file,
+            format!("{key}.sheet"),
+            "missing: the sheet to look in",
+        )
+    })?;
     if let Some(cell) = &raw.cell {
         let (row, col) = parse_a1(cell).ok_or_else(|| {
-            FatalError::schema(file, format!("{key}.cell"), format!("`{cell}` is not an A1 cell address"))
+            FatalError::schema(
+                file,
+                format!("{key}.cell"),
+                format!("`{cell}` is not an A1 cell address"),
+            )
         })?;
         return Ok(Locator::Cell { sheet, row, col });
     }
     let column = raw.column.clone().ok_or_else(|| {
-        FatalError::schema(file, format!("{key}.column"), "missing: the heading of the column to read")
+        FatalError::schema(
+            file,
+            format!("{key}.column"),
+            "missing: the heading of the column to read",
+        )
     })?;
     Ok(Locator::Label {
         sheet,
@@ -429,7 +488,11 @@ fn compile_template(
             .map(|locator| compile_locator(file, "identity.version", locator))
             .transpose()?,
         department: compile_locator(file, "identity.department", &raw.identity.department)?,
-        financial_year: compile_locator(file, "identity.financial_year", &raw.identity.financial_year)?,
+        financial_year: compile_locator(
+            file,
+            "identity.financial_year",
+            &raw.identity.financial_year,
+        )?,
         quarter: raw
             .identity
             .quarter
@@ -464,7 +527,13 @@ fn compile_template(
     let mut sources = Vec::new();
     for (index, row) in raw.rows.into_iter().enumerate() {
         let key = format!("rows[{index}]");
-        check_measure(file, &format!("{key}.measure"), &row.indicator, &row.measure, catalogue)?;
+        check_measure(
+            file,
+            &format!("{key}.measure"),
+            &row.indicator,
+            &row.measure,
+            catalogue,
+        )?;
         if columns.by_heading.is_empty() && !columns.year_headings {
             return Err(FatalError::schema(
                 file,
@@ -483,10 +552,20 @@ fn compile_template(
     }
     for (index, value) in raw.values.into_iter().enumerate() {
         let key = format!("values[{index}]");
-        check_measure(file, &format!("{key}.measure"), &value.indicator, &value.measure, catalogue)?;
+        check_measure(
+            file,
+            &format!("{key}.measure"),
+            &value.indicator,
+            &value.measure,
+            catalogue,
+        )?;
         let slot_text = value.slot.as_deref().unwrap_or("annual");
         let slot = parse_slot_kind(slot_text).ok_or_else(|| {
-            FatalError::schema(file, format!("{key}.slot"), format!("`{slot_text}` is not Q1–Q4, total or annual"))
+            FatalError::schema(
+                file,
+                format!("{key}.slot"),
+                format!("`{slot_text}` is not Q1–Q4, total or annual"),
+            )
         })?;
         sources.push(ValueSource::Cell {
             indicator: value.indicator,
@@ -519,11 +598,18 @@ fn compile_template(
             FatalError::schema(
                 file,
                 format!("{key}.type"),
-                format!("`{}` is not a type; use count, percentage, number, date, text or enum", field.kind),
+                format!(
+                    "`{}` is not a type; use count, percentage, number, date, text or enum",
+                    field.kind
+                ),
             )
         })?;
         if matches!(&kind, ValueKind::Choice(allowed) if allowed.is_empty()) {
-            return Err(FatalError::schema(file, format!("{key}.allowed"), "an enum field needs its allowed values"));
+            return Err(FatalError::schema(
+                file,
+                format!("{key}.allowed"),
+                "an enum field needs its allowed values",
+            ));
         }
         fields.push(FieldSpec {
             id: field.id,

@@ -1,6 +1,9 @@
 //! The seed dashboard's (2020/21 Quarter 2) returns as workbooks: what departments sent for Q1 and Q2,
 //! and the historical return. Used to write `inbox/` (examples/write_sample_inbox.rs) and by the tests.
 
+// Each user (the sample-inbox example, the tests, the benchmark) uses a different part of this module.
+#![allow(dead_code)]
+
 use chrono::NaiveDate;
 use collate::schema::Schemas;
 use collate::template::{Entry, ReturnDraft};
@@ -37,13 +40,24 @@ pub fn seed_departments() -> Vec<DepartmentReturn> {
                 ("PSD 1", "allegations_upheld", 0, [Some(1.0), N, N, N]),
                 ("PSD 1", "complaints_upheld_integrity", 0, q([0.0, 0.0])),
                 // The seed has a QTR 3 figure in its Quarter 2 report.
-                ("PSD 1", "allegations_upheld_integrity", 0, [Some(0.0), Some(0.0), Some(0.0), N]),
+                (
+                    "PSD 1",
+                    "allegations_upheld_integrity",
+                    0,
+                    [Some(0.0), Some(0.0), Some(0.0), N],
+                ),
                 ("PSD 2", "cases", 0, q([7.0, 2.0])),
                 ("PSD 2", "cases_integrity", 0, q([0.0, 0.0])),
             ],
             analysis: vec![
-                ("PSD 1", "There has been an increase in the number of complaints and allegations made in comparison to previous years. This is consistent with the natural picture and although we may have expected a reduction due to the drop in footfall across the City, the year-on-year trend has continued to increase. There are a number of explanations for this including an increased accessibility through single online reporting. As the Force continues to grow its workforce it is also expected that there will be a correlation in increased allegations made."),
-                ("PSD 2", "There were 2 Civil Claims registered, neither relate to integrity matters. One was for a dog bite which had been dealt with through the complaints process and not upheld, the other was a claim for loss of property."),
+                (
+                    "PSD 1",
+                    "There has been an increase in the number of complaints and allegations made in comparison to previous years. This is consistent with the natural picture and although we may have expected a reduction due to the drop in footfall across the City, the year-on-year trend has continued to increase. There are a number of explanations for this including an increased accessibility through single online reporting. As the Force continues to grow its workforce it is also expected that there will be a correlation in increased allegations made.",
+                ),
+                (
+                    "PSD 2",
+                    "There were 2 Civil Claims registered, neither relate to integrity matters. One was for a dog bite which had been dealt with through the complaints process and not upheld, the other was a claim for loss of property.",
+                ),
             ],
         },
         DepartmentReturn {
@@ -62,10 +76,22 @@ pub fn seed_departments() -> Vec<DepartmentReturn> {
                 ("HR 4", "dismissals", 0, q([0.0, 0.0])),
             ],
             analysis: vec![
-                ("HR 1", "During the second quarter we have had no new grievance cases at all and no outstanding grievance concluded. We have noticed since COVID19 lockdown case work has reduced whilst people have been working remotely. In some cases there have been delays in concluding cases due to various participants not being available due to COVID19 and planned leave."),
-                ("HR 2", "We have had no new ETs submitted or attended any planned ET during this period. We have had a Judicial Mediation at the end of the period related to Constructive Dismissal (Challenging and reporting improper conduct/Duties and responsibilities). This was not successful so we will move to an ET in the New Year."),
-                ("HR 3", "Of the 20 Police Officer Leavers in Quarter 2 : 13 were for Normal retirement, 2 were transfers to other Forces and 5 were for voluntary resignations Of the 11 staff leavers in Quarter 2: 1 was for dismissal as a result of unsatisfactory Probationary period, 8 were voluntary resignations and 2 Normal retirement. In terms of Exit interviews only 4 were completed during this period (2 x Officers and 2 x Staff) One member of staff referred to discrimination/harassment by their line manager – This had already been investigated under the grievance process with decision only to partially uphold one element."),
-                ("HR 4", "In Quarter 2 there were no Dismissals of Police staff as a result of Code of ethics. The only Dismissal as recorded above was for unsatisfactory probationary period which was performance not conduct."),
+                (
+                    "HR 1",
+                    "During the second quarter we have had no new grievance cases at all and no outstanding grievance concluded. We have noticed since COVID19 lockdown case work has reduced whilst people have been working remotely. In some cases there have been delays in concluding cases due to various participants not being available due to COVID19 and planned leave.",
+                ),
+                (
+                    "HR 2",
+                    "We have had no new ETs submitted or attended any planned ET during this period. We have had a Judicial Mediation at the end of the period related to Constructive Dismissal (Challenging and reporting improper conduct/Duties and responsibilities). This was not successful so we will move to an ET in the New Year.",
+                ),
+                (
+                    "HR 3",
+                    "Of the 20 Police Officer Leavers in Quarter 2 : 13 were for Normal retirement, 2 were transfers to other Forces and 5 were for voluntary resignations Of the 11 staff leavers in Quarter 2: 1 was for dismissal as a result of unsatisfactory Probationary period, 8 were voluntary resignations and 2 Normal retirement. In terms of Exit interviews only 4 were completed during this period (2 x Officers and 2 x Staff) One member of staff referred to discrimination/harassment by their line manager – This had already been investigated under the grievance process with decision only to partially uphold one element.",
+                ),
+                (
+                    "HR 4",
+                    "In Quarter 2 there were no Dismissals of Police staff as a result of Code of ethics. The only Dismissal as recorded above was for unsatisfactory probationary period which was performance not conduct.",
+                ),
             ],
         },
         DepartmentReturn {
@@ -73,8 +99,18 @@ pub fn seed_departments() -> Vec<DepartmentReturn> {
             short_name: "Finance",
             completed_by: "Finance Business Transformation & Performance Manager",
             rows: vec![
-                ("FIN 1", "compliant_cards", -1, [Some(2775.0), Some(3021.0), Some(3681.0), Some(3249.0)]),
-                ("FIN 1", "referrals", -1, [Some(0.0), Some(0.0), Some(0.0), Some(0.0)]),
+                (
+                    "FIN 1",
+                    "compliant_cards",
+                    -1,
+                    [Some(2775.0), Some(3021.0), Some(3681.0), Some(3249.0)],
+                ),
+                (
+                    "FIN 1",
+                    "referrals",
+                    -1,
+                    [Some(0.0), Some(0.0), Some(0.0), Some(0.0)],
+                ),
                 ("FIN 1", "compliant_cards", 0, q([1077.0, 1979.0])),
                 ("FIN 1", "referrals", 0, q([0.0, 0.0])),
             ],
@@ -97,8 +133,14 @@ pub fn seed_departments() -> Vec<DepartmentReturn> {
                 ("L&D 1", "vulnerability_trained", 0, [Some(0.0), N, N, N]),
             ],
             analysis: vec![
-                ("L&D 1", "All non-essential training (everything but IPLDP) was cancelled after 23 March 2020. The majority of the force have been captured in the previous 2 years for Disclosure, Stop & Search and Vulnerability training. Disclosure training is to be reviewed and renewed in 2021."),
-                ("L&D 2", "As part of Sergeants Core Leadership course we talk about the Code of Ethics as part of a number of the lessons. 2 x Silver Command courses are to be run in December 2020 aimed at C/Insp and Supt. There is an emphasis on the NDM including an in-depth look at the Code of Ethics and their impact of decision making. PSD completed a 'focus on' in September to inform regarding the new PRI system and ethical use of this. This was well received and is due to be delivered to the FRC this month 16 officers received Tutor Constable training over 5 sessions."),
+                (
+                    "L&D 1",
+                    "All non-essential training (everything but IPLDP) was cancelled after 23 March 2020. The majority of the force have been captured in the previous 2 years for Disclosure, Stop & Search and Vulnerability training. Disclosure training is to be reviewed and renewed in 2021.",
+                ),
+                (
+                    "L&D 2",
+                    "As part of Sergeants Core Leadership course we talk about the Code of Ethics as part of a number of the lessons. 2 x Silver Command courses are to be run in December 2020 aimed at C/Insp and Supt. There is an emphasis on the NDM including an in-depth look at the Code of Ethics and their impact of decision making. PSD completed a 'focus on' in September to inform regarding the new PRI system and ethical use of this. This was well received and is due to be delivered to the FRC this month 16 officers received Tutor Constable training over 5 sessions.",
+                ),
             ],
         },
         DepartmentReturn {
@@ -109,7 +151,10 @@ pub fn seed_departments() -> Vec<DepartmentReturn> {
                 ("CC 1", "media_contacts", 0, q([0.0, 0.0])),
                 ("CC 1", "referred_to_psd", 0, q([0.0, 0.0])),
             ],
-            analysis: vec![("CC 1", "No referrals were made by Corporate Communication for this period.")],
+            analysis: vec![(
+                "CC 1",
+                "No referrals were made by Corporate Communication for this period.",
+            )],
         },
         DepartmentReturn {
             template: "piu-quarterly",
@@ -133,23 +178,63 @@ pub fn seed_departments() -> Vec<DepartmentReturn> {
 /// respondents then the five percentages; None is "N/A".
 pub fn seed_survey() -> Vec<(i32, &'static str, [Option<f64>; 6])> {
     vec![
-        (-1, "Street", [Some(519.0), Some(41.0), Some(52.0), Some(6.0), Some(1.0), Some(0.0)]),
-        (-1, "Online", [Some(103.0), Some(53.0), Some(38.0), Some(8.0), Some(2.0), Some(0.0)]),
+        (
+            -1,
+            "Street",
+            [
+                Some(519.0),
+                Some(41.0),
+                Some(52.0),
+                Some(6.0),
+                Some(1.0),
+                Some(0.0),
+            ],
+        ),
+        (
+            -1,
+            "Online",
+            [
+                Some(103.0),
+                Some(53.0),
+                Some(38.0),
+                Some(8.0),
+                Some(2.0),
+                Some(0.0),
+            ],
+        ),
         (0, "Street", [None, None, None, None, None, None]),
-        (0, "Online", [Some(580.0), Some(48.0), Some(38.0), Some(10.0), Some(3.0), Some(2.0)]),
+        (
+            0,
+            "Online",
+            [
+                Some(580.0),
+                Some(48.0),
+                Some(38.0),
+                Some(10.0),
+                Some(3.0),
+                Some(2.0),
+            ],
+        ),
     ]
 }
 
 pub const SURVEY_ANALYSIS: &str = "Full analysis of the survey data and comments have yet to be undertaken however the preliminary data above shows that 86% of the respondents believed that officers would act with integrity. This is compared to 93% from the street survey last year and 93% from the online responses. This shows a reduction in the perception of integrity of officers by the public. This year also saw a 2% perception that strongly disagreed that officers would act with integrity that was not shown in any responses last year.";
 
+/// An indicator, a measure, and its figure for each financial year.
+pub type YearSeries = (&'static str, &'static str, Vec<(&'static str, f64)>);
+
 /// The historical annual figures of the seed dashboard.
-pub fn seed_history() -> Vec<(&'static str, &'static str, Vec<(&'static str, f64)>)> {
+pub fn seed_history() -> Vec<YearSeries> {
     let years = ["2015/16", "2016/17", "2017/18", "2018/19", "2019/20"];
     let series = |values: [f64; 5]| years.iter().copied().zip(values).collect::<Vec<_>>();
     vec![
         ("HR 1", "grievances", series([7.0, 13.0, 8.0, 15.0, 16.0])),
         ("HR 2", "tribunals", series([0.0, 2.0, 2.0, 1.0, 2.0])),
-        ("PSD 1", "complaints", series([105.0, 102.0, 90.0, 54.0, 78.0])),
+        (
+            "PSD 1",
+            "complaints",
+            series([105.0, 102.0, 90.0, 54.0, 78.0]),
+        ),
         ("PSD 2", "cases", series([23.0, 17.0, 18.0, 23.0, 15.0])),
         ("CC 1", "referred_to_psd", vec![("2019/20", 0.0)]),
     ]
@@ -173,8 +258,13 @@ fn template<'s>(schemas: &'s Schemas, id: &str) -> &'s collate::schema::Template
 
 /// A department's return for 2020/21 `quarter` (1 or 2): the quarters up to it (and, as in the seed, any
 /// later figure it wrongly carries in quarter 2), the analysis in quarter 2 only.
-pub fn department_draft<'s>(schemas: &'s Schemas, department: &DepartmentReturn, quarter: u8) -> ReturnDraft<'s> {
-    let completed = NaiveDate::from_ymd_opt(2020, if quarter == 1 { 7 } else { 10 }, 15).expect("date");
+pub fn department_draft<'s>(
+    schemas: &'s Schemas,
+    department: &DepartmentReturn,
+    quarter: u8,
+) -> ReturnDraft<'s> {
+    let completed =
+        NaiveDate::from_ymd_opt(2020, if quarter == 1 { 7 } else { 10 }, 15).expect("date");
     let mut draft = ReturnDraft::new(template(schemas, department.template), &schemas.catalogue)
         .period("2020/21", &format!("QTR {quarter}"))
         .field("completed_by", department.completed_by)
@@ -196,7 +286,8 @@ pub fn department_draft<'s>(schemas: &'s Schemas, department: &DepartmentReturn,
 }
 
 pub fn survey_draft(schemas: &Schemas, quarter: u8) -> ReturnDraft<'_> {
-    let completed = NaiveDate::from_ymd_opt(2020, if quarter == 1 { 7 } else { 10 }, 15).expect("date");
+    let completed =
+        NaiveDate::from_ymd_opt(2020, if quarter == 1 { 7 } else { 10 }, 15).expect("date");
     let mut draft = ReturnDraft::new(template(schemas, "sd-quarterly"), &schemas.catalogue)
         .period("2020/21", &format!("QTR {quarter}"))
         .field("completed_by", "Strategic Development Officer")
@@ -204,7 +295,9 @@ pub fn survey_draft(schemas: &Schemas, quarter: u8) -> ReturnDraft<'_> {
     for (year_offset, survey, values) in seed_survey() {
         for (column, value) in SURVEY_COLUMNS.iter().zip(values) {
             let measure = format!("{}_{column}", survey.to_lowercase());
-            let entry = value.map(Entry::Number).unwrap_or(Entry::Text("N/A".into()));
+            let entry = value
+                .map(Entry::Number)
+                .unwrap_or(Entry::Text("N/A".into()));
             draft = draft.figure("PC 1", &measure, year_offset, "", entry);
         }
     }
@@ -231,11 +324,16 @@ pub fn seed_workbooks(schemas: &Schemas) -> Vec<(String, Vec<u8>)> {
     for quarter in [1u8, 2] {
         for department in seed_departments() {
             let name = format!("2020-21 Q{quarter} {} return.xlsx", department.short_name);
-            let bytes = department_draft(schemas, &department, quarter).to_bytes().expect("workbook");
+            let bytes = department_draft(schemas, &department, quarter)
+                .to_bytes()
+                .expect("workbook");
             files.push((name, bytes));
         }
         let bytes = survey_draft(schemas, quarter).to_bytes().expect("workbook");
-        files.push((format!("2020-21 Q{quarter} Strategic Development return.xlsx"), bytes));
+        files.push((
+            format!("2020-21 Q{quarter} Strategic Development return.xlsx"),
+            bytes,
+        ));
     }
     files.push((
         "Historical annual figures 2015-16 to 2019-20.xlsx".into(),

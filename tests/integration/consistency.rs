@@ -1,0 +1,151 @@
+//! Running again, resubmissions, duplicates and rebuilds: nothing counted twice, the last good return wins.
+
+use crate::seed_returns::{DepartmentReturn, department_draft, seed_departments};
+use crate::support::{Installation, data_rows, figure, sha256, sheet_rows, stderr};
+
+/// The seed's PSD return for 2020/21 Q2, changed by `edit`.
+pub fn psd_q2(installation: &Installation, edit: impl FnOnce(&mut DepartmentReturn)) -> Vec<u8> {
+    let mut psd = seed_departments()
+        .into_iter()
+        .find(|d| d.template == "psd-quarterly")
+        .expect("PSD seed");
+    edit(&mut psd);
+    department_draft(&installation.schemas, &psd, 2)
+        .to_bytes()
+        .expect("workbook")
+}
+
+pub fn set_q2(psd: &mut DepartmentReturn, measure: &str, value: f64) {
+    let row = psd
+        .rows
+        .iter_mut()
+        .find(|row| row.1 == measure)
+        .expect("measure row");
+    row.3[1] = Some(value);
+}
+
+#[test]
+fn running_twice_counts_nothing_twice() {
+    let installation = Installation::with_sample_inbox();
+    installation.run();
+    let first = std::fs::read(installation.dashboard()).expect("dashboard");
+    let output = installation.collate(&["run"]);
+    assert!(
+        stderr(&output).contains("0 accepted, 0 rejected, 15 already processed"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        std::fs::read(installation.dashboard()).expect("dashboard"),
+        first,
+        "same inputs, same workbook"
+    );
+    let rows = data_rows(&installation.dashboard());
+    assert_eq!(
+        figure(&rows, "PSD 1", "complaints", "2020/21", "").as_deref(),
+        Some("63")
+    );
+}
+
+#[test]
+fn the_identical_file_sent_twice_counts_once() {
+    let installation = Installation::new();
+    let bytes = psd_q2(&installation, |_| {});
+    installation.receive("psd.xlsx", &bytes, 1);
+    installation.receive("psd (copy).xlsx", &bytes, 2);
+    let output = installation.collate(&["run"]);
+    assert!(
+        stderr(&output).contains("1 accepted, 0 rejected, 1 already processed"),
+        "{}",
+        stderr(&output)
+    );
+    let rows = data_rows(&installation.dashboard());
+    assert_eq!(
+        figure(&rows, "PSD 1", "complaints", "2020/21", "").as_deref(),
+        Some("63")
+    );
+}
+
+#[test]
+fn a_resubmission_replaces_its_predecessor_which_stays_in_the_history() {
+    let installation = Installation::new();
+    installation.receive("psd.xlsx", &psd_q2(&installation, |_| {}), 1);
+    installation.run();
+    let corrected = psd_q2(&installation, |psd| set_q2(psd, "complaints", 25.0));
+    installation.receive("psd corrected.xlsx", &corrected, 5);
+    installation.run();
+    let rows = data_rows(&installation.dashboard());
+    assert_eq!(
+        figure(&rows, "PSD 1", "complaints", "2020/21", "Q2").as_deref(),
+        Some("25")
+    );
+    assert_eq!(
+        figure(&rows, "PSD 1", "complaints", "2020/21", "").as_deref(),
+        Some("64")
+    );
+    let q2 = rows
+        .iter()
+        .find(|r| r[1] == "complaints" && r[3] == "Q2")
+        .expect("row");
+    assert_eq!(q2[5], "psd corrected.xlsx");
+
+    // Both returns are in the store, which any Parquet reader can open.
+    let ledger = std::fs::read_dir(installation.root.join("store"))
+        .expect("store")
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .ends_with("-returns.parquet")
+        })
+        .count();
+    assert_eq!(ledger, 2, "one segment per run, both kept");
+}
+
+#[test]
+fn a_rejected_resubmission_does_not_displace_the_last_good_return() {
+    let installation = Installation::new();
+    installation.receive("psd.xlsx", &psd_q2(&installation, |_| {}), 1);
+    // More upheld complaints than complaints: an error, so the return is rejected.
+    let broken = psd_q2(&installation, |psd| set_q2(psd, "complaints_upheld", 99.0));
+    installation.receive("psd resubmitted.xlsx", &broken, 5);
+    assert_eq!(
+        installation.run(),
+        1,
+        "a rejected return makes the exit code 1"
+    );
+    let rows = data_rows(&installation.dashboard());
+    assert_eq!(
+        figure(&rows, "PSD 1", "complaints_upheld", "2020/21", "Q2").as_deref(),
+        Some("0")
+    );
+    let rejected = sheet_rows(&installation.exceptions(), "Rejected");
+    let line = rejected
+        .iter()
+        .find(|row| row[3] == "psd resubmitted.xlsx")
+        .expect("the rejected resubmission is listed");
+    assert_eq!(line[5], "D5");
+    assert_eq!(line[7], "psd1-upheld-complaints-within-complaints");
+    assert_eq!(line[8], "error");
+}
+
+#[test]
+fn rebuild_gives_the_same_dashboard_and_never_touches_the_originals() {
+    let installation = Installation::with_sample_inbox();
+    let originals: Vec<(std::path::PathBuf, String)> = std::fs::read_dir(installation.inbox())
+        .expect("inbox")
+        .map(|e| e.expect("entry").path())
+        .map(|p| (p.clone(), sha256(&p)))
+        .collect();
+    installation.run();
+    let before = std::fs::read(installation.dashboard()).expect("dashboard");
+    let output = installation.collate(&["rebuild"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        std::fs::read(installation.dashboard()).expect("dashboard"),
+        before
+    );
+    for (path, hash) in originals {
+        assert_eq!(sha256(&path), hash, "{} was modified", path.display());
+    }
+}

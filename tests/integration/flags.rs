@@ -1,0 +1,132 @@
+//! What the integrity board acts on: integrity counts, quarters far above history, missing analysis, and
+//! the chase list of returns not received.
+
+use crate::consistency::{psd_q2, set_q2};
+use crate::seed_returns::{department_draft, history_draft, seed_departments};
+use crate::support::{Installation, sheet_rows};
+
+fn flags(installation: &Installation) -> Vec<Vec<String>> {
+    sheet_rows(&installation.exceptions(), "Board flags")
+}
+
+#[test]
+fn a_count_relating_to_integrity_above_zero_is_flagged() {
+    let installation = Installation::new();
+    let bytes = psd_q2(&installation, |psd| {
+        set_q2(psd, "complaints_upheld", 1.0);
+        set_q2(psd, "complaints_upheld_integrity", 1.0);
+    });
+    installation.receive("psd.xlsx", &bytes, 1);
+    installation.run();
+    let flags = flags(&installation);
+    let flag = flags
+        .iter()
+        .find(|row| row[0] == "integrity count above zero")
+        .expect("integrity flag");
+    assert_eq!(flag[1], "PSD 1");
+    assert_eq!(flag[2], "Number of upheld complaints relating to integrity");
+    assert_eq!(flag[3], "2020/21 Q2");
+    assert_eq!(flag[4], "1");
+    assert_eq!(flag[7], "PSD!D7");
+}
+
+#[test]
+fn a_quarter_far_above_its_history_is_flagged() {
+    let installation = Installation::new();
+    installation.receive(
+        "history.xlsx",
+        &history_draft(&installation.schemas).to_bytes().expect("wb"),
+        1,
+    );
+    installation.receive(
+        "psd.xlsx",
+        &psd_q2(&installation, |psd| set_q2(psd, "complaints", 60.0)),
+        2,
+    );
+    installation.run();
+    let flags = flags(&installation);
+    let flag = flags
+        .iter()
+        .find(|row| row[0] == "far above its history")
+        .expect("far-above flag");
+    assert_eq!(
+        flag[1..5],
+        [
+            "PSD 1",
+            "Number of complaints made per quarter",
+            "2020/21 Q2",
+            "60"
+        ]
+    );
+    // 2015/16 to 2019/20: 105, 102, 90, 54, 78 complaints: a typical quarter of 21.45.
+    assert_eq!(flag[5], "21.45");
+    assert!(
+        !flags
+            .iter()
+            .any(|row| row[0] == "far above its history" && row[2].contains("allegations")),
+        "allegations have no history to compare with"
+    );
+}
+
+#[test]
+fn a_return_without_analysis_is_flagged() {
+    let installation = Installation::new();
+    installation.receive(
+        "psd.xlsx",
+        &psd_q2(&installation, |psd| psd.analysis.clear()),
+        1,
+    );
+    installation.run();
+    let missing: Vec<String> = flags(&installation)
+        .iter()
+        .filter(|row| row[0] == "analysis text missing")
+        .map(|row| row[1].clone())
+        .collect();
+    assert_eq!(missing, ["PSD 1", "PSD 2"]);
+}
+
+#[test]
+fn the_chase_list_names_departments_whose_return_is_missing_or_rejected() {
+    let installation = Installation::new();
+    installation.receive("psd.xlsx", &psd_q2(&installation, |_| {}), 1);
+    let mut hr = seed_departments()
+        .into_iter()
+        .find(|d| d.template == "hr-quarterly")
+        .expect("hr");
+    // More leavers citing integrity than leavers: an error, so HR's only return is rejected.
+    hr.rows
+        .iter_mut()
+        .find(|row| row.1 == "officer_leavers_integrity")
+        .expect("row")
+        .3[1] = Some(50.0);
+    let bytes = department_draft(&installation.schemas, &hr, 2)
+        .to_bytes()
+        .expect("workbook");
+    installation.receive("hr.xlsx", &bytes, 2);
+    installation.run();
+    let chase = sheet_rows(&installation.exceptions(), "Chase list");
+    let departments: Vec<&str> = chase[1..].iter().map(|row| row[0].as_str()).collect();
+    assert_eq!(
+        departments,
+        [
+            "Strategic Development",
+            "PIU",
+            "HR",
+            "Finance",
+            "Learning & Development",
+            "Corporate Communications"
+        ]
+    );
+    assert!(chase[1..].iter().all(|row| row[2] == "2020/21 Q2"));
+    let hr_line = chase.iter().find(|row| row[0] == "HR").expect("HR line");
+    assert!(
+        hr_line[3].contains("received but rejected (hr.xlsx)"),
+        "{}",
+        hr_line[3]
+    );
+    let finance = chase
+        .iter()
+        .find(|row| row[0] == "Finance")
+        .expect("Finance line");
+    assert_eq!(finance[3], "not received");
+}

@@ -1,0 +1,13 @@
+//! End-to-end tests: the real `collate` binary on a temporary installation, outputs read back with calamine.
+
+#[path = "../support/seed_returns.rs"]
+mod seed_returns;
+
+mod support;
+
+mod bad_files;
+mod collation;
+mod consistency;
+mod flags;
+mod quirks;
+mod schemas;

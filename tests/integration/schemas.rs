@@ -1,0 +1,91 @@
+//! A bad schema stops start-up with file, key and reason; exit codes tell the outcomes apart.
+
+use crate::support::{Installation, stderr, stdout};
+
+fn break_schema(installation: &Installation, file: &str, from: &str, to: &str) {
+    let path = installation.root.join("schemas").join(file);
+    let text = std::fs::read_to_string(&path).expect("schema");
+    assert!(text.contains(from), "{file} has {from}");
+    std::fs::write(&path, text.replacen(from, to, 1)).expect("write schema");
+}
+
+#[test]
+fn an_unknown_key_stops_start_up_naming_file_line_and_key() {
+    let installation = Installation::new();
+    break_schema(
+        &installation,
+        "templates/psd.toml",
+        "version = 1",
+        "version = 1\ncolour = \"blue\"",
+    );
+    let output = installation.collate(&["run"]);
+    assert_eq!(output.status.code(), Some(2), "could not run");
+    let message = stderr(&output);
+    assert!(
+        message.contains("templates/psd.toml: line 6: unknown field `colour`"),
+        "{message}"
+    );
+    assert!(
+        !installation.root.join("outbox/dashboard.xlsx").exists(),
+        "nothing written"
+    );
+}
+
+#[test]
+fn a_rule_naming_an_unknown_measure_stops_start_up() {
+    let installation = Installation::new();
+    break_schema(
+        &installation,
+        "rules.toml",
+        "whole = \"PSD 1/complaints\"",
+        "whole = \"PSD 1/complaint\"",
+    );
+    let output = installation.collate(&["lint"]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("rules.toml: rules[0] (psd1-upheld-complaints-within-complaints).whole: indicator PSD 1 has no measure `complaint`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_template_locator_must_say_where_to_look() {
+    let installation = Installation::new();
+    break_schema(
+        &installation,
+        "templates/piu.toml",
+        "template = { sheet = \"Cover\", cell = \"C4\" }",
+        "template = { sheet = \"Cover\", cell = \"4C\" }",
+    );
+    let message = stderr(&installation.collate(&["lint"]));
+    assert!(
+        message
+            .contains("templates/piu.toml: identity.template.cell: `4C` is not an A1 cell address"),
+        "{message}"
+    );
+}
+
+#[test]
+fn lint_reports_what_the_schemas_declare() {
+    let installation = Installation::new();
+    let output = installation.collate(&["lint"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        stdout(&output)
+            .contains("8 departments, 16 indicators, 8 return templates, 18 rules: all valid")
+    );
+}
+
+#[test]
+fn a_missing_schemas_folder_cannot_run() {
+    let installation = Installation::new();
+    std::fs::remove_dir_all(installation.root.join("schemas")).expect("remove");
+    let output = installation.collate(&["run"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("the schemas folder does not exist"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -1,0 +1,180 @@
+//! A temporary installation (schemas, inbox, outbox, store) and helpers to run `collate` and read what it
+//! wrote, as a user would: by opening the workbooks.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use calamine::{Data, Reader, open_workbook_auto};
+use collate::schema::Schemas;
+
+pub struct Installation {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub schemas: Schemas,
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("read folder") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+impl Installation {
+    /// The project's schemas and an empty inbox.
+    pub fn new() -> Installation {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().to_path_buf();
+        copy_dir(&repo().join("schemas"), &root.join("schemas"));
+        std::fs::create_dir_all(root.join("inbox")).expect("inbox");
+        let schemas = collate::schema::load(&root.join("schemas")).expect("schemas load");
+        Installation {
+            _dir: dir,
+            root,
+            schemas,
+        }
+    }
+
+    /// The project's schemas and the bundled sample inbox.
+    pub fn with_sample_inbox() -> Installation {
+        let installation = Installation::new();
+        copy_dir(&repo().join("inbox"), &installation.inbox());
+        installation
+    }
+
+    pub fn inbox(&self) -> PathBuf {
+        self.root.join("inbox")
+    }
+
+    pub fn outbox(&self) -> PathBuf {
+        self.root.join("outbox")
+    }
+
+    /// Saves a file into the inbox, received `seconds_later` than the sample files, so that order is certain.
+    pub fn receive(&self, name: &str, bytes: &[u8], seconds_later: u64) -> PathBuf {
+        let path = self.inbox().join(name);
+        std::fs::write(&path, bytes).expect("write return");
+        let when = std::time::SystemTime::now() + std::time::Duration::from_secs(seconds_later);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|file| file.set_modified(when))
+            .expect("set modified time");
+        path
+    }
+
+    pub fn collate(&self, args: &[&str]) -> Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_collate"))
+            .arg("--root")
+            .arg(&self.root)
+            .args(args)
+            .output()
+            .expect("run collate")
+    }
+
+    /// Runs `collate run` and returns its exit code.
+    pub fn run(&self) -> i32 {
+        let output = self.collate(&["run"]);
+        assert!(
+            output.status.code().is_some_and(|code| code <= 1),
+            "collate run could not run: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.status.code().unwrap_or(-1)
+    }
+
+    pub fn dashboard(&self) -> PathBuf {
+        self.outbox().join("dashboard.xlsx")
+    }
+
+    pub fn exceptions(&self) -> PathBuf {
+        self.outbox().join("exceptions.xlsx")
+    }
+}
+
+/// Every row of a sheet as text cells (numbers printed as Excel shows them, blanks as "").
+pub fn sheet_rows(path: &Path, sheet: &str) -> Vec<Vec<String>> {
+    let mut workbook = open_workbook_auto(path).expect("open workbook");
+    let range = workbook.worksheet_range(sheet).expect("sheet");
+    range
+        .rows()
+        .map(|row| row.iter().map(cell_text).collect())
+        .collect()
+}
+
+pub fn cell_text(cell: &Data) -> String {
+    match cell {
+        Data::Empty => String::new(),
+        Data::Float(n) if n.fract() == 0.0 => format!("{n:.0}"),
+        Data::Float(n) => n.to_string(),
+        Data::Int(n) => n.to_string(),
+        Data::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The `Data` sheet as a list of (indicator, measure, financial_year, quarter, value, source_file, source_cell).
+pub fn data_rows(dashboard: &Path) -> Vec<[String; 7]> {
+    let rows = sheet_rows(dashboard, "Data");
+    assert_eq!(
+        rows[0][..7],
+        [
+            "indicator",
+            "measure",
+            "financial_year",
+            "quarter",
+            "value",
+            "source_file",
+            "source_cell"
+        ],
+        "the Data sheet's first headers are the documented contract"
+    );
+    rows[1..]
+        .iter()
+        .map(|row| std::array::from_fn(|i| row.get(i).cloned().unwrap_or_default()))
+        .collect()
+}
+
+/// The value of one figure on the Data sheet, if it is there.
+pub fn figure(
+    rows: &[[String; 7]],
+    indicator: &str,
+    measure: &str,
+    year: &str,
+    quarter: &str,
+) -> Option<String> {
+    let found: Vec<&[String; 7]> = rows
+        .iter()
+        .filter(|row| {
+            row[0] == indicator && row[1] == measure && row[2] == year && row[3] == quarter
+        })
+        .collect();
+    assert!(
+        found.len() <= 1,
+        "{indicator} {measure} {year} {quarter} appears {} times",
+        found.len()
+    );
+    found.first().map(|row| row[4].clone())
+}
+
+pub fn sha256(path: &Path) -> String {
+    collate::pipeline::sha256_hex(&std::fs::read(path).expect("read"))
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
