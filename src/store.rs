@@ -4,6 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
+use polars_io::SerReader;
+use polars_io::parquet::read::ParquetReader;
+use polars_io::parquet::write::{ParquetCompression, ParquetWriter};
 
 use crate::error::FatalError;
 use crate::outfile::write_atomically;

@@ -4,6 +4,7 @@ mod check;
 mod lint;
 mod rebuild;
 mod run;
+mod template;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,6 +89,8 @@ enum Command {
     Rebuild(run::RunArgs),
     /// Check the schema files and report what they declare.
     Lint,
+    /// Write a blank return template for a department to fill in.
+    Template(template::TemplateArgs),
 }
 
 fn parse_period(text: &str) -> Result<Period, String> {
@@ -119,6 +122,7 @@ pub fn main() -> ExitCode {
         Command::Rebuild(args) => rebuild::rebuild(&cli.locations, args),
         Command::Check(args) => check::check(&cli.locations, args),
         Command::Lint => lint::lint(&cli.locations),
+        Command::Template(args) => template::template(&cli.locations, args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -12,6 +12,7 @@ use collate::template::{Entry, ReturnDraft};
 type Row = (&'static str, &'static str, i32, [Option<f64>; 4]);
 
 /// One department's quarter-2 return: its rows, and the analysis texts.
+#[derive(Clone)]
 pub struct DepartmentReturn {
     pub template: &'static str,
     pub short_name: &'static str,

@@ -1,0 +1,145 @@
+//! Benchmark: the whole pipeline over generated returns, beside merely reading the same files with calamine.
+//!
+//! Run: cargo bench --bench pipeline            (1,000 returns; COLLATE_BENCH_RETURNS=N for another count)
+//! Each phase runs in its own child process so that its peak memory (VmHWM) is its own.
+
+#[path = "../tests/support/seed_returns.rs"]
+mod seed_returns;
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime};
+
+use calamine::Reader;
+use collate::pipeline::{Folders, process_inbox};
+use seed_returns::{department_draft, seed_departments};
+
+fn peak_memory_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmHWM:"))
+                .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Writes `count` clean returns from six departments over ten years of quarters, with resubmissions once
+/// every period has one, as a long-running installation would have seen.
+fn generate(root: &Path, count: usize) -> anyhow::Result<()> {
+    let schemas = collate::schema::load(&root.join("schemas"))?;
+    let inbox = root.join("inbox");
+    std::fs::create_dir_all(&inbox)?;
+    let departments = seed_departments();
+    let start = SystemTime::now() - Duration::from_secs(count as u64 + 10);
+    for i in 0..count {
+        let mut department = departments[i % departments.len()].clone();
+        let period = i / departments.len();
+        let year = 2011 + (period / 4) % 10;
+        let quarter = 1 + period % 4;
+        // Adding the same amount to every figure keeps parts within wholes and courses with trainees.
+        let bump = 1.0 + (i % 5) as f64;
+        for row in &mut department.rows {
+            for (q, value) in row.3.iter_mut().enumerate() {
+                let due = row.2 < 0 || q < quarter;
+                *value = due.then(|| value.unwrap_or(50.0) + bump);
+            }
+        }
+        let bytes = department_draft(&schemas, &department, 2)
+            .period(&format!("{year}/{:02}", (year + 1) % 100), &format!("QTR {quarter}"))
+            .to_bytes()?;
+        let path = inbox.join(format!("{i:05} {} return.xlsx", department.short_name));
+        std::fs::write(&path, bytes)?;
+        std::fs::File::options()
+            .write(true)
+            .open(&path)?
+            .set_modified(start + Duration::from_secs(i as u64))?;
+    }
+    Ok(())
+}
+
+/// Opens every file with calamine and reads every sheet: the least any collation must do.
+fn bare_read(inbox: &Path) -> anyhow::Result<usize> {
+    let mut cells = 0;
+    for entry in std::fs::read_dir(inbox)? {
+        let bytes = std::fs::read(entry?.path())?;
+        let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))?;
+        for name in workbook.sheet_names() {
+            cells += workbook.worksheet_range(&name)?.used_cells().count();
+        }
+    }
+    Ok(cells)
+}
+
+fn phase(kind: &str, root: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let detail = match kind {
+        "read" => format!("{} cells", bare_read(&root.join("inbox"))?),
+        "pipeline" => {
+            let schemas = collate::schema::load(&root.join("schemas"))?;
+            let summary = process_inbox(&schemas, &Folders::under(root), None)?;
+            format!("{} accepted, {} rejected", summary.accepted(), summary.rejected())
+        }
+        other => anyhow::bail!("unknown phase {other}"),
+    };
+    println!("{} {} {detail}", started.elapsed().as_secs_f64(), peak_memory_kib());
+    Ok(())
+}
+
+fn run_phase(kind: &str, root: &Path) -> anyhow::Result<(f64, u64)> {
+    let output = Command::new(std::env::current_exe()?)
+        .args(["--phase", kind])
+        .arg(root)
+        .output()?;
+    anyhow::ensure!(output.status.success(), "{kind}: {}", String::from_utf8_lossy(&output.stderr));
+    let line = String::from_utf8(output.stdout)?;
+    let mut parts = line.split_whitespace();
+    let seconds: f64 = parts.next().unwrap_or("0").parse()?;
+    let kib: u64 = parts.next().unwrap_or("0").parse()?;
+    Ok((seconds, kib))
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(position) = args.iter().position(|a| a == "--phase") {
+        let kind = args.get(position + 1).map(String::as_str).unwrap_or_default();
+        let root = PathBuf::from(args.get(position + 2).map(String::as_str).unwrap_or("."));
+        return phase(kind, &root);
+    }
+    let count: usize = std::env::var("COLLATE_BENCH_RETURNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1000);
+    let dir = tempfile::tempdir()?;
+    let root = dir.path();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(root.join("schemas/templates"))?;
+    for entry in std::fs::read_dir(repo.join("schemas"))?.chain(std::fs::read_dir(repo.join("schemas/templates"))?) {
+        let path = entry?.path();
+        if path.is_file() {
+            let relative = path.strip_prefix(repo)?;
+            std::fs::copy(&path, root.join(relative))?;
+        }
+    }
+    generate(root, count)?;
+    // Warm the page cache so that both phases read from memory.
+    run_phase("read", root)?;
+    let (read_seconds, read_kib) = run_phase("read", root)?;
+    let (pipeline_seconds, pipeline_kib) = run_phase("pipeline", root)?;
+    println!("returns: {count}");
+    println!(
+        "calamine bare read: {read_seconds:.2} s ({:.0} returns/s), peak memory {} MiB",
+        count as f64 / read_seconds,
+        read_kib / 1024
+    );
+    println!(
+        "collate pipeline:   {pipeline_seconds:.2} s ({:.0} returns/s), peak memory {} MiB",
+        count as f64 / pipeline_seconds,
+        pipeline_kib / 1024
+    );
+    println!("pipeline / bare read: {:.2}x", pipeline_seconds / read_seconds);
+    Ok(())
+}
