@@ -813,3 +813,151 @@ fn join_list_column(frame: &mut DataFrame, name: &str, separator: &str) -> Polar
     frame.with_column(Column::new(name.into(), joined))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exception::Exception;
+    use crate::schema::Severity;
+    use crate::store::{ProcessedReturn, tables_for};
+    use crate::validate::{Figure, FigureSlot, ReturnIdentity, Validated};
+
+    fn schemas() -> Schemas {
+        crate::schema::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas"))
+            .expect("schemas")
+    }
+
+    /// A PSD return for 2020/21 `quarter`, received at `minute`, with complaints per quarter.
+    fn psd_return(
+        name: &str,
+        quarter: u8,
+        minute: u32,
+        complaints: &[(u8, f64)],
+        accepted: bool,
+    ) -> ProcessedReturn {
+        let figures = complaints
+            .iter()
+            .map(|(q, value)| Figure {
+                indicator: "PSD 1".into(),
+                measure: "complaints".into(),
+                year: FinancialYear(2020),
+                slot: FigureSlot::Quarter(Quarter::new(*q).expect("quarter")),
+                value: *value,
+                sheet: "PSD".into(),
+                cell: format!("C{q}"),
+            })
+            .collect();
+        let exceptions = if accepted {
+            vec![]
+        } else {
+            vec![Exception {
+                file: name.into(),
+                sheet: "PSD".into(),
+                cell: "C1".into(),
+                value_found: String::new(),
+                rule_id: "test".into(),
+                severity: Severity::Error,
+                message: "rejected".into(),
+                guidance: String::new(),
+            }]
+        };
+        ProcessedReturn {
+            sha256: format!("sha-{name}"),
+            source_file: name.into(),
+            received_at: format!("2020-10-01T10:{minute:02}:00Z"),
+            validated: Validated {
+                identity: Some(ReturnIdentity {
+                    department: "PSD".into(),
+                    template: "psd-quarterly".into(),
+                    template_version: 1,
+                    period: Period {
+                        year: FinancialYear(2020),
+                        quarter: Quarter::new(quarter),
+                    },
+                }),
+                figures,
+                commentary: vec![],
+                exceptions,
+            },
+        }
+    }
+
+    fn complaints(consolidated: &Consolidated) -> Vec<(String, f64, String)> {
+        let data = &consolidated.data;
+        let column = |name: &str| data.column(name).expect("column").clone();
+        let (measure, quarter, value, file) = (
+            column("measure"),
+            column("quarter"),
+            column("value"),
+            column("source_file"),
+        );
+        (0..data.height())
+            .filter(|&i| measure.str().expect("str").get(i) == Some("complaints"))
+            .map(|i| {
+                (
+                    quarter
+                        .str()
+                        .expect("str")
+                        .get(i)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    value.f64().expect("f64").get(i).unwrap_or(f64::NAN),
+                    file.str()
+                        .expect("str")
+                        .get(i)
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn consolidate_returns(returns: &[ProcessedReturn]) -> Consolidated {
+        let schemas = schemas();
+        let history = tables_for(returns).expect("tables");
+        let period = latest_period(&history).expect("period").expect("a period");
+        let settings = FlagSettings {
+            far_above_ratio: 1.5,
+            far_above_min_excess: 5.0,
+        };
+        consolidate(
+            &history,
+            &catalogue_frames(&schemas).expect("frames"),
+            period,
+            settings,
+        )
+        .expect("consolidate")
+    }
+
+    #[test]
+    fn a_later_period_restates_earlier_quarters_and_the_last_good_return_wins() {
+        let consolidated = consolidate_returns(&[
+            psd_return("q1.xlsx", 1, 0, &[(1, 40.0)], true),
+            psd_return("q2.xlsx", 2, 1, &[(1, 39.0), (2, 24.0)], true),
+            psd_return("q2 corrected.xlsx", 2, 2, &[(1, 39.0), (2, 25.0)], true),
+            psd_return("q2 broken.xlsx", 2, 3, &[(1, 1.0), (2, 1.0)], false),
+        ]);
+        assert_eq!(consolidated.period.to_string(), "2020/21 Q2");
+        assert_eq!(
+            complaints(&consolidated),
+            [
+                ("Q1".to_owned(), 39.0, "q2 corrected.xlsx".to_owned()),
+                ("Q2".to_owned(), 25.0, "q2 corrected.xlsx".to_owned()),
+                (String::new(), 64.0, "q2 corrected.xlsx".to_owned()),
+            ]
+        );
+        let rejected = consolidated
+            .rejected
+            .column("source_file")
+            .expect("column")
+            .str()
+            .expect("str")
+            .get(0);
+        assert_eq!(rejected, Some("q2 broken.xlsx"));
+        assert_eq!(
+            consolidated.missing.height(),
+            6,
+            "every other department is still to send Q2"
+        );
+    }
+}

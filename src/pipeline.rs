@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::consolidate::{self, FlagSettings};
 use crate::error::FatalError;
 use crate::exception::Exception;
-use crate::outfile::write_atomically;
+use crate::outfile::{flush_filesystem, write_atomically, write_atomically_deferred};
 use crate::period::{FinancialYear, Period, Quarter};
 use crate::read::SourceWorkbook;
 use crate::render;
@@ -195,29 +195,47 @@ pub fn validate_bytes(schemas: &Schemas, file: &str, bytes: Vec<u8>) -> Validate
     })
 }
 
+/// A file as it arrived: its name, when, its bytes (or why they could not be read) and their SHA-256.
+pub struct Received {
+    pub file: String,
+    pub received_at: String,
+    pub bytes: Result<Vec<u8>, std::io::Error>,
+    pub sha256: String,
+}
+
+/// Reads and hashes one file; validation waits until the hash says the file is new.
+pub fn receive(path: &Path) -> Received {
+    let bytes = std::fs::read(path);
+    Received {
+        file: file_name(path),
+        received_at: received_at(path),
+        sha256: bytes.as_deref().map(sha256_hex).unwrap_or_default(),
+        bytes,
+    }
+}
+
+/// Validates a received file. Never fails: a file that cannot be read is a rejected return.
+pub fn validate_received(schemas: &Schemas, received: Received) -> ProcessedReturn {
+    let validated = match received.bytes {
+        Ok(bytes) => validate_bytes(schemas, &received.file, bytes),
+        Err(error) => rejected_file(
+            &received.file,
+            "unreadable-file",
+            format!("the file cannot be opened: {error}"),
+            "Check the file is not open elsewhere and save it into the inbox again.",
+        ),
+    };
+    ProcessedReturn {
+        sha256: received.sha256,
+        source_file: received.file,
+        received_at: received.received_at,
+        validated,
+    }
+}
+
 /// Reads, hashes and validates one file.
 pub fn process_file(schemas: &Schemas, path: &Path) -> ProcessedReturn {
-    let file = file_name(path);
-    let received_at = received_at(path);
-    match std::fs::read(path) {
-        Ok(bytes) => ProcessedReturn {
-            sha256: sha256_hex(&bytes),
-            source_file: file.clone(),
-            received_at,
-            validated: validate_bytes(schemas, &file, bytes),
-        },
-        Err(error) => ProcessedReturn {
-            sha256: String::new(),
-            source_file: file.clone(),
-            received_at,
-            validated: rejected_file(
-                &file,
-                "unreadable-file",
-                format!("the file cannot be opened: {error}"),
-                "Check the file is not open elsewhere and save it into the inbox again.",
-            ),
-        },
-    }
+    validate_received(schemas, receive(path))
 }
 
 /// Runs one pass: every new return in the inbox is processed once, then the outputs are rewritten.
@@ -244,27 +262,32 @@ pub fn process_inbox(
 
     let mut summary = RunSummary::default();
     let mut batch = Vec::new();
+    let mut reports_written = false;
     for path in inbox_files(&folders.inbox)? {
-        let processed = process_file(schemas, &path);
-        let file = processed.source_file.clone();
-        if !processed.sha256.is_empty()
-            && let Some(same_as) = known.get(&processed.sha256)
+        let received = receive(&path);
+        if !received.sha256.is_empty()
+            && let Some(same_as) = known.get(&received.sha256)
         {
-            tracing::debug!(file = %file, same_as = %same_as, "already processed");
+            tracing::debug!(file = %received.file, same_as = %same_as, "already processed");
             summary.outcomes.push(Outcome::AlreadyProcessed {
-                file,
+                file: received.file,
                 same_as: same_as.clone(),
             });
             continue;
         }
+        let processed = validate_received(schemas, received);
         report_outcome(&processed, &mut summary);
-        write_return_report(folders, &processed)?;
+        reports_written |= write_return_report(folders, &processed)?;
         if !processed.sha256.is_empty() {
-            known.insert(processed.sha256.clone(), file);
+            known.insert(processed.sha256.clone(), processed.source_file.clone());
         }
         batch.push(processed);
     }
     if !batch.is_empty() {
+        // The reports reach the disk before the store records their returns as processed.
+        if reports_written {
+            flush_filesystem(&folders.outbox)?;
+        }
         store.append(&batch)?;
         let added = tables_for(&batch)?;
         for (all, new) in [
@@ -309,26 +332,41 @@ fn report_outcome(processed: &ProcessedReturn, summary: &mut RunSummary) {
     }
 }
 
-/// The report a department can be sent back: xlsx for people, JSON for machines.
-fn write_return_report(folders: &Folders, processed: &ProcessedReturn) -> Result<(), FatalError> {
-    let dir = folders.return_reports();
-    let base = dir.join(&processed.source_file);
+/// The report a department can be sent back, xlsx for people and JSON for machines, for every return with
+/// something to send back. A clean return has none: its outcome is in the store's returns table. Returns
+/// whether a report was written.
+fn write_return_report(folders: &Folders, processed: &ProcessedReturn) -> Result<bool, FatalError> {
+    let base = folders.return_reports().join(&processed.source_file);
     let with_suffix = |suffix: &str| PathBuf::from(format!("{}{suffix}", base.display()));
+    let (xlsx, json) = (
+        with_suffix(".exceptions.xlsx"),
+        with_suffix(".exceptions.json"),
+    );
+    if processed.validated.exceptions.is_empty() {
+        // A clean return replacing one of the same name must not leave the old report behind.
+        for stale in [&xlsx, &json] {
+            if stale.exists() {
+                std::fs::remove_file(stale).map_err(|error| FatalError::Output {
+                    path: stale.clone(),
+                    reason: error.to_string(),
+                })?;
+            }
+        }
+        return Ok(false);
+    }
     let fail = |path: &Path, error: render::RenderError| FatalError::Output {
         path: path.to_path_buf(),
         reason: error.to_string(),
     };
-    let xlsx = with_suffix(".exceptions.xlsx");
-    write_atomically(
-        &xlsx,
-        &render::return_report_workbook(processed).map_err(|e| fail(&xlsx, e))?,
-    )?;
-    let json = with_suffix(".exceptions.json");
-    write_atomically(
+    write_atomically_deferred(
         &json,
         &render::return_report_json(processed).map_err(|e| fail(&json, e))?,
     )?;
-    Ok(())
+    write_atomically_deferred(
+        &xlsx,
+        &render::return_report_workbook(processed).map_err(|e| fail(&xlsx, e))?,
+    )?;
+    Ok(true)
 }
 
 /// The quarter just ended, for a dashboard with no accepted returns yet to say which period it is.

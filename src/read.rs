@@ -42,6 +42,9 @@ impl FoundCell {
     }
 }
 
+/// Text cells longer than this are not indexed as labels.
+const MAX_LABEL_LENGTH: usize = 300;
+
 /// The formats this reads, told apart by content rather than by the file's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -54,7 +57,9 @@ struct SheetData {
     name: String,
     hidden: bool,
     cells: calamine::Range<Data>,
-    merged: Vec<Dimensions>,
+    /// Merged areas and formulas cost a further pass over the sheet each, so they are read only when a
+    /// blank cell needs explaining.
+    merged: Option<Vec<Dimensions>>,
     formulas: Option<calamine::Range<String>>,
     /// Normalised text of every text cell, to its places in reading order.
     labels: HashMap<String, Vec<(u32, u32)>>,
@@ -214,14 +219,12 @@ impl SourceWorkbook {
                     sheet: actual.clone(),
                     reason: format!("the sheet cannot be read: {error}"),
                 })?;
-            let merged = match &mut self.reader {
-                Sheets::Xlsx(xlsx) => xlsx.merge_cells_by_sheet_name(&actual).unwrap_or_default(),
-                Sheets::Xls(xls) => xls.merge_cells_by_sheet_name(&actual).unwrap_or_default(),
-                _ => Vec::new(),
-            };
             let mut labels: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
             for (row, col, value) in cells.used_cells() {
-                if let Data::String(text) = value {
+                // Labels are short; long texts (analysis paragraphs) are never looked up by label.
+                if let Data::String(text) = value
+                    && text.len() <= MAX_LABEL_LENGTH
+                {
                     let start = cells.start().unwrap_or((0, 0));
                     labels
                         .entry(normalise_label(text))
@@ -236,7 +239,7 @@ impl SourceWorkbook {
                     name: actual.clone(),
                     hidden,
                     cells,
-                    merged,
+                    merged: None,
                     formulas: None,
                     labels,
                 },
@@ -334,33 +337,66 @@ impl SourceWorkbook {
             .collect()
     }
 
-    /// One cell; a cell inside a merged area reads the area's top-left value, as Excel shows it.
+    /// One cell, as stored. A blank may be part of a merged area or an uncalculated formula: see
+    /// [`SourceWorkbook::explain_blank`].
     pub fn cell(&mut self, sheet: &str, row: u32, col: u32) -> Result<FoundCell, NotFound> {
         let data = self.sheet(sheet)?;
-        let (row, col) = data
-            .merged
-            .iter()
-            .find(|area| area.contains(row, col))
-            .map(|area| area.start)
-            .unwrap_or((row, col));
         let value = data
             .cells
             .get_value((row, col))
             .cloned()
             .unwrap_or(Data::Empty);
-        let name = data.name.clone();
-        let uncalculated_formula = if value == Data::Empty {
-            self.formula_at(&name, row, col)
-        } else {
-            None
-        };
         Ok(FoundCell {
-            sheet: name,
+            sheet: data.name.clone(),
             row,
             col,
             value,
-            uncalculated_formula,
+            uncalculated_formula: None,
         })
+    }
+
+    /// Says what a blank cell really is: inside a merged area it reads the area's value, as Excel shows it;
+    /// a formula Excel never calculated is named. Any other cell is returned as it is.
+    pub fn explain_blank(&mut self, cell: FoundCell) -> FoundCell {
+        if cell.value != Data::Empty {
+            return cell;
+        }
+        let (row, col) = (cell.row, cell.col);
+        let top_left = self
+            .merged_areas(&cell.sheet)
+            .iter()
+            .find(|area| area.contains(row, col) && area.start != (row, col))
+            .map(|area| area.start);
+        if let Some((top, left)) = top_left
+            && let Ok(merged) = self.cell(&cell.sheet, top, left)
+        {
+            return self.explain_blank(merged);
+        }
+        let uncalculated_formula = self.formula_at(&cell.sheet, row, col);
+        FoundCell {
+            uncalculated_formula,
+            ..cell
+        }
+    }
+
+    fn merged_areas(&mut self, sheet: &str) -> &[Dimensions] {
+        let Some(data) = self.loaded.get(sheet) else {
+            return &[];
+        };
+        if data.merged.is_none() {
+            let merged = match &mut self.reader {
+                Sheets::Xlsx(xlsx) => xlsx.merge_cells_by_sheet_name(sheet).unwrap_or_default(),
+                Sheets::Xls(xls) => xls.merge_cells_by_sheet_name(sheet).unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            if let Some(data) = self.loaded.get_mut(sheet) {
+                data.merged = Some(merged);
+            }
+        }
+        self.loaded
+            .get(sheet)
+            .and_then(|data| data.merged.as_deref())
+            .unwrap_or(&[])
     }
 
     pub fn sheet_is_hidden(&mut self, sheet: &str) -> bool {

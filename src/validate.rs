@@ -362,6 +362,12 @@ pub fn validate(schemas: &Schemas, file: &str, workbook: &mut SourceWorkbook) ->
                 sheets_used.push(cell.sheet.clone());
             }
             let what = format!("{label}, {}", slot.describe(figure_year));
+            // Explaining a blank costs a further pass over the sheet: only blanks that matter are explained.
+            let cell = if cell.value == Data::Empty && is_due(slot, figure_year, identity.period) {
+                workbook.explain_blank(cell)
+            } else {
+                cell
+            };
             if let Some(formula) = &cell.uncalculated_formula {
                 checker.cell_problem(
                     "formula-not-calculated",
@@ -417,7 +423,7 @@ pub fn validate(schemas: &Schemas, file: &str, workbook: &mut SourceWorkbook) ->
 
     let mut commentary = Vec::new();
     for spec in &template.analysis {
-        match workbook.locate(&spec.locator) {
+        match locate_explained(workbook, &spec.locator) {
             Ok(cell) => {
                 let text = cell_text(&cell.value);
                 if text.is_empty() && spec.required {
@@ -469,6 +475,27 @@ pub fn validate(schemas: &Schemas, file: &str, workbook: &mut SourceWorkbook) ->
     }
 }
 
+/// Whether a return for `period` must give the figure for `slot` of `year`.
+fn is_due(slot: FigureSlot, year: FinancialYear, period: Period) -> bool {
+    match slot {
+        FigureSlot::Quarter(quarter) => {
+            year < period.year
+                || (year == period.year && period.quarter.is_none_or(|own| quarter <= own))
+        }
+        FigureSlot::Annual => year <= period.year,
+        FigureSlot::Total => true,
+    }
+}
+
+/// Locates a cell and, when it is blank, says why (a merged area, an uncalculated formula).
+fn locate_explained(
+    workbook: &mut SourceWorkbook,
+    locator: &Locator,
+) -> Result<FoundCell, NotFound> {
+    let cell = workbook.locate(locator)?;
+    Ok(workbook.explain_blank(cell))
+}
+
 fn figure_slot(kind: SlotKind) -> FigureSlot {
     match kind {
         SlotKind::Quarter(quarter) => FigureSlot::Quarter(quarter),
@@ -486,7 +513,7 @@ fn identify<'s>(
     let mut stated_ids: Vec<(String, FoundCell)> = Vec::new();
     let mut found = None;
     for template in &schemas.templates {
-        if let Ok(cell) = workbook.locate(&template.identity.template) {
+        if let Ok(cell) = locate_explained(workbook, &template.identity.template) {
             let text = cell_text(&cell.value);
             if normalise_label(&text) == normalise_label(&template.id) {
                 found = Some((template, cell));
@@ -525,7 +552,7 @@ fn identify<'s>(
     let identity = &template.identity;
     let mut ok = true;
     if let Some(locator) = &identity.version {
-        match workbook.locate(locator) {
+        match locate_explained(workbook, locator) {
             Ok(cell) => {
                 let stated = match read_number(&cell.value) {
                     Ok(CellNumber::Number(n)) if n.fract() == 0.0 => Some(n as u32),
@@ -645,7 +672,7 @@ fn read_identity_cell(
     locator: &Locator,
     what: &str,
 ) -> Option<FoundCell> {
-    match workbook.locate(locator) {
+    match locate_explained(workbook, locator) {
         Ok(cell) if cell_text(&cell.value).is_empty() => {
             checker.cell_problem(
                 "unreadable-period",
@@ -665,7 +692,7 @@ fn read_identity_cell(
 
 fn check_fields(checker: &mut Checker<'_>, template: &Template, workbook: &mut SourceWorkbook) {
     for field in &template.fields {
-        let cell = match workbook.locate(&field.locator) {
+        let cell = match locate_explained(workbook, &field.locator) {
             Ok(cell) => cell,
             Err(missing) => {
                 checker.not_found(&field.label, missing);
@@ -900,21 +927,16 @@ fn apply_rules(
                     continue;
                 }
                 for blank in blanks {
-                    let due = match blank.slot {
-                        FigureSlot::Quarter(quarter) => {
-                            blank.year < period.year
-                                || (blank.year == period.year
-                                    && period.quarter.is_some_and(|own| quarter <= own))
-                        }
-                        FigureSlot::Annual => {
-                            blank.year <= period.year
-                                && schemas
-                                    .catalogue
-                                    .measure(&blank.indicator, &blank.measure)
-                                    .is_some_and(|m| m.frequency == Frequency::Annual)
-                        }
-                        FigureSlot::Total => false,
-                    };
+                    // Annual figures in a quarterly return are due only for annual measures.
+                    let due = is_due(blank.slot, blank.year, period)
+                        && match blank.slot {
+                            FigureSlot::Quarter(_) => true,
+                            FigureSlot::Annual => schemas
+                                .catalogue
+                                .measure(&blank.indicator, &blank.measure)
+                                .is_some_and(|m| m.frequency == Frequency::Annual),
+                            FigureSlot::Total => false,
+                        };
                     if due {
                         let values = [
                             ("measure", label(&blank.indicator, &blank.measure)),

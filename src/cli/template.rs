@@ -24,7 +24,10 @@ pub fn template(locations: &Locations, args: &TemplateArgs) -> anyhow::Result<u8
         let known: Vec<&str> = schemas.templates.iter().map(|t| t.id.as_str()).collect();
         anyhow::bail!("no template \"{}\" (known: {})", args.id, known.join(", "));
     };
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}.xlsx", template.id)));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.xlsx", template.id)));
     let bytes = ReturnDraft::new(template, &schemas.catalogue)
         .to_bytes()
         .context("cannot lay out the template")?;

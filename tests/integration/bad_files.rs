@@ -4,8 +4,7 @@
 use std::io::{Read, Write};
 
 use crate::consistency::psd_q2;
-use crate::seed_returns::{department_draft, seed_departments};
-use crate::support::{Installation, data_rows, figure, repo, sha256, stdout};
+use crate::support::{Installation, data_rows, figure, repo, seed_draft, sha256, stdout};
 
 /// `collate check --json` on one file: (accepted, [(rule_id, sheet, cell, message)]).
 fn check(
@@ -186,11 +185,7 @@ fn a_formula_with_no_calculated_value_asks_for_a_recalculation() {
 #[test]
 fn a_return_on_another_departments_template_is_rejected() {
     let installation = Installation::new();
-    let psd = seed_departments()
-        .into_iter()
-        .find(|d| d.template == "psd-quarterly")
-        .expect("psd");
-    let bytes = department_draft(&installation.schemas, &psd, 2)
+    let bytes = seed_draft(&installation, "psd-quarterly")
         .identity("department", "HR")
         .to_bytes()
         .expect("workbook");
@@ -205,11 +200,7 @@ fn a_return_on_another_departments_template_is_rejected() {
 #[test]
 fn a_return_from_an_unknown_department_is_rejected() {
     let installation = Installation::new();
-    let psd = seed_departments()
-        .into_iter()
-        .find(|d| d.template == "psd-quarterly")
-        .expect("psd");
-    let bytes = department_draft(&installation.schemas, &psd, 2)
+    let bytes = seed_draft(&installation, "psd-quarterly")
         .identity("department", "Parks & Gardens")
         .to_bytes()
         .expect("workbook");
@@ -224,11 +215,7 @@ fn a_return_from_an_unknown_department_is_rejected() {
 #[test]
 fn a_return_whose_period_cannot_be_read_is_rejected() {
     let installation = Installation::new();
-    let psd = seed_departments()
-        .into_iter()
-        .find(|d| d.template == "psd-quarterly")
-        .expect("psd");
-    let draft = || department_draft(&installation.schemas, &psd, 2);
+    let draft = || seed_draft(&installation, "psd-quarterly");
     let bytes = draft()
         .period("next year", "QTR 2")
         .to_bytes()
@@ -269,11 +256,7 @@ fn a_workbook_that_is_no_return_template_is_rejected() {
 #[test]
 fn an_old_template_version_is_rejected() {
     let installation = Installation::new();
-    let psd = seed_departments()
-        .into_iter()
-        .find(|d| d.template == "psd-quarterly")
-        .expect("psd");
-    let bytes = department_draft(&installation.schemas, &psd, 2)
+    let bytes = seed_draft(&installation, "psd-quarterly")
         .identity("version", 0.0)
         .to_bytes()
         .expect("workbook");
@@ -288,11 +271,7 @@ fn an_old_template_version_is_rejected() {
 #[test]
 fn figures_of_the_wrong_type_are_rejected_with_their_cells() {
     let installation = Installation::new();
-    let psd = seed_departments()
-        .into_iter()
-        .find(|d| d.template == "psd-quarterly")
-        .expect("psd");
-    let draft = || department_draft(&installation.schemas, &psd, 2).total_formulas(false);
+    let draft = || seed_draft(&installation, "psd-quarterly").total_formulas(false);
     let bytes = draft()
         .figure("PSD 1", "complaints", 0, "QTR 2", "twenty")
         .to_bytes()

@@ -252,3 +252,30 @@ fn the_exceptions_workbook_names_the_seed_faults_with_their_cells() {
         "xlsx report lists E8"
     );
 }
+
+#[test]
+fn only_returns_with_exceptions_get_a_report_to_send_back() {
+    let installation = Installation::with_sample_inbox();
+    installation.run();
+    let reports = installation.outbox().join("returns");
+    assert!(
+        !reports
+            .join("2020-21 Q2 HR return.xlsx.exceptions.json")
+            .exists()
+    );
+    assert!(
+        !reports
+            .join("2020-21 Q2 HR return.xlsx.exceptions.xlsx")
+            .exists()
+    );
+    assert!(
+        reports
+            .join("2020-21 Q2 PSD return.xlsx.exceptions.json")
+            .exists()
+    );
+    assert!(
+        reports
+            .join("2020-21 Q2 PSD return.xlsx.exceptions.xlsx")
+            .exists()
+    );
+}

@@ -1,16 +1,13 @@
 //! Running again, resubmissions, duplicates and rebuilds: nothing counted twice, the last good return wins.
 
-use crate::seed_returns::{DepartmentReturn, department_draft, seed_departments};
-use crate::support::{Installation, data_rows, figure, sha256, sheet_rows, stderr};
+use crate::seed_returns::DepartmentReturn;
+use crate::support::{
+    Installation, data_rows, edited_seed_draft, figure, sha256, sheet_rows, stderr,
+};
 
 /// The seed's PSD return for 2020/21 Q2, changed by `edit`.
 pub fn psd_q2(installation: &Installation, edit: impl FnOnce(&mut DepartmentReturn)) -> Vec<u8> {
-    let mut psd = seed_departments()
-        .into_iter()
-        .find(|d| d.template == "psd-quarterly")
-        .expect("PSD seed");
-    edit(&mut psd);
-    department_draft(&installation.schemas, &psd, 2)
+    edited_seed_draft(installation, "psd-quarterly", edit)
         .to_bytes()
         .expect("workbook")
 }

@@ -2,8 +2,8 @@
 //! the chase list of returns not received.
 
 use crate::consistency::{psd_q2, set_q2};
-use crate::seed_returns::{department_draft, history_draft, seed_departments};
-use crate::support::{Installation, sheet_rows};
+use crate::seed_returns::history_draft;
+use crate::support::{Installation, edited_seed_draft, sheet_rows};
 
 fn flags(installation: &Installation) -> Vec<Vec<String>> {
     sheet_rows(&installation.exceptions(), "Board flags")
@@ -89,19 +89,16 @@ fn a_return_without_analysis_is_flagged() {
 fn the_chase_list_names_departments_whose_return_is_missing_or_rejected() {
     let installation = Installation::new();
     installation.receive("psd.xlsx", &psd_q2(&installation, |_| {}), 1);
-    let mut hr = seed_departments()
-        .into_iter()
-        .find(|d| d.template == "hr-quarterly")
-        .expect("hr");
     // More leavers citing integrity than leavers: an error, so HR's only return is rejected.
-    hr.rows
-        .iter_mut()
-        .find(|row| row.1 == "officer_leavers_integrity")
-        .expect("row")
-        .3[1] = Some(50.0);
-    let bytes = department_draft(&installation.schemas, &hr, 2)
-        .to_bytes()
-        .expect("workbook");
+    let bytes = edited_seed_draft(&installation, "hr-quarterly", |hr| {
+        let row = hr
+            .rows
+            .iter_mut()
+            .find(|row| row.1 == "officer_leavers_integrity");
+        row.expect("row").3[1] = Some(50.0);
+    })
+    .to_bytes()
+    .expect("workbook");
     installation.receive("hr.xlsx", &bytes, 2);
     installation.run();
     let chase = sheet_rows(&installation.exceptions(), "Chase list");

@@ -4,30 +4,18 @@
 use calamine::{Data, Reader, open_workbook_auto};
 use collate::template::Entry;
 
-use crate::seed_returns::{department_draft, seed_departments};
-use crate::support::{Installation, data_rows, figure, repo, sheet_rows, stdout};
-
-fn draft_for<'s>(
-    installation: &'s Installation,
-    template: &str,
-) -> collate::template::ReturnDraft<'s> {
-    let department = seed_departments()
-        .into_iter()
-        .find(|d| d.template == template)
-        .expect("seed");
-    department_draft(&installation.schemas, &department, 2)
-}
+use crate::support::{Installation, data_rows, figure, repo, seed_draft, sheet_rows, stdout};
 
 #[test]
 fn float_noise_text_numbers_and_date_serials_are_read_as_meant() {
     let installation = Installation::new();
-    let psd = draft_for(&installation, "psd-quarterly")
+    let psd = seed_draft(&installation, "psd-quarterly")
         .total_formulas(false)
         .figure("PSD 1", "complaints", 0, "QTR 1", 39.000_000_000_000_01)
         .figure("PSD 1", "allegations", 0, "QTR 2", " 47 ")
         .field("date_completed", 44119.0);
     installation.receive("psd.xlsx", &psd.to_bytes().expect("workbook"), 1);
-    let fin = draft_for(&installation, "fin-quarterly").figure(
+    let fin = seed_draft(&installation, "fin-quarterly").figure(
         "FIN 1",
         "compliant_cards",
         0,
@@ -55,7 +43,7 @@ fn float_noise_text_numbers_and_date_serials_are_read_as_meant() {
 fn a_date_that_cannot_be_read_is_named() {
     let installation = Installation::new();
     let psd =
-        draft_for(&installation, "psd-quarterly").field("date_completed", "after the meeting");
+        seed_draft(&installation, "psd-quarterly").field("date_completed", "after the meeting");
     let path = installation.receive("psd.xlsx", &psd.to_bytes().expect("workbook"), 1);
     let output = installation.collate(&["check", &path.to_string_lossy()]);
     let text = stdout(&output);
@@ -68,7 +56,7 @@ fn a_date_that_cannot_be_read_is_named() {
 #[test]
 fn figures_on_a_hidden_sheet_are_read_and_queried() {
     let installation = Installation::new();
-    let psd = draft_for(&installation, "psd-quarterly").hide_sheet("PSD");
+    let psd = seed_draft(&installation, "psd-quarterly").hide_sheet("PSD");
     installation.receive("psd.xlsx", &psd.to_bytes().expect("workbook"), 1);
     assert_eq!(installation.run(), 0, "accepted, with a query");
     let warnings = sheet_rows(&installation.exceptions(), "Warnings");
@@ -89,7 +77,13 @@ fn a_value_inside_merged_cells_reads_the_merged_areas_value() {
         .expect("merge");
     let bytes = workbook.save_to_buffer().expect("save");
     let mut source = collate::read::SourceWorkbook::open(bytes, "xlsx").expect("open");
-    let cell = source.cell("Sheet1", 1, 3).expect("cell");
+    let blank = source.cell("Sheet1", 1, 3).expect("cell");
+    assert_eq!(
+        blank.value,
+        Data::Empty,
+        "as stored, only the area's first cell holds the value"
+    );
+    let cell = source.explain_blank(blank);
     assert_eq!(cell.value, Data::String("merged text".into()));
     assert_eq!(
         cell.address(),
@@ -134,7 +128,7 @@ fn returns_saved_by_libreoffice_give_the_same_figures() {
 fn text_from_a_return_is_written_as_text_never_as_a_formula() {
     let installation = Installation::new();
     let sneaky = "=HYPERLINK(\"http://example.invalid\",\"click\")";
-    let psd = draft_for(&installation, "psd-quarterly").analysis("PSD 1", sneaky);
+    let psd = seed_draft(&installation, "psd-quarterly").analysis("PSD 1", sneaky);
     installation.receive("psd.xlsx", &psd.to_bytes().expect("workbook"), 1);
     installation.run();
     let mut workbook = open_workbook_auto(installation.dashboard()).expect("dashboard");

@@ -94,11 +94,18 @@ fn a_missing_schemas_folder_cannot_run() {
 fn a_blank_template_written_from_its_schema_is_recognised_as_that_template() {
     let installation = Installation::new();
     let out = installation.root.join("blank psd.xlsx");
-    let output = installation.collate(&["template", "psd-quarterly", "--out", &out.to_string_lossy()]);
+    let output =
+        installation.collate(&["template", "psd-quarterly", "--out", &out.to_string_lossy()]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let rows = crate::support::sheet_rows(&out, "PSD");
-    assert!(rows.iter().any(|row| row.get(1).is_some_and(|c| c == "Number of Complaints Made Per Quarter")));
+    assert!(rows.iter().any(|row| {
+        row.get(1)
+            .is_some_and(|c| c == "Number of Complaints Made Per Quarter")
+    }));
     // Blank, it is recognised but its period is missing: the department must fill in the cover.
     let check = stdout(&installation.collate(&["check", &out.to_string_lossy()]));
-    assert!(check.contains("error unreadable-period: the financial year is blank"), "{check}");
+    assert!(
+        check.contains("error unreadable-period: the financial year is blank"),
+        "{check}"
+    );
 }

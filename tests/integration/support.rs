@@ -6,6 +6,9 @@ use std::process::Output;
 
 use calamine::{Data, Reader, open_workbook_auto};
 use collate::schema::Schemas;
+use collate::template::ReturnDraft;
+
+use crate::seed_returns::{DepartmentReturn, department_draft, seed_departments};
 
 pub struct Installation {
     _dir: tempfile::TempDir,
@@ -177,4 +180,23 @@ pub fn stderr(output: &Output) -> String {
 
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The seed's quarter-2 return on `template`, its rows first changed by `edit`.
+pub fn edited_seed_draft<'s>(
+    installation: &'s Installation,
+    template: &str,
+    edit: impl FnOnce(&mut DepartmentReturn),
+) -> ReturnDraft<'s> {
+    let mut department = seed_departments()
+        .into_iter()
+        .find(|d| d.template == template)
+        .expect("a seed return on that template");
+    edit(&mut department);
+    department_draft(&installation.schemas, &department, 2)
+}
+
+/// The seed's quarter-2 return on `template`, ready to be changed by a test.
+pub fn seed_draft<'s>(installation: &'s Installation, template: &str) -> ReturnDraft<'s> {
+    edited_seed_draft(installation, template, |_| {})
 }
