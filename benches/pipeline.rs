@@ -15,6 +15,21 @@ use calamine::Reader;
 use collate::pipeline::{Folders, process_inbox};
 use seed_returns::{department_draft, seed_departments};
 
+/// CPU seconds (user and system) this process has used, from /proc/self/stat (in clock ticks of 1/100 s).
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            // Fields after the command name, which is in parentheses and may hold spaces.
+            let rest = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let user: f64 = fields.get(11)?.parse().ok()?;
+            let system: f64 = fields.get(12)?.parse().ok()?;
+            Some((user + system) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 fn peak_memory_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -93,14 +108,18 @@ fn phase(kind: &str, root: &Path) -> anyhow::Result<()> {
         other => anyhow::bail!("unknown phase {other}"),
     };
     println!(
-        "{} {} {detail}",
+        "{} {} {} {detail}",
         started.elapsed().as_secs_f64(),
-        peak_memory_kib()
+        peak_memory_kib(),
+        cpu_seconds()
     );
     Ok(())
 }
 
-fn run_phase(kind: &str, root: &Path) -> anyhow::Result<(f64, u64)> {
+/// One timed phase: wall seconds, peak memory (KiB) and CPU seconds.
+type Measured = (f64, u64, f64);
+
+fn run_phase(kind: &str, root: &Path) -> anyhow::Result<Measured> {
     let output = Command::new(std::env::current_exe()?)
         .args(["--phase", kind])
         .arg(root)
@@ -114,18 +133,19 @@ fn run_phase(kind: &str, root: &Path) -> anyhow::Result<(f64, u64)> {
     let mut parts = line.split_whitespace();
     let seconds: f64 = parts.next().unwrap_or("0").parse()?;
     let kib: u64 = parts.next().unwrap_or("0").parse()?;
-    Ok((seconds, kib))
+    let cpu: f64 = parts.next().unwrap_or("0").parse()?;
+    Ok((seconds, kib, cpu))
 }
 
 const RUNS: usize = 5;
 
-/// Median seconds, best seconds, and the largest peak memory of the runs.
-fn summarise(runs: &mut [(f64, u64)]) -> (f64, f64, u64) {
-    runs.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let median = runs[runs.len() / 2].0;
-    let best = runs[0].0;
+/// Median wall seconds, best wall seconds, the largest peak memory, and the median CPU seconds of the runs.
+fn summarise(runs: &mut [Measured]) -> (f64, f64, u64, f64) {
     let peak = runs.iter().map(|run| run.1).max().unwrap_or(0);
-    (median, best, peak)
+    let mut cpu: Vec<f64> = runs.iter().map(|run| run.2).collect();
+    cpu.sort_by(f64::total_cmp);
+    runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    (runs[runs.len() / 2].0, runs[0].0, peak, cpu[cpu.len() / 2])
 }
 
 fn main() -> anyhow::Result<()> {
@@ -173,23 +193,24 @@ fn main() -> anyhow::Result<()> {
         reads.push(run_phase("read", root)?);
         pipelines.push(run_phase("pipeline", root)?);
     }
-    let (read_seconds, read_best, read_kib) = summarise(&mut reads);
-    let (pipeline_seconds, pipeline_best, pipeline_kib) = summarise(&mut pipelines);
+    let (read_seconds, read_best, read_kib, read_cpu) = summarise(&mut reads);
+    let (pipeline_seconds, pipeline_best, pipeline_kib, pipeline_cpu) = summarise(&mut pipelines);
     println!("returns: {count}, each phase run {RUNS} times (median, best)");
     println!(
-        "calamine bare read: {read_seconds:.3} s, best {read_best:.3} s ({:.0} returns/s), peak memory {} MiB",
+        "calamine bare read: {read_seconds:.3} s, best {read_best:.3} s ({:.0} returns/s), CPU {read_cpu:.2} s, peak memory {} MiB",
         count as f64 / read_seconds,
         read_kib / 1024
     );
     println!(
-        "collate pipeline:   {pipeline_seconds:.3} s, best {pipeline_best:.3} s ({:.0} returns/s), peak memory {} MiB",
+        "collate pipeline:   {pipeline_seconds:.3} s, best {pipeline_best:.3} s ({:.0} returns/s), CPU {pipeline_cpu:.2} s, peak memory {} MiB",
         count as f64 / pipeline_seconds,
         pipeline_kib / 1024
     );
     println!(
-        "pipeline / bare read: {:.2}x (median), {:.2}x (best)",
+        "pipeline / bare read: {:.2}x wall (median), {:.2}x wall (best), {:.2}x CPU",
         pipeline_seconds / read_seconds,
-        pipeline_best / read_best
+        pipeline_best / read_best,
+        pipeline_cpu / read_cpu.max(0.01)
     );
     Ok(())
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::consolidate::{self, FlagSettings};
@@ -15,7 +16,7 @@ use crate::period::{FinancialYear, Period, Quarter};
 use crate::read::SourceWorkbook;
 use crate::render;
 use crate::schema::{Schemas, Severity};
-use crate::store::{History, ProcessedReturn, Store, tables_for};
+use crate::store::{History, ProcessedReturn, Store};
 use crate::validate::{Validated, validate};
 
 /// The folders of one installation.
@@ -238,6 +239,10 @@ pub fn process_file(schemas: &Schemas, path: &Path) -> ProcessedReturn {
     validate_received(schemas, receive(path))
 }
 
+/// Files are read, hashed and validated in parallel this many at a time; results keep inbox order, and
+/// memory stays bounded however full the inbox.
+const FILES_AT_A_TIME: usize = 64;
+
 /// Runs one pass: every new return in the inbox is processed once, then the outputs are rewritten.
 pub fn process_inbox(
     schemas: &Schemas,
@@ -263,33 +268,40 @@ pub fn process_inbox(
     let mut summary = RunSummary::default();
     let mut batch = Vec::new();
     let mut reports_written = false;
-    for path in inbox_files(&folders.inbox)? {
-        let received = receive(&path);
-        if !received.sha256.is_empty()
-            && let Some(same_as) = known.get(&received.sha256)
-        {
-            tracing::debug!(file = %received.file, same_as = %same_as, "already processed");
-            summary.outcomes.push(Outcome::AlreadyProcessed {
-                file: received.file,
-                same_as: same_as.clone(),
-            });
-            continue;
+    for chunk in inbox_files(&folders.inbox)?.chunks(FILES_AT_A_TIME) {
+        let received: Vec<Received> = chunk.par_iter().map(|path| receive(path)).collect();
+        // Which files are new is decided in inbox order, so the same bytes twice in one chunk count once.
+        let mut new = Vec::new();
+        for received in received {
+            if !received.sha256.is_empty() {
+                if let Some(same_as) = known.get(&received.sha256) {
+                    tracing::debug!(file = %received.file, same_as = %same_as, "already processed");
+                    summary.outcomes.push(Outcome::AlreadyProcessed {
+                        file: received.file,
+                        same_as: same_as.clone(),
+                    });
+                    continue;
+                }
+                known.insert(received.sha256.clone(), received.file.clone());
+            }
+            new.push(received);
         }
-        let processed = validate_received(schemas, received);
-        report_outcome(&processed, &mut summary);
-        reports_written |= write_return_report(folders, &processed)?;
-        if !processed.sha256.is_empty() {
-            known.insert(processed.sha256.clone(), processed.source_file.clone());
+        let processed: Vec<ProcessedReturn> = new
+            .into_par_iter()
+            .map(|received| validate_received(schemas, received))
+            .collect();
+        for processed in processed {
+            report_outcome(&processed, &mut summary);
+            reports_written |= write_return_report(folders, &processed)?;
+            batch.push(processed);
         }
-        batch.push(processed);
     }
     if !batch.is_empty() {
         // The reports reach the disk before the store records their returns as processed.
         if reports_written {
             flush_filesystem(&folders.outbox)?;
         }
-        store.append(&batch)?;
-        let added = tables_for(&batch)?;
+        let added = store.append(&batch)?;
         for (all, new) in [
             (&mut history.returns, &added.returns),
             (&mut history.figures, &added.figures),

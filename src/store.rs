@@ -101,18 +101,19 @@ impl Store {
         })
     }
 
-    /// Appends one batch of processed returns as a new segment.
-    pub fn append(&self, batch: &[ProcessedReturn]) -> Result<(), FatalError> {
+    /// Appends one batch of processed returns as a new segment, and hands back the tables it wrote.
+    pub fn append(&self, batch: &[ProcessedReturn]) -> Result<History, FatalError> {
+        let tables = tables_for(batch)?;
         if batch.is_empty() {
-            return Ok(());
+            return Ok(tables);
         }
         let next = self.committed_segments()?.last().map_or(1, |last| last + 1);
-        let tables = tables_for(batch)?;
+        // The returns table goes last: it commits the segment.
         let ordered = [
-            tables.figures,
-            tables.commentary,
-            tables.exceptions,
-            tables.returns,
+            tables.figures.clone(),
+            tables.commentary.clone(),
+            tables.exceptions.clone(),
+            tables.returns.clone(),
         ];
         for (table, mut frame) in TABLES.iter().zip(ordered) {
             let path = self.segment_path(next, table);
@@ -123,7 +124,7 @@ impl Store {
                 .map_err(|e| self.store_error(&path, e))?;
             write_atomically(&path, &bytes)?;
         }
-        Ok(())
+        Ok(tables)
     }
 
     /// Empties the store, for `collate rebuild`. The originals in the inbox are untouched.
