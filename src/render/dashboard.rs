@@ -50,6 +50,7 @@ pub fn dashboard_workbook(
             .collect();
         let sheet = workbook.add_worksheet();
         sheet.set_name(&name)?;
+        print_for_the_board(sheet);
         chart_sources.extend(group_sheet(
             sheet,
             &name,
@@ -73,6 +74,7 @@ fn summary_sheet(
 ) -> Result<(), RenderError> {
     let sheet = workbook.add_worksheet();
     sheet.set_name("Summary")?;
+    print_for_the_board(sheet);
     sheet.write_string_with_format(0, 0, title, &heading())?;
     sheet.write_string_with_format(2, 0, "Reporting period", &bold())?;
     sheet.write_string(2, 1, consolidated.period.to_string())?;
@@ -151,6 +153,13 @@ fn summary_sheet(
     Ok(())
 }
 
+/// The dashboard is printed for the integrity board: landscape, one page wide.
+fn print_for_the_board(sheet: &mut Worksheet) {
+    sheet.set_landscape();
+    sheet.set_paper_size(9); // A4
+    sheet.set_print_fit_to_pages(1, 0);
+}
+
 /// Where an indicator's figures sit on its group sheet, for the charts that refer to them.
 struct ChartSource {
     code: String,
@@ -198,7 +207,7 @@ fn group_sheet(
     let mut sources = Vec::new();
     for indicator in indicators {
         sheet.write_string_with_format(row, 0, &indicator.code, &bold())?;
-        sheet.write_string_with_format(row, 1, &indicator.title, &bold().set_text_wrap())?;
+        sheet.merge_range(row, 1, row, change_col, &indicator.title, &bold())?;
         row += 1;
         let header_row = row;
         let mut headers: Vec<String> = vec!["Number".into(), "Measure".into()];
@@ -214,8 +223,10 @@ fn group_sheet(
         for (col, header) in headers.iter().enumerate() {
             sheet.write_string_with_format(row, col as u16, header, &bold().set_text_wrap())?;
         }
+        sheet.set_row_height(row, 45)?;
         row += 1;
         let first_row = row;
+        let mut has_history = false;
         for measure in &indicator.measures {
             sheet.write_string(row, 0, &indicator.code)?;
             sheet.write_string(row, 1, &measure.label)?;
@@ -244,6 +255,9 @@ fn group_sheet(
             }
             let mut last_change = None;
             for h in 0..history.height() {
+                if text(history, "indicator", h)? == indicator.code {
+                    has_history = true;
+                }
                 if text(history, "indicator", h)? != indicator.code
                     || text(history, "measure", h)? != measure.id
                 {
@@ -273,7 +287,8 @@ fn group_sheet(
         }
         let last_row = row.saturating_sub(1);
         let text_format = wrapped();
-        sheet.write_string_with_format(row, 0, "Rationale", &bold())?;
+        let label = bold().set_align(rust_xlsxwriter::FormatAlign::Top);
+        sheet.write_string_with_format(row, 0, "Rationale", &label)?;
         sheet.merge_range(row, 1, row, change_col, &indicator.rationale, &text_format)?;
         sheet.set_row_height(row, row_height(&indicator.rationale))?;
         row += 1;
@@ -291,7 +306,7 @@ fn group_sheet(
                 consolidated.period
             ),
         };
-        sheet.write_string_with_format(row, 0, "Analysis", &bold())?;
+        sheet.write_string_with_format(row, 0, "Analysis", &label)?;
         sheet.merge_range(row, 1, row, change_col, &analysis_text, &text_format)?;
         sheet.set_row_height(row, row_height(&analysis_text))?;
         row += 2;
@@ -302,7 +317,7 @@ fn group_sheet(
                 sheet: name.to_owned(),
                 first_row,
                 last_row,
-                history_cols: (!years.is_empty()).then(|| (first_year_col, change_col - 1)),
+                history_cols: has_history.then(|| (first_year_col, change_col - 1)),
                 history_header_row: header_row,
             });
         }
@@ -347,6 +362,7 @@ fn analysis_for(
 fn charts_sheet(workbook: &mut Workbook, sources: &[ChartSource]) -> Result<(), RenderError> {
     let sheet = workbook.add_worksheet();
     sheet.set_name("Charts")?;
+    print_for_the_board(sheet);
     sheet.write_string_with_format(0, 0, "Quarterly and historical figures", &heading())?;
     for (index, source) in sources.iter().enumerate() {
         let top = 2 + index as u32 * 22;
@@ -409,6 +425,7 @@ fn charts_sheet(workbook: &mut Workbook, sources: &[ChartSource]) -> Result<(), 
 fn owners_sheet(workbook: &mut Workbook, schemas: &Schemas) -> Result<(), RenderError> {
     let sheet = workbook.add_worksheet();
     sheet.set_name("Data Owners and Sources")?;
+    print_for_the_board(sheet);
     sheet.write_string_with_format(0, 0, "Data Owners and Sources", &heading())?;
     for (col, header) in ["No.", "Indicator", "Owner", "Data Source"]
         .iter()
