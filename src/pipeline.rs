@@ -65,6 +65,14 @@ pub enum Outcome {
         file: String,
         same_as: String,
     },
+    /// Still being written: left for the next pass.
+    Waiting {
+        file: String,
+    },
+    /// Not a spreadsheet return: moved to `inbox/set aside/` with its reason.
+    SetAside {
+        file: String,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -89,6 +97,13 @@ impl RunSummary {
             .count()
     }
 
+    pub fn waiting(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Waiting { .. }))
+            .count()
+    }
+
     pub fn already_processed(&self) -> usize {
         self.outcomes
             .iter()
@@ -97,8 +112,43 @@ impl RunSummary {
     }
 }
 
-/// Files a department could have sent: hidden files, Excel's `~$` owner files and folders are not returns.
-pub fn inbox_files(inbox: &Path) -> Result<Vec<PathBuf>, FatalError> {
+/// The status file `collate` keeps in the inbox, listing what is still pending.
+pub const STATUS_FILE: &str = "collate-status.txt";
+
+/// Where files that are not returns are moved, each with a note of why.
+pub const SET_ASIDE_FOLDER: &str = "set aside";
+
+const WORKBOOK_EXTENSIONS: [&str; 4] = ["xlsx", "xlsm", "xls", "ods"];
+
+/// What the inbox holds, in received order: returns to process, and files that are not returns.
+#[derive(Debug, Default)]
+pub struct InboxScan {
+    pub returns: Vec<PathBuf>,
+    pub not_returns: Vec<PathBuf>,
+}
+
+/// Whether a file is one a department could have sent. Hidden files, Excel's `~$` owner files, Excel's
+/// extension-less temporary files (written during a save, then renamed), `.tmp` files and collate's own
+/// status file are not: they are left alone and never validated.
+pub fn is_ignored(path: &Path) -> bool {
+    let name = file_name(path);
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    name.starts_with('.')
+        || name.starts_with("~$")
+        || name == STATUS_FILE
+        || extension.is_none()
+        || extension.as_deref() == Some("tmp")
+}
+
+pub fn is_workbook_name(path: &Path) -> bool {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .is_some_and(|e| WORKBOOK_EXTENSIONS.contains(&e.as_str()))
+}
+
+pub fn scan_inbox(inbox: &Path) -> Result<InboxScan, FatalError> {
     let entries = std::fs::read_dir(inbox).map_err(|error| FatalError::Folder {
         path: inbox.to_path_buf(),
         reason: format!("cannot read the inbox: {error}"),
@@ -106,8 +156,7 @@ pub fn inbox_files(inbox: &Path) -> Result<Vec<PathBuf>, FatalError> {
     let mut files: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
     for entry in entries.filter_map(|entry| entry.ok()) {
         let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name.starts_with("~$") || !path.is_file() {
+        if !path.is_file() || is_ignored(&path) {
             continue;
         }
         let modified = entry
@@ -118,7 +167,60 @@ pub fn inbox_files(inbox: &Path) -> Result<Vec<PathBuf>, FatalError> {
     }
     // Received order: the order the owner saved them in, then by name.
     files.sort();
-    Ok(files.into_iter().map(|(_, path)| path).collect())
+    let mut scan = InboxScan::default();
+    for (_, path) in files {
+        if is_workbook_name(&path) {
+            scan.returns.push(path);
+        } else {
+            scan.not_returns.push(path);
+        }
+    }
+    Ok(scan)
+}
+
+/// The returns in the inbox, in received order.
+pub fn inbox_files(inbox: &Path) -> Result<Vec<PathBuf>, FatalError> {
+    Ok(scan_inbox(inbox)?.returns)
+}
+
+/// Whether a file has not been written to for `window`: a file still being copied is not read yet.
+/// A modification time in the future (a share's clock ahead of ours) counts as settled.
+pub fn has_settled(path: &Path, window: std::time::Duration) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map(|modified| {
+            std::time::SystemTime::now()
+                .duration_since(modified)
+                .map_or(true, |age| age >= window)
+        })
+        .unwrap_or(false)
+}
+
+/// Moves a file that is not a return into `inbox/set aside/`, beside a note saying why. Its bytes are
+/// untouched.
+pub fn set_aside(inbox: &Path, path: &Path) -> Result<PathBuf, FatalError> {
+    let folder = inbox.join(SET_ASIDE_FOLDER);
+    let fail = |error: std::io::Error| FatalError::Folder {
+        path: folder.clone(),
+        reason: format!("cannot set a file aside: {error}"),
+    };
+    std::fs::create_dir_all(&folder).map_err(fail)?;
+    let name = file_name(path);
+    let mut target = folder.join(&name);
+    let mut copy = 2;
+    while target.exists() {
+        target = folder.join(format!("{name} ({copy})"));
+        copy += 1;
+    }
+    let reason = format!(
+        "{name} is not a spreadsheet return (.xlsx, .xlsm, .xls or .ods), so collate set it aside unread.\n\
+         If it is a return, save it from Excel as .xlsx and put it in the inbox again.\n"
+    );
+    let note = PathBuf::from(format!("{}.reason.txt", target.display()));
+    write_atomically(&note, reason.as_bytes())?;
+    std::fs::rename(path, &target).map_err(fail)?;
+    tracing::warn!(file = %name, "set aside: not a spreadsheet return");
+    Ok(target)
 }
 
 fn file_name(path: &Path) -> String {
@@ -243,78 +345,184 @@ pub fn process_file(schemas: &Schemas, path: &Path) -> ProcessedReturn {
 /// memory stays bounded however full the inbox.
 const FILES_AT_A_TIME: usize = 64;
 
-/// Runs one pass: every new return in the inbox is processed once, then the outputs are rewritten.
+/// A processing session: the schemas, the store with its history in memory, and the content already seen.
+/// `collate run` opens one for a single pass; the watcher keeps one for its lifetime.
+pub struct Collator<'s> {
+    schemas: &'s Schemas,
+    folders: Folders,
+    store: Store,
+    history: History,
+    /// Content hash → the name it was first processed under.
+    known: HashMap<String, String>,
+}
+
+impl<'s> Collator<'s> {
+    pub fn open(schemas: &'s Schemas, folders: &Folders) -> Result<Collator<'s>, FatalError> {
+        let store = Store::open(&folders.store)?;
+        let history = store.load()?;
+        let mut known: HashMap<String, String> = HashMap::new();
+        {
+            let returns = &history.returns;
+            let hashes = returns.column("sha256")?.str()?;
+            let names = returns.column("source_file")?.str()?;
+            for i in 0..returns.height() {
+                if let (Some(hash), Some(name)) = (hashes.get(i), names.get(i)) {
+                    known
+                        .entry(hash.to_owned())
+                        .or_insert_with(|| name.to_owned());
+                }
+            }
+        }
+        Ok(Collator {
+            schemas,
+            folders: folders.clone(),
+            store,
+            history,
+            known,
+        })
+    }
+
+    /// How many distinct files the store holds.
+    pub fn processed_count(&self) -> usize {
+        self.known.len()
+    }
+
+    /// Processes these files: each new content once, in the order given; the batch becomes one store
+    /// segment. `stop` is checked between groups of files, so a stop finishes the returns in hand.
+    pub fn process(
+        &mut self,
+        paths: &[PathBuf],
+        stop: &dyn Fn() -> bool,
+    ) -> Result<RunSummary, FatalError> {
+        let mut summary = RunSummary::default();
+        let mut batch = Vec::new();
+        let mut reports_written = false;
+        for chunk in paths.chunks(FILES_AT_A_TIME) {
+            if stop() {
+                break;
+            }
+            let received: Vec<Received> = chunk.par_iter().map(|path| receive(path)).collect();
+            // Which files are new is decided in order, so the same bytes twice in one batch count once.
+            let mut new = Vec::new();
+            for received in received {
+                if !received.sha256.is_empty() {
+                    if let Some(same_as) = self.known.get(&received.sha256) {
+                        tracing::debug!(file = %received.file, same_as = %same_as, "already processed");
+                        summary.outcomes.push(Outcome::AlreadyProcessed {
+                            file: received.file,
+                            same_as: same_as.clone(),
+                        });
+                        continue;
+                    }
+                    self.known
+                        .insert(received.sha256.clone(), received.file.clone());
+                }
+                new.push(received);
+            }
+            let schemas = self.schemas;
+            let processed: Vec<ProcessedReturn> = new
+                .into_par_iter()
+                .map(|received| validate_received(schemas, received))
+                .collect();
+            for processed in processed {
+                report_outcome(&processed, &mut summary);
+                reports_written |= write_return_report(&self.folders, &processed)?;
+                batch.push(processed);
+            }
+        }
+        if !batch.is_empty() {
+            // The reports reach the disk before the store records their returns as processed.
+            if reports_written {
+                flush_filesystem(&self.folders.outbox)?;
+            }
+            let added = self.store.append(&batch)?;
+            for (all, new) in [
+                (&mut self.history.returns, &added.returns),
+                (&mut self.history.figures, &added.figures),
+                (&mut self.history.commentary, &added.commentary),
+                (&mut self.history.exceptions, &added.exceptions),
+            ] {
+                all.vstack_mut(new)?;
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Consolidates everything processed so far and rewrites the dashboard and exceptions workbooks.
+    pub fn write_outputs(&self, period: Option<Period>) -> Result<Period, FatalError> {
+        write_outputs(self.schemas, &self.folders, &self.history, period)
+    }
+}
+
+/// How long a file must go unmodified before it is read, unless configured otherwise.
+pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Runs one pass: every new, settled return in the inbox is processed once, anything that is not a
+/// return is set aside, then the outputs and the inbox status are rewritten.
 pub fn process_inbox(
     schemas: &Schemas,
     folders: &Folders,
     period: Option<Period>,
 ) -> Result<RunSummary, FatalError> {
-    let store = Store::open(&folders.store)?;
-    let mut history = store.load()?;
-    let mut known: HashMap<String, String> = HashMap::new();
-    {
-        let returns = &history.returns;
-        let hashes = returns.column("sha256")?.str()?;
-        let names = returns.column("source_file")?.str()?;
-        for i in 0..returns.height() {
-            if let (Some(hash), Some(name)) = (hashes.get(i), names.get(i)) {
-                known
-                    .entry(hash.to_owned())
-                    .or_insert_with(|| name.to_owned());
-            }
+    let mut collator = Collator::open(schemas, folders)?;
+    let scan = scan_inbox(&folders.inbox)?;
+    let mut waiting = Vec::new();
+    let mut ready = Vec::new();
+    for path in scan.returns {
+        if has_settled(&path, DEFAULT_SETTLE) {
+            ready.push(path);
+        } else {
+            waiting.push(path);
         }
     }
-
-    let mut summary = RunSummary::default();
-    let mut batch = Vec::new();
-    let mut reports_written = false;
-    for chunk in inbox_files(&folders.inbox)?.chunks(FILES_AT_A_TIME) {
-        let received: Vec<Received> = chunk.par_iter().map(|path| receive(path)).collect();
-        // Which files are new is decided in inbox order, so the same bytes twice in one chunk count once.
-        let mut new = Vec::new();
-        for received in received {
-            if !received.sha256.is_empty() {
-                if let Some(same_as) = known.get(&received.sha256) {
-                    tracing::debug!(file = %received.file, same_as = %same_as, "already processed");
-                    summary.outcomes.push(Outcome::AlreadyProcessed {
-                        file: received.file,
-                        same_as: same_as.clone(),
-                    });
-                    continue;
-                }
-                known.insert(received.sha256.clone(), received.file.clone());
-            }
-            new.push(received);
-        }
-        let processed: Vec<ProcessedReturn> = new
-            .into_par_iter()
-            .map(|received| validate_received(schemas, received))
-            .collect();
-        for processed in processed {
-            report_outcome(&processed, &mut summary);
-            reports_written |= write_return_report(folders, &processed)?;
-            batch.push(processed);
-        }
+    let mut summary = collator.process(&ready, &|| false)?;
+    for path in scan.not_returns {
+        set_aside(&folders.inbox, &path)?;
+        summary.outcomes.push(Outcome::SetAside {
+            file: file_name(&path),
+        });
     }
-    if !batch.is_empty() {
-        // The reports reach the disk before the store records their returns as processed.
-        if reports_written {
-            flush_filesystem(&folders.outbox)?;
-        }
-        let added = store.append(&batch)?;
-        for (all, new) in [
-            (&mut history.returns, &added.returns),
-            (&mut history.figures, &added.figures),
-            (&mut history.commentary, &added.commentary),
-            (&mut history.exceptions, &added.exceptions),
-        ] {
-            all.vstack_mut(new)?;
-        }
+    for path in &waiting {
+        tracing::info!(file = %file_name(path), "still being written; the next pass takes it");
+        summary.outcomes.push(Outcome::Waiting {
+            file: file_name(path),
+        });
     }
-    let written = write_outputs(schemas, folders, &history, period)?;
-    summary.period = Some(written);
+    summary.period = Some(collator.write_outputs(period)?);
     summary.dashboard = Some(folders.dashboard());
+    write_inbox_status(folders, collator.processed_count(), &waiting, &[])?;
     Ok(summary)
+}
+
+/// Writes `inbox/collate-status.txt`: what is pending, at a glance, beside the returns themselves.
+pub fn write_inbox_status(
+    folders: &Folders,
+    processed: usize,
+    settling: &[PathBuf],
+    never_settled: &[PathBuf],
+) -> Result<(), FatalError> {
+    let list = |paths: &[PathBuf]| {
+        if paths.is_empty() {
+            "  none\n".to_owned()
+        } else {
+            paths
+                .iter()
+                .map(|p| format!("  {}\n", file_name(p)))
+                .collect()
+        }
+    };
+    let text = format!(
+        "collate inbox status\n\n\
+         Returns processed so far: {processed} (outcomes in {}; exceptions in {})\n\n\
+         Pending, still being written (taken once unchanged for a moment):\n{}\n\
+         Still changing after a long wait (check who is writing them):\n{}\n\
+         Files that are not returns are moved to \"{SET_ASIDE_FOLDER}\" with a note of why.\n",
+        folders.store.display(),
+        folders.exceptions().display(),
+        list(settling),
+        list(never_settled),
+    );
+    write_atomically(&folders.inbox.join(STATUS_FILE), text.as_bytes())
 }
 
 fn report_outcome(processed: &ProcessedReturn, summary: &mut RunSummary) {
@@ -448,18 +656,25 @@ mod tests {
     }
 
     #[test]
-    fn owner_and_hidden_files_are_not_returns() {
+    fn owner_temporary_and_hidden_files_are_not_returns() {
         let dir = tempfile::tempdir().expect("temp dir");
-        for name in ["psd.xlsx", "~$psd.xlsx", ".hidden.xlsx", "notes.pdf"] {
+        let names = [
+            "psd.xlsx",
+            "~$psd.xlsx",
+            ".hidden.xlsx",
+            "notes.pdf",
+            "8A3B1C00",
+            "psd.tmp",
+            STATUS_FILE,
+        ];
+        for name in names {
             std::fs::write(dir.path().join(name), b"x").expect("write");
         }
         std::fs::create_dir(dir.path().join("archive")).expect("dir");
-        let names: Vec<String> = inbox_files(dir.path())
-            .expect("list")
-            .iter()
-            .map(|p| file_name(p))
-            .collect();
-        assert_eq!(names.len(), 2);
-        assert!(names.contains(&"psd.xlsx".to_owned()) && names.contains(&"notes.pdf".to_owned()));
+        let scan = scan_inbox(dir.path()).expect("scan");
+        let returns: Vec<String> = scan.returns.iter().map(|p| file_name(p)).collect();
+        let others: Vec<String> = scan.not_returns.iter().map(|p| file_name(p)).collect();
+        assert_eq!(returns, ["psd.xlsx"]);
+        assert_eq!(others, ["notes.pdf"]);
     }
 }

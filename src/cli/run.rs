@@ -25,10 +25,11 @@ pub fn run(locations: &Locations, args: &RunArgs) -> anyhow::Result<u8> {
 pub fn finish(summary: &RunSummary) -> u8 {
     let period = summary.period.map(|p| p.to_string()).unwrap_or_default();
     tracing::info!(
-        "{} accepted, {} rejected, {} already processed; dashboard for {period} written to {}",
+        "{} accepted, {} rejected, {} already processed, {} still being written; dashboard for {period} written to {}",
         summary.accepted(),
         summary.rejected(),
         summary.already_processed(),
+        summary.waiting(),
         summary
             .dashboard
             .as_ref()

@@ -28,7 +28,14 @@ fn copy_dir(from: &Path, to: &Path) {
         if entry.path().is_dir() {
             copy_dir(&entry.path(), &target);
         } else {
-            std::fs::copy(entry.path(), target).expect("copy");
+            std::fs::copy(entry.path(), &target).expect("copy");
+            // Keep the time it was saved: a copy made a moment ago would still be settling.
+            let modified = entry.metadata().and_then(|m| m.modified()).expect("mtime");
+            std::fs::File::options()
+                .write(true)
+                .open(&target)
+                .and_then(|file| file.set_modified(modified))
+                .expect("keep mtime");
         }
     }
 }
