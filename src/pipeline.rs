@@ -354,6 +354,8 @@ pub struct Collator<'s> {
     history: History,
     /// Content hash → the name it was first processed under.
     known: HashMap<String, String>,
+    /// The store's newest segment when `history` was last in step with it.
+    segment_seen: Option<u32>,
 }
 
 impl<'s> Collator<'s> {
@@ -373,13 +375,25 @@ impl<'s> Collator<'s> {
                 }
             }
         }
+        let segment_seen = store.latest_segment()?;
         Ok(Collator {
             schemas,
             folders: folders.clone(),
             store,
             history,
             known,
+            segment_seen,
         })
+    }
+
+    /// Reloads the history if another process (a `collate run` while the watcher waited) added to the
+    /// store; call it holding the batch lock.
+    pub fn refresh(&mut self) -> Result<(), FatalError> {
+        if self.store.latest_segment()? != self.segment_seen {
+            tracing::debug!("the store changed under us; reloading it");
+            *self = Collator::open(self.schemas, &self.folders)?;
+        }
+        Ok(())
     }
 
     /// How many distinct files the store holds.
@@ -436,6 +450,7 @@ impl<'s> Collator<'s> {
                 flush_filesystem(&self.folders.outbox)?;
             }
             let added = self.store.append(&batch)?;
+            self.segment_seen = self.store.latest_segment()?;
             for (all, new) in [
                 (&mut self.history.returns, &added.returns),
                 (&mut self.history.figures, &added.figures),

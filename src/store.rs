@@ -74,6 +74,11 @@ impl Store {
         Ok(segments)
     }
 
+    /// The newest committed segment, to tell whether another process has added to the store.
+    pub fn latest_segment(&self) -> Result<Option<u32>, FatalError> {
+        Ok(self.committed_segments()?.last().copied())
+    }
+
     fn segment_path(&self, segment: u32, table: &str) -> PathBuf {
         self.dir.join(format!("{segment:06}-{table}.parquet"))
     }

@@ -5,6 +5,7 @@ mod lint;
 mod rebuild;
 mod run;
 mod template;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +40,9 @@ struct Cli {
     /// Only errors in the log.
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// Log lines for people (human) or for log collectors (json).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -79,6 +83,12 @@ impl Locations {
     }
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Process every new return in the inbox, consolidate, and write the dashboard and exception reports.
@@ -91,13 +101,15 @@ enum Command {
     Lint,
     /// Write a blank return template for a department to fill in.
     Template(template::TemplateArgs),
+    /// Watch the inbox: process each return within seconds of it landing, until stopped (Ctrl-C, SIGTERM).
+    Watch(watch::WatchArgs),
 }
 
 fn parse_period(text: &str) -> Result<Period, String> {
     Period::parse(text).ok_or_else(|| format!("\"{text}\" is not a period; write it as 2020/21-Q2"))
 }
 
-fn init_logging(verbose: u8, quiet: bool) {
+fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "info",
@@ -106,23 +118,27 @@ fn init_logging(verbose: u8, quiet: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("COLLATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .without_time()
-        .init();
+        .with_target(false);
+    match format {
+        // People read the time from their terminal or journal; collectors want it in the record.
+        LogFormat::Human => builder.without_time().init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose, cli.quiet);
+    init_logging(cli.verbose, cli.quiet, cli.log_format);
     let result = match &cli.command {
         Command::Run(args) => run::run(&cli.locations, args),
         Command::Rebuild(args) => rebuild::rebuild(&cli.locations, args),
         Command::Check(args) => check::check(&cli.locations, args),
         Command::Lint => lint::lint(&cli.locations),
         Command::Template(args) => template::template(&cli.locations, args),
+        Command::Watch(args) => watch::watch(&cli.locations, args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

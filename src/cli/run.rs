@@ -3,8 +3,9 @@
 use clap::Args;
 
 use super::{Locations, exit, parse_period};
+use crate::lock;
 use crate::period::Period;
-use crate::pipeline::{RunSummary, process_inbox};
+use crate::pipeline::{Folders, RunSummary, process_inbox};
 use crate::schema;
 
 #[derive(Debug, Args)]
@@ -17,8 +18,23 @@ pub struct RunArgs {
 pub fn run(locations: &Locations, args: &RunArgs) -> anyhow::Result<u8> {
     let schemas = schema::load(&locations.schemas())?;
     let folders = locations.folders();
+    let _lock = lock::acquire(&lock::batch_lock_path(&folders.store), "collate run")?;
     let summary = process_inbox(&schemas, &folders, args.period)?;
+    keep_dated_copy(&folders)?;
     Ok(finish(&summary))
+}
+
+/// Keeps a dated copy of the dashboard each run writes (one a day, the last run of the day wins), so the
+/// owner can compare nights.
+fn keep_dated_copy(folders: &Folders) -> anyhow::Result<()> {
+    let today = chrono::Local::now().format("%Y-%m-%d");
+    let copy = folders
+        .outbox
+        .join("nightly")
+        .join(format!("dashboard {today}.xlsx"));
+    let bytes = std::fs::read(folders.dashboard())?;
+    crate::outfile::write_atomically(&copy, &bytes)?;
+    Ok(())
 }
 
 /// The summary line a schedule's log keeps, and the exit code that tells its outcome.

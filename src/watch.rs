@@ -1,0 +1,277 @@
+//! `collate watch`: returns are processed within seconds of landing, through the same path as `collate run`.
+//!
+//! A thin notify callback (debounced by notify-debouncer-full) only feeds a channel; this loop decides. On
+//! start it catches up with everything already in the inbox; after that, events name candidates, and a
+//! periodic full rescan catches whatever events were dropped (inotify overflow) or never sent (network
+//! shares; `--poll` relies on the rescan alone). A candidate is read only once its size and modification
+//! time have stood still for the settle window. Every batch is processed under the batch lock, appended to
+//! the store, and the outputs rewritten atomically.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
+
+use notify::RecursiveMode;
+use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+
+use crate::error::FatalError;
+use crate::lock;
+use crate::period::Period;
+use crate::pipeline::{
+    Collator, Folders, Outcome, RunSummary, has_settled, is_ignored, is_workbook_name, scan_inbox,
+    set_aside, write_inbox_status,
+};
+use crate::schema::Schemas;
+
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    /// How long a file must stand still before it is read.
+    pub settle: Duration,
+    /// How often the whole inbox is rescanned, as a safety net for dropped events.
+    pub rescan: Duration,
+    /// Poll only (no notifications): rescan at this interval.
+    pub poll: Option<Duration>,
+    /// A file still changing after this long is reported in the log and the inbox status.
+    pub never_settles_after: Duration,
+    pub period: Option<Period>,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            settle: crate::pipeline::DEFAULT_SETTLE,
+            rescan: Duration::from_secs(60),
+            poll: None,
+            never_settles_after: Duration::from_secs(600),
+            period: None,
+        }
+    }
+}
+
+/// A file seen in the inbox and not yet read.
+struct Candidate {
+    size: u64,
+    modified: SystemTime,
+    unchanged_since: Instant,
+    first_seen: Instant,
+    reported: bool,
+}
+
+fn fingerprint(path: &Path) -> Option<(u64, SystemTime)> {
+    let metadata = std::fs::metadata(path).ok()?;
+    Some((metadata.len(), metadata.modified().ok()?))
+}
+
+/// Watches until `stop` is set; `on_batch` is told about every batch once its outputs are written.
+pub fn watch(
+    schemas: &Schemas,
+    folders: &Folders,
+    options: &WatchOptions,
+    stop: &AtomicBool,
+    on_batch: &mut dyn FnMut(&RunSummary),
+) -> Result<(), FatalError> {
+    let _only_watcher =
+        match lock::try_acquire(&lock::watch_lock_path(&folders.store), "collate watch")? {
+            Ok(lock) => lock,
+            Err(holder) => {
+                return Err(FatalError::Folder {
+                    path: folders.inbox.clone(),
+                    reason: format!("another watcher is already running on it: {holder}"),
+                });
+            }
+        };
+    let inbox = &folders.inbox;
+    if !inbox.is_dir() {
+        return Err(FatalError::Folder {
+            path: inbox.clone(),
+            reason: "the inbox folder does not exist".to_owned(),
+        });
+    }
+
+    let (events, received_events) = mpsc::channel::<DebounceEventResult>();
+    let _debouncer = match options.poll {
+        Some(_) => None,
+        None => {
+            let fail = |error: notify::Error| FatalError::Folder {
+                path: inbox.clone(),
+                reason: format!("cannot watch for new files: {error}"),
+            };
+            let mut debouncer =
+                new_debouncer(Duration::from_millis(200), None, events).map_err(fail)?;
+            debouncer
+                .watch(inbox, RecursiveMode::NonRecursive)
+                .map_err(fail)?;
+            Some(debouncer)
+        }
+    };
+    let rescan_every = options.poll.unwrap_or(options.rescan);
+
+    let mut collator = {
+        let _batch = lock::acquire(&lock::batch_lock_path(&folders.store), "collate watch")?;
+        Collator::open(schemas, folders)?
+    };
+    tracing::info!(
+        "watching {} ({}); {} returns already in the store",
+        inbox.display(),
+        match options.poll {
+            Some(every) => format!("polling every {:.1} s", every.as_secs_f64()),
+            None => format!(
+                "with a full rescan every {:.0} s",
+                rescan_every.as_secs_f64()
+            ),
+        },
+        collator.processed_count()
+    );
+
+    let mut candidates: HashMap<PathBuf, Candidate> = HashMap::new();
+    // Files already read, with the size and time they had: unchanged, they are not read again.
+    let mut done: HashMap<PathBuf, (u64, SystemTime)> = HashMap::new();
+    let mut next_rescan = Instant::now();
+    let tick = options
+        .settle
+        .min(Duration::from_millis(250))
+        .max(Duration::from_millis(20));
+    let mut status_due = true;
+
+    while !stop.load(Ordering::SeqCst) {
+        let mut noticed: Vec<PathBuf> = Vec::new();
+        if Instant::now() >= next_rescan {
+            let scan = scan_inbox(inbox)?;
+            noticed.extend(scan.returns);
+            noticed.extend(scan.not_returns);
+            next_rescan = Instant::now() + rescan_every;
+        }
+        // Wait for events a tick at most, then take all that queued.
+        let mut batch_of_events = Vec::new();
+        if let Ok(result) = received_events.recv_timeout(tick) {
+            batch_of_events.push(result);
+            while let Ok(result) = received_events.try_recv() {
+                batch_of_events.push(result);
+            }
+        }
+        for result in batch_of_events {
+            match result {
+                Ok(found) => {
+                    for event in found {
+                        if event.need_rescan() {
+                            tracing::warn!("file-system events were lost; rescanning the inbox");
+                            next_rescan = Instant::now();
+                        }
+                        noticed.extend(event.paths.iter().cloned());
+                    }
+                }
+                Err(errors) => {
+                    for error in errors {
+                        tracing::warn!("file-system watch error ({error}); rescanning the inbox");
+                    }
+                    next_rescan = Instant::now();
+                }
+            }
+        }
+        let now = Instant::now();
+        for path in noticed {
+            if path.parent() != Some(inbox.as_path()) || is_ignored(&path) || !path.is_file() {
+                continue;
+            }
+            let Some((size, modified)) = fingerprint(&path) else {
+                continue;
+            };
+            if done.get(&path) == Some(&(size, modified)) {
+                continue;
+            }
+            candidates.entry(path).or_insert(Candidate {
+                size,
+                modified,
+                unchanged_since: now,
+                first_seen: now,
+                reported: false,
+            });
+        }
+
+        let mut ready: Vec<(SystemTime, PathBuf)> = Vec::new();
+        let mut gone = Vec::new();
+        for (path, candidate) in candidates.iter_mut() {
+            let Some((size, modified)) = fingerprint(path) else {
+                gone.push(path.clone());
+                continue;
+            };
+            if (size, modified) != (candidate.size, candidate.modified) {
+                candidate.size = size;
+                candidate.modified = modified;
+                candidate.unchanged_since = now;
+                status_due = true;
+            } else if now.duration_since(candidate.unchanged_since) >= options.settle
+                && has_settled(path, options.settle)
+            {
+                ready.push((modified, path.clone()));
+            }
+            if !candidate.reported
+                && now.duration_since(candidate.first_seen) >= options.never_settles_after
+            {
+                tracing::warn!(file = %path.display(), "still changing after {:.0} s; not read yet",
+                    options.never_settles_after.as_secs_f64());
+                candidate.reported = true;
+                status_due = true;
+            }
+        }
+        for path in gone {
+            candidates.remove(&path);
+            status_due = true;
+        }
+
+        if !ready.is_empty() {
+            ready.sort();
+            let paths: Vec<PathBuf> = ready.into_iter().map(|(_, path)| path).collect();
+            let (returns, others): (Vec<PathBuf>, Vec<PathBuf>) =
+                paths.iter().cloned().partition(|p| is_workbook_name(p));
+            let _batch = lock::acquire(&lock::batch_lock_path(&folders.store), "collate watch")?;
+            collator.refresh()?;
+            let mut summary = collator.process(&returns, &|| stop.load(Ordering::SeqCst))?;
+            // Each return read has one outcome, in order; a stop may leave the rest for next time.
+            let returns_read = summary.outcomes.len();
+            for path in &others {
+                set_aside(inbox, path)?;
+                summary.outcomes.push(Outcome::SetAside {
+                    file: path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                });
+            }
+            summary.period = Some(collator.write_outputs(options.period)?);
+            summary.dashboard = Some(folders.dashboard());
+            let handled: Vec<&PathBuf> = returns
+                .iter()
+                .take(returns_read)
+                .chain(others.iter())
+                .collect();
+            for path in handled {
+                if let Some(candidate) = candidates.remove(path) {
+                    done.insert(path.clone(), (candidate.size, candidate.modified));
+                }
+            }
+            tracing::info!(
+                "batch: {} accepted, {} rejected, {} already processed; outputs rewritten",
+                summary.accepted(),
+                summary.rejected(),
+                summary.already_processed()
+            );
+            on_batch(&summary);
+            status_due = true;
+        }
+        if status_due {
+            let settling: Vec<PathBuf> = candidates.keys().cloned().collect();
+            let stuck: Vec<PathBuf> = candidates
+                .iter()
+                .filter(|(_, c)| c.reported)
+                .map(|(p, _)| p.clone())
+                .collect();
+            write_inbox_status(folders, collator.processed_count(), &settling, &stuck)?;
+            status_due = false;
+        }
+    }
+    tracing::info!("stopped; every return read so far is stored and in the outputs");
+    Ok(())
+}
