@@ -13,7 +13,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use calamine::Reader;
 use collate::pipeline::{Folders, process_inbox};
-use seed_returns::{department_draft, seed_departments};
 
 /// CPU seconds (user and system) this process has used, from /proc/self/stat (in clock ticks of 1/100 s).
 fn cpu_seconds() -> f64 {
@@ -48,28 +47,12 @@ fn generate(root: &Path, count: usize) -> anyhow::Result<()> {
     let schemas = collate::schema::load(&root.join("schemas"))?;
     let inbox = root.join("inbox");
     std::fs::create_dir_all(&inbox)?;
-    let departments = seed_departments();
     let start = SystemTime::now() - Duration::from_secs(count as u64 + 10);
-    for i in 0..count {
-        let mut department = departments[i % departments.len()].clone();
-        let period = i / departments.len();
-        let year = 2011 + (period / 4) % 10;
-        let quarter = 1 + period % 4;
-        // Adding the same amount to every figure keeps parts within wholes and courses with trainees.
-        let bump = 1.0 + (i % 7) as f64 + (i / 240) as f64;
-        for row in &mut department.rows {
-            for (q, value) in row.3.iter_mut().enumerate() {
-                let due = row.2 < 0 || q < quarter;
-                *value = due.then(|| value.unwrap_or(0.0) + bump);
-            }
-        }
-        let bytes = department_draft(&schemas, &department, 2)
-            .period(
-                &format!("{year}/{:02}", (year + 1) % 100),
-                &format!("QTR {quarter}"),
-            )
-            .to_bytes()?;
-        let path = inbox.join(format!("{i:05} {} return.xlsx", department.short_name));
+    for (i, (name, bytes)) in seed_returns::generated_returns(&schemas, count, 40, false)
+        .into_iter()
+        .enumerate()
+    {
+        let path = inbox.join(name);
         std::fs::write(&path, bytes)?;
         std::fs::File::options()
             .write(true)

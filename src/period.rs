@@ -20,9 +20,11 @@ impl FinancialYear {
         if !(1900..=2999).contains(&start) {
             return None;
         }
+        let digits = end.len();
         let end: i32 = end.parse().ok()?;
         let next = start + 1;
-        let matches = match end.to_string().len() {
+        // The digits as typed decide: "1999/00" ends in 00, which is not the number 0's one digit.
+        let matches = match digits {
             2 => end == next % 100,
             4 => end == next,
             _ => false,
@@ -140,6 +142,9 @@ mod tests {
             );
         }
         assert_eq!(FinancialYear(1999).to_string(), "1999/00");
+        assert_eq!(FinancialYear::parse("1999/00"), Some(FinancialYear(1999)));
+        assert_eq!(FinancialYear::parse("2009/10"), Some(FinancialYear(2009)));
+        assert_eq!(FinancialYear::parse("1999/2000"), Some(FinancialYear(1999)));
         assert_eq!(FinancialYear(2020).to_string(), "2020/21");
     }
 

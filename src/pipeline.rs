@@ -464,7 +464,7 @@ impl<'s> Collator<'s> {
     }
 
     /// Consolidates everything processed so far and rewrites the dashboard and exceptions workbooks.
-    pub fn write_outputs(&self, period: Option<Period>) -> Result<Period, FatalError> {
+    pub fn write_outputs(&self, period: Option<Period>) -> Result<Written, FatalError> {
         write_outputs(self.schemas, &self.folders, &self.history, period)
     }
 }
@@ -503,8 +503,9 @@ pub fn process_inbox(
             file: file_name(path),
         });
     }
-    summary.period = Some(collator.write_outputs(period)?);
-    summary.dashboard = Some(folders.dashboard());
+    let written = collator.write_outputs(period)?;
+    summary.period = Some(written.period);
+    summary.dashboard = Some(written.dashboard);
     write_inbox_status(folders, collator.processed_count(), &waiting, &[])?;
     Ok(summary)
 }
@@ -626,13 +627,21 @@ fn quarter_just_ended() -> Period {
     }
 }
 
+/// What a rewrite of the outputs produced: the reporting period, and where the dashboard went (beside
+/// `dashboard.xlsx` when that could not be replaced).
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub period: Period,
+    pub dashboard: PathBuf,
+}
+
 /// Consolidates the history and rewrites the dashboard and exceptions workbooks atomically.
 pub fn write_outputs(
     schemas: &Schemas,
     folders: &Folders,
     history: &History,
     period: Option<Period>,
-) -> Result<Period, FatalError> {
+) -> Result<Written, FatalError> {
     let period = match period {
         Some(period) => period,
         None => consolidate::latest_period(history)?.unwrap_or_else(quarter_just_ended),
@@ -651,11 +660,42 @@ pub fn write_outputs(
     };
     let dashboard =
         render::dashboard_workbook(schemas, &consolidated).map_err(fail(folders.dashboard()))?;
-    write_atomically(&folders.dashboard(), &dashboard)?;
+    let dashboard = replace_output(&folders.dashboard(), &dashboard)?;
     let exceptions =
         render::exceptions_workbook(schemas, &consolidated).map_err(fail(folders.exceptions()))?;
-    write_atomically(&folders.exceptions(), &exceptions)?;
-    Ok(period)
+    replace_output(&folders.exceptions(), &exceptions)?;
+    Ok(Written { period, dashboard })
+}
+
+/// Replaces an output the owner may have open: Excel on Windows refuses the replacement while it has the
+/// file open. Retries with back-off (about 3 s in all), then writes a timestamped copy beside it and says
+/// so in the log: the update is never lost. Returns where the output went.
+pub fn replace_output(path: &Path, bytes: &[u8]) -> Result<PathBuf, FatalError> {
+    let mut delay = std::time::Duration::from_millis(100);
+    let mut refused = String::new();
+    for _ in 0..5 {
+        match write_atomically(path, bytes) {
+            Ok(()) => return Ok(path.to_path_buf()),
+            Err(error) => {
+                refused = error.to_string();
+                std::thread::sleep(delay);
+                delay *= 2;
+            }
+        }
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stamp = chrono::Local::now().format("%Y-%m-%d %H%M%S");
+    let copy = path.with_file_name(format!("{stem} {stamp}.xlsx"));
+    write_atomically(&copy, bytes)?;
+    tracing::warn!(
+        "{} could not be replaced (is it open in Excel?): {refused}; this update was written to {} instead",
+        path.display(),
+        copy.display()
+    );
+    Ok(copy)
 }
 
 #[cfg(test)]

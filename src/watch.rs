@@ -240,8 +240,9 @@ pub fn watch(
                         .unwrap_or_default(),
                 });
             }
-            summary.period = Some(collator.write_outputs(options.period)?);
-            summary.dashboard = Some(folders.dashboard());
+            let written = collator.write_outputs(options.period)?;
+            summary.period = Some(written.period);
+            summary.dashboard = Some(written.dashboard);
             let handled: Vec<&PathBuf> = returns
                 .iter()
                 .take(returns_read)

@@ -20,19 +20,21 @@ pub fn run(locations: &Locations, args: &RunArgs) -> anyhow::Result<u8> {
     let folders = locations.folders();
     let _lock = lock::acquire(&lock::batch_lock_path(&folders.store), "collate run")?;
     let summary = process_inbox(&schemas, &folders, args.period)?;
-    keep_dated_copy(&folders)?;
+    if let Some(dashboard) = &summary.dashboard {
+        keep_dated_copy(&folders, dashboard)?;
+    }
     Ok(finish(&summary))
 }
 
 /// Keeps a dated copy of the dashboard each run writes (one a day, the last run of the day wins), so the
 /// owner can compare nights.
-fn keep_dated_copy(folders: &Folders) -> anyhow::Result<()> {
+fn keep_dated_copy(folders: &Folders, dashboard: &std::path::Path) -> anyhow::Result<()> {
     let today = chrono::Local::now().format("%Y-%m-%d");
     let copy = folders
         .outbox
         .join("nightly")
         .join(format!("dashboard {today}.xlsx"));
-    let bytes = std::fs::read(folders.dashboard())?;
+    let bytes = std::fs::read(dashboard)?;
     crate::outfile::write_atomically(&copy, &bytes)?;
     Ok(())
 }

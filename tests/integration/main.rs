@@ -11,3 +11,4 @@ mod consistency;
 mod flags;
 mod quirks;
 mod schemas;
+mod watch;

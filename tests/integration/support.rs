@@ -70,11 +70,13 @@ impl Installation {
         self.root.join("outbox")
     }
 
-    /// Saves a file into the inbox, received `seconds_later` than the sample files, so that order is certain.
+    /// Saves a file into the inbox as if saved `seconds_later` seconds into the last hour: settled, and in
+    /// a certain order (after the sample files, whose times are older).
     pub fn receive(&self, name: &str, bytes: &[u8], seconds_later: u64) -> PathBuf {
         let path = self.inbox().join(name);
         std::fs::write(&path, bytes).expect("write return");
-        let when = std::time::SystemTime::now() + std::time::Duration::from_secs(seconds_later);
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        let when = hour_ago + std::time::Duration::from_secs(seconds_later);
         std::fs::File::options()
             .write(true)
             .open(&path)
@@ -206,4 +208,109 @@ pub fn edited_seed_draft<'s>(
 /// The seed's quarter-2 return on `template`, ready to be changed by a test.
 pub fn seed_draft<'s>(installation: &'s Installation, template: &str) -> ReturnDraft<'s> {
     edited_seed_draft(installation, template, |_| {})
+}
+
+/// A `collate watch` process of this installation's; its log goes to `watch.log` in the root.
+pub struct Watcher {
+    pub child: std::process::Child,
+}
+
+impl Installation {
+    pub fn spawn_watch(&self, args: &[&str]) -> Watcher {
+        let log = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(self.root.join("watch.log"))
+            .expect("log file");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_collate"))
+            .arg("--root")
+            .arg(&self.root)
+            .arg("watch")
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start collate watch");
+        Watcher { child }
+    }
+
+    pub fn watch_log(&self) -> String {
+        std::fs::read_to_string(self.root.join("watch.log")).unwrap_or_default()
+    }
+
+    /// The store's returns: (sha256, source_file, accepted), read with the library as any tool would.
+    pub fn stored_returns(&self) -> Vec<(String, String, bool)> {
+        let store = collate::store::Store::open(&self.root.join("store")).expect("store");
+        let returns = store.load().expect("load store").returns;
+        let sha = returns
+            .column("sha256")
+            .expect("sha256")
+            .str()
+            .expect("text")
+            .clone();
+        let file = returns
+            .column("source_file")
+            .expect("file")
+            .str()
+            .expect("text")
+            .clone();
+        let accepted = returns
+            .column("accepted")
+            .expect("accepted")
+            .bool()
+            .expect("bool")
+            .clone();
+        (0..returns.height())
+            .map(|i| {
+                (
+                    sha.get(i).unwrap_or_default().to_owned(),
+                    file.get(i).unwrap_or_default().to_owned(),
+                    accepted.get(i).unwrap_or(false),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Watcher {
+    /// SIGTERM, as a service manager stops it; waits for a clean exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        self.child.wait().expect("watcher exits")
+    }
+
+    /// SIGKILL: no chance to tidy up.
+    pub fn kill_hard(mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits for `condition`, checking every 100 ms; fails the test with `what` after `seconds`.
+pub fn wait_until(seconds: u64, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {seconds} s waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The Data sheet's rows, sorted, for comparing two dashboards figure by figure.
+pub fn sorted_data(dashboard: &Path) -> Vec<[String; 7]> {
+    let mut rows = data_rows(dashboard);
+    rows.sort();
+    rows
 }

@@ -342,3 +342,47 @@ pub fn seed_workbooks(schemas: &Schemas) -> Vec<(String, Vec<u8>)> {
     ));
     files
 }
+
+/// `count` distinct returns from the six departments, the `i`-th for the `(i / 6) % periods`-th quarter
+/// counted back from 2020/21 (a small `periods` gives resubmissions, a large one none), as (file name,
+/// bytes). Adding the same amount to every seed figure keeps parts within wholes and courses with
+/// trainees. With `own_quarter_only`, a return gives its own quarter's figures and restates nothing, so
+/// every return has figures of its own on the dashboard (and queries for the quarters it leaves blank).
+pub fn generated_returns(
+    schemas: &Schemas,
+    count: usize,
+    periods: usize,
+    own_quarter_only: bool,
+) -> Vec<(String, Vec<u8>)> {
+    let departments = seed_departments();
+    (0..count)
+        .map(|i| {
+            let mut department = departments[i % departments.len()].clone();
+            let period = (i / departments.len()) % periods.max(1);
+            let year = 2020 - (period / 4) as i32;
+            let quarter = 1 + period % 4;
+            let bump = 1.0 + (i % 7) as f64 + (i / 240) as f64;
+            for row in &mut department.rows {
+                for (q, value) in row.3.iter_mut().enumerate() {
+                    let due = if own_quarter_only {
+                        row.2 == 0 && q + 1 == quarter
+                    } else {
+                        row.2 < 0 || q < quarter
+                    };
+                    *value = due.then(|| value.unwrap_or(0.0) + bump);
+                }
+            }
+            let bytes = department_draft(schemas, &department, 2)
+                .period(
+                    &format!("{year}/{:02}", (year + 1) % 100),
+                    &format!("QTR {quarter}"),
+                )
+                .to_bytes()
+                .expect("workbook");
+            (
+                format!("{i:05} {} return.xlsx", department.short_name),
+                bytes,
+            )
+        })
+        .collect()
+}

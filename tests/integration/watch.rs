@@ -1,0 +1,333 @@
+//! `collate watch`, as a real process with real file-system events: every return once, nothing lost across
+//! a `kill -9`, outputs never half-written, files read only when complete, one writer at a time.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use calamine::{Reader, open_workbook_auto};
+
+use crate::seed_returns::generated_returns;
+use crate::support::{Installation, data_rows, seed_draft, sorted_data, stderr, wait_until};
+
+/// Writes a file in `pieces` chunks with `pause` between them, as a slow copy onto a share does.
+fn write_slowly(path: &std::path::Path, bytes: &[u8], pieces: usize, pause: Duration) {
+    let mut file = std::fs::File::create(path).expect("create");
+    for chunk in bytes.chunks(bytes.len().div_ceil(pieces)) {
+        file.write_all(chunk).expect("write");
+        file.flush().expect("flush");
+        std::thread::sleep(pause);
+    }
+}
+
+/// Opens the dashboard over and over while `running`; returns (good opens, failures).
+fn read_in_a_tight_loop(
+    path: std::path::PathBuf,
+    running: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<(usize, Vec<String>)> {
+    std::thread::spawn(move || {
+        let (mut good, mut failures) = (0, Vec::new());
+        while running.load(Ordering::SeqCst) {
+            if !path.exists() {
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            }
+            match open_workbook_auto(&path).map(|mut wb| wb.worksheet_range("Data").is_ok()) {
+                Ok(true) => good += 1,
+                Ok(false) => failures.push("no Data sheet".to_owned()),
+                Err(error) => failures.push(error.to_string()),
+            }
+        }
+        (good, failures)
+    })
+}
+
+/// Every file the dashboard's figures cite (a total cites all of its quarters' files).
+fn files_on_dashboard(installation: &Installation) -> HashSet<String> {
+    if !installation.dashboard().exists() {
+        return HashSet::new();
+    }
+    data_rows(&installation.dashboard())
+        .iter()
+        .flat_map(|row| row[5].split("; ").map(str::to_owned).collect::<Vec<_>>())
+        .collect()
+}
+
+#[test]
+fn a_thousand_returns_at_once_some_written_slowly_are_each_processed_exactly_once() {
+    let installation = Installation::new();
+    let files = generated_returns(&installation.schemas, 1000, usize::MAX, true);
+    let watcher = installation.spawn_watch(&["--settle", "0.5", "--rescan", "5"]);
+    wait_until(30, "the watcher to start", || {
+        installation.inbox().join("collate-status.txt").exists()
+    });
+
+    let running = Arc::new(AtomicBool::new(true));
+    let reader = read_in_a_tight_loop(installation.dashboard(), Arc::clone(&running));
+    let (slow, fast) = files.split_at(100);
+    for (name, bytes) in fast {
+        std::fs::write(installation.inbox().join(name), bytes).expect("drop a return");
+    }
+    // 100 written in chunks, ten writers at a time, pausing less than the settle window between chunks.
+    let writers: Vec<_> = slow
+        .chunks(10)
+        .map(|group| {
+            let group: Vec<(String, Vec<u8>)> = group.to_vec();
+            let inbox = installation.inbox();
+            std::thread::spawn(move || {
+                for (name, bytes) in group {
+                    write_slowly(&inbox.join(name), &bytes, 4, Duration::from_millis(150));
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().expect("writer");
+    }
+    wait_until(300, "all 1,000 returns in the store", || {
+        installation.stored_returns().len() >= 1000
+    });
+    // The outputs are rewritten after the store: wait for the last batch to finish writing them.
+    let sent: HashSet<String> = files.iter().map(|(name, _)| name.clone()).collect();
+    wait_until(120, "the last batch's outputs", || {
+        files_on_dashboard(&installation) == sent
+    });
+    running.store(false, Ordering::SeqCst);
+    let (good, failures) = reader.join().expect("reader");
+    assert!(
+        watcher.terminate().success(),
+        "SIGTERM stops the watcher cleanly"
+    );
+
+    let stored = installation.stored_returns();
+    assert_eq!(stored.len(), 1000, "each return stored once");
+    assert_eq!(
+        stored.iter().map(|r| &r.0).collect::<HashSet<_>>().len(),
+        1000,
+        "no content twice"
+    );
+    assert!(
+        stored.iter().all(|r| r.2),
+        "all accepted: no slow file was read before its last byte"
+    );
+    assert_eq!(
+        files_on_dashboard(&installation),
+        sent,
+        "the dashboard holds figures from every return"
+    );
+    assert!(good > 0, "the reader opened the dashboard");
+    assert!(
+        failures.is_empty(),
+        "a reader saw a broken dashboard: {failures:?}"
+    );
+}
+
+#[test]
+fn a_watcher_killed_part_way_loses_nothing_and_repeats_nothing() {
+    let installation = Installation::new();
+    let files = generated_returns(&installation.schemas, 300, usize::MAX, true);
+    let watcher = installation.spawn_watch(&["--settle", "0.3", "--rescan", "5"]);
+    wait_until(30, "the watcher to start", || {
+        installation.inbox().join("collate-status.txt").exists()
+    });
+    for wave in files.chunks(100) {
+        for (name, bytes) in wave {
+            std::fs::write(installation.inbox().join(name), bytes).expect("drop a return");
+        }
+        std::thread::sleep(Duration::from_millis(700));
+    }
+    wait_until(120, "a first batch in the store", || {
+        !installation.stored_returns().is_empty()
+    });
+    watcher.kill_hard();
+    let before_restart = installation.stored_returns().len();
+    assert!(
+        before_restart < 300,
+        "killed part-way (all {before_restart} were already done; test too slow to bite)"
+    );
+
+    // What an uninterrupted run over the same files gives.
+    let uninterrupted = Installation::new();
+    for (name, bytes) in &files {
+        uninterrupted.receive(name, bytes, 0);
+    }
+    uninterrupted.run();
+    let expected = sorted_data(&uninterrupted.dashboard());
+
+    let watcher = installation.spawn_watch(&["--settle", "0.3", "--rescan", "5"]);
+    wait_until(300, "the restarted watcher to catch up", || {
+        installation.stored_returns().len() >= 300
+    });
+    wait_until(60, "its outputs to match an uninterrupted run", || {
+        installation.dashboard().exists() && sorted_data(&installation.dashboard()) == expected
+    });
+    assert!(watcher.terminate().success());
+    let stored = installation.stored_returns();
+    assert_eq!(stored.len(), 300, "nothing twice");
+    assert_eq!(
+        stored.iter().map(|r| &r.0).collect::<HashSet<_>>().len(),
+        300
+    );
+}
+
+#[test]
+fn a_slow_copy_is_never_read_before_its_last_byte() {
+    let installation = Installation::new();
+    let watcher = installation.spawn_watch(&["--settle", "1", "--rescan", "1"]);
+    wait_until(30, "the watcher to start", || {
+        installation.inbox().join("collate-status.txt").exists()
+    });
+    let bytes = seed_draft(&installation, "psd-quarterly")
+        .to_bytes()
+        .expect("workbook");
+    write_slowly(
+        &installation.inbox().join("psd.xlsx"),
+        &bytes,
+        8,
+        Duration::from_millis(400),
+    );
+    wait_until(60, "the return in the store", || {
+        !installation.stored_returns().is_empty()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(watcher.terminate().success());
+    let stored = installation.stored_returns();
+    assert_eq!(stored.len(), 1, "read once, when complete: {stored:?}");
+    assert!(stored[0].2, "accepted, so never read half-written");
+}
+
+#[test]
+fn excel_owner_files_temporary_files_and_non_returns_never_reach_validation() {
+    let installation = Installation::new();
+    let watcher = installation.spawn_watch(&["--settle", "0.3", "--rescan", "1"]);
+    wait_until(30, "the watcher to start", || {
+        installation.inbox().join("collate-status.txt").exists()
+    });
+    let inbox = installation.inbox();
+    std::fs::write(inbox.join("~$psd.xlsx"), b"owner file: user name").expect("owner file");
+    std::fs::write(inbox.join(".~lock.psd.xlsx#"), b"LibreOffice lock").expect("lock file");
+    std::fs::write(inbox.join("psd.tmp"), b"half a save").expect("tmp");
+    // Excel saves to an extension-less temporary file, then renames it over the workbook.
+    let bytes = seed_draft(&installation, "psd-quarterly")
+        .to_bytes()
+        .expect("workbook");
+    std::fs::write(inbox.join("8A3B1C00"), &bytes).expect("excel temp");
+    std::fs::rename(inbox.join("8A3B1C00"), inbox.join("psd.xlsx")).expect("rename");
+    std::fs::write(inbox.join("minutes.pdf"), b"%PDF-1.4").expect("pdf");
+    wait_until(60, "the return in the store", || {
+        !installation.stored_returns().is_empty()
+    });
+    wait_until(30, "the pdf set aside", || {
+        inbox.join("set aside/minutes.pdf").exists()
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(watcher.terminate().success());
+    let stored = installation.stored_returns();
+    assert_eq!(
+        stored.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
+        ["psd.xlsx"]
+    );
+    for kept in ["~$psd.xlsx", ".~lock.psd.xlsx#", "psd.tmp"] {
+        assert!(inbox.join(kept).exists(), "{kept} left alone");
+    }
+    let reason =
+        std::fs::read_to_string(inbox.join("set aside/minutes.pdf.reason.txt")).expect("reason");
+    assert!(reason.contains("not a spreadsheet return"), "{reason}");
+    assert_eq!(
+        std::fs::read(inbox.join("set aside/minutes.pdf")).expect("moved"),
+        b"%PDF-1.4"
+    );
+}
+
+#[test]
+fn run_beside_a_watcher_waits_its_turn_and_a_second_watcher_is_refused() {
+    let installation = Installation::new();
+    let files = generated_returns(&installation.schemas, 150, usize::MAX, true);
+    let watcher = installation.spawn_watch(&["--settle", "0.3", "--rescan", "2"]);
+    wait_until(30, "the watcher to start", || {
+        installation.inbox().join("collate-status.txt").exists()
+    });
+
+    let second = installation.collate(&["watch"]);
+    assert_eq!(second.status.code(), Some(2));
+    assert!(
+        stderr(&second).contains(&format!(
+            "another watcher is already running on it: pid {} (collate watch)",
+            watcher.child.id()
+        )),
+        "{}",
+        stderr(&second)
+    );
+
+    for (name, bytes) in &files {
+        installation.receive(name, bytes, 0);
+    }
+    let run = installation.collate(&["run"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    wait_until(120, "every return stored", || {
+        installation.stored_returns().len() >= 150
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(watcher.terminate().success());
+    let stored = installation.stored_returns();
+    assert_eq!(stored.len(), 150, "each once, whichever of the two read it");
+    let reference = Installation::new();
+    for (name, bytes) in &files {
+        reference.receive(name, bytes, 0);
+    }
+    reference.run();
+    // Both wrote the outputs; the last writer's are complete.
+    let final_run = installation.collate(&["run"]);
+    assert!(final_run.status.success());
+    assert_eq!(
+        sorted_data(&installation.dashboard()),
+        sorted_data(&reference.dashboard())
+    );
+}
+
+#[test]
+fn with_polling_and_no_notifications_every_return_is_still_processed() {
+    let installation = Installation::new();
+    let files = generated_returns(&installation.schemas, 20, usize::MAX, true);
+    let watcher = installation.spawn_watch(&["--poll", "0.5", "--settle", "0.3"]);
+    wait_until(30, "the watcher to start", || {
+        installation.inbox().join("collate-status.txt").exists()
+    });
+    for (name, bytes) in &files {
+        std::fs::write(installation.inbox().join(name), bytes).expect("drop");
+    }
+    wait_until(60, "all 20 stored", || {
+        installation.stored_returns().len() >= 20
+    });
+    assert!(watcher.terminate().success());
+    assert!(installation.watch_log().contains("polling every 0.5 s"));
+}
+
+#[test]
+fn an_output_that_cannot_be_replaced_is_written_beside_it_and_the_update_kept() {
+    let installation = Installation::with_sample_inbox();
+    // A folder where the dashboard should be: the replacement fails every time, as a file held open in
+    // Excel on Windows does.
+    std::fs::create_dir_all(installation.dashboard().join("held open")).expect("blocker");
+    let output = installation.collate(&["run"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("could not be replaced (is it open in Excel?)"),
+        "{}",
+        stderr(&output)
+    );
+    let copies: Vec<_> = std::fs::read_dir(installation.outbox())
+        .expect("outbox")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("dashboard 20") && name.ends_with(".xlsx"))
+        .collect();
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    let rows = data_rows(&installation.outbox().join(&copies[0]));
+    assert!(
+        rows.iter()
+            .any(|r| r[0] == "PSD 1" && r[1] == "complaints" && r[3] == "Q2" && r[4] == "24")
+    );
+}
