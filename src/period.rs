@@ -75,6 +75,17 @@ impl Quarter {
         Quarter::new(digits.parse().ok()?)
     }
 
+    /// The last day of this quarter of `year`.
+    pub fn last_day(self, year: FinancialYear) -> Option<chrono::NaiveDate> {
+        let (calendar_year, month, day) = match self.0 {
+            1 => (year.0, 6, 30),
+            2 => (year.0, 9, 30),
+            3 => (year.0, 12, 31),
+            _ => (year.0 + 1, 3, 31),
+        };
+        chrono::NaiveDate::from_ymd_opt(calendar_year, month, day)
+    }
+
     /// The heading the seed dashboard uses for this quarter.
     pub fn heading(self) -> String {
         format!("QTR {}", self.0)
@@ -95,6 +106,27 @@ pub struct Period {
 }
 
 impl Period {
+    /// The quarter that most recently ended on or before `date`: the one whose returns are being collected.
+    pub fn most_recently_ended(date: chrono::NaiveDate) -> Period {
+        use chrono::Datelike;
+        let month = date.month() as i32;
+        let year = if month >= 4 {
+            date.year()
+        } else {
+            date.year() - 1
+        };
+        let current = (((month + 8) % 12) / 3 + 1) as u8;
+        let (year, quarter) = if current == 1 {
+            (year - 1, 4)
+        } else {
+            (year, current - 1)
+        };
+        Period {
+            year: FinancialYear(year),
+            quarter: Quarter::new(quarter),
+        }
+    }
+
     /// Reads a period as a user writes it on the command line: "2020/21-Q2", "2020/21 Q2" or "2020/21".
     pub fn parse(text: &str) -> Option<Period> {
         let text = text.trim();
@@ -163,6 +195,27 @@ mod tests {
         for text in ["Q5", "Q0", "second", ""] {
             assert_eq!(Quarter::parse(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn the_quarter_being_collected_is_the_one_most_recently_ended() {
+        let on = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).expect("date");
+        assert_eq!(
+            Period::most_recently_ended(on(2020, 10, 15)).to_string(),
+            "2020/21 Q2"
+        );
+        assert_eq!(
+            Period::most_recently_ended(on(2021, 2, 1)).to_string(),
+            "2020/21 Q3"
+        );
+        assert_eq!(
+            Period::most_recently_ended(on(2021, 5, 1)).to_string(),
+            "2020/21 Q4"
+        );
+        assert_eq!(
+            Quarter::new(4).and_then(|q| q.last_day(FinancialYear(2020))),
+            Some(on(2021, 3, 31))
+        );
     }
 
     #[test]

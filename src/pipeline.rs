@@ -12,7 +12,7 @@ use crate::consolidate::{self, FlagSettings};
 use crate::error::FatalError;
 use crate::exception::Exception;
 use crate::outfile::{flush_filesystem, write_atomically, write_atomically_deferred};
-use crate::period::{FinancialYear, Period, Quarter};
+use crate::period::Period;
 use crate::read::SourceWorkbook;
 use crate::render;
 use crate::schema::{Schemas, Severity};
@@ -607,24 +607,7 @@ fn write_return_report(folders: &Folders, processed: &ProcessedReturn) -> Result
 
 /// The quarter just ended, for a dashboard with no accepted returns yet to say which period it is.
 fn quarter_just_ended() -> Period {
-    use chrono::Datelike;
-    let today = chrono::Local::now().date_naive();
-    let month = today.month() as i32;
-    let year = if month >= 4 {
-        today.year()
-    } else {
-        today.year() - 1
-    };
-    let quarter = ((month + 8) % 12) / 3 + 1;
-    let (year, quarter) = if quarter == 1 {
-        (year - 1, 4)
-    } else {
-        (year, quarter - 1)
-    };
-    Period {
-        year: FinancialYear(year),
-        quarter: Quarter::new(quarter as u8),
-    }
+    Period::most_recently_ended(chrono::Local::now().date_naive())
 }
 
 /// What a rewrite of the outputs produced: the reporting period, and where the dashboard went (beside

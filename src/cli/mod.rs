@@ -105,8 +105,15 @@ enum Command {
     Watch(watch::WatchArgs),
 }
 
+/// A period as 2020/21-Q2, or `due`: the quarter most recently ended, whose returns are being collected.
 fn parse_period(text: &str) -> Result<Period, String> {
-    Period::parse(text).ok_or_else(|| format!("\"{text}\" is not a period; write it as 2020/21-Q2"))
+    if text.eq_ignore_ascii_case("due") {
+        return Ok(Period::most_recently_ended(
+            chrono::Local::now().date_naive(),
+        ));
+    }
+    Period::parse(text)
+        .ok_or_else(|| format!("\"{text}\" is not a period; write it as 2020/21-Q2, or due"))
 }
 
 fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {

@@ -261,8 +261,25 @@ pub fn exceptions_workbook(
         chase,
         0,
         0,
-        &["Department", "Return template", "Period", "Status"],
+        &[
+            "Department",
+            "Return template",
+            "Period",
+            "Due by",
+            "Status",
+        ],
     )?;
+    let due_by = consolidated
+        .period
+        .quarter
+        .and_then(|q| q.last_day(consolidated.period.year))
+        .and_then(|end| {
+            end.checked_add_days(chrono::Days::new(u64::from(
+                schemas.dashboard.returns_due_days,
+            )))
+        })
+        .map(|date| date.format("%d/%m/%Y").to_string())
+        .unwrap_or_default();
     let missing = &consolidated.missing;
     for i in 0..missing.height() {
         let row = 1 + i as u32;
@@ -275,12 +292,14 @@ pub fn exceptions_workbook(
         chase.write_string(row, 0, department_name(&text(missing, "department", i)?))?;
         chase.write_string(row, 1, text(missing, "template", i)?)?;
         chase.write_string(row, 2, consolidated.period.to_string())?;
-        chase.write_string(row, 3, status)?;
+        chase.write_string(row, 3, &due_by)?;
+        chase.write_string(row, 4, status)?;
     }
     chase.set_column_width(0, 28)?;
     chase.set_column_width(1, 24)?;
     chase.set_column_width(2, 12)?;
-    chase.set_column_width(3, 60)?;
+    chase.set_column_width(3, 12)?;
+    chase.set_column_width(4, 60)?;
 
     let board = workbook.add_worksheet();
     board.set_name("Board flags")?;

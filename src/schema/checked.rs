@@ -62,6 +62,8 @@ pub struct DashboardSettings {
     pub title: String,
     pub far_above_ratio: f64,
     pub far_above_min_excess: f64,
+    /// Days after a quarter ends that its returns are due.
+    pub returns_due_days: u32,
 }
 
 #[derive(Debug, Clone)]

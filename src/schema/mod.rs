@@ -66,6 +66,7 @@ pub fn load(dir: &Path) -> Result<Schemas, FatalError> {
             title: raw_dashboard.title,
             far_above_ratio: raw_dashboard.flags.far_above_ratio,
             far_above_min_excess: raw_dashboard.flags.far_above_min_excess,
+            returns_due_days: raw_dashboard.returns_due_days,
         },
         departments,
         catalogue,

@@ -11,6 +11,13 @@ pub struct RawDashboard {
     pub title: String,
     #[serde(default)]
     pub flags: RawFlags,
+    /// Days after a quarter ends that its returns are due.
+    #[serde(default = "default_due_days")]
+    pub returns_due_days: u32,
+}
+
+fn default_due_days() -> u32 {
+    30
 }
 
 #[derive(Debug, Deserialize)]

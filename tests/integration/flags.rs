@@ -117,13 +117,17 @@ fn the_chase_list_names_departments_whose_return_is_missing_or_rejected() {
     assert!(chase[1..].iter().all(|row| row[2] == "2020/21 Q2"));
     let hr_line = chase.iter().find(|row| row[0] == "HR").expect("HR line");
     assert!(
-        hr_line[3].contains("received but rejected (hr.xlsx)"),
+        hr_line[4].contains("received but rejected (hr.xlsx)"),
         "{}",
-        hr_line[3]
+        hr_line[4]
     );
     let finance = chase
         .iter()
         .find(|row| row[0] == "Finance")
         .expect("Finance line");
-    assert_eq!(finance[3], "not received");
+    assert_eq!(
+        finance[3..5],
+        ["30/10/2020", "not received"],
+        "due 30 days after 30 September"
+    );
 }
