@@ -98,8 +98,9 @@ pub fn watch(
                 path: inbox.clone(),
                 reason: format!("cannot watch for new files: {error}"),
             };
+            // Short: the settle window, not the debouncer, is what waits for a file to be complete.
             let mut debouncer =
-                new_debouncer(Duration::from_millis(200), None, events).map_err(fail)?;
+                new_debouncer(Duration::from_millis(50), None, events).map_err(fail)?;
             debouncer
                 .watch(inbox, RecursiveMode::NonRecursive)
                 .map_err(fail)?;

@@ -331,3 +331,64 @@ fn an_output_that_cannot_be_replaced_is_written_beside_it_and_the_update_kept() 
             .any(|r| r[0] == "PSD 1" && r[1] == "complaints" && r[3] == "Q2" && r[4] == "24")
     );
 }
+
+#[test]
+fn run_waits_for_the_batch_in_hand_and_says_whose_it_is() {
+    let installation = Installation::with_sample_inbox();
+    // Hold the batch lock as a watcher in the middle of a batch does.
+    let lock_path = collate::lock::batch_lock_path(&installation.root.join("store"));
+    let held = collate::lock::try_acquire(&lock_path, "collate watch")
+        .expect("lock file")
+        .expect("free");
+    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_collate"))
+        .arg("--root")
+        .arg(&installation.root)
+        .arg("run")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start collate run");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        run.try_wait().expect("status").is_none(),
+        "run waits while the batch lock is held"
+    );
+    assert!(
+        !installation.dashboard().exists(),
+        "and writes nothing meanwhile"
+    );
+    drop(held);
+    let output = run.wait_with_output().expect("run finishes");
+    assert!(output.status.success());
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        log.contains(&format!(
+            "waiting for pid {} (collate watch) to finish its batch",
+            std::process::id()
+        )),
+        "{log}"
+    );
+    assert!(installation.dashboard().exists());
+}
+
+#[test]
+fn logs_can_be_json_for_collectors_with_one_line_per_return() {
+    let installation = Installation::with_sample_inbox();
+    let output = installation.collate(&["--log-format", "json", "run"]);
+    assert!(output.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each log line is JSON"))
+        .collect();
+    let per_return = lines
+        .iter()
+        .filter(|line| {
+            line["fields"]["file"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("2020-21 "))
+        })
+        .count();
+    assert_eq!(
+        per_return, 14,
+        "one line for each of the 14 quarterly returns"
+    );
+}
