@@ -131,3 +131,30 @@ fn the_chase_list_names_departments_whose_return_is_missing_or_rejected() {
         "due 30 days after 30 September"
     );
 }
+
+#[test]
+fn the_period_due_chases_every_department_for_the_quarter_most_recently_ended() {
+    let installation = Installation::with_sample_inbox();
+    let output = installation.collate(&["run", "--period", "due"]);
+    assert!(output.status.success());
+    let due = collate::period::Period::most_recently_ended(chrono::Local::now().date_naive());
+    let chase = sheet_rows(&installation.exceptions(), "Chase list");
+    assert_eq!(
+        chase.len() - 1,
+        7,
+        "no department has sent a return for {due}"
+    );
+    assert!(
+        chase[1..]
+            .iter()
+            .all(|row| row[2] == due.to_string() && row[4] == "not received")
+    );
+    // The nightly run keeps a dated copy of the dashboard to compare nights.
+    let today = chrono::Local::now().format("%Y-%m-%d");
+    assert!(
+        installation
+            .outbox()
+            .join(format!("nightly/dashboard {today}.xlsx"))
+            .exists()
+    );
+}
