@@ -231,6 +231,9 @@ impl Installation {
             .stderr(log)
             .spawn()
             .expect("start collate watch");
+        // Started once its first look at the inbox is written down.
+        let status = self.inbox().join(collate::pipeline::STATUS_FILE);
+        wait_until(30, "the watcher to start", || status.exists());
         Watcher { child }
     }
 

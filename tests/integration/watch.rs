@@ -60,9 +60,6 @@ fn a_thousand_returns_at_once_some_written_slowly_are_each_processed_exactly_onc
     let installation = Installation::new();
     let files = generated_returns(&installation.schemas, 1000, usize::MAX, true);
     let watcher = installation.spawn_watch(&["--settle", "0.5", "--rescan", "5"]);
-    wait_until(30, "the watcher to start", || {
-        installation.inbox().join("collate-status.txt").exists()
-    });
 
     let running = Arc::new(AtomicBool::new(true));
     let reader = read_in_a_tight_loop(installation.dashboard(), Arc::clone(&running));
@@ -129,9 +126,6 @@ fn a_watcher_killed_part_way_loses_nothing_and_repeats_nothing() {
     let installation = Installation::new();
     let files = generated_returns(&installation.schemas, 300, usize::MAX, true);
     let watcher = installation.spawn_watch(&["--settle", "0.3", "--rescan", "5"]);
-    wait_until(30, "the watcher to start", || {
-        installation.inbox().join("collate-status.txt").exists()
-    });
     for wave in files.chunks(100) {
         for (name, bytes) in wave {
             std::fs::write(installation.inbox().join(name), bytes).expect("drop a return");
@@ -176,9 +170,6 @@ fn a_watcher_killed_part_way_loses_nothing_and_repeats_nothing() {
 fn a_slow_copy_is_never_read_before_its_last_byte() {
     let installation = Installation::new();
     let watcher = installation.spawn_watch(&["--settle", "1", "--rescan", "1"]);
-    wait_until(30, "the watcher to start", || {
-        installation.inbox().join("collate-status.txt").exists()
-    });
     let bytes = seed_draft(&installation, "psd-quarterly")
         .to_bytes()
         .expect("workbook");
@@ -202,9 +193,6 @@ fn a_slow_copy_is_never_read_before_its_last_byte() {
 fn excel_owner_files_temporary_files_and_non_returns_never_reach_validation() {
     let installation = Installation::new();
     let watcher = installation.spawn_watch(&["--settle", "0.3", "--rescan", "1"]);
-    wait_until(30, "the watcher to start", || {
-        installation.inbox().join("collate-status.txt").exists()
-    });
     let inbox = installation.inbox();
     std::fs::write(inbox.join("~$psd.xlsx"), b"owner file: user name").expect("owner file");
     std::fs::write(inbox.join(".~lock.psd.xlsx#"), b"LibreOffice lock").expect("lock file");
@@ -246,9 +234,6 @@ fn run_beside_a_watcher_waits_its_turn_and_a_second_watcher_is_refused() {
     let installation = Installation::new();
     let files = generated_returns(&installation.schemas, 150, usize::MAX, true);
     let watcher = installation.spawn_watch(&["--settle", "0.3", "--rescan", "2"]);
-    wait_until(30, "the watcher to start", || {
-        installation.inbox().join("collate-status.txt").exists()
-    });
 
     let second = installation.collate(&["watch"]);
     assert_eq!(second.status.code(), Some(2));
@@ -292,9 +277,6 @@ fn with_polling_and_no_notifications_every_return_is_still_processed() {
     let installation = Installation::new();
     let files = generated_returns(&installation.schemas, 20, usize::MAX, true);
     let watcher = installation.spawn_watch(&["--poll", "0.5", "--settle", "0.3"]);
-    wait_until(30, "the watcher to start", || {
-        installation.inbox().join("collate-status.txt").exists()
-    });
     for (name, bytes) in &files {
         std::fs::write(installation.inbox().join(name), bytes).expect("drop");
     }
