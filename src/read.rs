@@ -73,6 +73,35 @@ pub struct SourceWorkbook {
     loaded: HashMap<String, SheetData>,
 }
 
+/// Whether a file looks completely written, judged from its ends without parsing it: an xlsx or ods is a
+/// zip, whose end-of-central-directory record is written last; an empty file is a save that has only
+/// begun. Anything else is taken as complete and left to the reader to judge.
+pub fn looks_complete(path: &std::path::Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let Ok(length) = file.metadata().map(|m| m.len()) else {
+        return false;
+    };
+    let mut head = [0u8; 4];
+    if length == 0 || file.read_exact(&mut head).is_err() {
+        return false;
+    }
+    if &head != b"PK\x03\x04" {
+        return true;
+    }
+    // The record is 22 bytes, after at most a 64 KiB comment.
+    let tail_length = length.min(22 + 65_535);
+    let mut tail = vec![0u8; tail_length as usize];
+    if file.seek(SeekFrom::End(-(tail_length as i64))).is_err()
+        || file.read_exact(&mut tail).is_err()
+    {
+        return false;
+    }
+    tail.windows(4).any(|window| window == b"PK\x05\x06")
+}
+
 /// Tells what the bytes are before any parser sees them, so that a wrong or broken file gets a reason
 /// in the department's terms.
 pub fn sniff(bytes: &[u8], extension: &str) -> Result<Format, Unreadable> {
@@ -554,6 +583,35 @@ mod tests {
             Some(("PSD Return".into(), 3, 2))
         );
         assert_eq!(parse_reference("$Cover.$C$4"), Some(("Cover".into(), 3, 2)));
+    }
+
+    #[test]
+    fn a_zip_cut_short_does_not_look_complete() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        workbook
+            .add_worksheet()
+            .write_string(0, 0, "x")
+            .expect("write");
+        let bytes = workbook.save_to_buffer().expect("save");
+        let path = dir.path().join("return.xlsx");
+        std::fs::write(&path, &bytes).expect("write");
+        assert!(looks_complete(&path));
+        std::fs::write(&path, &bytes[..bytes.len() - 30]).expect("write");
+        assert!(
+            !looks_complete(&path),
+            "no end-of-central-directory record yet"
+        );
+        std::fs::write(&path, b"").expect("write");
+        assert!(
+            !looks_complete(&path),
+            "an empty file is a save that has only begun"
+        );
+        std::fs::write(&path, b"a,b\n1,2\n").expect("write");
+        assert!(
+            looks_complete(&path),
+            "not a zip: the reader will say what it is"
+        );
     }
 
     #[test]

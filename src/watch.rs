@@ -23,6 +23,7 @@ use crate::pipeline::{
     Collator, Folders, Outcome, RunSummary, has_settled, is_ignored, is_workbook_name, scan_inbox,
     set_aside, write_inbox_status,
 };
+use crate::read::looks_complete;
 use crate::schema::Schemas;
 
 #[derive(Debug, Clone)]
@@ -206,7 +207,13 @@ pub fn watch(
             } else if now.duration_since(candidate.unchanged_since) >= options.settle
                 && has_settled(path, options.settle)
             {
-                ready.push((modified, path.clone()));
+                // Settled is not enough: a copy may pause longer than the window. A workbook is read once
+                // it is complete, or once it has been given up on (then the reader says what is wrong).
+                let given_up =
+                    now.duration_since(candidate.first_seen) >= options.never_settles_after;
+                if looks_complete(path) || given_up {
+                    ready.push((modified, path.clone()));
+                }
             }
             if !candidate.reported
                 && now.duration_since(candidate.first_seen) >= options.never_settles_after

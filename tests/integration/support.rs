@@ -55,10 +55,16 @@ impl Installation {
         }
     }
 
-    /// The project's schemas and the bundled sample inbox.
+    /// The project's schemas and the bundled sample inbox (its returns only, not what a local run left).
     pub fn with_sample_inbox() -> Installation {
         let installation = Installation::new();
         copy_dir(&repo().join("inbox"), &installation.inbox());
+        let _ = std::fs::remove_file(installation.inbox().join(collate::pipeline::STATUS_FILE));
+        let _ = std::fs::remove_dir_all(
+            installation
+                .inbox()
+                .join(collate::pipeline::SET_ASIDE_FOLDER),
+        );
         installation
     }
 

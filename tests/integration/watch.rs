@@ -374,3 +374,33 @@ fn logs_can_be_json_for_collectors_with_one_line_per_return() {
         "one line for each of the 14 quarterly returns"
     );
 }
+
+#[test]
+fn a_copy_that_pauses_longer_than_the_settle_window_is_still_not_read_half_written() {
+    let installation = Installation::new();
+    let watcher = installation.spawn_watch(&["--settle", "0.3", "--rescan", "1"]);
+    let bytes = seed_draft(&installation, "psd-quarterly")
+        .to_bytes()
+        .expect("workbook");
+    let path = installation.inbox().join("psd.xlsx");
+    let mut file = std::fs::File::create(&path).expect("create");
+    file.write_all(&bytes[..bytes.len() / 2])
+        .expect("first half");
+    file.flush().expect("flush");
+    // A pause of several settle windows: the file stands still, but it is not a whole workbook yet.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        installation.stored_returns().is_empty(),
+        "half a workbook was read"
+    );
+    file.write_all(&bytes[bytes.len() / 2..])
+        .expect("second half");
+    drop(file);
+    wait_until(30, "the complete return in the store", || {
+        !installation.stored_returns().is_empty()
+    });
+    assert!(watcher.terminate().success());
+    let stored = installation.stored_returns();
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0].2, "accepted: it was read whole");
+}
