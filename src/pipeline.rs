@@ -359,8 +359,12 @@ pub struct Collator<'s> {
 }
 
 impl<'s> Collator<'s> {
+    /// Opens the store (compacting it when it has grown many segments) and loads its history. Call it
+    /// holding the batch lock.
     pub fn open(schemas: &'s Schemas, folders: &Folders) -> Result<Collator<'s>, FatalError> {
         let store = Store::open(&folders.store)?;
+        // Callers hold the batch lock, so this is the moment to fold many small segments into one.
+        store.compact()?;
         let history = store.load()?;
         let mut known: HashMap<String, String> = HashMap::new();
         {

@@ -33,6 +33,16 @@ pub struct History {
 
 const TABLES: [&str; 4] = ["figures", "commentary", "exceptions", "returns"];
 
+/// A store with more segments than this is compacted when it is next opened for processing.
+pub const COMPACT_AFTER: usize = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Segment {
+    number: u32,
+    /// A base holds everything up to its number.
+    base: bool,
+}
+
 pub struct Store {
     dir: PathBuf,
 }
@@ -59,34 +69,58 @@ impl Store {
         }
     }
 
-    /// Segment numbers whose returns table exists: the returns table is written last, so a segment without
-    /// it was cut short by a crash and is ignored (its returns are processed again).
-    fn committed_segments(&self) -> Result<Vec<u32>, FatalError> {
+    /// Committed segments: those whose returns table exists. The returns table is written last, so a
+    /// segment without it was cut short by a crash and is ignored (its returns are processed again).
+    fn committed(&self) -> Result<Vec<Segment>, FatalError> {
         let entries = std::fs::read_dir(&self.dir).map_err(|e| self.store_error(&self.dir, e))?;
-        let mut segments: Vec<u32> = entries
+        let mut segments: Vec<Segment> = entries
             .filter_map(|entry| entry.ok())
             .filter_map(|entry| {
                 let name = entry.file_name().to_string_lossy().into_owned();
-                name.strip_suffix("-returns.parquet")?.parse().ok()
+                let stem = name.strip_suffix("-returns.parquet")?;
+                let (number, base) = match stem.strip_suffix("-base") {
+                    Some(number) => (number, true),
+                    None => (stem, false),
+                };
+                Some(Segment {
+                    number: number.parse().ok()?,
+                    base,
+                })
             })
             .collect();
-        segments.sort_unstable();
+        segments.sort_unstable_by_key(|segment| segment.number);
         Ok(segments)
+    }
+
+    /// The segments a load reads: the newest base (everything up to it, compacted) and every segment
+    /// after it. Older segments may linger after a crash mid-compaction; they are never read twice.
+    fn live(&self) -> Result<Vec<Segment>, FatalError> {
+        let committed = self.committed()?;
+        let base = committed.iter().filter(|s| s.base).map(|s| s.number).max();
+        Ok(committed
+            .into_iter()
+            .filter(|s| match base {
+                Some(base) => s.number > base || (s.base && s.number == base),
+                None => !s.base,
+            })
+            .collect())
     }
 
     /// The newest committed segment, to tell whether another process has added to the store.
     pub fn latest_segment(&self) -> Result<Option<u32>, FatalError> {
-        Ok(self.committed_segments()?.last().copied())
+        Ok(self.committed()?.last().map(|s| s.number))
     }
 
-    fn segment_path(&self, segment: u32, table: &str) -> PathBuf {
-        self.dir.join(format!("{segment:06}-{table}.parquet"))
+    fn segment_path(&self, segment: Segment, table: &str) -> PathBuf {
+        let kind = if segment.base { "-base" } else { "" };
+        self.dir
+            .join(format!("{:06}{kind}-{table}.parquet", segment.number))
     }
 
-    /// Reads every committed segment.
+    /// Reads every live segment.
     pub fn load(&self) -> Result<History, FatalError> {
         let mut frames: [Vec<DataFrame>; 4] = Default::default();
-        for segment in self.committed_segments()? {
+        for segment in self.live()? {
             for (slot, table) in TABLES.iter().enumerate() {
                 let path = self.segment_path(segment, table);
                 let file = std::fs::File::open(&path).map_err(|e| self.store_error(&path, e))?;
@@ -106,22 +140,17 @@ impl Store {
         })
     }
 
-    /// Appends one batch of processed returns as a new segment, and hands back the tables it wrote.
-    pub fn append(&self, batch: &[ProcessedReturn]) -> Result<History, FatalError> {
-        let tables = tables_for(batch)?;
-        if batch.is_empty() {
-            return Ok(tables);
-        }
-        let next = self.committed_segments()?.last().map_or(1, |last| last + 1);
-        // The returns table goes last: it commits the segment.
+    /// Writes one segment's tables, the returns table last: it commits the segment.
+    fn write_segment(&self, segment: Segment, tables: &History) -> Result<(), FatalError> {
         let ordered = [
-            tables.figures.clone(),
-            tables.commentary.clone(),
-            tables.exceptions.clone(),
-            tables.returns.clone(),
+            &tables.figures,
+            &tables.commentary,
+            &tables.exceptions,
+            &tables.returns,
         ];
-        for (table, mut frame) in TABLES.iter().zip(ordered) {
-            let path = self.segment_path(next, table);
+        for (table, frame) in TABLES.iter().zip(ordered) {
+            let path = self.segment_path(segment, table);
+            let mut frame = frame.clone();
             let mut bytes = Vec::new();
             ParquetWriter::new(&mut bytes)
                 .with_compression(ParquetCompression::Zstd(None))
@@ -129,7 +158,48 @@ impl Store {
                 .map_err(|e| self.store_error(&path, e))?;
             write_atomically(&path, &bytes)?;
         }
+        Ok(())
+    }
+
+    fn next_segment(&self, base: bool) -> Result<Segment, FatalError> {
+        Ok(Segment {
+            number: self.latest_segment()?.map_or(1, |last| last + 1),
+            base,
+        })
+    }
+
+    /// Appends one batch of processed returns as a new segment, and hands back the tables it wrote.
+    pub fn append(&self, batch: &[ProcessedReturn]) -> Result<History, FatalError> {
+        let tables = tables_for(batch)?;
+        if !batch.is_empty() {
+            self.write_segment(self.next_segment(false)?, &tables)?;
+        }
         Ok(tables)
+    }
+
+    /// Folds the store into one base segment once it has more than [`COMPACT_AFTER`] segments (a watcher
+    /// adds one per batch), so that loading stays quick. Safe at any moment: the base counts only once it
+    /// is committed, and from then on the segments it replaces are never read, deleted or not. Call it
+    /// holding the batch lock. Returns whether it compacted.
+    pub fn compact(&self) -> Result<bool, FatalError> {
+        let live = self.live()?;
+        if live.len() <= COMPACT_AFTER {
+            return Ok(false);
+        }
+        let everything = self.load()?;
+        let base = self.next_segment(true)?;
+        self.write_segment(base, &everything)?;
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| self.store_error(&self.dir, e))?;
+        for entry in entries.filter_map(|entry| entry.ok()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let number: Option<u32> = name.get(..6).and_then(|digits| digits.parse().ok());
+            if name.ends_with(".parquet") && number.is_some_and(|n| n < base.number) {
+                std::fs::remove_file(entry.path())
+                    .map_err(|e| self.store_error(&entry.path(), e))?;
+            }
+        }
+        tracing::info!("history store compacted: {} segments into one", live.len());
+        Ok(true)
     }
 
     /// Empties the store, for `collate rebuild`. The originals in the inbox are untouched.
@@ -332,4 +402,71 @@ struct FiguresColumns {
     sheet: Vec<String>,
     cell: Vec<String>,
     source_cell: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::Validated;
+
+    fn processed(name: &str) -> ProcessedReturn {
+        ProcessedReturn {
+            sha256: format!("sha-{name}"),
+            source_file: name.to_owned(),
+            received_at: "2020-10-01T10:00:00Z".to_owned(),
+            validated: Validated::default(),
+        }
+    }
+
+    fn files(store: &Store) -> Vec<String> {
+        let returns = store.load().expect("load").returns;
+        let names = returns
+            .column("source_file")
+            .expect("column")
+            .str()
+            .expect("text")
+            .clone();
+        let mut files: Vec<String> = (0..returns.height())
+            .filter_map(|i| names.get(i).map(str::to_owned))
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn many_segments_fold_into_one_base_holding_every_return() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("store");
+        let expected: Vec<String> = (0..=COMPACT_AFTER)
+            .map(|i| format!("{i:03}.xlsx"))
+            .collect();
+        for name in &expected {
+            store.append(&[processed(name)]).expect("append");
+        }
+        assert!(
+            store.compact().expect("compact"),
+            "more than COMPACT_AFTER segments"
+        );
+        assert_eq!(store.live().expect("live").len(), 1);
+        assert_eq!(files(&store), expected);
+        store
+            .append(&[processed("later.xlsx")])
+            .expect("append after the base");
+        assert_eq!(files(&store).len(), expected.len() + 1);
+        assert!(!store.compact().expect("compact"), "two segments are few");
+    }
+
+    #[test]
+    fn segments_a_crash_left_behind_a_base_are_never_read_twice() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("store");
+        store.append(&[processed("a.xlsx")]).expect("append");
+        store.append(&[processed("b.xlsx")]).expect("append");
+        // A compaction that wrote its base and died before deleting what it replaced.
+        let everything = store.load().expect("load");
+        store
+            .write_segment(store.next_segment(true).expect("next"), &everything)
+            .expect("base");
+        assert_eq!(files(&store), ["a.xlsx", "b.xlsx"]);
+    }
 }
