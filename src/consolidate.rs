@@ -528,7 +528,8 @@ pub fn consolidate(
         .collect()?;
 
     // A rejected return stays on the list until an accepted return for the same department, template and
-    // period arrives after it; one that could not even be identified stays until it is removed from the inbox.
+    // period arrives after it. One that could not even be identified (a corrupt file) stays listed while the
+    // store holds it: `collate rebuild` after removing it from the inbox clears it.
     let rejected = returns
         .clone()
         .filter(col("accepted").not())
