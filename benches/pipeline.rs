@@ -66,7 +66,12 @@ fn generate(root: &Path, count: usize) -> anyhow::Result<()> {
 fn bare_read(inbox: &Path) -> anyhow::Result<usize> {
     let mut cells = 0;
     for entry in std::fs::read_dir(inbox)? {
-        let bytes = std::fs::read(entry?.path())?;
+        let path = entry?.path();
+        // The workbooks only: a pipeline run leaves its status file beside them.
+        if !collate::pipeline::is_workbook_name(&path) {
+            continue;
+        }
+        let bytes = std::fs::read(path)?;
         let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))?;
         for name in workbook.sheet_names() {
             cells += workbook.worksheet_range(&name)?.used_cells().count();
