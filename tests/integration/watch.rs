@@ -44,6 +44,29 @@ fn read_in_a_tight_loop(
     })
 }
 
+/// Drops returns into the inbox as the issue describes a busy morning: all at once, except the first 100,
+/// which ten writers copy in slowly, in chunks, pausing less than the settle window. Returns the writers.
+fn drop_returns(
+    installation: &Installation,
+    files: &[(String, Vec<u8>)],
+) -> Vec<std::thread::JoinHandle<()>> {
+    let (slow, fast) = files.split_at(100.min(files.len()));
+    for (name, bytes) in fast {
+        std::fs::write(installation.inbox().join(name), bytes).expect("drop a return");
+    }
+    slow.chunks(10)
+        .map(|group| {
+            let group: Vec<(String, Vec<u8>)> = group.to_vec();
+            let inbox = installation.inbox();
+            std::thread::spawn(move || {
+                for (name, bytes) in group {
+                    write_slowly(&inbox.join(name), &bytes, 4, Duration::from_millis(150));
+                }
+            })
+        })
+        .collect()
+}
+
 /// Every file the dashboard's figures cite (a total cites all of its quarters' files).
 fn files_on_dashboard(installation: &Installation) -> HashSet<String> {
     if !installation.dashboard().exists() {
@@ -63,24 +86,7 @@ fn a_thousand_returns_at_once_some_written_slowly_are_each_processed_exactly_onc
 
     let running = Arc::new(AtomicBool::new(true));
     let reader = read_in_a_tight_loop(installation.dashboard(), Arc::clone(&running));
-    let (slow, fast) = files.split_at(100);
-    for (name, bytes) in fast {
-        std::fs::write(installation.inbox().join(name), bytes).expect("drop a return");
-    }
-    // 100 written in chunks, ten writers at a time, pausing less than the settle window between chunks.
-    let writers: Vec<_> = slow
-        .chunks(10)
-        .map(|group| {
-            let group: Vec<(String, Vec<u8>)> = group.to_vec();
-            let inbox = installation.inbox();
-            std::thread::spawn(move || {
-                for (name, bytes) in group {
-                    write_slowly(&inbox.join(name), &bytes, 4, Duration::from_millis(150));
-                }
-            })
-        })
-        .collect();
-    for writer in writers {
+    for writer in drop_returns(&installation, &files) {
         writer.join().expect("writer");
     }
     wait_until(300, "all 1,000 returns in the store", || {
@@ -124,24 +130,25 @@ fn a_thousand_returns_at_once_some_written_slowly_are_each_processed_exactly_onc
 #[test]
 fn a_watcher_killed_part_way_loses_nothing_and_repeats_nothing() {
     let installation = Installation::new();
-    let files = generated_returns(&installation.schemas, 300, usize::MAX, true);
-    let watcher = installation.spawn_watch(&["--settle", "0.3", "--rescan", "5"]);
-    for wave in files.chunks(100) {
-        for (name, bytes) in wave {
-            std::fs::write(installation.inbox().join(name), bytes).expect("drop a return");
-        }
-        std::thread::sleep(Duration::from_millis(700));
-    }
-    wait_until(120, "a first batch in the store", || {
-        !installation.stored_returns().is_empty()
+    let files = generated_returns(&installation.schemas, 1000, usize::MAX, true);
+    let watcher = installation.spawn_watch(&["--settle", "0.5", "--rescan", "5"]);
+    let writers = drop_returns(&installation, &files);
+    // Part-way: reports are being written, and the batch is not yet committed to the store.
+    let reports = installation.outbox().join("returns");
+    wait_until(120, "processing under way", || {
+        std::fs::read_dir(&reports).is_ok_and(|mut entries| entries.next().is_some())
     });
     watcher.kill_hard();
     let before_restart = installation.stored_returns().len();
     assert!(
-        before_restart < 300,
-        "killed part-way (all {before_restart} were already done; test too slow to bite)"
+        before_restart < 1000,
+        "killed part-way, with {before_restart} stored"
     );
 
+    let watcher = installation.spawn_watch(&["--settle", "0.5", "--rescan", "5"]);
+    for writer in writers {
+        writer.join().expect("writer");
+    }
     // What an uninterrupted run over the same files gives.
     let uninterrupted = Installation::new();
     for (name, bytes) in &files {
@@ -150,20 +157,20 @@ fn a_watcher_killed_part_way_loses_nothing_and_repeats_nothing() {
     uninterrupted.run();
     let expected = sorted_data(&uninterrupted.dashboard());
 
-    let watcher = installation.spawn_watch(&["--settle", "0.3", "--rescan", "5"]);
     wait_until(300, "the restarted watcher to catch up", || {
-        installation.stored_returns().len() >= 300
+        installation.stored_returns().len() >= 1000
     });
-    wait_until(60, "its outputs to match an uninterrupted run", || {
+    wait_until(120, "its outputs to match an uninterrupted run", || {
         installation.dashboard().exists() && sorted_data(&installation.dashboard()) == expected
     });
     assert!(watcher.terminate().success());
     let stored = installation.stored_returns();
-    assert_eq!(stored.len(), 300, "nothing twice");
+    assert_eq!(stored.len(), 1000, "nothing twice");
     assert_eq!(
         stored.iter().map(|r| &r.0).collect::<HashSet<_>>().len(),
-        300
+        1000
     );
+    assert!(stored.iter().all(|r| r.2), "all accepted");
 }
 
 #[test]
