@@ -3,7 +3,14 @@
 //! "Last good return wins": for each department, template and period the latest accepted return is current;
 //! for each figure, the current return of the latest period that states it wins (a Q2 return restates Q1).
 
+mod plans;
+
 use polars::prelude::*;
+
+pub use plans::{
+    GREEN_NOT_COMPLETE, NO_UPDATE, NOT_DUE_AFTER_DUE_DATE, PAST_DUE_NOT_COMPLETE, PlanFrames,
+    PlanTables, STATUS_WORSENED, UPDATE_OUT_OF_DATE, consolidate_plans, plan_frames,
+};
 
 use crate::period::{FinancialYear, Period, Quarter};
 use crate::schema::{Schemas, TemplateKind};
@@ -20,6 +27,8 @@ pub struct CatalogueFrames {
     pub expected_returns: DataFrame,
     /// template, indicator: analysis texts each template carries
     pub expected_analysis: DataFrame,
+    /// The action plans.
+    pub plans: PlanFrames,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +63,8 @@ pub struct Consolidated {
     /// Flags for the integrity board: flag, indicator, measure, financial_year, quarter, value, baseline (the
     /// typical quarter a figure was compared with), source_file, source_cell.
     pub flags: DataFrame,
+    /// The action plan trackers.
+    pub plans: PlanTables,
 }
 
 pub fn catalogue_frames(schemas: &Schemas) -> PolarsResult<CatalogueFrames> {
@@ -113,6 +124,7 @@ pub fn catalogue_frames(schemas: &Schemas) -> PolarsResult<CatalogueFrames> {
             "order" => (0..e_department.len() as i32).collect::<Vec<_>>(),
         )?,
         expected_analysis: df!("template" => a_template, "indicator" => a_indicator)?,
+        plans: plan_frames(schemas)?,
     })
 }
 
@@ -170,6 +182,8 @@ pub fn consolidate(
         col("department").fill_null(lit("")),
         col("template").fill_null(lit("")),
         col("year_start").fill_null(lit(0)).alias("ret_year"),
+        // Plan updates have a plan period instead of a quarter; each period's update stands on its own.
+        col("plan_period").fill_null(lit("")),
     ]);
     let (by, order) = sort_by(&["received_at", "source_file"]);
     let current = returns
@@ -181,6 +195,7 @@ pub fn consolidate(
             col("template"),
             col("ret_year"),
             col("ret_q"),
+            col("plan_period"),
         ])
         .agg([
             col("sha256").last(),
@@ -539,6 +554,7 @@ pub fn consolidate(
                 col("template"),
                 col("ret_year"),
                 col("ret_q"),
+                col("plan_period"),
                 col("received_at").alias("replaced_at"),
             ]),
             [
@@ -546,12 +562,14 @@ pub fn consolidate(
                 col("template"),
                 col("ret_year"),
                 col("ret_q"),
+                col("plan_period"),
             ],
             [
                 col("department"),
                 col("template"),
                 col("ret_year"),
                 col("ret_q"),
+                col("plan_period"),
             ],
             left(),
         )
@@ -575,6 +593,7 @@ pub fn consolidate(
                     col("department"),
                     col("ret_year"),
                     col("ret_q"),
+                    col("plan_period"),
                     col("received_at"),
                 ])
                 .with_column(lit("accepted").alias("outcome")),
@@ -586,6 +605,7 @@ pub fn consolidate(
                     col("department"),
                     col("ret_year"),
                     col("ret_q"),
+                    col("plan_period"),
                     col("received_at"),
                 ])
                 .with_column(lit("rejected").alias("outcome")),
@@ -636,6 +656,7 @@ pub fn consolidate(
         rejected,
         open_exceptions,
         flags,
+        plans: consolidate_plans(history, &catalogue.plans)?,
     })
 }
 
@@ -879,6 +900,7 @@ mod tests {
                 figures,
                 commentary: vec![],
                 exceptions,
+                ..Validated::default()
             },
         }
     }

@@ -455,14 +455,7 @@ impl<'s> Collator<'s> {
             }
             let added = self.store.append(&batch)?;
             self.segment_seen = self.store.latest_segment()?;
-            for (all, new) in [
-                (&mut self.history.returns, &added.returns),
-                (&mut self.history.figures, &added.figures),
-                (&mut self.history.commentary, &added.commentary),
-                (&mut self.history.exceptions, &added.exceptions),
-            ] {
-                all.vstack_mut(new)?;
-            }
+            self.history.extend(&added)?;
         }
         Ok(summary)
     }
@@ -550,11 +543,11 @@ fn report_outcome(processed: &ProcessedReturn, summary: &mut RunSummary) {
     let file = processed.source_file.clone();
     if validated.accepted() {
         let warnings = validated.count(Severity::Warning);
-        let identity = validated
-            .identity
-            .as_ref()
-            .map(|i| format!("{} {}", i.department, i.period))
-            .unwrap_or_default();
+        let identity = match (&validated.identity, &validated.plan_update) {
+            (Some(i), _) => format!("{} {}", i.department, i.period),
+            (None, Some(u)) => format!("{} update to {}, {}", u.department, u.plan, u.period),
+            (None, None) => String::new(),
+        };
         tracing::info!(file = %file, "accepted ({identity}) with {warnings} quer{}", if warnings == 1 { "y" } else { "ies" });
         summary.outcomes.push(Outcome::Accepted { file, warnings });
     } else {

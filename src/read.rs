@@ -366,6 +366,26 @@ impl SourceWorkbook {
             .collect()
     }
 
+    /// The first cell at or below `from_row` whose text reads `label` (case and spacing forgiven).
+    pub fn find_label(
+        &mut self,
+        sheet: &str,
+        label: &str,
+        from_row: u32,
+    ) -> Result<Option<(u32, u32)>, NotFound> {
+        let data = self.sheet(sheet)?;
+        Ok(data
+            .labels
+            .get(&normalise_label(label))
+            .and_then(|places| places.iter().filter(|(r, _)| *r >= from_row).min().copied()))
+    }
+
+    /// The last row and column of the sheet that hold anything.
+    pub fn extent(&mut self, sheet: &str) -> Result<(u32, u32), NotFound> {
+        let data = self.sheet(sheet)?;
+        Ok(data.cells.end().unwrap_or((0, 0)))
+    }
+
     /// One cell, as stored. A blank may be part of a merged area or an uncalculated formula: see
     /// [`SourceWorkbook::explain_blank`].
     pub fn cell(&mut self, sheet: &str, row: u32, col: u32) -> Result<FoundCell, NotFound> {

@@ -29,9 +29,12 @@ pub struct History {
     pub figures: DataFrame,
     pub commentary: DataFrame,
     pub exceptions: DataFrame,
+    /// Action plan statuses, one row per measure and reporting period an update gave.
+    pub statuses: DataFrame,
 }
 
-const TABLES: [&str; 4] = ["figures", "commentary", "exceptions", "returns"];
+/// The tables of a segment, in writing order: `returns` last, as it commits the segment.
+const TABLES: [&str; 5] = ["figures", "commentary", "exceptions", "statuses", "returns"];
 
 /// A store with more segments than this is compacted when it is next opened for processing.
 pub const COMPACT_AFTER: usize = 64;
@@ -117,38 +120,40 @@ impl Store {
             .join(format!("{:06}{kind}-{table}.parquet", segment.number))
     }
 
-    /// Reads every live segment.
+    /// Reads every live segment. Segments written before a table or column existed (a store from an
+    /// earlier version) read as having none: the missing parts are empty or null.
     pub fn load(&self) -> Result<History, FatalError> {
-        let mut frames: [Vec<DataFrame>; 4] = Default::default();
+        let empty = tables_for(&[])?;
+        let mut frames: [Vec<DataFrame>; 5] = Default::default();
         for segment in self.live()? {
             for (slot, table) in TABLES.iter().enumerate() {
                 let path = self.segment_path(segment, table);
+                if !path.exists() && *table == "statuses" {
+                    continue;
+                }
                 let file = std::fs::File::open(&path).map_err(|e| self.store_error(&path, e))?;
                 let frame = ParquetReader::new(file)
                     .finish()
                     .map_err(|e| self.store_error(&path, format!("unreadable Parquet: {e}")))?;
+                let frame = conform(frame, empty.table(table))
+                    .map_err(|e| self.store_error(&path, format!("unexpected columns: {e}")))?;
                 frames[slot].push(frame);
             }
         }
-        let empty = tables_for(&[])?;
-        let [figures, commentary, exceptions, returns] = frames;
+        let [figures, commentary, exceptions, statuses, returns] = frames;
         Ok(History {
             figures: stack(figures, empty.figures)?,
             commentary: stack(commentary, empty.commentary)?,
             exceptions: stack(exceptions, empty.exceptions)?,
+            statuses: stack(statuses, empty.statuses)?,
             returns: stack(returns, empty.returns)?,
         })
     }
 
     /// Writes one segment's tables, the returns table last: it commits the segment.
     fn write_segment(&self, segment: Segment, tables: &History) -> Result<(), FatalError> {
-        let ordered = [
-            &tables.figures,
-            &tables.commentary,
-            &tables.exceptions,
-            &tables.returns,
-        ];
-        for (table, frame) in TABLES.iter().zip(ordered) {
+        for table in TABLES {
+            let frame = tables.table(table);
             let path = self.segment_path(segment, table);
             let mut frame = frame.clone();
             let mut bytes = Vec::new();
@@ -215,6 +220,42 @@ impl Store {
     }
 }
 
+impl History {
+    fn table(&self, name: &str) -> &DataFrame {
+        match name {
+            "figures" => &self.figures,
+            "commentary" => &self.commentary,
+            "exceptions" => &self.exceptions,
+            "statuses" => &self.statuses,
+            _ => &self.returns,
+        }
+    }
+
+    /// Appends another history's rows (a batch just stored) to this one.
+    pub fn extend(&mut self, added: &History) -> PolarsResult<()> {
+        self.returns.vstack_mut(&added.returns)?;
+        self.figures.vstack_mut(&added.figures)?;
+        self.commentary.vstack_mut(&added.commentary)?;
+        self.exceptions.vstack_mut(&added.exceptions)?;
+        self.statuses.vstack_mut(&added.statuses)?;
+        Ok(())
+    }
+}
+
+/// Gives a stored frame the current table's columns, in order: a column added since it was written reads
+/// as nulls.
+fn conform(frame: DataFrame, current: &DataFrame) -> PolarsResult<DataFrame> {
+    let height = frame.height();
+    let mut columns = Vec::with_capacity(current.width());
+    for wanted in current.columns() {
+        columns.push(match frame.column(wanted.name()) {
+            Ok(found) => found.clone(),
+            Err(_) => Column::full_null(wanted.name().clone(), height, wanted.dtype()),
+        });
+    }
+    DataFrame::new(height, columns)
+}
+
 fn stack(frames: Vec<DataFrame>, empty: DataFrame) -> Result<DataFrame, FatalError> {
     let mut frames = frames.into_iter();
     let Some(mut all) = frames.next() else {
@@ -238,19 +279,32 @@ pub fn tables_for(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
     let (mut c_sha, mut c_file, mut c_indicator, mut c_text, mut c_sheet, mut c_cell) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
     let mut e_cols: [Vec<String>; 9] = Default::default();
+    let mut statuses = StatusColumns::default();
     for processed in batch {
         let validated = &processed.validated;
         let identity = validated.identity.as_ref();
+        let plan_update = validated.plan_update.as_ref();
+        returns
+            .plan_period
+            .push(plan_update.map(|u| u.period.clone()));
         returns.sha256.push(processed.sha256.clone());
         returns.source_file.push(processed.source_file.clone());
         returns.received_at.push(processed.received_at.clone());
-        returns
-            .department
-            .push(identity.map(|i| i.department.clone()));
-        returns.template.push(identity.map(|i| i.template.clone()));
-        returns
-            .template_version
-            .push(identity.map(|i| i64::from(i.template_version)));
+        returns.department.push(
+            identity
+                .map(|i| i.department.clone())
+                .or_else(|| plan_update.map(|u| u.department.clone())),
+        );
+        returns.template.push(
+            identity
+                .map(|i| i.template.clone())
+                .or_else(|| plan_update.map(|u| u.plan.clone())),
+        );
+        returns.template_version.push(
+            identity
+                .map(|i| i64::from(i.template_version))
+                .or_else(|| plan_update.map(|u| i64::from(u.template_version))),
+        );
         returns
             .financial_year
             .push(identity.map(|i| i.period.year.to_string()));
@@ -286,6 +340,9 @@ pub fn tables_for(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
                 figures
                     .source_cell
                     .push(format!("{}!{}", figure.sheet, figure.cell));
+            }
+            for update in &validated.statuses {
+                statuses.push(processed, plan_update, update);
             }
             for note in &validated.commentary {
                 c_sha.push(processed.sha256.clone());
@@ -345,6 +402,7 @@ pub fn tables_for(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
             Column::new("accepted".into(), returns.accepted),
             Column::new("errors".into(), returns.errors),
             Column::new("warnings".into(), returns.warnings),
+            Column::new("plan_period".into(), returns.plan_period),
         ])?,
         figures: DataFrame::new_infer_height(vec![
             text_column("sha256", figures.sha256),
@@ -369,7 +427,75 @@ pub fn tables_for(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
             text_column("cell", c_cell),
         ])?,
         exceptions,
+        statuses: statuses.into_frame()?,
     })
+}
+
+/// The statuses table: every status an accepted plan update gave, with its provenance.
+#[derive(Default)]
+struct StatusColumns {
+    sha256: Vec<String>,
+    source_file: Vec<String>,
+    plan: Vec<String>,
+    section: Vec<String>,
+    reference: Vec<String>,
+    period: Vec<String>,
+    status: Vec<String>,
+    status_as_written: Vec<String>,
+    sheet: Vec<String>,
+    cell: Vec<String>,
+    source_cell: Vec<String>,
+    narrative: Vec<Option<String>>,
+    update_date: Vec<Option<String>>,
+    complete: Vec<Option<String>>,
+}
+
+impl StatusColumns {
+    fn push(
+        &mut self,
+        processed: &ProcessedReturn,
+        plan_update: Option<&crate::validate::PlanUpdateIdentity>,
+        update: &crate::validate::StatusUpdate,
+    ) {
+        self.sha256.push(processed.sha256.clone());
+        self.source_file.push(processed.source_file.clone());
+        self.plan
+            .push(plan_update.map(|u| u.plan.clone()).unwrap_or_default());
+        self.section.push(update.section.clone());
+        self.reference.push(update.reference.clone());
+        self.period.push(update.period.clone());
+        self.status.push(update.status.clone());
+        self.status_as_written.push(update.as_written.clone());
+        self.sheet.push(update.sheet.clone());
+        self.cell.push(update.cell.clone());
+        self.source_cell
+            .push(format!("{}!{}", update.sheet, update.cell));
+        self.narrative.push(update.narrative.clone());
+        // ISO dates compare correctly as text, which keeps polars' date features out of the build.
+        self.update_date
+            .push(update.update_date.map(|d| d.format("%Y-%m-%d").to_string()));
+        self.complete
+            .push(update.complete.map(|c| c.as_str().to_owned()));
+    }
+
+    fn into_frame(self) -> PolarsResult<DataFrame> {
+        DataFrame::new_infer_height(vec![
+            text_column("sha256", self.sha256),
+            text_column("source_file", self.source_file),
+            text_column("plan", self.plan),
+            text_column("section", self.section),
+            text_column("ref", self.reference),
+            text_column("period", self.period),
+            text_column("status", self.status),
+            text_column("status_as_written", self.status_as_written),
+            text_column("sheet", self.sheet),
+            text_column("cell", self.cell),
+            text_column("source_cell", self.source_cell),
+            Column::new("narrative".into(), self.narrative),
+            Column::new("update_date".into(), self.update_date),
+            Column::new("complete".into(), self.complete),
+        ])
+    }
 }
 
 #[derive(Default)]
@@ -386,6 +512,7 @@ struct ReturnsColumns {
     accepted: Vec<bool>,
     errors: Vec<i64>,
     warnings: Vec<i64>,
+    plan_period: Vec<Option<String>>,
 }
 
 #[derive(Default)]
@@ -454,6 +581,42 @@ mod tests {
             .expect("append after the base");
         assert_eq!(files(&store).len(), expected.len() + 1);
         assert!(!store.compact().expect("compact"), "two segments are few");
+    }
+
+    #[test]
+    fn a_store_written_before_plan_statuses_existed_still_loads() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("store");
+        store.append(&[processed("old.xlsx")]).expect("append");
+        // As an earlier version wrote it: no statuses table, no plan_period column.
+        let segment = Segment {
+            number: 1,
+            base: false,
+        };
+        std::fs::remove_file(store.segment_path(segment, "statuses")).expect("remove");
+        let mut returns = store
+            .load()
+            .expect("load")
+            .returns
+            .drop("plan_period")
+            .expect("drop");
+        let mut bytes = Vec::new();
+        ParquetWriter::new(&mut bytes)
+            .finish(&mut returns)
+            .expect("write");
+        std::fs::write(store.segment_path(segment, "returns"), bytes).expect("replace");
+
+        let history = store.load().expect("an old store loads");
+        assert_eq!(files(&store), ["old.xlsx"]);
+        assert_eq!(history.statuses.height(), 0);
+        assert_eq!(
+            history
+                .returns
+                .column("plan_period")
+                .expect("column")
+                .null_count(),
+            1
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Writes a return workbook laid out from its template schema: blank for departments to fill in
 //! (`collate template`), or filled, for sample returns, test fixtures and benchmarks.
 
+mod plan;
+
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
@@ -9,6 +11,8 @@ use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook, XlsxError};
 use crate::period::FinancialYear;
 use crate::read::a1;
 use crate::schema::{Catalogue, Locator, SlotKind, Template, ValueSource};
+
+pub use plan::{PlanRow, PlanUpdateDraft};
 
 /// What goes into one cell of a return.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,5 +1,7 @@
 //! Checks one opened return against its template and the rules: figures it accepts, exceptions it raises.
 
+mod plan;
+
 use std::collections::BTreeMap;
 
 use calamine::Data;
@@ -12,6 +14,8 @@ use crate::schema::{
     Check, Frequency, Limits, Locator, MeasureRef, Rule, Schemas, Severity, Slot, SlotKind,
     Template, TemplateKind, ValueKind, ValueSource, normalise_label,
 };
+
+pub use plan::{COVER_ROWS, COVER_SHEET, PlanUpdateIdentity, StatusUpdate};
 
 /// Which return this is, as the workbook itself states it.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,16 +75,20 @@ pub struct Commentary {
 
 #[derive(Debug, Clone, Default)]
 pub struct Validated {
+    /// A figures return's identity; `None` for a plan update or a return that could not be identified.
     pub identity: Option<ReturnIdentity>,
     pub figures: Vec<Figure>,
     pub commentary: Vec<Commentary>,
+    /// An action plan update's identity.
+    pub plan_update: Option<PlanUpdateIdentity>,
+    pub statuses: Vec<StatusUpdate>,
     pub exceptions: Vec<Exception>,
 }
 
 impl Validated {
     /// A return is accepted when it could be identified and no error was found; warnings are queries.
     pub fn accepted(&self) -> bool {
-        self.identity.is_some()
+        (self.identity.is_some() || self.plan_update.is_some())
             && !self
                 .exceptions
                 .iter()
@@ -304,6 +312,16 @@ pub fn validate(schemas: &Schemas, file: &str, workbook: &mut SourceWorkbook) ->
         file: file.to_owned(),
         exceptions: Vec::new(),
     };
+    if let Some((plan, _)) = plan::which_plan(&schemas.plans, workbook) {
+        let update = plan::validate_update(&mut checker, plan, workbook);
+        let (plan_update, statuses) = update.map_or((None, Vec::new()), |(i, s)| (Some(i), s));
+        return Validated {
+            plan_update,
+            statuses,
+            exceptions: checker.exceptions,
+            ..Validated::default()
+        };
+    }
     let Some((template, identity)) = identify(&mut checker, workbook) else {
         return Validated {
             exceptions: checker.exceptions,
@@ -472,6 +490,7 @@ pub fn validate(schemas: &Schemas, file: &str, workbook: &mut SourceWorkbook) ->
         figures,
         commentary,
         exceptions: checker.exceptions,
+        ..Validated::default()
     }
 }
 
@@ -525,7 +544,12 @@ fn identify<'s>(
         }
     }
     let Some((template, _)) = found else {
-        let known: Vec<&str> = schemas.templates.iter().map(|t| t.id.as_str()).collect();
+        let known: Vec<&str> = schemas
+            .templates
+            .iter()
+            .map(|t| t.id.as_str())
+            .chain(schemas.plans.iter().map(|p| p.id.as_str()))
+            .collect();
         match stated_ids.into_iter().next() {
             Some((stated, cell)) => checker.cell_problem(
                 "unknown-template",

@@ -30,8 +30,12 @@ pub fn check(locations: &Locations, args: &CheckArgs) -> anyhow::Result<u8> {
             reports.push(serde_json::json!({
                 "file": processed.source_file,
                 "accepted": validated.accepted(),
-                "period": validated.identity.as_ref().map(|i| i.period.to_string()),
-                "department": validated.identity.as_ref().map(|i| i.department.clone()),
+                "period": validated.identity.as_ref().map(|i| i.period.to_string())
+                    .or_else(|| validated.plan_update.as_ref().map(|u| u.period.clone())),
+                "department": validated.identity.as_ref().map(|i| i.department.clone())
+                    .or_else(|| validated.plan_update.as_ref().map(|u| u.department.clone())),
+                "plan": validated.plan_update.as_ref().map(|u| u.plan.clone()),
+                "statuses": validated.statuses.len(),
                 "exceptions": validated.exceptions,
             }));
         } else {

@@ -1,4 +1,5 @@
-//! `collate template ID`: writes a blank return template for a department to fill in.
+//! `collate template ID`: writes a blank return template for a department to fill in, or, for an action
+//! plan, a blank update listing the measures a department owns.
 
 use std::path::PathBuf;
 
@@ -7,7 +8,7 @@ use clap::Args;
 
 use super::{Locations, exit};
 use crate::schema;
-use crate::template::ReturnDraft;
+use crate::template::{PlanUpdateDraft, ReturnDraft};
 
 #[derive(Debug, Args)]
 pub struct TemplateArgs {
@@ -16,12 +17,26 @@ pub struct TemplateArgs {
     /// Where to write it (default: ID.xlsx in the current folder).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// For an action plan: the department whose measures the update lists (required for a plan).
+    #[arg(long)]
+    department: Option<String>,
+    /// For an action plan: the reporting period the update is for (default: the plan's first).
+    #[arg(long)]
+    period: Option<String>,
 }
 
 pub fn template(locations: &Locations, args: &TemplateArgs) -> anyhow::Result<u8> {
     let schemas = schema::load(&locations.schemas())?;
+    if let Some(plan) = schemas.plan(&args.id) {
+        return plan_update(&schemas, plan, args);
+    }
     let Some(template) = schemas.template(&args.id) else {
-        let known: Vec<&str> = schemas.templates.iter().map(|t| t.id.as_str()).collect();
+        let known: Vec<&str> = schemas
+            .templates
+            .iter()
+            .map(|t| t.id.as_str())
+            .chain(schemas.plans.iter().map(|p| p.id.as_str()))
+            .collect();
         anyhow::bail!("no template \"{}\" (known: {})", args.id, known.join(", "));
     };
     let out = args
@@ -31,6 +46,62 @@ pub fn template(locations: &Locations, args: &TemplateArgs) -> anyhow::Result<u8
     let bytes = ReturnDraft::new(template, &schemas.catalogue)
         .to_bytes()
         .context("cannot lay out the template")?;
+    crate::outfile::write_atomically(&out, &bytes)?;
+    println!("{}", out.display());
+    Ok(exit::ACCEPTED)
+}
+
+fn plan_update(
+    schemas: &schema::Schemas,
+    plan: &schema::Plan,
+    args: &TemplateArgs,
+) -> anyhow::Result<u8> {
+    let departments: Vec<&str> = schemas
+        .departments
+        .iter()
+        .filter(|d| plan.measures_of(&d.id).next().is_some())
+        .map(|d| d.id.as_str())
+        .collect();
+    let Some(department) = args
+        .department
+        .as_deref()
+        .and_then(|named| schemas.department_named(named))
+    else {
+        anyhow::bail!(
+            "say whose update this is with --department (for {}: {})",
+            plan.id,
+            departments.join(", ")
+        );
+    };
+    if !departments.contains(&department.id.as_str()) {
+        anyhow::bail!("{} owns no measure of {}", department.name, plan.id);
+    }
+    let period = match &args.period {
+        Some(label) => match plan.period(label) {
+            Some((_, period)) => period.label.clone(),
+            None => {
+                let labels: Vec<&str> = plan.periods.iter().map(|p| p.label.as_str()).collect();
+                anyhow::bail!(
+                    "{} has no period \"{label}\" (it has: {})",
+                    plan.id,
+                    labels.join(", ")
+                );
+            }
+        },
+        None => plan
+            .periods
+            .first()
+            .map(|p| p.label.clone())
+            .unwrap_or_default(),
+    };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{} {} {}.xlsx", plan.id, department.id, period)));
+    let bytes = PlanUpdateDraft::new(plan, &department.name, &period)
+        .with_measures_of(&department.id)
+        .to_bytes()
+        .context("cannot lay out the update")?;
     crate::outfile::write_atomically(&out, &bytes)?;
     println!("{}", out.display());
     Ok(exit::ACCEPTED)

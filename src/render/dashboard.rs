@@ -63,6 +63,10 @@ pub fn dashboard_workbook(
     charts_sheet(&mut workbook, &chart_sources)?;
     owners_sheet(&mut workbook, schemas)?;
     data_sheet(&mut workbook, schemas, consolidated)?;
+    if !schemas.plans.is_empty() {
+        super::plans::plan_sheets(&mut workbook, schemas, &consolidated.plans)?;
+        super::plans::plan_status_sheet(&mut workbook, &consolidated.plans)?;
+    }
     Ok(workbook.save_to_buffer()?)
 }
 

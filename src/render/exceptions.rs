@@ -207,6 +207,7 @@ pub fn exceptions_workbook(
             consolidated.missing.height(),
         ),
         ("Board flags", consolidated.flags.height()),
+        ("Plan exceptions", consolidated.plans.exceptions.height()),
     ];
     for (offset, (label, count)) in lines.iter().enumerate() {
         summary.write_string_with_format(2 + offset as u32, 0, *label, &bold())?;
@@ -239,10 +240,15 @@ pub fn exceptions_workbook(
                 guidance: text(open, "guidance", i)?,
             };
             sheet.write_string(row, 0, department_name(&text(open, "department", i)?))?;
+            let plan_period = text(open, "plan_period", i)?;
             sheet.write_string(
                 row,
                 1,
-                period_label(number(open, "ret_year", i)?, number(open, "ret_q", i)?),
+                if plan_period.is_empty() {
+                    period_label(number(open, "ret_year", i)?, number(open, "ret_q", i)?)
+                } else {
+                    plan_period
+                },
             )?;
             sheet.write_string(row, 2, text(open, "received_at", i)?)?;
             write_exception(sheet, row, 3, &exception)?;
@@ -351,5 +357,8 @@ pub fn exceptions_workbook(
     board.set_column_width(2, 44)?;
     board.set_column_range_width(3, 5, 14)?;
     board.set_column_range_width(6, 7, 30)?;
+    if !schemas.plans.is_empty() {
+        super::plans::plan_exceptions_sheet(&mut workbook, schemas, &consolidated.plans)?;
+    }
     Ok(workbook.save_to_buffer()?)
 }

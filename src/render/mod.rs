@@ -3,12 +3,14 @@
 
 mod dashboard;
 mod exceptions;
+mod plans;
 
 use polars::prelude::{AnyValue, DataFrame, PolarsResult};
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, XlsxError};
 
 pub use dashboard::dashboard_workbook;
 pub use exceptions::{exceptions_workbook, return_report_json, return_report_workbook};
+pub use plans::PLAN_STATUS_COLUMNS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {

@@ -9,6 +9,8 @@ pub struct Schemas {
     pub catalogue: Catalogue,
     pub templates: Vec<Template>,
     pub rules: Vec<Rule>,
+    /// Action plan trackers, from `schemas/plans/`.
+    pub plans: Vec<super::Plan>,
 }
 
 impl Schemas {
@@ -28,6 +30,13 @@ impl Schemas {
         self.templates
             .iter()
             .find(|template| normalise_label(&template.id) == wanted)
+    }
+
+    pub fn plan(&self, id: &str) -> Option<&super::Plan> {
+        let wanted = normalise_label(id);
+        self.plans
+            .iter()
+            .find(|plan| normalise_label(&plan.id) == wanted)
     }
 
     pub fn department(&self, id: &str) -> Option<&Department> {

@@ -1,12 +1,14 @@
 //! Loads `schemas/` once at start-up and compiles it into checked types; a bad schema names file, key and reason.
 
 mod checked;
+mod plan;
 mod raw;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 pub use checked::*;
+pub use plan::*;
 use raw::*;
 
 use crate::error::FatalError;
@@ -35,7 +37,7 @@ pub fn load(dir: &Path) -> Result<Schemas, FatalError> {
     let rules = compile_rules(&rules_file, raw_rules, &catalogue)?;
 
     let mut templates = Vec::new();
-    for file in template_files(&dir.join("templates"))? {
+    for file in toml_files(&dir.join("templates"), "return templates")? {
         let raw: RawTemplate = parse_file(&file)?;
         let template = compile_template(&file, raw, &departments, &catalogue)?;
         if templates
@@ -60,6 +62,8 @@ pub fn load(dir: &Path) -> Result<Schemas, FatalError> {
         });
     }
 
+    let plans = load_plans(&dir.join("plans"), &departments, &catalogue, &templates)?;
+
     Ok(Schemas {
         dashboard: DashboardSettings {
             force: raw_dashboard.force,
@@ -72,13 +76,68 @@ pub fn load(dir: &Path) -> Result<Schemas, FatalError> {
         catalogue,
         templates,
         rules,
+        plans,
     })
 }
 
-fn template_files(dir: &Path) -> Result<Vec<PathBuf>, FatalError> {
+/// Sheets of the dashboard that a plan's sheet may not take.
+pub const DASHBOARD_SHEETS: [&str; 5] = [
+    "Summary",
+    "Charts",
+    "Data Owners and Sources",
+    "Data",
+    "PlanStatus",
+];
+
+/// Reads `schemas/plans/*.toml`, if the folder exists: an installation need not track any plan.
+fn load_plans(
+    dir: &Path,
+    departments: &[Department],
+    catalogue: &Catalogue,
+    templates: &[Template],
+) -> Result<Vec<Plan>, FatalError> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut taken: Vec<String> = DASHBOARD_SHEETS.iter().map(|s| s.to_string()).collect();
+    taken.extend(catalogue.groups.iter().map(|g| g.title.clone()));
+    let mut plans: Vec<Plan> = Vec::new();
+    for file in toml_files(dir, "plans")? {
+        let raw: RawPlan = parse_file(&file)?;
+        let plan = compile_plan(&file, raw, departments)?;
+        let id = normalise_label(&plan.id);
+        if plans.iter().any(|p| normalise_label(&p.id) == id)
+            || templates.iter().any(|t| normalise_label(&t.id) == id)
+        {
+            return Err(FatalError::schema(
+                &file,
+                "plan.id",
+                format!(
+                    "`{}` is already the id of another plan or template",
+                    plan.id
+                ),
+            ));
+        }
+        if taken
+            .iter()
+            .any(|sheet| normalise_label(sheet) == normalise_label(&plan.sheet))
+        {
+            return Err(FatalError::schema(
+                &file,
+                "plan.sheet",
+                format!("the dashboard already has a sheet named `{}`", plan.sheet),
+            ));
+        }
+        taken.push(plan.sheet.clone());
+        plans.push(plan);
+    }
+    Ok(plans)
+}
+
+fn toml_files(dir: &Path, what: &str) -> Result<Vec<PathBuf>, FatalError> {
     let entries = std::fs::read_dir(dir).map_err(|error| FatalError::Folder {
         path: dir.to_path_buf(),
-        reason: format!("cannot list return templates: {error}"),
+        reason: format!("cannot list {what}: {error}"),
     })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))

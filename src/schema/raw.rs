@@ -244,3 +244,123 @@ pub struct RawField {
     pub allowed: Vec<String>,
     pub at: RawLocator,
 }
+
+/// An action plan tracker (`schemas/plans/*.toml`): its reporting periods, status vocabulary, sections,
+/// measures, and how its update returns are laid out.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlan {
+    pub plan: RawPlanHeader,
+    pub periods: Vec<RawPlanPeriod>,
+    pub statuses: Vec<RawStatus>,
+    #[serde(default)]
+    pub update_return: RawUpdateReturn,
+    pub sections: Vec<RawSection>,
+    pub measures: Vec<RawPlanMeasure>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlanHeader {
+    pub id: String,
+    pub version: u32,
+    pub title: String,
+    /// The dashboard sheet the plan is shown on (Excel allows 31 characters).
+    pub sheet: String,
+    /// Who owns the plan as a whole, as the plan names them.
+    pub owner: Option<String>,
+    /// Departments that update a measure naming none of its own.
+    #[serde(default)]
+    pub departments: Vec<String>,
+    /// A latest update older than this many days at the reporting date is flagged.
+    pub stale_update_days: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlanPeriod {
+    pub label: String,
+    /// The reporting date the period's statuses are as at.
+    pub as_at: toml::value::Datetime,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStatus {
+    pub name: String,
+    pub meaning: String,
+    /// complete, on_track, not_due, at_risk or off_track.
+    pub kind: String,
+    /// The traffic-light fill, "#RRGGBB".
+    pub colour: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpdateReturn {
+    #[serde(default = "default_update_sheet")]
+    pub sheet: String,
+    #[serde(default = "default_title_heading")]
+    pub title_heading: String,
+    #[serde(default = "default_owner_heading")]
+    pub owner_heading: String,
+    /// One status column under this heading; without it, one status column per reporting period.
+    pub status_heading: Option<String>,
+    /// What owners return besides the status: current_position, latest_update, date_of_update, complete.
+    #[serde(default = "default_collects")]
+    pub collects: Vec<String>,
+}
+
+impl Default for RawUpdateReturn {
+    fn default() -> Self {
+        RawUpdateReturn {
+            sheet: default_update_sheet(),
+            title_heading: default_title_heading(),
+            owner_heading: default_owner_heading(),
+            status_heading: None,
+            collects: default_collects(),
+        }
+    }
+}
+
+fn default_update_sheet() -> String {
+    "Plan Summary".to_owned()
+}
+
+fn default_title_heading() -> String {
+    "Measure".to_owned()
+}
+
+fn default_owner_heading() -> String {
+    "Owner".to_owned()
+}
+
+fn default_collects() -> Vec<String> {
+    vec!["current_position".to_owned()]
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSection {
+    pub id: String,
+    pub title: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlanMeasure {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub section: String,
+    pub title: String,
+    pub owner: Option<String>,
+    /// The departments that may update this measure (default: the plan's).
+    pub departments: Option<Vec<String>>,
+    pub aim: Option<String>,
+    pub measurement: Option<String>,
+    pub due: Option<toml::value::Datetime>,
+    /// The due date as the plan words it ("March 2018", "Quarterly updates to ISB").
+    pub due_text: Option<String>,
+    pub criteria: Option<String>,
+    pub initial_response: Option<String>,
+}

@@ -9,6 +9,7 @@ mod bad_files;
 mod collation;
 mod consistency;
 mod flags;
+mod plans;
 mod quirks;
 mod schemas;
 mod watch;

@@ -6,7 +6,7 @@
 
 use chrono::NaiveDate;
 use collate::schema::Schemas;
-use collate::template::{Entry, ReturnDraft};
+use collate::template::{Entry, PlanUpdateDraft, ReturnDraft};
 
 /// A figure row: indicator, measure, year offset, and its quarters (None is a blank cell).
 type Row = (&'static str, &'static str, i32, [Option<f64>; 4]);
@@ -340,7 +340,52 @@ pub fn seed_workbooks(schemas: &Schemas) -> Vec<(String, Vec<u8>)> {
         "Historical annual figures 2015-16 to 2019-20.xlsx".into(),
         history_draft(schemas).to_bytes().expect("workbook"),
     ));
+    for update in seed_plan_updates() {
+        files.push((update.file.clone(), plan_update_bytes(schemas, &update)));
+    }
     files
+}
+
+/// One of the seeds' action plan updates, as an owning department returns it.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedPlanUpdate {
+    pub file: String,
+    pub plan: String,
+    pub department: String,
+    pub period: String,
+    pub rows: Vec<collate::template::PlanRow>,
+}
+
+/// The trackers' statuses and updates from the seeds (`seed_plan_updates.toml`).
+pub fn seed_plan_updates() -> Vec<SeedPlanUpdate> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        updates: Vec<SeedPlanUpdate>,
+    }
+    let file: File =
+        toml::from_str(include_str!("seed_plan_updates.toml")).expect("seed plan updates parse");
+    file.updates
+}
+
+/// The seed update for `plan` from `department`.
+pub fn seed_plan_update(plan: &str, department: &str) -> SeedPlanUpdate {
+    seed_plan_updates()
+        .into_iter()
+        .find(|u| u.plan == plan && u.department == department)
+        .expect("a seed update for this plan and department")
+}
+
+pub fn plan_update_bytes(schemas: &Schemas, update: &SeedPlanUpdate) -> Vec<u8> {
+    let plan = schemas.plan(&update.plan).expect("plan in schemas");
+    let department = schemas
+        .department(&update.department)
+        .map(|d| d.name.clone())
+        .expect("department in schemas");
+    PlanUpdateDraft::new(plan, &department, &update.period)
+        .rows(update.rows.clone())
+        .to_bytes()
+        .expect("workbook")
 }
 
 /// `count` distinct returns from the six departments, the `i`-th for the `(i / 6) % periods`-th quarter

@@ -1,0 +1,456 @@
+//! Action plan consolidation: stored statuses in; the status table, each plan's tracker matrix, counts per
+//! section and status, and the exceptions the board acts on out. Pure polars; no I/O here.
+//!
+//! "Last good update wins" per measure and period, as for figures. Exceptions are judged at each plan's
+//! latest reported period (the latest period any accepted update gave a status for), as at its date.
+
+use polars::prelude::*;
+
+use super::{inner, left, sort_by};
+use crate::schema::{Completion, Schemas, StatusKind};
+use crate::store::History;
+
+/// The plan schemas as frames.
+#[derive(Debug, Clone)]
+pub struct PlanFrames {
+    /// plan, plan_order, section, section_title, section_order, ref, measure_order, title, owner, due
+    /// (ISO date or null), due_text
+    pub measures: DataFrame,
+    /// plan, period, period_order, as_at, stale_before (ISO dates; stale_before null when not configured)
+    pub periods: DataFrame,
+    /// plan, status, kind, rank
+    pub vocabulary: DataFrame,
+}
+
+/// Everything the plan sheets and plan exceptions show.
+#[derive(Debug, Clone)]
+pub struct PlanTables {
+    /// The `PlanStatus` table: plan, section, ref, period, status, owner, source_file, source_cell, then
+    /// as_at, status_as_written, narrative, update_date, complete, kind, rank, prev_status, prev_rank, trend,
+    /// title,
+    /// section_title, due, due_text and the orders.
+    pub statuses: DataFrame,
+    /// Per measure, its latest status and what came with it: plan, section, ref, period, status,
+    /// narrative, update_date, complete, trend, source_file, source_cell.
+    pub latest: DataFrame,
+    /// Each plan's latest reported period: plan, period, period_order, as_at.
+    pub reported: DataFrame,
+    /// plan, section, period, status, measures: how many measures stood at each status.
+    pub counts: DataFrame,
+    /// plan, section, ref, period, exception, status, prev_status, due_text, as_at, update_date, complete,
+    /// owner, title, source_file, source_cell.
+    pub exceptions: DataFrame,
+}
+
+/// The exception kinds, in the order the board reads them.
+pub const STATUS_WORSENED: &str = "status worsened";
+pub const NOT_DUE_AFTER_DUE_DATE: &str = "not-due status after the due date";
+pub const PAST_DUE_NOT_COMPLETE: &str = "past due and not complete";
+pub const GREEN_NOT_COMPLETE: &str = "on track but not complete past due";
+pub const UPDATE_OUT_OF_DATE: &str = "latest update out of date";
+pub const NO_UPDATE: &str = "no update for the period";
+
+pub fn plan_frames(schemas: &Schemas) -> PolarsResult<PlanFrames> {
+    let mut m: [Vec<Option<String>>; 9] = Default::default();
+    let (mut plan_order, mut section_order, mut measure_order) = (vec![], vec![], vec![]);
+    let (mut p_plan, mut p_period, mut p_order, mut p_as_at, mut p_stale) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    let (mut v_plan, mut v_status, mut v_kind, mut v_rank) = (vec![], vec![], vec![], vec![]);
+    let iso = |date: chrono::NaiveDate| date.format("%Y-%m-%d").to_string();
+    for (plan_index, plan) in schemas.plans.iter().enumerate() {
+        for (measure_index, measure) in plan.measures.iter().enumerate() {
+            let (section_index, section) = plan
+                .sections
+                .iter()
+                .enumerate()
+                .find(|(_, s)| s.id == measure.section)
+                .map(|(i, s)| (i, s.title.clone()))
+                .unwrap_or_default();
+            let row = [
+                Some(plan.id.clone()),
+                Some(measure.section.clone()),
+                Some(section),
+                Some(measure.reference.clone()),
+                Some(measure.title.clone()),
+                Some(measure.owner.clone()),
+                measure.due.map(iso),
+                Some(measure.due_text.clone()),
+                Some(measure.departments.join(", ")),
+            ];
+            for (column, value) in m.iter_mut().zip(row) {
+                column.push(value);
+            }
+            plan_order.push(plan_index as i32);
+            section_order.push(section_index as i32);
+            measure_order.push(measure_index as i32);
+        }
+        for (index, period) in plan.periods.iter().enumerate() {
+            p_plan.push(plan.id.clone());
+            p_period.push(period.label.clone());
+            p_order.push(index as i32);
+            p_as_at.push(iso(period.as_at));
+            p_stale.push(plan.stale_update_days.and_then(|days| {
+                period
+                    .as_at
+                    .checked_sub_days(chrono::Days::new(u64::from(days)))
+                    .map(iso)
+            }));
+        }
+        for status in &plan.statuses {
+            v_plan.push(plan.id.clone());
+            v_status.push(status.name.clone());
+            v_kind.push(status.kind.as_str());
+            v_rank.push(status.kind.rank());
+        }
+    }
+    let [
+        plan,
+        section,
+        section_title,
+        reference,
+        title,
+        owner,
+        due,
+        due_text,
+        departments,
+    ] = m;
+    Ok(PlanFrames {
+        measures: df!(
+            "plan" => plan, "plan_order" => plan_order, "section" => section,
+            "section_title" => section_title, "section_order" => section_order, "ref" => reference,
+            "measure_order" => measure_order, "title" => title, "owner" => owner, "due" => due,
+            "due_text" => due_text, "departments" => departments,
+        )?,
+        periods: df!(
+            "plan" => p_plan, "period" => p_period, "period_order" => p_order, "as_at" => p_as_at,
+            "stale_before" => p_stale,
+        )?,
+        vocabulary: df!("plan" => v_plan, "status" => v_status, "kind" => v_kind, "rank" => v_rank)?,
+    })
+}
+
+fn keys() -> [Expr; 3] {
+    [col("plan"), col("section"), col("ref")]
+}
+
+pub fn consolidate_plans(history: &History, frames: &PlanFrames) -> PolarsResult<PlanTables> {
+    let accepted = history
+        .returns
+        .clone()
+        .lazy()
+        .filter(col("accepted"))
+        .select([col("sha256"), col("received_at")]);
+    let (by, order) = sort_by(&["received_at", "source_file"]);
+    // Last good update wins: of the accepted updates giving a measure's status for a period, the one
+    // received last.
+    let current = history
+        .statuses
+        .clone()
+        .lazy()
+        .join(accepted, [col("sha256")], [col("sha256")], inner())
+        .sort(by, order)
+        .group_by_stable([col("plan"), col("section"), col("ref"), col("period")])
+        .agg([
+            col("status").last(),
+            col("status_as_written").last(),
+            col("narrative").last(),
+            col("update_date").last(),
+            col("complete").last(),
+            col("source_file").last(),
+            col("source_cell").last(),
+        ]);
+    let plan_period = [col("plan"), col("period")];
+    let with_schema = current
+        .join(frames.measures.clone().lazy(), keys(), keys(), inner())
+        .join(
+            frames.periods.clone().lazy(),
+            plan_period.clone(),
+            plan_period.clone(),
+            inner(),
+        )
+        .join(
+            frames.vocabulary.clone().lazy(),
+            [col("plan"), col("status")],
+            [col("plan"), col("status")],
+            inner(),
+        );
+    let previous = with_schema.clone().select([
+        col("plan"),
+        col("section"),
+        col("ref"),
+        (col("period_order") + lit(1)).alias("period_order"),
+        col("status").alias("prev_status"),
+        col("rank").alias("prev_rank"),
+    ]);
+    let step = [col("plan"), col("section"), col("ref"), col("period_order")];
+    let statuses = with_schema
+        .join(previous, step.clone(), step, left())
+        .with_column(
+            when(col("prev_rank").is_null())
+                .then(lit(""))
+                .when(col("rank").gt(col("prev_rank")))
+                .then(lit("worse"))
+                .when(col("rank").lt(col("prev_rank")))
+                .then(lit("better"))
+                .otherwise(lit("no change"))
+                .alias("trend"),
+        )
+        .sort(
+            [
+                "plan_order",
+                "section_order",
+                "measure_order",
+                "period_order",
+            ],
+            SortMultipleOptions::default(),
+        )
+        .select([
+            col("plan"),
+            col("section"),
+            col("ref"),
+            col("period"),
+            col("status"),
+            col("owner"),
+            col("source_file"),
+            col("source_cell"),
+            col("as_at"),
+            col("status_as_written"),
+            col("narrative"),
+            col("update_date"),
+            col("complete"),
+            col("kind"),
+            col("rank"),
+            col("prev_status"),
+            col("prev_rank"),
+            col("trend"),
+            col("title"),
+            col("section_title"),
+            col("due"),
+            col("due_text"),
+            col("stale_before"),
+            col("plan_order"),
+            col("section_order"),
+            col("measure_order"),
+            col("period_order"),
+        ])
+        .collect()?;
+
+    let latest = statuses
+        .clone()
+        .lazy()
+        .group_by_stable(keys())
+        .agg([
+            col("period").last(),
+            col("status").last(),
+            col("kind").last(),
+            col("narrative").last(),
+            col("update_date").last(),
+            col("complete").last(),
+            col("trend").last(),
+            col("source_file").last(),
+            col("source_cell").last(),
+        ])
+        .collect()?;
+
+    let reported = statuses
+        .clone()
+        .lazy()
+        .group_by_stable([col("plan")])
+        .agg([col("period_order").max()])
+        .join(
+            frames.periods.clone().lazy(),
+            [col("plan"), col("period_order")],
+            [col("plan"), col("period_order")],
+            inner(),
+        )
+        .select([
+            col("plan"),
+            col("period"),
+            col("period_order"),
+            col("as_at"),
+            col("stale_before"),
+        ])
+        .collect()?;
+
+    let counts = statuses
+        .clone()
+        .lazy()
+        .group_by_stable([col("plan"), col("section"), col("period"), col("status")])
+        .agg([len().alias("measures")])
+        .collect()?;
+
+    let exceptions = plan_exceptions(&statuses, &reported, frames)?;
+    Ok(PlanTables {
+        statuses,
+        latest,
+        reported,
+        counts,
+        exceptions,
+    })
+}
+
+fn kind_is(kind: StatusKind) -> Expr {
+    col("kind").eq(lit(kind.as_str()))
+}
+
+fn complete_is(completion: Completion) -> Expr {
+    col("complete").eq(lit(completion.as_str()))
+}
+
+/// The board's exceptions, each judged at the plan's latest reported period.
+fn plan_exceptions(
+    statuses: &DataFrame,
+    reported: &DataFrame,
+    frames: &PlanFrames,
+) -> PolarsResult<DataFrame> {
+    let plan_period = [col("plan"), col("period")];
+    let at_latest = statuses.clone().lazy().join(
+        reported.clone().lazy().select([col("plan"), col("period")]),
+        plan_period.clone(),
+        plan_period.clone(),
+        inner(),
+    );
+    let past_due = col("due").is_not_null().and(col("due").lt(col("as_at")));
+    let finished = kind_is(StatusKind::Complete)
+        .or(complete_is(Completion::Yes))
+        .or(complete_is(Completion::NotApplicable));
+    let flagged = |name: &str, order: i32, condition: Expr| {
+        at_latest.clone().filter(condition).with_columns([
+            lit(name).alias("exception"),
+            lit(order).alias("exception_order"),
+        ])
+    };
+    let worsened = flagged(
+        STATUS_WORSENED,
+        0,
+        col("prev_rank")
+            .is_not_null()
+            .and(col("rank").gt(col("prev_rank"))),
+    );
+    let white_after_due = flagged(
+        NOT_DUE_AFTER_DUE_DATE,
+        1,
+        kind_is(StatusKind::NotDue).and(past_due.clone()),
+    );
+    // Where the plan records completion, that decides; otherwise a status at risk or off track past its
+    // due date is not complete. (A not-due status past its date has its own exception.)
+    let not_complete = complete_is(Completion::No).or(col("complete")
+        .is_null()
+        .and(kind_is(StatusKind::AtRisk).or(kind_is(StatusKind::OffTrack))));
+    let past_due_not_complete = flagged(
+        PAST_DUE_NOT_COMPLETE,
+        2,
+        past_due
+            .clone()
+            .and(not_complete)
+            .and(kind_is(StatusKind::Complete).not()),
+    );
+    let green_not_complete = flagged(
+        GREEN_NOT_COMPLETE,
+        3,
+        kind_is(StatusKind::OnTrack)
+            .and(complete_is(Completion::No))
+            .and(past_due),
+    );
+    let out_of_date = flagged(
+        UPDATE_OUT_OF_DATE,
+        4,
+        col("update_date")
+            .is_not_null()
+            .and(col("stale_before").is_not_null())
+            .and(col("update_date").lt(col("stale_before")))
+            .and(finished.clone().not()),
+    );
+
+    // Measures with no status at the plan's latest period, unless already complete earlier.
+    let done_before = statuses
+        .clone()
+        .lazy()
+        .filter(finished)
+        .group_by_stable(keys())
+        .agg([lit(true).first().alias("done_before")]);
+    let no_update = frames
+        .measures
+        .clone()
+        .lazy()
+        .join(
+            reported
+                .clone()
+                .lazy()
+                .select([col("plan"), col("period"), col("as_at")]),
+            [col("plan")],
+            [col("plan")],
+            inner(),
+        )
+        .join(
+            statuses.clone().lazy().select([
+                col("plan"),
+                col("section"),
+                col("ref"),
+                col("period"),
+                col("status"),
+            ]),
+            [col("plan"), col("section"), col("ref"), col("period")],
+            [col("plan"), col("section"), col("ref"), col("period")],
+            left(),
+        )
+        .join(done_before, keys(), keys(), left())
+        .filter(col("status").is_null().and(col("done_before").is_null()))
+        .with_columns([
+            lit(NO_UPDATE).alias("exception"),
+            lit(5).alias("exception_order"),
+            lit(NULL).cast(DataType::String).alias("prev_status"),
+            lit(NULL).cast(DataType::String).alias("update_date"),
+            lit(NULL).cast(DataType::String).alias("complete"),
+            lit(NULL).cast(DataType::String).alias("source_file"),
+            lit(NULL).cast(DataType::String).alias("source_cell"),
+        ]);
+
+    let columns = || {
+        [
+            col("plan"),
+            col("section"),
+            col("ref"),
+            col("period"),
+            col("exception"),
+            col("status"),
+            col("prev_status"),
+            col("due_text"),
+            col("as_at"),
+            col("update_date"),
+            col("complete"),
+            col("owner"),
+            col("title"),
+            col("section_title"),
+            col("source_file"),
+            col("source_cell"),
+            col("plan_order"),
+            col("exception_order"),
+            col("section_order"),
+            col("measure_order"),
+        ]
+    };
+    let flagged_frames = [
+        worsened,
+        white_after_due,
+        past_due_not_complete,
+        green_not_complete,
+        out_of_date,
+    ]
+    .into_iter()
+    .map(|frame| frame.select(columns()));
+    let all: Vec<LazyFrame> = flagged_frames
+        .chain(std::iter::once(no_update.select(columns())))
+        .collect();
+    concat(all, UnionArgs::default())?
+        .sort(
+            [
+                "plan_order",
+                "exception_order",
+                "section_order",
+                "measure_order",
+            ],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .collect()
+}

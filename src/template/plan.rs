@@ -1,0 +1,310 @@
+//! Writes an action plan update return laid out like the seeds' tables: blank for a department's own
+//! measures (`collate template PLAN --department D`), or filled, for the sample inbox and tests.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rust_xlsxwriter::{
+    DataValidation, DataValidationErrorStyle, DocProperties, ExcelDateTime, Format, FormatBorder,
+    Workbook, XlsxError,
+};
+use serde::Deserialize;
+
+use crate::schema::{
+    COMPLETE_HEADING, CURRENT_POSITION_HEADING, DATE_OF_UPDATE_HEADING, DUE_HEADING,
+    INITIAL_RESPONSE_HEADING, LATEST_UPDATE_HEADING, Plan, PlanMeasure, REF_HEADING,
+};
+use crate::validate::{COVER_ROWS, COVER_SHEET};
+
+/// One row of an update as an owner fills it in. Values are written as typed: a date of update that reads
+/// as a date is written as one.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanRow {
+    pub section: String,
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// Period label (or the plan's status heading) → status as typed.
+    #[serde(default)]
+    pub statuses: BTreeMap<String, String>,
+    pub current_position: Option<String>,
+    pub latest_update: Option<String>,
+    pub date_of_update: Option<String>,
+    pub complete: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanUpdateDraft<'p> {
+    plan: &'p Plan,
+    department: String,
+    period: String,
+    rows: Vec<PlanRow>,
+    version: u32,
+}
+
+impl<'p> PlanUpdateDraft<'p> {
+    /// An update from `department` (as its cover names it) for the reporting period `period`, with no rows.
+    pub fn new(plan: &'p Plan, department: &str, period: &str) -> Self {
+        PlanUpdateDraft {
+            plan,
+            department: department.to_owned(),
+            period: period.to_owned(),
+            rows: Vec::new(),
+            version: plan.version,
+        }
+    }
+
+    /// Blank rows for every measure this department updates.
+    pub fn with_measures_of(mut self, department_id: &str) -> Self {
+        self.rows = self
+            .plan
+            .measures_of(department_id)
+            .map(|measure| PlanRow {
+                section: measure.section.clone(),
+                reference: measure.reference.clone(),
+                ..PlanRow::default()
+            })
+            .collect();
+        self
+    }
+
+    pub fn rows(mut self, rows: Vec<PlanRow>) -> Self {
+        self.rows = rows;
+        self
+    }
+
+    pub fn version(mut self, version: u32) -> Self {
+        self.version = version;
+        self
+    }
+
+    pub fn to_bytes(&self) -> Result<Vec<u8>, XlsxError> {
+        let plan = self.plan;
+        let mut workbook = Workbook::new();
+        let created = ExcelDateTime::from_ymd(2000, 1, 1)?;
+        workbook.set_properties(
+            &DocProperties::new()
+                .set_title(format!("{} update", plan.title))
+                .set_creation_datetime(&created),
+        );
+        let bold = Format::new().set_bold();
+        let header = Format::new()
+            .set_bold()
+            .set_text_wrap()
+            .set_border(FormatBorder::Thin);
+        let cell = Format::new().set_text_wrap().set_border(FormatBorder::Thin);
+        let date_format = Format::new()
+            .set_num_format("dd-mmm-yy")
+            .set_border(FormatBorder::Thin);
+
+        let cover = workbook.add_worksheet();
+        cover.set_name(COVER_SHEET)?;
+        cover.write_string_with_format(0, 0, format!("{} update", plan.title), &bold)?;
+        cover.write_string_with_format(2, 0, "Item", &bold)?;
+        cover.write_string_with_format(2, 1, "Value", &bold)?;
+        let values = [
+            plan.id.clone(),
+            self.version.to_string(),
+            self.department.clone(),
+            self.period.clone(),
+        ];
+        for (offset, (label, value)) in COVER_ROWS.iter().zip(values).enumerate() {
+            let row = 3 + offset as u32;
+            cover.write_string(row, 0, *label)?;
+            if *label == "Template version" {
+                cover.write_number(row, 1, f64::from(self.version))?;
+            } else {
+                cover.write_string(row, 1, value)?;
+            }
+        }
+        let periods: Vec<&str> = plan.periods.iter().map(|p| p.label.as_str()).collect();
+        cover.write_string(8, 0, format!("Reporting periods: {}", periods.join(", ")))?;
+        cover.set_column_width(0, 22)?;
+        cover.set_column_width(1, 40)?;
+
+        let sheet = workbook.add_worksheet();
+        sheet.set_name(&plan.update.sheet)?;
+        sheet.write_string_with_format(0, 0, &plan.title, &bold)?;
+        let names: Vec<&str> = plan.statuses.iter().map(|s| s.name.as_str()).collect();
+        sheet.write_string(
+            1,
+            0,
+            format!(
+                "Give each of your measures' status for the reporting period ({}) and its update.",
+                names.join(", ")
+            ),
+        )?;
+        let collects = plan.update.collects;
+        let with_initial = plan.measures.iter().any(|m| !m.initial_response.is_empty());
+        let mut headings: Vec<String> = vec![
+            REF_HEADING.into(),
+            plan.update.title_heading.clone(),
+            plan.update.owner_heading.clone(),
+            DUE_HEADING.into(),
+        ];
+        if with_initial {
+            headings.push(INITIAL_RESPONSE_HEADING.into());
+        }
+        let status_headings: Vec<String> = match &plan.update.status_heading {
+            Some(heading) => vec![heading.clone()],
+            None => plan.periods.iter().map(|p| p.label.clone()).collect(),
+        };
+        let first_status = headings.len() as u16;
+        let mut extra: Vec<&str> = Vec::new();
+        if collects.current_position {
+            extra.push(CURRENT_POSITION_HEADING);
+        }
+        if collects.latest_update {
+            extra.push(LATEST_UPDATE_HEADING);
+        }
+        if collects.date_of_update {
+            extra.push(DATE_OF_UPDATE_HEADING);
+        }
+        if collects.complete {
+            extra.push(COMPLETE_HEADING);
+        }
+        // The seed improvement plan puts the RAG status last; the trackers put statuses before the narrative.
+        let status_last = plan.update.status_heading.is_some();
+        let mut order: Vec<String> = headings;
+        if !status_last {
+            order.extend(status_headings.iter().cloned());
+        }
+        order.extend(extra.iter().map(|h| h.to_string()));
+        if status_last {
+            order.extend(status_headings.iter().cloned());
+        }
+        let column = |heading: &str| order.iter().position(|h| h == heading).map(|p| p as u16);
+
+        let validation = DataValidation::new()
+            .allow_list_strings(&names)?
+            .set_error_style(DataValidationErrorStyle::Warning);
+        let mut row = 3u32;
+        for section in &plan.sections {
+            let rows: Vec<&PlanRow> = self
+                .rows
+                .iter()
+                .filter(|r| r.section == section.id)
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            sheet.write_string_with_format(row, 0, &section.title, &bold)?;
+            row += 1;
+            for (col, heading) in order.iter().enumerate() {
+                sheet.write_string_with_format(row, col as u16, heading, &header)?;
+            }
+            row += 1;
+            let first_row = row;
+            for entry in rows {
+                let measure: Option<&PlanMeasure> = plan.measure(&section.id, &entry.reference);
+                let fixed = [
+                    (REF_HEADING.to_owned(), entry.reference.clone()),
+                    (
+                        plan.update.title_heading.clone(),
+                        measure.map(|m| m.title.clone()).unwrap_or_default(),
+                    ),
+                    (
+                        plan.update.owner_heading.clone(),
+                        measure.map(|m| m.owner.clone()).unwrap_or_default(),
+                    ),
+                    (
+                        DUE_HEADING.to_owned(),
+                        measure.map(|m| m.due_text.clone()).unwrap_or_default(),
+                    ),
+                    (
+                        INITIAL_RESPONSE_HEADING.to_owned(),
+                        measure
+                            .map(|m| m.initial_response.clone())
+                            .unwrap_or_default(),
+                    ),
+                ];
+                for (heading, value) in fixed {
+                    if let Some(col) = column(&heading) {
+                        sheet.write_string_with_format(row, col, value, &cell)?;
+                    }
+                }
+                for heading in &status_headings {
+                    if let Some(col) = column(heading) {
+                        // A single status column takes the status given for the update's own period.
+                        let status = entry.statuses.get(heading).or_else(|| {
+                            plan.update
+                                .status_heading
+                                .as_ref()
+                                .and_then(|_| entry.statuses.get(&self.period))
+                        });
+                        match status {
+                            Some(status) => {
+                                sheet.write_string_with_format(row, col, status, &cell)?
+                            }
+                            None => sheet.write_blank(row, col, &cell)?,
+                        };
+                    }
+                }
+                let texts = [
+                    (CURRENT_POSITION_HEADING, &entry.current_position),
+                    (LATEST_UPDATE_HEADING, &entry.latest_update),
+                    (COMPLETE_HEADING, &entry.complete),
+                ];
+                for (heading, value) in texts {
+                    if let Some(col) = column(heading) {
+                        match value {
+                            Some(value) => {
+                                sheet.write_string_with_format(row, col, value, &cell)?
+                            }
+                            None => sheet.write_blank(row, col, &cell)?,
+                        };
+                    }
+                }
+                if let Some(col) = column(DATE_OF_UPDATE_HEADING) {
+                    match entry.date_of_update.as_deref().map(|d| (d, as_date(d))) {
+                        Some((_, Some(date))) => {
+                            let excel = ExcelDateTime::from_ymd(
+                                u16::try_from(chrono::Datelike::year(&date)).unwrap_or(1900),
+                                chrono::Datelike::month(&date) as u8,
+                                chrono::Datelike::day(&date) as u8,
+                            )?;
+                            sheet.write_datetime_with_format(row, col, &excel, &date_format)?;
+                        }
+                        Some((typed, None)) => {
+                            sheet.write_string_with_format(row, col, typed, &cell)?;
+                        }
+                        None => {
+                            sheet.write_blank(row, col, &cell)?;
+                        }
+                    }
+                }
+                row += 1;
+            }
+            let status_cols: Vec<u16> = status_headings.iter().filter_map(|h| column(h)).collect();
+            if let (Some(first), Some(last)) = (status_cols.iter().min(), status_cols.iter().max())
+            {
+                sheet.add_data_validation(first_row, *first, row - 1, *last, &validation)?;
+            }
+            row += 1;
+        }
+        sheet.set_column_width(0, 8)?;
+        sheet.set_column_width(1, 50)?;
+        sheet.set_column_width(2, 24)?;
+        sheet.set_column_width(3, 14)?;
+        for (col, heading) in order.iter().enumerate().skip(usize::from(first_status)) {
+            let wide = [
+                CURRENT_POSITION_HEADING,
+                LATEST_UPDATE_HEADING,
+                INITIAL_RESPONSE_HEADING,
+            ]
+            .contains(&heading.as_str());
+            sheet.set_column_width(col as u16, if wide { 60 } else { 12 })?;
+        }
+        if with_initial {
+            sheet.set_column_width(4, 60)?;
+        }
+        workbook.save_to_buffer()
+    }
+}
+
+/// A date as owners type them: 24-Aug-15, 24/08/2015 or 2015-08-24.
+fn as_date(text: &str) -> Option<NaiveDate> {
+    ["%d-%b-%y", "%d/%m/%Y", "%Y-%m-%d"]
+        .iter()
+        .find_map(|format| NaiveDate::parse_from_str(text.trim(), format).ok())
+}
