@@ -544,12 +544,7 @@ fn identify<'s>(
         }
     }
     let Some((template, _)) = found else {
-        let known: Vec<&str> = schemas
-            .templates
-            .iter()
-            .map(|t| t.id.as_str())
-            .chain(schemas.plans.iter().map(|p| p.id.as_str()))
-            .collect();
+        let known = schemas.return_ids();
         match stated_ids.into_iter().next() {
             Some((stated, cell)) => checker.cell_problem(
                 "unknown-template",

@@ -31,12 +31,7 @@ pub fn template(locations: &Locations, args: &TemplateArgs) -> anyhow::Result<u8
         return plan_update(&schemas, plan, args);
     }
     let Some(template) = schemas.template(&args.id) else {
-        let known: Vec<&str> = schemas
-            .templates
-            .iter()
-            .map(|t| t.id.as_str())
-            .chain(schemas.plans.iter().map(|p| p.id.as_str()))
-            .collect();
+        let known = schemas.return_ids();
         anyhow::bail!("no template \"{}\" (known: {})", args.id, known.join(", "));
     };
     let out = args

@@ -32,6 +32,15 @@ impl Schemas {
             .find(|template| normalise_label(&template.id) == wanted)
     }
 
+    /// The ids a workbook's cover may name: every return template and every plan.
+    pub fn return_ids(&self) -> Vec<&str> {
+        self.templates
+            .iter()
+            .map(|t| t.id.as_str())
+            .chain(self.plans.iter().map(|p| p.id.as_str()))
+            .collect()
+    }
+
     pub fn plan(&self, id: &str) -> Option<&super::Plan> {
         let wanted = normalise_label(id);
         self.plans

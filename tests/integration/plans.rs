@@ -406,8 +406,12 @@ fn a_later_update_wins() {
 }
 
 /// Receives a bad update and returns the Rejected sheet's rows for it, after checking it was rejected.
-fn rejected_rows(installation: &Installation, name: &str, bytes: Vec<u8>) -> Vec<Vec<String>> {
-    installation.receive(name, &bytes, 0);
+fn rejected_rows(
+    installation: &Installation,
+    name: &str,
+    update: &SeedPlanUpdate,
+) -> Vec<Vec<String>> {
+    installation.receive(name, &plan_update_bytes(&installation.schemas, update), 0);
     assert_eq!(installation.run(), 1, "the bad update is rejected");
     sheet_rows(&installation.exceptions(), "Rejected")
         .into_iter()
@@ -435,11 +439,7 @@ fn an_unknown_ref_is_rejected() {
             .expect("1.4");
         row.reference = "1.11".into();
     });
-    let rows = rejected_rows(
-        &installation,
-        "sd.xlsx",
-        plan_update_bytes(&installation.schemas, &update),
-    );
+    let rows = rejected_rows(&installation, "sd.xlsx", &update);
     assert_rejected_for(
         &rows,
         "unknown-ref",
@@ -457,11 +457,7 @@ fn an_unknown_ref_is_rejected() {
 fn a_status_outside_the_vocabulary_is_rejected() {
     let installation = Installation::new();
     let update = sd_update_2018(|u| set_status(u, "1.2", "Aug 18", "BLUE"));
-    let rows = rejected_rows(
-        &installation,
-        "sd.xlsx",
-        plan_update_bytes(&installation.schemas, &update),
-    );
+    let rows = rejected_rows(&installation, "sd.xlsx", &update);
     assert_rejected_for(
         &rows,
         "unknown-status",
@@ -471,11 +467,7 @@ fn a_status_outside_the_vocabulary_is_rejected() {
     // A combination that is not a completion is ambiguous.
     let installation = Installation::new();
     let update = sd_update_2018(|u| set_status(u, "1.2", "Aug 18", "GREEN/AMBER"));
-    let rows = rejected_rows(
-        &installation,
-        "sd.xlsx",
-        plan_update_bytes(&installation.schemas, &update),
-    );
+    let rows = rejected_rows(&installation, "sd.xlsx", &update);
     assert_rejected_for(&rows, "unknown-status", "F7", "gives more than one status");
 }
 
@@ -486,11 +478,7 @@ fn an_update_from_a_department_that_does_not_own_the_measure_is_rejected() {
     let mut psd_row = seed_plan_update(DELIVERY_2018, "PSD").rows[0].clone();
     psd_row.statuses.insert("Aug 18".into(), "RED".into());
     update.rows.insert(4, psd_row);
-    let rows = rejected_rows(
-        &installation,
-        "sd.xlsx",
-        plan_update_bytes(&installation.schemas, &update),
-    );
+    let rows = rejected_rows(&installation, "sd.xlsx", &update);
     assert_rejected_for(
         &rows,
         "not-owner",
@@ -504,11 +492,7 @@ fn a_date_of_update_that_cannot_be_read_is_rejected() {
     let installation = Installation::new();
     let mut update = seed_plan_update(IMPROVEMENT, "PSD");
     update.rows[6].date_of_update = Some("31/31/2015".into());
-    let rows = rejected_rows(
-        &installation,
-        "psd.xlsx",
-        plan_update_bytes(&installation.schemas, &update),
-    );
+    let rows = rejected_rows(&installation, "psd.xlsx", &update);
     assert_rejected_for(
         &rows,
         "unreadable-date",
@@ -522,11 +506,7 @@ fn a_reporting_period_the_plan_does_not_have_is_rejected() {
     let installation = Installation::new();
     let mut update = sd_update_2018(|_| {});
     update.period = "Sep 18".into();
-    let rows = rejected_rows(
-        &installation,
-        "sd.xlsx",
-        plan_update_bytes(&installation.schemas, &update),
-    );
+    let rows = rejected_rows(&installation, "sd.xlsx", &update);
     assert_rejected_for(
         &rows,
         "unreadable-period",
