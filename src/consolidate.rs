@@ -584,10 +584,14 @@ pub fn consolidate(
         )
         .collect()?;
 
+    // The returns whose exceptions are still open: the current accepted ones and the rejected ones.
     let in_picture = concat(
         [
-            current
-                .clone()
+            (current.clone(), "accepted"),
+            (rejected.clone().lazy(), "rejected"),
+        ]
+        .map(|(frame, outcome)| {
+            frame
                 .select([
                     col("sha256"),
                     col("department"),
@@ -596,20 +600,8 @@ pub fn consolidate(
                     col("plan_period"),
                     col("received_at"),
                 ])
-                .with_column(lit("accepted").alias("outcome")),
-            rejected
-                .clone()
-                .lazy()
-                .select([
-                    col("sha256"),
-                    col("department"),
-                    col("ret_year"),
-                    col("ret_q"),
-                    col("plan_period"),
-                    col("received_at"),
-                ])
-                .with_column(lit("rejected").alias("outcome")),
-        ],
+                .with_column(lit(outcome).alias("outcome"))
+        }),
         UnionArgs::default(),
     )?;
     let open_exceptions = history

@@ -313,7 +313,7 @@ fn compile_update(file: &Path, raw: RawUpdateReturn) -> Result<UpdateLayout, Fat
     })
 }
 
-/// Checks one plan file. `taken_sheets` are the dashboard's own sheet names, which a plan may not reuse.
+/// Checks one plan file; `load_plans` then checks it against the other plans and the dashboard sheets.
 pub fn compile_plan(
     file: &Path,
     raw: RawPlan,
