@@ -152,7 +152,7 @@ pub(super) fn validate_update(
                 continue;
             }
         };
-        let columns = header_columns(workbook, sheet, header, last_col, plan);
+        let columns = header_columns(workbook, sheet, header, last_col, plan, own_period);
         for row in header + 1..=end {
             read_row(
                 checker,
@@ -177,6 +177,7 @@ fn header_columns(
     header: u32,
     last_col: u32,
     plan: &Plan,
+    own_period: usize,
 ) -> Vec<(u32, Column)> {
     let mut columns = Vec::new();
     for col in 0..=last_col {
@@ -192,10 +193,8 @@ fn header_columns(
         let column = if is(REF_HEADING) {
             Some(Column::Ref)
         } else if let Some(status) = &plan.update.status_heading {
-            is(status).then(|| {
-                let own = plan.periods.len().saturating_sub(1);
-                Column::Status(own)
-            })
+            // A single status column holds the status for the update's own period.
+            is(status).then_some(Column::Status(own_period))
         } else {
             plan.period(&heading)
                 .map(|(index, _)| Column::Status(index))
@@ -253,14 +252,6 @@ fn read_row(
         .iter()
         .filter(|(column, cell)| *column != Column::Ref && !blank(&cell.value))
         .collect();
-    // A status plan statuses are given for the plan's own single status column.
-    let status_period = |index: usize| {
-        if plan.update.status_heading.is_some() {
-            own_period
-        } else {
-            index
-        }
-    };
     if reference.is_empty() {
         if let Some((_, cell)) = filled.iter().find(|(c, _)| matches!(c, Column::Status(_))) {
             checker.raise(Problem {
@@ -396,7 +387,7 @@ fn read_row(
         if blank(&cell.value) {
             continue;
         }
-        let index = status_period(*index);
+        let index = *index;
         let period = &plan.periods[index];
         let as_written = cell_text(&cell.value);
         if index > own_period {
