@@ -3,6 +3,8 @@
 //! Run: cargo bench --bench pipeline            (1,000 returns; COLLATE_BENCH_RETURNS=N for another count)
 //! Each phase runs in its own child process so that its peak memory (VmHWM) is its own.
 
+#[path = "../tests/support/install.rs"]
+mod install;
 #[path = "../tests/support/seed_returns.rs"]
 mod seed_returns;
 
@@ -154,17 +156,7 @@ fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let kept = std::env::var_os("COLLATE_BENCH_DIR").map(PathBuf::from);
     let root = kept.as_deref().unwrap_or(dir.path());
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::fs::create_dir_all(root.join("schemas/templates"))?;
-    for entry in std::fs::read_dir(repo.join("schemas"))?
-        .chain(std::fs::read_dir(repo.join("schemas/templates"))?)
-    {
-        let path = entry?.path();
-        if path.is_file() {
-            let relative = path.strip_prefix(repo)?;
-            std::fs::copy(&path, root.join(relative))?;
-        }
-    }
+    install::install_schemas(root)?;
     generate(root, count)?;
     // The returns are on disk before a run starts, as saved attachments would be.
     Command::new("sync").status()?;

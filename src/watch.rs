@@ -60,6 +60,50 @@ struct Candidate {
     reported: bool,
 }
 
+/// The inbox as it was given and as the file system resolves it.
+///
+/// notify reports each event's path joined to the *absolute* form of the folder it watches (`./inbox`
+/// becomes `/home/owner/./inbox/x.xlsx`), and a symbolic link or a `..` spells the same folder another way
+/// again; so an event is matched by where its folder resolves to, then named as the inbox was given, the
+/// form in which the scans name the same file and the store records it.
+struct WatchedInbox {
+    given: PathBuf,
+    resolved: PathBuf,
+}
+
+impl WatchedInbox {
+    fn resolve(given: &Path) -> Result<WatchedInbox, FatalError> {
+        let resolved = std::fs::canonicalize(given).map_err(|error| FatalError::Folder {
+            path: given.to_path_buf(),
+            reason: if given.exists() {
+                format!("cannot find where the inbox folder is: {error}")
+            } else {
+                "the inbox folder does not exist".to_owned()
+            },
+        })?;
+        if !resolved.is_dir() {
+            return Err(FatalError::Folder {
+                path: given.to_path_buf(),
+                reason: "the inbox is not a folder".to_owned(),
+            });
+        }
+        Ok(WatchedInbox {
+            given: given.to_path_buf(),
+            resolved,
+        })
+    }
+
+    /// The inbox file an event (or a scan) names, spelt as the inbox was given; `None` for anything not
+    /// directly inside the inbox (the inbox itself, `set aside/`, the other side of a rename).
+    fn file_named_by(&self, path: &Path) -> Option<PathBuf> {
+        let (folder, name) = (path.parent()?, path.file_name()?);
+        let inside = folder == self.given
+            || folder == self.resolved
+            || std::fs::canonicalize(folder).is_ok_and(|folder| folder == self.resolved);
+        inside.then(|| self.given.join(name))
+    }
+}
+
 fn fingerprint(path: &Path) -> Option<(u64, SystemTime)> {
     let metadata = std::fs::metadata(path).ok()?;
     Some((metadata.len(), metadata.modified().ok()?))
@@ -83,13 +127,8 @@ pub fn watch(
                 });
             }
         };
-    let inbox = &folders.inbox;
-    if !inbox.is_dir() {
-        return Err(FatalError::Folder {
-            path: inbox.clone(),
-            reason: "the inbox folder does not exist".to_owned(),
-        });
-    }
+    let watched = WatchedInbox::resolve(&folders.inbox)?;
+    let inbox = &watched.given;
 
     let (events, received_events) = mpsc::channel::<DebounceEventResult>();
     let _debouncer = match options.poll {
@@ -103,7 +142,7 @@ pub fn watch(
             let mut debouncer =
                 new_debouncer(Duration::from_millis(50), None, events).map_err(fail)?;
             debouncer
-                .watch(inbox, RecursiveMode::NonRecursive)
+                .watch(&watched.resolved, RecursiveMode::NonRecursive)
                 .map_err(fail)?;
             Some(debouncer)
         }
@@ -174,7 +213,10 @@ pub fn watch(
         }
         let now = Instant::now();
         for path in noticed {
-            if path.parent() != Some(inbox.as_path()) || is_ignored(&path) || !path.is_file() {
+            let Some(path) = watched.file_named_by(&path) else {
+                continue;
+            };
+            if is_ignored(&path) || !path.is_file() {
                 continue;
             }
             let Some((size, modified)) = fingerprint(&path) else {

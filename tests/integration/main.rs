@@ -1,5 +1,7 @@
 //! End-to-end tests: the real `collate` binary on a temporary installation, outputs read back with calamine.
 
+#[path = "../support/install.rs"]
+mod install;
 #[path = "../support/seed_returns.rs"]
 mod seed_returns;
 

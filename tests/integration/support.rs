@@ -8,6 +8,7 @@ use calamine::{Data, Reader, open_workbook_auto};
 use collate::schema::Schemas;
 use collate::template::ReturnDraft;
 
+use crate::install::{copy_tree, install_schemas};
 use crate::seed_returns::{DepartmentReturn, department_draft, seed_departments};
 
 pub struct Installation {
@@ -20,32 +21,12 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create folder");
-    for entry in std::fs::read_dir(from).expect("read folder") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-            // Keep the time it was saved: a copy made a moment ago would still be settling.
-            let modified = entry.metadata().and_then(|m| m.modified()).expect("mtime");
-            std::fs::File::options()
-                .write(true)
-                .open(&target)
-                .and_then(|file| file.set_modified(modified))
-                .expect("keep mtime");
-        }
-    }
-}
-
 impl Installation {
-    /// The project's schemas and an empty inbox.
+    /// The project's schemas and an empty inbox, in a folder whose name has a space, as an owner's may.
     pub fn new() -> Installation {
         let dir = tempfile::tempdir().expect("temp dir");
-        let root = dir.path().to_path_buf();
-        copy_dir(&repo().join("schemas"), &root.join("schemas"));
+        let root = dir.path().join("Integrity dashboard");
+        install_schemas(&root).expect("install the schemas");
         std::fs::create_dir_all(root.join("inbox")).expect("inbox");
         let schemas = collate::schema::load(&root.join("schemas")).expect("schemas load");
         Installation {
@@ -58,7 +39,7 @@ impl Installation {
     /// The project's schemas and the bundled sample inbox (its returns only, not what a local run left).
     pub fn with_sample_inbox() -> Installation {
         let installation = Installation::new();
-        copy_dir(&repo().join("inbox"), &installation.inbox());
+        copy_tree(&repo().join("inbox"), &installation.inbox()).expect("copy the sample inbox");
         let _ = std::fs::remove_file(installation.inbox().join(collate::pipeline::STATUS_FILE));
         let _ = std::fs::remove_dir_all(
             installation
@@ -91,13 +72,20 @@ impl Installation {
         path
     }
 
+    /// The folder the installation sits in, private to this test (for folders beside the installation).
+    pub fn beside(&self) -> PathBuf {
+        self.root.parent().expect("a parent folder").to_path_buf()
+    }
+
+    /// `collate` as its users start it: from the installation folder, with the default relative paths.
+    pub fn command(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_collate"));
+        command.current_dir(&self.root);
+        command
+    }
+
     pub fn collate(&self, args: &[&str]) -> Output {
-        std::process::Command::new(env!("CARGO_BIN_EXE_collate"))
-            .arg("--root")
-            .arg(&self.root)
-            .args(args)
-            .output()
-            .expect("run collate")
+        self.command().args(args).output().expect("run collate")
     }
 
     /// Runs `collate run` and returns its exit code.
@@ -222,29 +210,33 @@ pub struct Watcher {
 }
 
 impl Installation {
+    /// `collate watch ARGS`, started from the installation folder as the README says.
     pub fn spawn_watch(&self, args: &[&str]) -> Watcher {
+        let mut command = self.command();
+        command.arg("watch").args(args);
+        self.spawn_watcher(command, &self.inbox())
+    }
+
+    /// Starts a watcher from `command` (its folder and arguments set); waits until it watches `inbox`.
+    pub fn spawn_watcher(&self, mut command: std::process::Command, inbox: &Path) -> Watcher {
         let log = std::fs::File::options()
             .create(true)
             .append(true)
-            .open(self.root.join("watch.log"))
+            .open(self.beside().join("watch.log"))
             .expect("log file");
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_collate"))
-            .arg("--root")
-            .arg(&self.root)
-            .arg("watch")
-            .args(args)
+        let child = command
             .stdout(std::process::Stdio::null())
             .stderr(log)
             .spawn()
             .expect("start collate watch");
         // Started once its first look at the inbox is written down.
-        let status = self.inbox().join(collate::pipeline::STATUS_FILE);
+        let status = inbox.join(collate::pipeline::STATUS_FILE);
         wait_until(30, "the watcher to start", || status.exists());
         Watcher { child }
     }
 
     pub fn watch_log(&self) -> String {
-        std::fs::read_to_string(self.root.join("watch.log")).unwrap_or_default()
+        std::fs::read_to_string(self.beside().join("watch.log")).unwrap_or_default()
     }
 
     /// The store's returns: (sha256, source_file, accepted), read with the library as any tool would.

@@ -329,9 +329,8 @@ fn run_waits_for_the_batch_in_hand_and_says_whose_it_is() {
     let held = collate::lock::try_acquire(&lock_path, "collate watch")
         .expect("lock file")
         .expect("free");
-    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_collate"))
-        .arg("--root")
-        .arg(&installation.root)
+    let mut run = installation
+        .command()
         .arg("run")
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -410,4 +409,125 @@ fn a_copy_that_pauses_longer_than_the_settle_window_is_still_not_read_half_writt
     let stored = installation.stored_returns();
     assert_eq!(stored.len(), 1);
     assert!(stored[0].2, "accepted: it was read whole");
+}
+
+/// Starts `collate ARGS watch` from `folder` with a rescan ten minutes away, drops the seed's PSD return into
+/// `inbox` and waits for it on the dashboard in `outbox`: only its file-system event can have brought it there.
+fn a_drop_reaches_the_dashboard_from_its_event(
+    installation: &Installation,
+    folder: &std::path::Path,
+    args: &[&str],
+    inbox: &std::path::Path,
+    outbox: &std::path::Path,
+) {
+    let mut command = installation.command();
+    command
+        .current_dir(folder)
+        .args(args)
+        .args(["watch", "--settle", "0.3", "--rescan", "600"]);
+    let watcher = installation.spawn_watcher(command, inbox);
+    let bytes = seed_draft(installation, "psd-quarterly")
+        .to_bytes()
+        .expect("workbook");
+    let dropped = std::time::Instant::now();
+    std::fs::write(inbox.join("PSD Q2 return.xlsx"), bytes).expect("drop a return");
+    let dashboard = outbox.join("dashboard.xlsx");
+    // Ten minutes to the rescan; a return acted on from its event is there within seconds.
+    wait_until(30, "the dropped return on the dashboard", || {
+        dashboard.exists()
+            && data_rows(&dashboard)
+                .iter()
+                .any(|row| row[5] == "PSD Q2 return.xlsx" && row[4] == "24")
+    });
+    let waited = dropped.elapsed();
+    assert!(watcher.terminate().success());
+    assert!(
+        waited < Duration::from_secs(30),
+        "acted on from the event, not a rescan"
+    );
+    let log = installation.watch_log();
+    assert!(log.contains("with a full rescan every 600 s"), "{log}");
+    assert!(log.contains("batch: 1 accepted"), "{log}");
+}
+
+#[test]
+fn a_watcher_started_in_the_installation_folder_with_no_options_acts_on_events() {
+    let installation = Installation::new();
+    a_drop_reaches_the_dashboard_from_its_event(
+        &installation,
+        &installation.root,
+        &[],
+        &installation.inbox(),
+        &installation.outbox(),
+    );
+}
+
+#[test]
+fn a_watcher_given_root_dot_acts_on_events() {
+    let installation = Installation::new();
+    a_drop_reaches_the_dashboard_from_its_event(
+        &installation,
+        &installation.root,
+        &["--root", "."],
+        &installation.inbox(),
+        &installation.outbox(),
+    );
+}
+
+#[test]
+fn a_watcher_given_an_absolute_root_from_elsewhere_acts_on_events() {
+    let installation = Installation::new();
+    let root = installation.root.to_string_lossy().into_owned();
+    a_drop_reaches_the_dashboard_from_its_event(
+        &installation,
+        &installation.beside(),
+        &["--root", &root],
+        &installation.inbox(),
+        &installation.outbox(),
+    );
+}
+
+#[test]
+fn a_watcher_given_an_inbox_up_and_across_acts_on_events() {
+    let installation = Installation::new();
+    let elsewhere = installation.beside().join("elsewhere/inbox");
+    std::fs::create_dir_all(&elsewhere).expect("inbox elsewhere");
+    a_drop_reaches_the_dashboard_from_its_event(
+        &installation,
+        &installation.root,
+        &["--inbox", "../elsewhere/inbox"],
+        &elsewhere,
+        &installation.outbox(),
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_watcher_given_an_inbox_through_a_symbolic_link_acts_on_events() {
+    let installation = Installation::new();
+    let link = installation.beside().join("link to inbox");
+    std::os::unix::fs::symlink(installation.inbox(), &link).expect("symbolic link");
+    a_drop_reaches_the_dashboard_from_its_event(
+        &installation,
+        &installation.beside(),
+        &["--root", "Integrity dashboard", "--inbox", "link to inbox"],
+        &link,
+        &installation.outbox(),
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_watcher_given_a_root_through_a_symbolic_link_with_spaces_acts_on_events() {
+    let installation = Installation::new();
+    let link = installation.beside().join("Shared drive");
+    std::os::unix::fs::symlink(&installation.root, &link).expect("symbolic link");
+    let root = link.to_string_lossy().into_owned();
+    a_drop_reaches_the_dashboard_from_its_event(
+        &installation,
+        &installation.beside(),
+        &["--root", &root],
+        &link.join("inbox"),
+        &link.join("outbox"),
+    );
 }
