@@ -15,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use calamine::Reader;
 use collate::pipeline::{Folders, process_inbox};
+use collate::worker::WorkerPool;
 
 /// CPU seconds (user and system) this process has used, from /proc/self/stat (in clock ticks of 1/100 s).
 fn cpu_seconds() -> f64 {
@@ -88,7 +89,13 @@ fn phase(kind: &str, root: &Path) -> anyhow::Result<()> {
         "read" => format!("{} cells", bare_read(&root.join("inbox"))?),
         "pipeline" => {
             let schemas = collate::schema::load(&root.join("schemas"))?;
-            let summary = process_inbox(&schemas, &Folders::under(root), None)?;
+            // Returns are read in workers of the real binary, as `collate run` reads them.
+            let workers = WorkerPool::start(
+                Path::new(env!("CARGO_BIN_EXE_collate")),
+                &root.join("schemas"),
+                schemas.dashboard.limits.clone(),
+            )?;
+            let summary = process_inbox(&schemas, &workers, &Folders::under(root), None)?;
             format!(
                 "{} accepted, {} rejected",
                 summary.accepted(),

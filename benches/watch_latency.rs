@@ -75,8 +75,8 @@ fn measure(history: usize) -> anyhow::Result<Vec<Duration>> {
     store_history(&root, history)?;
     let schemas = collate::schema::load(&root.join("schemas"))?;
     // New returns: distinct from the history (a later bump), for the watcher to take one at a time.
-    let arrivals = seed_returns::generated_returns(&schemas, history + SAMPLES, 40, false)
-        .split_off(history);
+    let arrivals =
+        seed_returns::generated_returns(&schemas, history + SAMPLES, 40, false).split_off(history);
 
     let (mut watcher, batch_done) = start_watcher(&root)?;
     // The catch-up pass looks at the history's files once (all already in the store).

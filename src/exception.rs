@@ -1,28 +1,20 @@
 //! Exceptions are data: every problem found in a return, with the place, the value and what to do about it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::schema::Severity;
 
 /// One problem with a return, as a department would be told it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Exception {
     pub file: String,
     pub sheet: String,
     pub cell: String,
     pub value_found: String,
     pub rule_id: String,
-    #[serde(serialize_with = "severity_as_str")]
     pub severity: Severity,
     pub message: String,
     pub guidance: String,
-}
-
-fn severity_as_str<S: serde::Serializer>(
-    severity: &Severity,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(severity.as_str())
 }
 
 impl Exception {

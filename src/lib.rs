@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod consolidate;
 pub mod error;
+pub mod excel;
 pub mod exception;
 pub mod lock;
 pub mod outfile;
@@ -18,3 +19,4 @@ pub mod store;
 pub mod template;
 pub mod validate;
 pub mod watch;
+pub mod worker;

@@ -3,7 +3,9 @@
 use std::fmt;
 
 /// A financial year named by the calendar year it starts in: `2020` is 2020/21 (April 2020 – March 2021).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct FinancialYear(pub i32);
 
 impl FinancialYear {
@@ -48,7 +50,9 @@ impl fmt::Display for FinancialYear {
 }
 
 /// A quarter of the financial year: QTR 1 is April–June … QTR 4 is January–March.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Quarter(u8);
 
 impl Quarter {
@@ -99,7 +103,9 @@ impl fmt::Display for Quarter {
 }
 
 /// The period a return reports on: a quarter of a financial year, or a whole year (historical returns).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Period {
     pub year: FinancialYear,
     pub quarter: Option<Quarter>,
@@ -151,6 +157,33 @@ impl fmt::Display for Period {
             Some(quarter) => write!(f, "{} {}", self.year, quarter),
             None => write!(f, "{}", self.year),
         }
+    }
+}
+
+/// `Option<NaiveDate>` as `"2015-11-30"` or null, for serde (chrono's own serde support would rebuild
+/// polars, which shares chrono, with another feature).
+pub mod optional_date {
+    use chrono::NaiveDate;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        date: &Option<NaiveDate>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match date {
+            Some(date) => serializer.serialize_some(&date.format("%Y-%m-%d").to_string()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<NaiveDate>, D::Error> {
+        Option::<String>::deserialize(deserializer)?
+            .map(|text| {
+                NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(serde::de::Error::custom)
+            })
+            .transpose()
     }
 }
 

@@ -18,6 +18,7 @@ use crate::render;
 use crate::schema::{Schemas, Severity};
 use crate::store::{History, ProcessedReturn, Store};
 use crate::validate::{Validated, validate};
+use crate::worker::WorkerPool;
 
 /// The folders of one installation.
 #[derive(Debug, Clone)]
@@ -102,6 +103,17 @@ impl RunSummary {
             .iter()
             .filter(|o| matches!(o, Outcome::Waiting { .. }))
             .count()
+    }
+
+    /// The files still being written, by name.
+    pub fn waiting_files(&self) -> Vec<&str> {
+        self.outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Waiting { file } => Some(file.as_str()),
+                _ => None,
+            })
+            .collect()
     }
 
     pub fn already_processed(&self) -> usize {
@@ -246,7 +258,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// A return rejected before validation could start, with its one-line reason.
-fn rejected_file(file: &str, rule_id: &str, reason: String, guidance: &str) -> Validated {
+pub(crate) fn rejected_file(
+    file: &str,
+    rule_id: &str,
+    reason: String,
+    guidance: &str,
+) -> Validated {
     Validated {
         exceptions: vec![Exception {
             file: file.to_owned(),
@@ -278,7 +295,7 @@ pub fn validate_bytes(schemas: &Schemas, file: &str, bytes: Vec<u8>) -> Validate
         );
     }
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        match SourceWorkbook::open(bytes, &extension) {
+        match SourceWorkbook::open(bytes, &extension, &schemas.dashboard.limits) {
             Ok(mut workbook) => validate(schemas, file, &mut workbook),
             Err(unreadable) => rejected_file(
                 file,
@@ -317,10 +334,10 @@ pub fn receive(path: &Path) -> Received {
     }
 }
 
-/// Validates a received file. Never fails: a file that cannot be read is a rejected return.
-pub fn validate_received(schemas: &Schemas, received: Received) -> ProcessedReturn {
+/// Validates a received file in a worker. Never fails: a file that cannot be read is a rejected return.
+pub fn validate_received(workers: &WorkerPool, received: Received) -> ProcessedReturn {
     let validated = match received.bytes {
-        Ok(bytes) => validate_bytes(schemas, &received.file, bytes),
+        Ok(bytes) => workers.validate(&received.file, &bytes),
         Err(error) => rejected_file(
             &received.file,
             "unreadable-file",
@@ -336,9 +353,9 @@ pub fn validate_received(schemas: &Schemas, received: Received) -> ProcessedRetu
     }
 }
 
-/// Reads, hashes and validates one file.
-pub fn process_file(schemas: &Schemas, path: &Path) -> ProcessedReturn {
-    validate_received(schemas, receive(path))
+/// Reads, hashes and validates one file (in a worker).
+pub fn process_file(workers: &WorkerPool, path: &Path) -> ProcessedReturn {
+    validate_received(workers, receive(path))
 }
 
 /// Files are read, hashed and validated in parallel this many at a time; results keep inbox order, and
@@ -349,6 +366,7 @@ const FILES_AT_A_TIME: usize = 64;
 /// `collate run` opens one for a single pass; the watcher keeps one for its lifetime.
 pub struct Collator<'s> {
     schemas: &'s Schemas,
+    workers: &'s WorkerPool,
     folders: Folders,
     store: Store,
     history: History,
@@ -361,7 +379,11 @@ pub struct Collator<'s> {
 impl<'s> Collator<'s> {
     /// Opens the store (compacting it when it has grown many segments) and loads its history. Call it
     /// holding the batch lock.
-    pub fn open(schemas: &'s Schemas, folders: &Folders) -> Result<Collator<'s>, FatalError> {
+    pub fn open(
+        schemas: &'s Schemas,
+        workers: &'s WorkerPool,
+        folders: &Folders,
+    ) -> Result<Collator<'s>, FatalError> {
         let store = Store::open(&folders.store)?;
         // Callers hold the batch lock, so this is the moment to fold many small segments into one.
         store.compact()?;
@@ -382,6 +404,7 @@ impl<'s> Collator<'s> {
         let segment_seen = store.latest_segment()?;
         Ok(Collator {
             schemas,
+            workers,
             folders: folders.clone(),
             store,
             history,
@@ -395,7 +418,7 @@ impl<'s> Collator<'s> {
     pub fn refresh(&mut self) -> Result<(), FatalError> {
         if self.store.latest_segment()? != self.segment_seen {
             tracing::debug!("the store changed under us; reloading it");
-            *self = Collator::open(self.schemas, &self.folders)?;
+            *self = Collator::open(self.schemas, self.workers, &self.folders)?;
         }
         Ok(())
     }
@@ -437,10 +460,10 @@ impl<'s> Collator<'s> {
                 }
                 new.push(received);
             }
-            let schemas = self.schemas;
+            let workers = self.workers;
             let processed: Vec<ProcessedReturn> = new
                 .into_par_iter()
-                .map(|received| validate_received(schemas, received))
+                .map(|received| validate_received(workers, received))
                 .collect();
             for processed in processed {
                 report_outcome(&processed, &mut summary);
@@ -473,20 +496,13 @@ pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_secs(2
 /// return is set aside, then the outputs and the inbox status are rewritten.
 pub fn process_inbox(
     schemas: &Schemas,
+    workers: &WorkerPool,
     folders: &Folders,
     period: Option<Period>,
 ) -> Result<RunSummary, FatalError> {
-    let mut collator = Collator::open(schemas, folders)?;
+    let mut collator = Collator::open(schemas, workers, folders)?;
     let scan = scan_inbox(&folders.inbox)?;
-    let mut waiting = Vec::new();
-    let mut ready = Vec::new();
-    for path in scan.returns {
-        if has_settled(&path, DEFAULT_SETTLE) {
-            ready.push(path);
-        } else {
-            waiting.push(path);
-        }
-    }
+    let (ready, waiting) = wait_for_young_files(scan.returns, DEFAULT_SETTLE);
     let mut summary = collator.process(&ready, &|| false)?;
     for path in scan.not_returns {
         set_aside(&folders.inbox, &path)?;
@@ -495,7 +511,7 @@ pub fn process_inbox(
         });
     }
     for path in &waiting {
-        tracing::info!(file = %file_name(path), "still being written; the next pass takes it");
+        tracing::warn!(file = %file_name(path), "still being written after waiting {} s; not read this time", DEFAULT_SETTLE.as_secs());
         summary.outcomes.push(Outcome::Waiting {
             file: file_name(path),
         });
@@ -505,6 +521,33 @@ pub fn process_inbox(
     summary.dashboard = Some(written.dashboard);
     write_inbox_status(folders, collator.processed_count(), &waiting, &[])?;
     Ok(summary)
+}
+
+/// Splits files into those that have stood still for the settle window and those still changing. Files
+/// saved a moment ago (a copy just made) are waited for, once, for at most the window: a one-shot run
+/// must not skip a complete return only because it is young.
+fn wait_for_young_files(
+    paths: Vec<PathBuf>,
+    window: std::time::Duration,
+) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let (ready, young): (Vec<PathBuf>, Vec<PathBuf>) = paths
+        .into_iter()
+        .partition(|path| has_settled(path, window));
+    if young.is_empty() {
+        return (ready, young);
+    }
+    tracing::info!(
+        "{} file(s) saved in the last {} s; waiting for them to stand still",
+        young.len(),
+        window.as_secs_f64()
+    );
+    std::thread::sleep(window);
+    let (settled, changing): (Vec<PathBuf>, Vec<PathBuf>) = young
+        .into_iter()
+        .partition(|path| has_settled(path, window));
+    let mut ready = ready;
+    ready.extend(settled);
+    (ready, changing)
 }
 
 /// Writes `inbox/collate-status.txt`: what is pending, at a glance, beside the returns themselves.

@@ -7,7 +7,9 @@ use calamine::{
     Data, Dimensions, Ods, Reader, SheetVisible, Sheets, Xls, Xlsx, open_workbook_from_rs,
 };
 
-use crate::schema::{Columns, Locator, Slot, normalise_label};
+use crate::schema::{Columns, Locator, ReadLimits, Slot, normalise_label};
+
+pub mod inspect;
 
 /// Why a file could not be opened as a workbook at all. Each reads as one line for the department.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,9 +156,15 @@ pub fn sniff(bytes: &[u8], extension: &str) -> Result<Format, Unreadable> {
 }
 
 impl SourceWorkbook {
-    /// Opens a workbook from its bytes. Never panics on a damaged file; the reason is one line.
-    pub fn open(bytes: Vec<u8>, extension: &str) -> Result<SourceWorkbook, Unreadable> {
+    /// Opens a workbook from its bytes once its container is within `limits`. Never panics on a damaged
+    /// file; the reason is one line.
+    pub fn open(
+        bytes: Vec<u8>,
+        extension: &str,
+        limits: &ReadLimits,
+    ) -> Result<SourceWorkbook, Unreadable> {
         let format = sniff(&bytes, extension)?;
+        inspect::inspect(&bytes, format, limits)?;
         let cursor = Cursor::new(bytes);
         let damaged = |kind: &str, error: &dyn std::fmt::Display| {
             let detail = error.to_string();

@@ -9,6 +9,10 @@ use chrono::NaiveDate;
 
 use crate::exception::{Exception, fill};
 use crate::period::{FinancialYear, Period, Quarter};
+use serde::{Deserialize, Serialize};
+
+use crate::excel::{over_cell_limit, quoted_value};
+
 use crate::read::{FoundCell, NotFound, SourceWorkbook, display_value};
 use crate::schema::{
     Check, Frequency, Limits, Locator, MeasureRef, Rule, Schemas, Severity, Slot, SlotKind,
@@ -18,7 +22,7 @@ use crate::schema::{
 pub use plan::{COVER_ROWS, COVER_SHEET, PlanUpdateIdentity, StatusUpdate};
 
 /// Which return this is, as the workbook itself states it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReturnIdentity {
     pub department: String,
     pub template: String,
@@ -27,7 +31,7 @@ pub struct ReturnIdentity {
 }
 
 /// Where a figure belongs in time: a quarter, the stated total of a year, or a whole-year figure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum FigureSlot {
     Quarter(Quarter),
     Total,
@@ -53,7 +57,7 @@ impl FigureSlot {
 }
 
 /// An accepted figure with the cell it came from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Figure {
     pub indicator: String,
     pub measure: String,
@@ -65,7 +69,7 @@ pub struct Figure {
 }
 
 /// The owner's analysis text for an indicator, as the department wrote it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Commentary {
     pub indicator: String,
     pub text: String,
@@ -73,7 +77,8 @@ pub struct Commentary {
     pub cell: String,
 }
 
-#[derive(Debug, Clone, Default)]
+/// Everything validation found in one return; it crosses from the worker that read it as JSON.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Validated {
     /// A figures return's identity; `None` for a plan update or a return that could not be identified.
     pub identity: Option<ReturnIdentity>,
@@ -135,7 +140,7 @@ impl Checker<'_> {
             file: self.file.clone(),
             sheet: problem.sheet,
             cell: problem.cell,
-            value_found: problem.value_found,
+            value_found: quoted_value(problem.value_found),
             rule_id: problem.rule_id.to_owned(),
             severity: problem.severity,
             message: problem.message,
@@ -154,7 +159,7 @@ impl Checker<'_> {
             file: self.file.clone(),
             sheet: at.0.to_owned(),
             cell: at.1.to_owned(),
-            value_found,
+            value_found: quoted_value(value_found),
             rule_id: rule.id.clone(),
             severity: rule.severity,
             message: fill(&rule.message, values),
@@ -184,6 +189,24 @@ impl Checker<'_> {
             message,
             guidance: guidance.to_owned(),
         });
+    }
+}
+
+/// Text longer than an Excel cell holds: kept whole in the store, shown cut on the dashboard.
+fn too_long<'a>(cell: &FoundCell, what: &str, length: usize) -> Problem<'a> {
+    Problem {
+        rule_id: "text-too-long",
+        severity: Severity::Warning,
+        sheet: cell.sheet.clone(),
+        cell: cell.address(),
+        value_found: format!("{length} characters"),
+        message: format!(
+            "{what} is {length} characters long; an Excel cell holds at most {}, so the dashboard shows it cut short",
+            "32,767"
+        ),
+        guidance:
+            "Shorten the text to a few paragraphs for the board; send longer reports separately."
+                .into(),
     }
 }
 
@@ -454,6 +477,13 @@ pub fn validate(schemas: &Schemas, file: &str, workbook: &mut SourceWorkbook) ->
                         message: format!("{} has no analysis text", spec.indicator),
                         guidance: "Add a short analysis of this quarter's figures for the integrity board.".into(),
                     });
+                }
+                if let Some(length) = over_cell_limit(&text) {
+                    checker.raise(too_long(
+                        &cell,
+                        &format!("the {} analysis", spec.indicator),
+                        length,
+                    ));
                 }
                 if !text.is_empty() {
                     commentary.push(Commentary {

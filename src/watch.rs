@@ -25,6 +25,7 @@ use crate::pipeline::{
 };
 use crate::read::looks_complete;
 use crate::schema::Schemas;
+use crate::worker::WorkerPool;
 
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
@@ -112,6 +113,7 @@ fn fingerprint(path: &Path) -> Option<(u64, SystemTime)> {
 /// Watches until `stop` is set; `on_batch` is told about every batch once its outputs are written.
 pub fn watch(
     schemas: &Schemas,
+    workers: &WorkerPool,
     folders: &Folders,
     options: &WatchOptions,
     stop: &AtomicBool,
@@ -151,7 +153,7 @@ pub fn watch(
 
     let mut collator = {
         let _batch = lock::acquire(&lock::batch_lock_path(&folders.store), "collate watch")?;
-        Collator::open(schemas, folders)?
+        Collator::open(schemas, workers, folders)?
     };
     tracing::info!(
         "watching {} ({}); {} returns already in the store",

@@ -20,10 +20,11 @@ pub struct CheckArgs {
 
 pub fn check(locations: &Locations, args: &CheckArgs) -> anyhow::Result<u8> {
     let schemas = schema::load(&locations.schemas())?;
+    let workers = locations.workers(&schemas)?;
     let mut any_rejected = false;
     let mut reports = Vec::new();
     for file in &args.files {
-        let processed = process_file(&schemas, file);
+        let processed = process_file(&workers, file);
         let validated = &processed.validated;
         any_rejected |= !validated.accepted();
         if args.json {

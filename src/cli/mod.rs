@@ -12,14 +12,18 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::error::FatalError;
 use crate::period::Period;
 use crate::pipeline::Folders;
+use crate::schema::Schemas;
+use crate::worker::WorkerPool;
 
 /// Exit codes, as documented in the README.
 pub mod exit {
     /// Every return processed was accepted (queries may have been raised).
     pub const ACCEPTED: u8 = 0;
-    /// At least one return was rejected; the outputs were still written.
+    /// At least one return was rejected, or a file was still being written and not read; the outputs
+    /// were still written.
     pub const SOME_REJECTED: u8 = 1;
     /// Could not run: bad schema, unusable folder, bad arguments.
     pub const COULD_NOT_RUN: u8 = 2;
@@ -76,6 +80,11 @@ impl Locations {
         }
     }
 
+    /// The worker processes that read returns for this installation.
+    fn workers(&self, schemas: &Schemas) -> Result<WorkerPool, FatalError> {
+        WorkerPool::of_this_program(&self.schemas(), schemas.dashboard.limits.clone())
+    }
+
     fn schemas(&self) -> PathBuf {
         self.schemas
             .clone()
@@ -103,6 +112,9 @@ enum Command {
     Template(template::TemplateArgs),
     /// Watch the inbox: process each return within seconds of it landing, until stopped (Ctrl-C, SIGTERM).
     Watch(watch::WatchArgs),
+    /// Reads returns handed over on standard input, for `collate` itself (one worker of its pool).
+    #[command(name = "read-worker", hide = true)]
+    ReadWorker,
 }
 
 /// A period as 2020/21-Q2, or `due`: the quarter most recently ended, whose returns are being collected.
@@ -136,6 +148,13 @@ fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {
     }
 }
 
+/// A worker: loads the schemas, then reads returns until its standard input closes.
+fn read_worker(locations: &Locations) -> anyhow::Result<u8> {
+    let schemas = crate::schema::load(&locations.schemas())?;
+    crate::worker::serve(&schemas)?;
+    Ok(exit::ACCEPTED)
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet, cli.log_format);
@@ -146,6 +165,7 @@ pub fn main() -> ExitCode {
         Command::Lint => lint::lint(&cli.locations),
         Command::Template(args) => template::template(&cli.locations, args),
         Command::Watch(args) => watch::watch(&cli.locations, args),
+        Command::ReadWorker => read_worker(&cli.locations),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -17,6 +17,7 @@ pub fn rebuild(locations: &Locations, args: &RunArgs) -> anyhow::Result<u8> {
         "history store cleared; processing every return in {}",
         folders.inbox.display()
     );
-    let summary = process_inbox(&schemas, &folders, args.period)?;
+    let workers = locations.workers(&schemas)?;
+    let summary = process_inbox(&schemas, &workers, &folders, args.period)?;
     Ok(finish(&summary))
 }

@@ -19,7 +19,8 @@ pub fn run(locations: &Locations, args: &RunArgs) -> anyhow::Result<u8> {
     let schemas = schema::load(&locations.schemas())?;
     let folders = locations.folders();
     let _lock = lock::acquire(&lock::batch_lock_path(&folders.store), "collate run")?;
-    let summary = process_inbox(&schemas, &folders, args.period)?;
+    let workers = locations.workers(&schemas)?;
+    let summary = process_inbox(&schemas, &workers, &folders, args.period)?;
     if let Some(dashboard) = &summary.dashboard {
         keep_dated_copy(&folders, dashboard)?;
     }
@@ -54,11 +55,20 @@ pub fn finish(summary: &RunSummary) -> u8 {
             .map(|p| p.display().to_string())
             .unwrap_or_default()
     );
+    if summary.waiting() > 0 {
+        eprintln!(
+            "collate: {} file(s) still being written were not read: {}; run again once they are saved",
+            summary.waiting(),
+            summary.waiting_files().join(", ")
+        );
+    }
     if summary.rejected() > 0 {
         eprintln!(
             "collate: {} return(s) rejected; see outbox/exceptions.xlsx",
             summary.rejected()
         );
+    }
+    if summary.rejected() > 0 || summary.waiting() > 0 {
         exit::SOME_REJECTED
     } else {
         exit::ACCEPTED

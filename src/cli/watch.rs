@@ -53,6 +53,14 @@ pub fn watch(locations: &Locations, args: &WatchArgs) -> anyhow::Result<u8> {
         }
         tracing::info!("stopping after the returns in hand");
     })?;
-    watch_inbox(&schemas, &locations.folders(), &options, &stop, &mut |_| {})?;
+    let workers = locations.workers(&schemas)?;
+    watch_inbox(
+        &schemas,
+        &workers,
+        &locations.folders(),
+        &options,
+        &stop,
+        &mut |_| {},
+    )?;
     Ok(exit::ACCEPTED)
 }

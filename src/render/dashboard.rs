@@ -5,8 +5,11 @@ use std::collections::BTreeSet;
 
 use rust_xlsxwriter::{Chart, ChartType, Format, Table, TableColumn, Workbook, Worksheet};
 
+use crate::excel::fit_cell;
+
 use super::{
-    RenderError, bold, deterministic_workbook, heading, number, sheet_name, text, wrapped,
+    RenderError, WriteText, bold, deterministic_workbook, heading, number, sheet_name, text,
+    wrapped,
 };
 use crate::consolidate::Consolidated;
 use crate::period::FinancialYear;
@@ -79,9 +82,9 @@ fn summary_sheet(
     let sheet = workbook.add_worksheet();
     sheet.set_name("Summary")?;
     print_for_the_board(sheet);
-    sheet.write_string_with_format(0, 0, title, &heading())?;
-    sheet.write_string_with_format(2, 0, "Reporting period", &bold())?;
-    sheet.write_string(2, 1, consolidated.period.to_string())?;
+    sheet.write_text_with_format(0, 0, title, &heading())?;
+    sheet.write_text_with_format(2, 0, "Reporting period", &bold())?;
+    sheet.write_text(2, 1, consolidated.period.to_string())?;
     let headers = [
         "Department",
         "Returns expected",
@@ -91,7 +94,7 @@ fn summary_sheet(
         "Queries (warnings)",
     ];
     for (col, header) in headers.iter().enumerate() {
-        sheet.write_string_with_format(4, col as u16, *header, &bold())?;
+        sheet.write_text_with_format(4, col as u16, *header, &bold())?;
     }
     let current = &consolidated.current_returns;
     let year = consolidated.period.year.0;
@@ -133,7 +136,7 @@ fn summary_sheet(
         }
         total_errors += errors;
         total_warnings += warnings;
-        sheet.write_string(row, 0, &department.name)?;
+        sheet.write_text(row, 0, &department.name)?;
         sheet.write_number(row, 1, expected as f64)?;
         sheet.write_number(row, 2, received as f64)?;
         sheet.write_number(row, 3, expected.saturating_sub(received) as f64)?;
@@ -141,13 +144,13 @@ fn summary_sheet(
         sheet.write_number(row, 5, warnings)?;
         row += 1;
     }
-    sheet.write_string_with_format(row, 0, "All departments", &bold())?;
+    sheet.write_text_with_format(row, 0, "All departments", &bold())?;
     sheet.write_number_with_format(row, 4, total_errors, &bold())?;
     sheet.write_number_with_format(row, 5, total_warnings, &bold())?;
     row += 2;
-    sheet.write_string_with_format(row, 0, "Board flags", &bold())?;
+    sheet.write_text_with_format(row, 0, "Board flags", &bold())?;
     sheet.write_number(row, 1, consolidated.flags.height() as f64)?;
-    sheet.write_string(
+    sheet.write_text(
         row + 1,
         0,
         "Details of every exception and flag are in exceptions.xlsx.",
@@ -202,7 +205,7 @@ fn group_sheet(
     let first_year_col = QUARTER_COL + 6;
     let change_col = first_year_col + years.len() as u16;
 
-    sheet.write_string_with_format(0, 0, format!("{title} Indicators"), &heading())?;
+    sheet.write_text_with_format(0, 0, format!("{title} Indicators"), &heading())?;
     sheet.set_column_width(0, 10)?;
     sheet.set_column_width(1, 48)?;
     sheet.set_column_range_width(QUARTER_COL, change_col, 11)?;
@@ -210,7 +213,7 @@ fn group_sheet(
     let mut row = 2u32;
     let mut sources = Vec::new();
     for indicator in indicators {
-        sheet.write_string_with_format(row, 0, &indicator.code, &bold())?;
+        sheet.write_text_with_format(row, 0, &indicator.code, &bold())?;
         sheet.merge_range(row, 1, row, change_col, &indicator.title, &bold())?;
         row += 1;
         let header_row = row;
@@ -225,15 +228,15 @@ fn group_sheet(
             year.previous().previous()
         ));
         for (col, header) in headers.iter().enumerate() {
-            sheet.write_string_with_format(row, col as u16, header, &bold().set_text_wrap())?;
+            sheet.write_text_with_format(row, col as u16, header, &bold().set_text_wrap())?;
         }
         sheet.set_row_height(row, 45)?;
         row += 1;
         let first_row = row;
         let mut has_history = false;
         for measure in &indicator.measures {
-            sheet.write_string(row, 0, &indicator.code)?;
-            sheet.write_string(row, 1, &measure.label)?;
+            sheet.write_text(row, 0, &indicator.code)?;
+            sheet.write_text(row, 1, &measure.label)?;
             let matrix_row = find_row(matrix, &indicator.code, &measure.id)?;
             if let Some(i) = matrix_row {
                 for (offset, column) in [
@@ -292,8 +295,15 @@ fn group_sheet(
         let last_row = row.saturating_sub(1);
         let text_format = wrapped();
         let label = bold().set_align(rust_xlsxwriter::FormatAlign::Top);
-        sheet.write_string_with_format(row, 0, "Rationale", &label)?;
-        sheet.merge_range(row, 1, row, change_col, &indicator.rationale, &text_format)?;
+        sheet.write_text_with_format(row, 0, "Rationale", &label)?;
+        sheet.merge_range(
+            row,
+            1,
+            row,
+            change_col,
+            &fit_cell(&indicator.rationale),
+            &text_format,
+        )?;
         sheet.set_row_height(row, row_height(&indicator.rationale))?;
         row += 1;
         let analysis = analysis_for(consolidated, &indicator.code)?;
@@ -310,8 +320,15 @@ fn group_sheet(
                 consolidated.period
             ),
         };
-        sheet.write_string_with_format(row, 0, "Analysis", &label)?;
-        sheet.merge_range(row, 1, row, change_col, &analysis_text, &text_format)?;
+        sheet.write_text_with_format(row, 0, "Analysis", &label)?;
+        sheet.merge_range(
+            row,
+            1,
+            row,
+            change_col,
+            &fit_cell(&analysis_text),
+            &text_format,
+        )?;
         sheet.set_row_height(row, row_height(&analysis_text))?;
         row += 2;
         if indicator.chart && !indicator.measures.is_empty() {
@@ -367,7 +384,7 @@ fn charts_sheet(workbook: &mut Workbook, sources: &[ChartSource]) -> Result<(), 
     let sheet = workbook.add_worksheet();
     sheet.set_name("Charts")?;
     print_for_the_board(sheet);
-    sheet.write_string_with_format(0, 0, "Quarterly and historical figures", &heading())?;
+    sheet.write_text_with_format(0, 0, "Quarterly and historical figures", &heading())?;
     for (index, source) in sources.iter().enumerate() {
         let top = 2 + index as u32 * 22;
         let mut quarterly = Chart::new(ChartType::Column);
@@ -394,7 +411,7 @@ fn charts_sheet(workbook: &mut Workbook, sources: &[ChartSource]) -> Result<(), 
                 ));
         }
         quarterly.set_width(620).set_height(380);
-        sheet.write_string_with_format(
+        sheet.write_text_with_format(
             top,
             0,
             format!("{} {}", source.code, source.title),
@@ -430,12 +447,12 @@ fn owners_sheet(workbook: &mut Workbook, schemas: &Schemas) -> Result<(), Render
     let sheet = workbook.add_worksheet();
     sheet.set_name("Data Owners and Sources")?;
     print_for_the_board(sheet);
-    sheet.write_string_with_format(0, 0, "Data Owners and Sources", &heading())?;
+    sheet.write_text_with_format(0, 0, "Data Owners and Sources", &heading())?;
     for (col, header) in ["No.", "Indicator", "Owner", "Data Source"]
         .iter()
         .enumerate()
     {
-        sheet.write_string_with_format(2, col as u16, *header, &bold())?;
+        sheet.write_text_with_format(2, col as u16, *header, &bold())?;
     }
     for (i, indicator) in schemas.catalogue.indicators.iter().enumerate() {
         let row = 3 + i as u32;
@@ -443,10 +460,10 @@ fn owners_sheet(workbook: &mut Workbook, schemas: &Schemas) -> Result<(), Render
             .department(&indicator.owner)
             .map(|d| d.name.as_str())
             .unwrap_or(indicator.owner.as_str());
-        sheet.write_string(row, 0, &indicator.code)?;
-        sheet.write_string_with_format(row, 1, &indicator.title, &wrapped())?;
-        sheet.write_string(row, 2, owner)?;
-        sheet.write_string(row, 3, &indicator.source)?;
+        sheet.write_text(row, 0, &indicator.code)?;
+        sheet.write_text_with_format(row, 1, &indicator.title, &wrapped())?;
+        sheet.write_text(row, 2, owner)?;
+        sheet.write_text(row, 3, &indicator.source)?;
     }
     sheet.set_column_width(0, 10)?;
     sheet.set_column_width(1, 70)?;
@@ -471,7 +488,7 @@ fn data_sheet(
                     sheet.write_number(row, col, value)?;
                 }
             } else {
-                sheet.write_string(row, col, text(data, column, i)?)?;
+                sheet.write_text(row, col, text(data, column, i)?)?;
             }
         }
         let label = schemas
@@ -479,7 +496,7 @@ fn data_sheet(
             .measure(&text(data, "indicator", i)?, &text(data, "measure", i)?)
             .map(|m| m.label.clone())
             .unwrap_or_default();
-        sheet.write_string(row, 8, label)?;
+        sheet.write_text(row, 8, label)?;
     }
     let columns: Vec<TableColumn> = DATA_COLUMNS
         .iter()

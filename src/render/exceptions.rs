@@ -4,7 +4,7 @@
 use rust_xlsxwriter::{Format, Worksheet};
 use serde::Serialize;
 
-use super::{RenderError, bold, deterministic_workbook, heading, number, text, wrapped};
+use super::{RenderError, WriteText, bold, deterministic_workbook, heading, number, text, wrapped};
 use crate::consolidate::Consolidated;
 use crate::exception::Exception;
 use crate::period::FinancialYear;
@@ -29,7 +29,7 @@ fn write_headers(
     headers: &[&str],
 ) -> Result<(), RenderError> {
     for (col, header) in headers.iter().enumerate() {
-        sheet.write_string_with_format(row, first_col + col as u16, *header, &bold())?;
+        sheet.write_text_with_format(row, first_col + col as u16, *header, &bold())?;
     }
     Ok(())
 }
@@ -64,7 +64,7 @@ pub fn return_report_workbook(processed: &ProcessedReturn) -> Result<Vec<u8>, Re
     let mut workbook = deterministic_workbook(&format!("Exceptions in {}", processed.source_file))?;
     let sheet = workbook.add_worksheet();
     sheet.set_name("Exceptions")?;
-    sheet.write_string_with_format(
+    sheet.write_text_with_format(
         0,
         0,
         format!("Exceptions in {}", processed.source_file),
@@ -90,8 +90,8 @@ pub fn return_report_workbook(processed: &ProcessedReturn) -> Result<Vec<u8>, Re
         ("SHA-256", processed.sha256.clone()),
     ];
     for (offset, (label, value)) in facts.iter().enumerate() {
-        sheet.write_string_with_format(2 + offset as u32, 0, *label, &bold())?;
-        sheet.write_string(2 + offset as u32, 1, value)?;
+        sheet.write_text_with_format(2 + offset as u32, 0, *label, &bold())?;
+        sheet.write_text(2 + offset as u32, 1, value)?;
     }
     let top = 8;
     write_headers(sheet, top, 0, &EXCEPTION_HEADERS)?;
@@ -99,7 +99,7 @@ pub fn return_report_workbook(processed: &ProcessedReturn) -> Result<Vec<u8>, Re
         write_exception(sheet, top + 1 + i as u32, 0, exception)?;
     }
     if processed.validated.exceptions.is_empty() {
-        sheet.write_string(top + 1, 0, "No exceptions: thank you.")?;
+        sheet.write_text(top + 1, 0, "No exceptions: thank you.")?;
     }
     size_exception_columns(sheet, 0)?;
     Ok(workbook.save_to_buffer()?)
@@ -122,7 +122,7 @@ fn write_exception(
         exception.guidance.as_str(),
     ];
     for (offset, value) in cells.iter().enumerate() {
-        sheet.write_string_with_format(row, first_col + offset as u16, *value, &wrapped())?;
+        sheet.write_text_with_format(row, first_col + offset as u16, *value, &wrapped())?;
     }
     Ok(())
 }
@@ -185,7 +185,7 @@ pub fn exceptions_workbook(
 
     let summary = workbook.add_worksheet();
     summary.set_name("Summary")?;
-    summary.write_string_with_format(
+    summary.write_text_with_format(
         0,
         0,
         format!(
@@ -210,7 +210,7 @@ pub fn exceptions_workbook(
         ("Plan exceptions", consolidated.plans.exceptions.height()),
     ];
     for (offset, (label, count)) in lines.iter().enumerate() {
-        summary.write_string_with_format(2 + offset as u32, 0, *label, &bold())?;
+        summary.write_text_with_format(2 + offset as u32, 0, *label, &bold())?;
         summary.write_number(2 + offset as u32, 1, *count as f64)?;
     }
     summary.set_column_width(0, 40)?;
@@ -239,9 +239,9 @@ pub fn exceptions_workbook(
                 message: text(open, "message", i)?,
                 guidance: text(open, "guidance", i)?,
             };
-            sheet.write_string(row, 0, department_name(&text(open, "department", i)?))?;
+            sheet.write_text(row, 0, department_name(&text(open, "department", i)?))?;
             let plan_period = text(open, "plan_period", i)?;
-            sheet.write_string(
+            sheet.write_text(
                 row,
                 1,
                 if plan_period.is_empty() {
@@ -250,7 +250,7 @@ pub fn exceptions_workbook(
                     plan_period
                 },
             )?;
-            sheet.write_string(row, 2, text(open, "received_at", i)?)?;
+            sheet.write_text(row, 2, text(open, "received_at", i)?)?;
             write_exception(sheet, row, 3, &exception)?;
             row += 1;
         }
@@ -295,11 +295,11 @@ pub fn exceptions_workbook(
         } else {
             format!("received but rejected ({rejected_file}): see the Rejected sheet")
         };
-        chase.write_string(row, 0, department_name(&text(missing, "department", i)?))?;
-        chase.write_string(row, 1, text(missing, "template", i)?)?;
-        chase.write_string(row, 2, consolidated.period.to_string())?;
-        chase.write_string(row, 3, &due_by)?;
-        chase.write_string(row, 4, status)?;
+        chase.write_text(row, 0, department_name(&text(missing, "department", i)?))?;
+        chase.write_text(row, 1, text(missing, "template", i)?)?;
+        chase.write_text(row, 2, consolidated.period.to_string())?;
+        chase.write_text(row, 3, &due_by)?;
+        chase.write_text(row, 4, status)?;
     }
     chase.set_column_width(0, 28)?;
     chase.set_column_width(1, 24)?;
@@ -331,10 +331,10 @@ pub fn exceptions_workbook(
             .measure(&indicator, &measure)
             .map(|m| m.label.clone())
             .unwrap_or(measure);
-        board.write_string(row, 0, text(flags, "flag", i)?)?;
-        board.write_string(row, 1, &indicator)?;
-        board.write_string(row, 2, measure_label)?;
-        board.write_string(
+        board.write_text(row, 0, text(flags, "flag", i)?)?;
+        board.write_text(row, 1, &indicator)?;
+        board.write_text(row, 2, measure_label)?;
+        board.write_text(
             row,
             3,
             format!(
@@ -350,8 +350,8 @@ pub fn exceptions_workbook(
         if let Some(baseline) = number(flags, "baseline", i)? {
             board.write_number_with_format(row, 5, baseline, &number_format)?;
         }
-        board.write_string(row, 6, text(flags, "source_file", i)?)?;
-        board.write_string(row, 7, text(flags, "source_cell", i)?)?;
+        board.write_text(row, 6, text(flags, "source_file", i)?)?;
+        board.write_text(row, 7, text(flags, "source_cell", i)?)?;
     }
     board.set_column_width(0, 28)?;
     board.set_column_width(2, 44)?;

@@ -6,7 +6,9 @@ mod exceptions;
 mod plans;
 
 use polars::prelude::{AnyValue, DataFrame, PolarsResult};
-use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, XlsxError};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
+
+use crate::excel::fit_cell;
 
 pub use dashboard::dashboard_workbook;
 pub use exceptions::{exceptions_workbook, return_report_json, return_report_workbook};
@@ -47,6 +49,45 @@ fn wrapped() -> Format {
     Format::new()
         .set_text_wrap()
         .set_align(rust_xlsxwriter::FormatAlign::Top)
+}
+
+/// Every text cell of every output goes through here: text copied from a return is cut at Excel's cell
+/// limit with a visible marker, so that no return can make a workbook Excel refuses to write or open.
+trait WriteText {
+    fn write_text(
+        &mut self,
+        row: u32,
+        col: u16,
+        text: impl AsRef<str>,
+    ) -> Result<&mut Worksheet, XlsxError>;
+    fn write_text_with_format(
+        &mut self,
+        row: u32,
+        col: u16,
+        text: impl AsRef<str>,
+        format: &Format,
+    ) -> Result<&mut Worksheet, XlsxError>;
+}
+
+impl WriteText for Worksheet {
+    fn write_text(
+        &mut self,
+        row: u32,
+        col: u16,
+        text: impl AsRef<str>,
+    ) -> Result<&mut Worksheet, XlsxError> {
+        self.write_string(row, col, fit_cell(text.as_ref()))
+    }
+
+    fn write_text_with_format(
+        &mut self,
+        row: u32,
+        col: u16,
+        text: impl AsRef<str>,
+        format: &Format,
+    ) -> Result<&mut Worksheet, XlsxError> {
+        self.write_string_with_format(row, col, fit_cell(text.as_ref()), format)
+    }
 }
 
 /// Reads one cell of a frame as text, whatever its type; nulls read as empty.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Table, TableColumn, Workbook};
 
-use super::{RenderError, bold, heading, text, wrapped};
+use super::{RenderError, WriteText, bold, heading, text, wrapped};
 use crate::consolidate::{
     GREEN_NOT_COMPLETE, NO_UPDATE, NOT_DUE_AFTER_DUE_DATE, PAST_DUE_NOT_COMPLETE, PlanTables,
     STATUS_WORSENED, UPDATE_OUT_OF_DATE,
@@ -161,11 +161,11 @@ fn plan_sheet(
     sheet.set_landscape();
     sheet.set_paper_size(9);
     sheet.set_print_fit_to_pages(1, 0);
-    sheet.write_string_with_format(0, 0, &plan.title, &heading())?;
+    sheet.write_text_with_format(0, 0, &plan.title, &heading())?;
     if !plan.owner.is_empty() {
-        sheet.write_string(1, 0, format!("Plan owner: {}", plan.owner))?;
+        sheet.write_text(1, 0, format!("Plan owner: {}", plan.owner))?;
     }
-    sheet.write_string(
+    sheet.write_text(
         2,
         0,
         match reported {
@@ -209,14 +209,14 @@ fn plan_sheet(
     let header_format = bold().set_border(FormatBorder::Thin).set_text_wrap();
     let cell_format = wrapped().set_border(FormatBorder::Thin);
     let mut row = 4u32;
-    sheet.write_string_with_format(row, 0, "PLAN SUMMARY", &bold())?;
+    sheet.write_text_with_format(row, 0, "PLAN SUMMARY", &bold())?;
     row += 2;
     for section in &plan.sections {
-        sheet.write_string_with_format(row, 0, &section.title, &bold())?;
-        sheet.write_string_with_format(row, first_status_col, "Traffic Light Tracker", &bold())?;
+        sheet.write_text_with_format(row, 0, &section.title, &bold())?;
+        sheet.write_text_with_format(row, first_status_col, "Traffic Light Tracker", &bold())?;
         row += 1;
         for (col, header) in headers.iter().enumerate() {
-            sheet.write_string_with_format(row, col as u16, header, &header_format)?;
+            sheet.write_text_with_format(row, col as u16, header, &header_format)?;
         }
         row += 1;
         for measure in plan.measures.iter().filter(|m| m.section == section.id) {
@@ -226,14 +226,14 @@ fn plan_sheet(
                 measure.reference.clone(),
             );
             let by_period = statuses.get(&key);
-            sheet.write_string_with_format(row, 0, &measure.reference, &cell_format)?;
-            sheet.write_string_with_format(row, 1, &measure.title, &cell_format)?;
+            sheet.write_text_with_format(row, 0, &measure.reference, &cell_format)?;
+            sheet.write_text_with_format(row, 1, &measure.title, &cell_format)?;
             let mut path = Vec::new();
             for (offset, period) in plan.periods.iter().enumerate() {
                 let col = first_status_col + offset as u16;
                 match by_period.and_then(|p| p.get(&period.label)) {
                     Some(status) => {
-                        sheet.write_string_with_format(
+                        sheet.write_text_with_format(
                             row,
                             col,
                             status,
@@ -261,7 +261,7 @@ fn plan_sheet(
             };
             let mut col = first_status_col + periods;
             let mut put = |value: &str| -> Result<(), RenderError> {
-                sheet.write_string_with_format(row, col, value, &cell_format)?;
+                sheet.write_text_with_format(row, col, value, &cell_format)?;
                 col += 1;
                 Ok(())
             };
@@ -284,23 +284,23 @@ fn plan_sheet(
     }
 
     // The vocabulary, in the plan's own colours.
-    sheet.write_string_with_format(row, 0, "Traffic Light Colour", &header_format)?;
-    sheet.write_string_with_format(row, 1, "Definition of measure achievement", &header_format)?;
+    sheet.write_text_with_format(row, 0, "Traffic Light Colour", &header_format)?;
+    sheet.write_text_with_format(row, 1, "Definition of measure achievement", &header_format)?;
     row += 1;
     for status in &plan.statuses {
-        sheet.write_string_with_format(row, 0, &status.name, &status_format(plan, &status.name))?;
-        sheet.write_string_with_format(row, 1, &status.meaning, &cell_format)?;
+        sheet.write_text_with_format(row, 0, &status.name, &status_format(plan, &status.name))?;
+        sheet.write_text_with_format(row, 1, &status.meaning, &cell_format)?;
         row += 1;
     }
 
     // Measures per section and status at the latest period.
     if let Some((period, _)) = reported {
         row += 1;
-        sheet.write_string_with_format(row, 0, format!("Measures by status, {period}"), &bold())?;
+        sheet.write_text_with_format(row, 0, format!("Measures by status, {period}"), &bold())?;
         row += 1;
-        sheet.write_string_with_format(row, 1, "Section", &header_format)?;
+        sheet.write_text_with_format(row, 1, "Section", &header_format)?;
         for (offset, status) in plan.statuses.iter().enumerate() {
-            sheet.write_string_with_format(
+            sheet.write_text_with_format(
                 row,
                 2 + offset as u16,
                 &status.name,
@@ -310,7 +310,7 @@ fn plan_sheet(
         row += 1;
         let counts = &tables.counts;
         for section in &plan.sections {
-            sheet.write_string_with_format(row, 1, &section.title, &cell_format)?;
+            sheet.write_text_with_format(row, 1, &section.title, &cell_format)?;
             for (offset, status) in plan.statuses.iter().enumerate() {
                 let mut count = 0.0;
                 for i in 0..counts.height() {
@@ -356,7 +356,7 @@ pub fn plan_status_sheet(workbook: &mut Workbook, tables: &PlanTables) -> Result
             if matches!(*column, "as_at" | "update_date") && !value.is_empty() {
                 value = uk_date(&value);
             }
-            sheet.write_string(row, col as u16, value)?;
+            sheet.write_text(row, col as u16, value)?;
         }
     }
     let columns: Vec<TableColumn> = PLAN_STATUS_COLUMNS
@@ -432,7 +432,7 @@ pub fn plan_exceptions_sheet(
         "Source cell",
     ];
     for (col, header) in headers.iter().enumerate() {
-        sheet.write_string_with_format(0, col as u16, *header, &bold())?;
+        sheet.write_text_with_format(0, col as u16, *header, &bold())?;
     }
     for i in 0..exceptions.height() {
         let row = 1 + i as u32;
@@ -474,7 +474,7 @@ pub fn plan_exceptions_sheet(
             text(exceptions, "source_cell", i)?,
         ];
         for (col, value) in cells.iter().enumerate() {
-            sheet.write_string(row, col as u16, value)?;
+            sheet.write_text(row, col as u16, value)?;
         }
     }
     sheet.set_column_width(0, 30)?;

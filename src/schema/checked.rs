@@ -82,6 +82,48 @@ pub struct DashboardSettings {
     pub far_above_min_excess: f64,
     /// Days after a quarter ends that its returns are due.
     pub returns_due_days: u32,
+    /// What one return may make `collate` do (`[limits]` in `dashboard.toml`).
+    pub limits: ReadLimits,
+}
+
+/// Limits on what reading one return may take. A return is small; these keep an untrusted file from
+/// exhausting the machine, whatever it claims about itself. Each is a setting under `[limits]`.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReadLimits {
+    /// The file as it arrived, in MB.
+    pub file_mb: u64,
+    /// Everything the reader unpacks from it, in MB (also the text its cells may repeat).
+    pub uncompressed_mb: u64,
+    /// How many times its packed size a part (over 1 MB) may unpack to.
+    pub compression_ratio: u64,
+    /// Parts inside the file (zip entries, compound-file streams).
+    pub parts: usize,
+    pub sheets: usize,
+    /// Cells, counted as held and as the rectangle a sheet spans.
+    pub cells: u64,
+    /// How deep the XML may nest.
+    pub nesting: usize,
+    /// The address space of the worker that reads a return, in MB.
+    pub memory_mb: u64,
+    /// CPU time the worker may spend on one return, in seconds.
+    pub cpu_seconds: u64,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        ReadLimits {
+            file_mb: 64,
+            uncompressed_mb: 64,
+            compression_ratio: 100,
+            parts: 1000,
+            sheets: 255,
+            cells: 1_000_000,
+            nesting: 100,
+            memory_mb: 512,
+            cpu_seconds: 20,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -339,7 +381,10 @@ impl Locator {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     Warning,
     Error,

@@ -71,6 +71,7 @@ pub fn load(dir: &Path) -> Result<Schemas, FatalError> {
             far_above_ratio: raw_dashboard.flags.far_above_ratio,
             far_above_min_excess: raw_dashboard.flags.far_above_min_excess,
             returns_due_days: raw_dashboard.returns_due_days,
+            limits: check_limits(&dashboard_file, raw_dashboard.limits)?,
         },
         departments,
         catalogue,
@@ -695,4 +696,35 @@ fn compile_template(
         analysis,
         fields,
     })
+}
+
+/// Every limit must allow something; the worker's memory must leave room for the program itself.
+fn check_limits(file: &Path, limits: ReadLimits) -> Result<ReadLimits, FatalError> {
+    let counts = [
+        ("file_mb", limits.file_mb),
+        ("uncompressed_mb", limits.uncompressed_mb),
+        ("compression_ratio", limits.compression_ratio),
+        ("parts", limits.parts as u64),
+        ("sheets", limits.sheets as u64),
+        ("cells", limits.cells),
+        ("nesting", limits.nesting as u64),
+        ("cpu_seconds", limits.cpu_seconds),
+    ];
+    for (key, value) in counts {
+        if value == 0 {
+            return Err(FatalError::schema(
+                file,
+                format!("limits.{key}"),
+                "must be more than 0",
+            ));
+        }
+    }
+    if limits.memory_mb < 128 {
+        return Err(FatalError::schema(
+            file,
+            "limits.memory_mb",
+            "must be at least 128 (the reader itself needs that much)",
+        ));
+    }
+    Ok(limits)
 }

@@ -146,7 +146,7 @@ pub struct PlanMeasure {
 }
 
 /// Completion as the improvement plan records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Completion {
     Yes,
     No,

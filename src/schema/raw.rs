@@ -14,6 +14,8 @@ pub struct RawDashboard {
     /// Days after a quarter ends that its returns are due.
     #[serde(default = "default_due_days")]
     pub returns_due_days: u32,
+    #[serde(default)]
+    pub limits: super::ReadLimits,
 }
 
 fn default_due_days() -> u32 {

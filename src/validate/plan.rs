@@ -11,7 +11,7 @@ use crate::schema::{
 };
 
 /// Which plan update this is, as the workbook states it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlanUpdateIdentity {
     pub plan: String,
     pub department: String,
@@ -20,7 +20,7 @@ pub struct PlanUpdateIdentity {
 }
 
 /// One measure's status for one reporting period, with what came with it and where it was read.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StatusUpdate {
     pub section: String,
     pub reference: String,
@@ -33,6 +33,7 @@ pub struct StatusUpdate {
     pub cell: String,
     /// The current position or latest update: given with the return's own period only.
     pub narrative: Option<String>,
+    #[serde(with = "crate::period::optional_date")]
     pub update_date: Option<chrono::NaiveDate>,
     pub complete: Option<Completion>,
 }

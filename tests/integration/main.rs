@@ -1,5 +1,7 @@
 //! End-to-end tests: the real `collate` binary on a temporary installation, outputs read back with calamine.
 
+#[path = "../support/hostile.rs"]
+mod hostile;
 #[path = "../support/install.rs"]
 mod install;
 #[path = "../support/seed_returns.rs"]
@@ -14,4 +16,5 @@ mod flags;
 mod plans;
 mod quirks;
 mod schemas;
+mod untrusted;
 mod watch;

@@ -76,7 +76,9 @@ fn a_value_inside_merged_cells_reads_the_merged_areas_value() {
         .merge_range(1, 1, 1, 4, "merged text", &format)
         .expect("merge");
     let bytes = workbook.save_to_buffer().expect("save");
-    let mut source = collate::read::SourceWorkbook::open(bytes, "xlsx").expect("open");
+    let mut source =
+        collate::read::SourceWorkbook::open(bytes, "xlsx", &collate::schema::ReadLimits::default())
+            .expect("open");
     let blank = source.cell("Sheet1", 1, 3).expect("cell");
     assert_eq!(
         blank.value,

@@ -1,0 +1,128 @@
+//! Looks inside a return's container before any reader parses it, with limits that no claim in the file
+//! can raise: what each part really unpacks to (read through a bounded reader, headers never trusted), how
+//! many parts and sheets, the cells a sheet claims and holds, the shared strings claimed, held and referred
+//! to, XML nesting, and an `.xls` compound file's sector chains.
+//!
+//! Readers trust such claims (calamine reserves what `<dimension>` and `uniqueCount` say, and follows
+//! sector chains wherever they point), so a 10 KB file can ask for 500 GB. Everything here is bounded by
+//! the file's real size and the limits, and says what was too big in the department's terms.
+
+mod compound;
+mod xml;
+
+use std::io::{Cursor, Read};
+
+use crate::read::{Format, Unreadable};
+use crate::schema::ReadLimits;
+
+const MB: u64 = 1024 * 1024;
+
+/// Below this, a part's compression ratio says nothing (a small, regular part packs very well).
+const RATIO_FLOOR: u64 = MB;
+
+/// Checks a workbook against `limits` before it is parsed; `Err` says what was too big.
+pub fn inspect(bytes: &[u8], format: Format, limits: &ReadLimits) -> Result<(), Unreadable> {
+    if bytes.len() as u64 > limits.file_mb * MB {
+        return Err(too_big(format!(
+            "the file is {} MB; a return may be at most {} MB",
+            bytes.len() as u64 / MB,
+            limits.file_mb
+        )));
+    }
+    match format {
+        Format::Xlsx | Format::Ods => inspect_zip(bytes, format, limits),
+        Format::Xls => compound::inspect(bytes, limits),
+    }
+}
+
+/// A refusal: what was too big, and that the file was not read.
+fn too_big(what: String) -> Unreadable {
+    Unreadable(format!(
+        "the workbook is too large or too complex to read safely: {what}"
+    ))
+}
+
+fn damaged(detail: impl std::fmt::Display) -> Unreadable {
+    Unreadable(format!(
+        "the file is damaged or incomplete (was it cut short while saving or copying?): {detail}"
+    ))
+}
+
+/// What one XML part of a zip workbook is to the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Worksheet,
+    SharedStrings,
+    Workbook,
+    OdsContent,
+    OtherXml,
+}
+
+fn classify(name: &str, format: Format) -> Option<Part> {
+    let lower = name.to_ascii_lowercase();
+    let part = match format {
+        Format::Ods if lower == "content.xml" => Part::OdsContent,
+        _ if lower.starts_with("xl/worksheets/") && lower.ends_with(".xml") => Part::Worksheet,
+        _ if lower == "xl/sharedstrings.xml" => Part::SharedStrings,
+        _ if lower == "xl/workbook.xml" => Part::Workbook,
+        // Pictures, printer settings and macros are never parsed by the reader.
+        _ if lower.ends_with(".xml") || lower.ends_with(".rels") => Part::OtherXml,
+        _ => return None,
+    };
+    Some(part)
+}
+
+fn inspect_zip(bytes: &[u8], format: Format, limits: &ReadLimits) -> Result<(), Unreadable> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(damaged)?;
+    if archive.len() > limits.parts {
+        return Err(too_big(format!(
+            "it holds {} parts; a workbook may hold at most {}",
+            archive.len(),
+            limits.parts
+        )));
+    }
+    let mut budget = limits.uncompressed_mb * MB;
+    let mut found = xml::Findings::default();
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).map_err(damaged)?;
+        let name = entry.name().map_err(damaged)?.into_owned();
+        let Some(part) = classify(&name, format) else {
+            continue;
+        };
+        let compressed = entry.compressed_size().max(1);
+        let content = read_bounded(&mut entry, &mut budget, limits)?;
+        let unpacked = content.len() as u64;
+        if unpacked > RATIO_FLOOR && unpacked / compressed > limits.compression_ratio {
+            return Err(too_big(format!(
+                "its part {name} unpacks to {} times its packed size (at most {} allowed): it looks like a \"zip bomb\"",
+                unpacked / compressed,
+                limits.compression_ratio
+            )));
+        }
+        xml::scan(&content, &name, part, limits, &mut found)?;
+    }
+    found.check(limits)
+}
+
+/// Reads a zip entry through a reader that stops at what is left of the budget, whatever the entry's
+/// header claims.
+fn read_bounded(
+    entry: &mut impl Read,
+    budget: &mut u64,
+    limits: &ReadLimits,
+) -> Result<Vec<u8>, Unreadable> {
+    let mut content = Vec::new();
+    entry
+        .take(*budget + 1)
+        .read_to_end(&mut content)
+        .map_err(damaged)?;
+    let length = content.len() as u64;
+    if length > *budget {
+        return Err(too_big(format!(
+            "its contents come to more than {} MB once unpacked",
+            limits.uncompressed_mb
+        )));
+    }
+    *budget -= length;
+    Ok(content)
+}

@@ -1,0 +1,354 @@
+//! Reading returns where a crash costs one file: a small, reused pool of worker processes under limits.
+//!
+//! Rust aborts on allocation failure and on stack overflow, and `catch_unwind` cannot catch either; a
+//! reader can be made to allocate whatever a file claims. So the collating process never parses a return
+//! itself: it hands the bytes to a worker (`collate read-worker`, the same binary) over a pipe and gets the
+//! [`Validated`] back as JSON. Workers are reused, so a return costs a pipe round trip rather than a
+//! process start. On Linux each worker runs under an address-space limit and, for each return, a CPU-time
+//! limit; a worker that dies is replaced, and its return is rejected with the reason in the department's
+//! terms. Elsewhere (Windows, macOS) the worker still contains a crash, without the limits.
+
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::error::FatalError;
+use crate::pipeline::{rejected_file, validate_bytes};
+use crate::schema::{ReadLimits, Schemas};
+use crate::validate::Validated;
+
+/// The hidden subcommand a worker is started with.
+pub const WORKER_COMMAND: &str = "read-worker";
+
+/// What a worker says once its schemas are loaded and it is ready for returns.
+const READY: u8 = b'R';
+
+/// How much of a worker's standard error is kept to explain its death.
+const STDERR_KEPT: usize = 8 * 1024;
+
+/// The workers, idle ones kept for the next return.
+pub struct WorkerPool {
+    program: PathBuf,
+    schemas: PathBuf,
+    limits: ReadLimits,
+    idle: Mutex<Vec<Worker>>,
+}
+
+impl WorkerPool {
+    /// A pool of workers running `program read-worker` on the schemas in `schemas`. One worker is started
+    /// at once, so that a worker that cannot start at all stops the program rather than every return.
+    pub fn start(program: &Path, schemas: &Path, limits: ReadLimits) -> Result<Self, FatalError> {
+        let schemas = std::fs::canonicalize(schemas).map_err(|error| FatalError::Folder {
+            path: schemas.to_path_buf(),
+            reason: format!("cannot find the schemas folder: {error}"),
+        })?;
+        let pool = WorkerPool {
+            program: program.to_path_buf(),
+            schemas,
+            limits,
+            idle: Mutex::new(Vec::new()),
+        };
+        let first =
+            Worker::start(&pool.program, &pool.schemas).map_err(|reason| FatalError::Folder {
+                path: pool.program.clone(),
+                reason: format!("cannot start a worker to read returns: {reason}"),
+            })?;
+        pool.give_back(first);
+        Ok(pool)
+    }
+
+    /// A pool of workers of this very program (what `collate` itself uses).
+    pub fn of_this_program(schemas: &Path, limits: ReadLimits) -> Result<Self, FatalError> {
+        let program = std::env::current_exe().map_err(|error| FatalError::Folder {
+            path: PathBuf::from("collate"),
+            reason: format!("cannot find this program to start its workers: {error}"),
+        })?;
+        WorkerPool::start(&program, schemas, limits)
+    }
+
+    fn take(&self) -> Option<Worker> {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+    }
+
+    fn give_back(&self, worker: Worker) {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(worker);
+    }
+
+    /// Reads and validates one file in a worker. Never fails: a worker that dies on the file, or cannot be
+    /// started, makes it a rejected return with the reason.
+    pub fn validate(&self, file: &str, bytes: &[u8]) -> Validated {
+        let worker = match self.take() {
+            Some(worker) => Ok(worker),
+            None => Worker::start(&self.program, &self.schemas),
+        };
+        let mut worker = match worker {
+            Ok(worker) => worker,
+            Err(reason) => {
+                return unsafe_to_read(file, format!("no worker could start ({reason})"));
+            }
+        };
+        match worker.validate(file, bytes) {
+            Ok(validated) => {
+                self.give_back(worker);
+                validated
+            }
+            Err(()) => unsafe_to_read(file, worker.why_it_died(&self.limits)),
+        }
+    }
+}
+
+fn unsafe_to_read(file: &str, reason: String) -> Validated {
+    rejected_file(
+        file,
+        "unsafe-workbook",
+        format!("the workbook could not be read safely: {reason}"),
+        "Open the file in Excel, check it shows only your return, save it as a new .xlsx and send it again.",
+    )
+}
+
+/// One worker process and its pipes.
+struct Worker {
+    child: Child,
+    requests: BufWriter<ChildStdin>,
+    replies: BufReader<ChildStdout>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    stderr_drain: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Worker {
+    fn start(program: &Path, schemas: &Path) -> Result<Worker, String> {
+        let mut child = Command::new(program)
+            .arg("--schemas")
+            .arg(schemas)
+            .args(["--log-format", "json", WORKER_COMMAND])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|error| error.to_string())?;
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err("its pipes could not be opened".to_owned());
+        };
+        let kept = Arc::new(Mutex::new(Vec::new()));
+        let drain = drain_stderr(stderr, Arc::clone(&kept));
+        let mut worker = Worker {
+            child,
+            requests: BufWriter::new(stdin),
+            replies: BufReader::new(stdout),
+            stderr: kept,
+            stderr_drain: Some(drain),
+        };
+        let mut ready = [0u8; 1];
+        match worker.replies.read_exact(&mut ready) {
+            Ok(()) if ready[0] == READY => Ok(worker),
+            _ => Err(worker.last_words()),
+        }
+    }
+
+    fn validate(&mut self, file: &str, bytes: &[u8]) -> Result<Validated, ()> {
+        self.send(file, bytes).map_err(|_| ())?;
+        let mut length = [0u8; 8];
+        self.replies.read_exact(&mut length).map_err(|_| ())?;
+        let mut reply = vec![0u8; u64::from_le_bytes(length) as usize];
+        self.replies.read_exact(&mut reply).map_err(|_| ())?;
+        serde_json::from_slice(&reply).map_err(|_| ())
+    }
+
+    fn send(&mut self, file: &str, bytes: &[u8]) -> std::io::Result<()> {
+        self.requests
+            .write_all(&(file.len() as u64).to_le_bytes())?;
+        self.requests.write_all(file.as_bytes())?;
+        self.requests
+            .write_all(&(bytes.len() as u64).to_le_bytes())?;
+        self.requests.write_all(bytes)?;
+        self.requests.flush()
+    }
+
+    /// What the worker wrote to standard error before it stopped; waits for it to stop.
+    fn last_words(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(drain) = self.stderr_drain.take() {
+            let _ = drain.join();
+        }
+        let kept = self.stderr.lock().unwrap_or_else(PoisonError::into_inner);
+        String::from_utf8_lossy(&kept).trim().to_owned()
+    }
+
+    /// Why the worker stopped on a return, in the department's terms.
+    fn why_it_died(&mut self, limits: &ReadLimits) -> String {
+        // Already exited, normally: its status says how; otherwise it is stuck, and killed here.
+        let status = self.child.try_wait().ok().flatten();
+        let said = self.last_words();
+        let status = status.or_else(|| self.child.try_wait().ok().flatten());
+        explain_death(status, &said, limits)
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn drain_stderr(
+    mut stderr: std::process::ChildStderr,
+    kept: Arc<Mutex<Vec<u8>>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(read) = stderr.read(&mut buffer) {
+            if read == 0 {
+                break;
+            }
+            let mut kept = kept.lock().unwrap_or_else(PoisonError::into_inner);
+            kept.extend_from_slice(&buffer[..read]);
+            if kept.len() > STDERR_KEPT {
+                let excess = kept.len() - STDERR_KEPT;
+                kept.drain(..excess);
+            }
+        }
+    })
+}
+
+/// The reason a worker's death gives its return, from how it ended and what it last said.
+fn explain_death(
+    status: Option<std::process::ExitStatus>,
+    said: &str,
+    limits: &ReadLimits,
+) -> String {
+    if said.contains("memory allocation of") {
+        return format!("it needed more than {} MB of memory", limits.memory_mb);
+    }
+    if said.contains("overflowed its stack") {
+        return "its content is nested too deeply".to_owned();
+    }
+    match status.and_then(signal_of) {
+        Some(SIGXCPU) => format!(
+            "it needed more than {} seconds of computing time",
+            limits.cpu_seconds
+        ),
+        Some(SIGKILL) => "the reader was stopped while reading it".to_owned(),
+        Some(signal) => format!("the reader crashed on it (signal {signal})"),
+        None => match status.and_then(|s| s.code()) {
+            Some(code) => format!("the reader stopped on it (exit code {code})"),
+            None => "the reader stopped on it".to_owned(),
+        },
+    }
+}
+
+const SIGKILL: i32 = 9;
+const SIGXCPU: i32 = 24;
+
+#[cfg(unix)]
+fn signal_of(status: std::process::ExitStatus) -> Option<i32> {
+    std::os::unix::process::ExitStatusExt::signal(&status)
+}
+
+#[cfg(not(unix))]
+fn signal_of(_status: std::process::ExitStatus) -> Option<i32> {
+    None
+}
+
+/// The worker's side: serves returns on standard input until it closes. Returns `Err` only when the
+/// pipes themselves fail (the collating process went away).
+pub fn serve(schemas: &Schemas) -> std::io::Result<()> {
+    limits::limit_memory(schemas.dashboard.limits.memory_mb);
+    let mut requests = BufReader::new(std::io::stdin().lock());
+    let mut replies = BufWriter::new(std::io::stdout().lock());
+    replies.write_all(&[READY])?;
+    replies.flush()?;
+    loop {
+        let mut length = [0u8; 8];
+        match requests.read_exact(&mut length) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(error) => return Err(error),
+        }
+        let mut file = vec![0u8; u64::from_le_bytes(length) as usize];
+        requests.read_exact(&mut file)?;
+        requests.read_exact(&mut length)?;
+        let mut bytes = vec![0u8; u64::from_le_bytes(length) as usize];
+        requests.read_exact(&mut bytes)?;
+        let file = String::from_utf8_lossy(&file).into_owned();
+        limits::limit_cpu_for_next(schemas.dashboard.limits.cpu_seconds);
+        let validated = validate_bytes(schemas, &file, bytes);
+        let reply = serde_json::to_vec(&validated).map_err(std::io::Error::other)?;
+        replies.write_all(&(reply.len() as u64).to_le_bytes())?;
+        replies.write_all(&reply)?;
+        replies.flush()?;
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod limits {
+    use nix::sys::resource::{Resource, UsageWho, getrlimit, getrusage, setrlimit};
+
+    /// The whole worker's address space: an allocation past it fails, and the worker aborts.
+    pub fn limit_memory(megabytes: u64) {
+        let bytes = megabytes.saturating_mul(1024 * 1024);
+        if let Err(error) = setrlimit(Resource::RLIMIT_AS, bytes, bytes) {
+            tracing::warn!("could not limit the reader's memory: {error}");
+        }
+    }
+
+    /// The next return may use `seconds` of CPU time beyond what the worker has used so far; past that
+    /// the kernel stops the worker (SIGXCPU).
+    pub fn limit_cpu_for_next(seconds: u64) {
+        let used = getrusage(UsageWho::RUSAGE_SELF)
+            .map(|usage| {
+                let (user, system) = (usage.user_time(), usage.system_time());
+                (user.tv_sec() + system.tv_sec() + 1).max(0) as u64
+            })
+            .unwrap_or(0);
+        let hard = getrlimit(Resource::RLIMIT_CPU)
+            .map(|(_, hard)| hard)
+            .unwrap_or(nix::sys::resource::RLIM_INFINITY);
+        let soft = used.saturating_add(seconds).min(hard);
+        if let Err(error) = setrlimit(Resource::RLIMIT_CPU, soft, hard) {
+            tracing::warn!("could not limit the reader's computing time: {error}");
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod limits {
+    pub fn limit_memory(_megabytes: u64) {}
+    pub fn limit_cpu_for_next(_seconds: u64) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deaths_are_explained_in_the_departments_terms() {
+        let limits = ReadLimits::default();
+        assert_eq!(
+            explain_death(
+                None,
+                "memory allocation of 96000000000 bytes failed",
+                &limits
+            ),
+            "it needed more than 512 MB of memory"
+        );
+        assert_eq!(
+            explain_death(
+                None,
+                "thread 'main' has overflowed its stack\nfatal runtime error: stack overflow",
+                &limits
+            ),
+            "its content is nested too deeply"
+        );
+    }
+}
