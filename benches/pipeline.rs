@@ -17,7 +17,8 @@ use calamine::Reader;
 use collate::pipeline::{Folders, process_inbox};
 use collate::worker::WorkerPool;
 
-/// CPU seconds (user and system) this process has used, from /proc/self/stat (in clock ticks of 1/100 s).
+/// CPU seconds (user and system) this process and its reaped children (the workers that read returns)
+/// have used, from /proc/self/stat (in clock ticks of 1/100 s).
 fn cpu_seconds() -> f64 {
     std::fs::read_to_string("/proc/self/stat")
         .ok()
@@ -25,9 +26,8 @@ fn cpu_seconds() -> f64 {
             // Fields after the command name, which is in parentheses and may hold spaces.
             let rest = stat.rsplit_once(')')?.1;
             let fields: Vec<&str> = rest.split_whitespace().collect();
-            let user: f64 = fields.get(11)?.parse().ok()?;
-            let system: f64 = fields.get(12)?.parse().ok()?;
-            Some((user + system) / 100.0)
+            let ticks = |field: usize| -> Option<f64> { fields.get(field)?.parse().ok() };
+            Some((ticks(11)? + ticks(12)? + ticks(13)? + ticks(14)?) / 100.0)
         })
         .unwrap_or(0.0)
 }
@@ -96,6 +96,8 @@ fn phase(kind: &str, root: &Path) -> anyhow::Result<()> {
                 schemas.dashboard.limits.clone(),
             )?;
             let summary = process_inbox(&schemas, &workers, &Folders::under(root), None)?;
+            // Stops and reaps the workers, so that their CPU time is counted.
+            drop(workers);
             format!(
                 "{} accepted, {} rejected",
                 summary.accepted(),

@@ -56,7 +56,10 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(root.join("inbox"))?;
     let schemas = collate::schema::load(&root.join("schemas"))?;
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    println!("{:<34} {:>9} {:>16}  outcome", "file", "wall (s)", "largest peak (MiB)");
+    println!(
+        "{:<34} {:>9} {:>16}  outcome",
+        "file", "wall (s)", "largest peak (MiB)"
+    );
     for file in hostile::corpus(&schemas, &fixtures) {
         let path = root.join("inbox").join(file.name);
         std::fs::write(&path, &file.bytes)?;

@@ -65,6 +65,16 @@ pub struct Consolidated {
     pub flags: DataFrame,
     /// The action plan trackers.
     pub plans: PlanTables,
+    /// Returns in the store that could no longer be consolidated or rendered, left out of the outputs.
+    pub quarantined: Vec<Quarantined>,
+}
+
+/// A stored return left out of the outputs because its content broke them, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quarantined {
+    pub file: String,
+    pub received_at: String,
+    pub reason: String,
 }
 
 pub fn catalogue_frames(schemas: &Schemas) -> PolarsResult<CatalogueFrames> {
@@ -649,6 +659,7 @@ pub fn consolidate(
         open_exceptions,
         flags,
         plans: consolidate_plans(history, &catalogue.plans)?,
+        quarantined: Vec::new(),
     })
 }
 

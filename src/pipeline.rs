@@ -1,14 +1,14 @@
 //! The one processing path: inbox files → read → validate → store → consolidate → render. `collate run`,
 //! `collate rebuild` and the watcher all call [`process_inbox`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::consolidate::{self, FlagSettings};
+use crate::consolidate::{self, FlagSettings, Quarantined};
 use crate::error::FatalError;
 use crate::exception::Exception;
 use crate::outfile::{flush_filesystem, write_atomically, write_atomically_deferred};
@@ -334,28 +334,45 @@ pub fn receive(path: &Path) -> Received {
     }
 }
 
-/// Validates a received file in a worker. Never fails: a file that cannot be read is a rejected return.
-pub fn validate_received(workers: &WorkerPool, received: Received) -> ProcessedReturn {
-    let validated = match received.bytes {
-        Ok(bytes) => workers.validate(&received.file, &bytes),
-        Err(error) => rejected_file(
-            &received.file,
-            "unreadable-file",
-            format!("the file cannot be opened: {error}"),
-            "Check the file is not open elsewhere and save it into the inbox again.",
-        ),
-    };
-    ProcessedReturn {
-        sha256: received.sha256,
-        source_file: received.file,
-        received_at: received.received_at,
-        validated,
-    }
+/// Validates received files on the workers, all at once, results in the order given. Never fails: a
+/// file that cannot be read from disk, or that a worker dies on, is a rejected return.
+pub fn validate_received(workers: &WorkerPool, received: Vec<Received>) -> Vec<ProcessedReturn> {
+    let readable: Vec<(&str, &[u8])> = received
+        .iter()
+        .filter_map(|r| Some((r.file.as_str(), r.bytes.as_deref().ok()?)))
+        .collect();
+    let mut validated = workers.validate_all(&readable).into_iter();
+    received
+        .into_iter()
+        .map(|received| {
+            let validated = match &received.bytes {
+                Ok(_) => validated.next().unwrap_or_default(),
+                Err(error) => rejected_file(
+                    &received.file,
+                    "unreadable-file",
+                    format!("the file cannot be opened: {error}"),
+                    "Check the file is not open elsewhere and save it into the inbox again.",
+                ),
+            };
+            ProcessedReturn {
+                sha256: received.sha256,
+                source_file: received.file,
+                received_at: received.received_at,
+                validated,
+            }
+        })
+        .collect()
 }
 
 /// Reads, hashes and validates one file (in a worker).
 pub fn process_file(workers: &WorkerPool, path: &Path) -> ProcessedReturn {
-    validate_received(workers, receive(path))
+    let mut processed = validate_received(workers, vec![receive(path)]);
+    processed.pop().unwrap_or_else(|| ProcessedReturn {
+        sha256: String::new(),
+        source_file: file_name(path),
+        received_at: received_at(path),
+        validated: Validated::default(),
+    })
 }
 
 /// Files are read, hashed and validated in parallel this many at a time; results keep inbox order, and
@@ -460,11 +477,7 @@ impl<'s> Collator<'s> {
                 }
                 new.push(received);
             }
-            let workers = self.workers;
-            let processed: Vec<ProcessedReturn> = new
-                .into_par_iter()
-                .map(|received| validate_received(workers, received))
-                .collect();
+            let processed = validate_received(self.workers, new);
             for processed in processed {
                 report_outcome(&processed, &mut summary);
                 reports_written |= write_return_report(&self.folders, &processed)?;
@@ -658,7 +671,9 @@ pub struct Written {
     pub dashboard: PathBuf,
 }
 
-/// Consolidates the history and rewrites the dashboard and exceptions workbooks atomically.
+/// Consolidates the history and rewrites the dashboard and exceptions workbooks atomically. A stored
+/// return whose content can no longer be consolidated or rendered is quarantined (left out and reported
+/// in the exceptions workbook): no store content can stop the outputs being written.
 pub fn write_outputs(
     schemas: &Schemas,
     folders: &Folders,
@@ -669,25 +684,127 @@ pub fn write_outputs(
         Some(period) => period,
         None => consolidate::latest_period(history)?.unwrap_or_else(quarter_just_ended),
     };
-    let catalogue = consolidate::catalogue_frames(schemas)?;
-    let settings = FlagSettings {
-        far_above_ratio: schemas.dashboard.far_above_ratio,
-        far_above_min_excess: schemas.dashboard.far_above_min_excess,
+    let outputs = Outputs {
+        schemas,
+        catalogue: consolidate::catalogue_frames(schemas)?,
+        period,
+        settings: FlagSettings {
+            far_above_ratio: schemas.dashboard.far_above_ratio,
+            far_above_min_excess: schemas.dashboard.far_above_min_excess,
+        },
     };
-    let consolidated = consolidate::consolidate(history, &catalogue, period, settings)?;
-    let fail = |path: PathBuf| {
-        move |error: render::RenderError| FatalError::Output {
-            path,
-            reason: error.to_string(),
-        }
-    };
-    let dashboard =
-        render::dashboard_workbook(schemas, &consolidated).map_err(fail(folders.dashboard()))?;
-    let dashboard = replace_output(&folders.dashboard(), &dashboard)?;
-    let exceptions =
-        render::exceptions_workbook(schemas, &consolidated).map_err(fail(folders.exceptions()))?;
-    replace_output(&folders.exceptions(), &exceptions)?;
+    let rendered = outputs.render_quarantining(history)?;
+    let dashboard = replace_output(&folders.dashboard(), &rendered.dashboard)?;
+    replace_output(&folders.exceptions(), &rendered.exceptions)?;
     Ok(Written { period, dashboard })
+}
+
+/// The most returns a rewrite quarantines before it gives up and reports the failure itself.
+const MAX_QUARANTINED: usize = 8;
+
+/// What the outputs are built from, besides the history.
+struct Outputs<'s> {
+    schemas: &'s Schemas,
+    catalogue: consolidate::CatalogueFrames,
+    period: Period,
+    settings: FlagSettings,
+}
+
+/// The two workbooks' bytes.
+struct Rendered {
+    dashboard: Vec<u8>,
+    exceptions: Vec<u8>,
+}
+
+impl Outputs<'_> {
+    /// Consolidates and renders; `Err` is why it failed, in words (a panic included).
+    fn render(&self, history: &History, quarantined: &[Quarantined]) -> Result<Rendered, String> {
+        let attempt = catch_unwind(AssertUnwindSafe(|| -> Result<Rendered, String> {
+            let mut consolidated =
+                consolidate::consolidate(history, &self.catalogue, self.period, self.settings)
+                    .map_err(|error| format!("it could not be consolidated: {error}"))?;
+            consolidated.quarantined = quarantined.to_vec();
+            let (dashboard, exceptions) = rayon::join(
+                || render::dashboard_workbook(self.schemas, &consolidated),
+                || render::exceptions_workbook(self.schemas, &consolidated),
+            );
+            let dashboard = dashboard
+                .map_err(|error| format!("the dashboard could not be written: {error}"))?;
+            let exceptions = exceptions.map_err(|error| {
+                format!("the exceptions workbook could not be written: {error}")
+            })?;
+            Ok(Rendered {
+                dashboard,
+                exceptions,
+            })
+        }));
+        attempt.unwrap_or_else(|_| Err("building the outputs failed on its content".to_owned()))
+    }
+
+    /// Renders everything; while that fails, finds the stored return that breaks it, leaves it out and
+    /// tries again.
+    fn render_quarantining(&self, history: &History) -> Result<Rendered, FatalError> {
+        let mut kept = history.clone();
+        let mut quarantined: Vec<Quarantined> = Vec::new();
+        loop {
+            let reason = match self.render(&kept, &quarantined) {
+                Ok(rendered) => return Ok(rendered),
+                Err(reason) => reason,
+            };
+            let culprit = match quarantined.len() < MAX_QUARANTINED {
+                true => self.first_breaking_return(&kept)?,
+                false => None,
+            };
+            let Some((hash, file, received_at)) = culprit else {
+                return Err(FatalError::Consolidation(reason));
+            };
+            tracing::error!(file = %file, "quarantined: this stored return can no longer be put on the dashboard ({reason}); every other figure is still written");
+            quarantined.push(Quarantined {
+                file,
+                received_at,
+                reason,
+            });
+            kept = kept.only(&|stored| stored != hash)?;
+        }
+    }
+
+    /// The return whose arrival first breaks the outputs: the shortest run of stored returns, in the order
+    /// stored, that cannot be rendered ends with it. `None` when nothing stored is to blame.
+    fn first_breaking_return(
+        &self,
+        history: &History,
+    ) -> Result<Option<(String, String, String)>, FatalError> {
+        let stored = history.stored_returns()?;
+        let renders = |count: usize| -> Result<bool, FatalError> {
+            let first: HashSet<&str> = stored[..count].iter().map(|r| r.0.as_str()).collect();
+            Ok(self
+                .render(&history.only(&|hash| first.contains(hash))?, &[])
+                .is_ok())
+        };
+        Ok(shortest_failing_run(stored.len(), renders)?.map(|count| stored[count - 1].clone()))
+    }
+}
+
+/// The length of the shortest run of the first `count` items for which `works` fails, by bisection
+/// (log2(count) tries); `None` when all of them work, or when none does (nothing to blame).
+fn shortest_failing_run<E>(
+    count: usize,
+    mut works: impl FnMut(usize) -> Result<bool, E>,
+) -> Result<Option<usize>, E> {
+    if count == 0 || !works(0)? || works(count)? {
+        return Ok(None);
+    }
+    // works(good) holds and works(bad) does not.
+    let (mut good, mut bad) = (0, count);
+    while bad - good > 1 {
+        let middle = good + (bad - good) / 2;
+        if works(middle)? {
+            good = middle;
+        } else {
+            bad = middle;
+        }
+    }
+    Ok(Some(bad))
 }
 
 /// Replaces an output the owner may have open: Excel on Windows refuses the replacement while it has the
@@ -724,6 +841,24 @@ pub fn replace_output(path: &Path, bytes: &[u8]) -> Result<PathBuf, FatalError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_return_that_first_breaks_the_outputs_is_found_by_bisection() {
+        // Returns 0..100 in store order; the one at index 37 breaks rendering whenever it is included.
+        let mut tries = 0;
+        let found = shortest_failing_run(100, |count| {
+            tries += 1;
+            Ok::<_, ()>(count <= 37)
+        });
+        assert_eq!(found, Ok(Some(38)), "the run of 38 ends with index 37");
+        assert!(tries <= 9, "{tries} renders");
+        assert_eq!(shortest_failing_run(100, |_| Ok::<_, ()>(true)), Ok(None));
+        assert_eq!(
+            shortest_failing_run(100, |_| Ok::<_, ()>(false)),
+            Ok(None),
+            "nothing stored to blame when even an empty store fails"
+        );
+    }
 
     #[test]
     fn sha256_is_the_standard_digest() {

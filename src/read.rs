@@ -164,7 +164,7 @@ impl SourceWorkbook {
         limits: &ReadLimits,
     ) -> Result<SourceWorkbook, Unreadable> {
         let format = sniff(&bytes, extension)?;
-        inspect::inspect(&bytes, format, limits)?;
+        let bytes = inspect::inspect(bytes, format, limits)?;
         let cursor = Cursor::new(bytes);
         let damaged = |kind: &str, error: &dyn std::fmt::Display| {
             let detail = error.to_string();

@@ -7,9 +7,10 @@ use polars::prelude::*;
 use polars_io::SerReader;
 use polars_io::parquet::read::ParquetReader;
 use polars_io::parquet::write::{ParquetCompression, ParquetWriter};
+use rayon::prelude::*;
 
 use crate::error::FatalError;
-use crate::outfile::write_atomically;
+use crate::outfile::{flush_filesystem, write_atomically, write_atomically_deferred};
 use crate::validate::{FigureSlot, Validated};
 
 /// One file as processed: where it came from, its content hash, and what validation made of it.
@@ -152,18 +153,33 @@ impl Store {
 
     /// Writes one segment's tables, the returns table last: it commits the segment.
     fn write_segment(&self, segment: Segment, tables: &History) -> Result<(), FatalError> {
-        for table in TABLES {
-            let frame = tables.table(table);
-            let path = self.segment_path(segment, table);
-            let mut frame = frame.clone();
-            let mut bytes = Vec::new();
-            ParquetWriter::new(&mut bytes)
-                .with_compression(ParquetCompression::Zstd(None))
-                .finish(&mut frame)
-                .map_err(|e| self.store_error(&path, e))?;
-            write_atomically(&path, &bytes)?;
-        }
-        Ok(())
+        let (commit, rest) = TABLES.split_last().unwrap_or((&"returns", &[]));
+        // The other tables are encoded side by side and reach the disk with one flush; only then is the
+        // returns table, the segment's commit, written and flushed. A crash before it leaves a segment
+        // without a returns table, which is ignored and its files read again.
+        rest.par_iter().try_for_each(|table| {
+            let (path, bytes) = self.encode_table(segment, tables, table)?;
+            write_atomically_deferred(&path, &bytes)
+        })?;
+        flush_filesystem(&self.dir)?;
+        let (path, bytes) = self.encode_table(segment, tables, commit)?;
+        write_atomically(&path, &bytes)
+    }
+
+    fn encode_table(
+        &self,
+        segment: Segment,
+        tables: &History,
+        table: &str,
+    ) -> Result<(PathBuf, Vec<u8>), FatalError> {
+        let path = self.segment_path(segment, table);
+        let mut frame = tables.table(table).clone();
+        let mut bytes = Vec::new();
+        ParquetWriter::new(&mut bytes)
+            .with_compression(ParquetCompression::Zstd(None))
+            .finish(&mut frame)
+            .map_err(|e| self.store_error(&path, e))?;
+        Ok((path, bytes))
     }
 
     fn next_segment(&self, base: bool) -> Result<Segment, FatalError> {
@@ -229,6 +245,41 @@ impl History {
             "statuses" => &self.statuses,
             _ => &self.returns,
         }
+    }
+
+    /// The rows of the returns whose content hash `keep` accepts, in every table.
+    pub fn only(&self, keep: &dyn Fn(&str) -> bool) -> PolarsResult<History> {
+        let filter = |frame: &DataFrame| -> PolarsResult<DataFrame> {
+            let hashes = frame.column("sha256")?.str()?;
+            let mask = BooleanChunked::from_iter_values(
+                "keep".into(),
+                (0..hashes.len()).map(|i| keep(hashes.get(i).unwrap_or_default())),
+            );
+            frame.filter(&mask)
+        };
+        Ok(History {
+            returns: filter(&self.returns)?,
+            figures: filter(&self.figures)?,
+            commentary: filter(&self.commentary)?,
+            exceptions: filter(&self.exceptions)?,
+            statuses: filter(&self.statuses)?,
+        })
+    }
+
+    /// Each stored return's content hash, file name and time received, in the order they were stored.
+    pub fn stored_returns(&self) -> PolarsResult<Vec<(String, String, String)>> {
+        let returns = &self.returns;
+        let (hashes, files, received) = (
+            returns.column("sha256")?.str()?,
+            returns.column("source_file")?.str()?,
+            returns.column("received_at")?.str()?,
+        );
+        Ok((0..returns.height())
+            .map(|i| {
+                let text = |column: &StringChunked| column.get(i).unwrap_or_default().to_owned();
+                (text(hashes), text(files), text(received))
+            })
+            .collect())
     }
 
     /// Appends another history's rows (a batch just stored) to this one.

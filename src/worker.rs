@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use rayon::prelude::*;
+
 use crate::error::FatalError;
 use crate::pipeline::{rejected_file, validate_bytes};
 use crate::schema::{ReadLimits, Schemas};
@@ -81,9 +83,17 @@ impl WorkerPool {
             .push(worker);
     }
 
-    /// Reads and validates one file in a worker. Never fails: a worker that dies on the file, or cannot be
-    /// started, makes it a rejected return with the reason.
-    pub fn validate(&self, file: &str, bytes: &[u8]) -> Validated {
+    /// Reads and validates files on every worker at once (a thread of this process for each, waiting on
+    /// its worker); the results are in the order given. Never fails: a worker that dies costs the file it
+    /// was reading, and a new one takes its place.
+    pub fn validate_all(&self, files: &[(&str, &[u8])]) -> Vec<Validated> {
+        files
+            .par_iter()
+            .map(|&(file, bytes)| self.validate_one(file, bytes))
+            .collect()
+    }
+
+    fn validate_one(&self, file: &str, bytes: &[u8]) -> Validated {
         let worker = match self.take() {
             Some(worker) => Ok(worker),
             None => Worker::start(&self.program, &self.schemas),
@@ -94,7 +104,10 @@ impl WorkerPool {
                 return unsafe_to_read(file, format!("no worker could start ({reason})"));
             }
         };
-        match worker.validate(file, bytes) {
+        let reply = send(&mut worker.requests, (file, bytes))
+            .map_err(|_| ())
+            .and_then(|()| read_reply(&mut worker.replies));
+        match reply {
             Ok(validated) => {
                 self.give_back(worker);
                 validated
@@ -154,25 +167,6 @@ impl Worker {
         }
     }
 
-    fn validate(&mut self, file: &str, bytes: &[u8]) -> Result<Validated, ()> {
-        self.send(file, bytes).map_err(|_| ())?;
-        let mut length = [0u8; 8];
-        self.replies.read_exact(&mut length).map_err(|_| ())?;
-        let mut reply = vec![0u8; u64::from_le_bytes(length) as usize];
-        self.replies.read_exact(&mut reply).map_err(|_| ())?;
-        serde_json::from_slice(&reply).map_err(|_| ())
-    }
-
-    fn send(&mut self, file: &str, bytes: &[u8]) -> std::io::Result<()> {
-        self.requests
-            .write_all(&(file.len() as u64).to_le_bytes())?;
-        self.requests.write_all(file.as_bytes())?;
-        self.requests
-            .write_all(&(bytes.len() as u64).to_le_bytes())?;
-        self.requests.write_all(bytes)?;
-        self.requests.flush()
-    }
-
     /// What the worker wrote to standard error before it stopped; waits for it to stop.
     fn last_words(&mut self) -> String {
         let _ = self.child.kill();
@@ -192,6 +186,22 @@ impl Worker {
         let status = status.or_else(|| self.child.try_wait().ok().flatten());
         explain_death(status, &said, limits)
     }
+}
+
+fn send(requests: &mut BufWriter<ChildStdin>, (file, bytes): (&str, &[u8])) -> std::io::Result<()> {
+    requests.write_all(&(file.len() as u64).to_le_bytes())?;
+    requests.write_all(file.as_bytes())?;
+    requests.write_all(&(bytes.len() as u64).to_le_bytes())?;
+    requests.write_all(bytes)?;
+    requests.flush()
+}
+
+fn read_reply(replies: &mut BufReader<ChildStdout>) -> Result<Validated, ()> {
+    let mut length = [0u8; 8];
+    replies.read_exact(&mut length).map_err(|_| ())?;
+    let mut reply = vec![0u8; u64::from_le_bytes(length) as usize];
+    replies.read_exact(&mut reply).map_err(|_| ())?;
+    serde_json::from_slice(&reply).map_err(|_| ())
 }
 
 impl Drop for Worker {

@@ -8,9 +8,10 @@
 //! the file's real size and the limits, and says what was too big in the department's terms.
 
 mod compound;
+mod tags;
 mod xml;
 
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Write};
 
 use crate::read::{Format, Unreadable};
 use crate::schema::ReadLimits;
@@ -20,8 +21,10 @@ const MB: u64 = 1024 * 1024;
 /// Below this, a part's compression ratio says nothing (a small, regular part packs very well).
 const RATIO_FLOOR: u64 = MB;
 
-/// Checks a workbook against `limits` before it is parsed; `Err` says what was too big.
-pub fn inspect(bytes: &[u8], format: Format, limits: &ReadLimits) -> Result<(), Unreadable> {
+/// Checks a workbook against `limits` before it is parsed; `Err` says what was too big. `Ok` holds what
+/// the reader is to parse: for a zip workbook, the parts the reader reads, each unpacked once here and
+/// stored unpacked (so the reader does not inflate them again); an `.xls` as it came.
+pub fn inspect(bytes: Vec<u8>, format: Format, limits: &ReadLimits) -> Result<Vec<u8>, Unreadable> {
     if bytes.len() as u64 > limits.file_mb * MB {
         return Err(too_big(format!(
             "the file is {} MB; a return may be at most {} MB",
@@ -30,8 +33,8 @@ pub fn inspect(bytes: &[u8], format: Format, limits: &ReadLimits) -> Result<(), 
         )));
     }
     match format {
-        Format::Xlsx | Format::Ods => inspect_zip(bytes, format, limits),
-        Format::Xls => compound::inspect(bytes, limits),
+        Format::Xlsx | Format::Ods => inspect_zip(&bytes, format, limits),
+        Format::Xls => compound::inspect(&bytes, limits).map(|()| bytes),
     }
 }
 
@@ -58,10 +61,43 @@ enum Part {
     OtherXml,
 }
 
+impl Part {
+    /// The part as the department knows it, with its name inside the file for whoever looks further.
+    fn describe(self, name: &str) -> String {
+        match self {
+            Part::Worksheet => format!("one of its sheets ({name})"),
+            Part::OdsContent => format!("its sheets ({name})"),
+            Part::SharedStrings => format!("its table of shared text ({name})"),
+            Part::Workbook => format!("its list of sheets ({name})"),
+            Part::OtherXml => format!("its part {name}"),
+        }
+    }
+}
+
+/// Parts the reader never opens for what `collate` reads (theme colours, document properties, the
+/// content-type list, calculation order; an ods's styles and settings): they are neither unpacked here
+/// nor handed on, so they cost nothing and can harm nothing.
+const NEVER_READ: [&str; 9] = [
+    "xl/theme/",
+    "docprops/",
+    "[content_types].xml",
+    "xl/calcchain.xml",
+    "customxml/",
+    "xl/drawings/",
+    "styles.xml",
+    "settings.xml",
+    "configurations2/",
+];
+
 fn classify(name: &str, format: Format) -> Option<Part> {
     let lower = name.to_ascii_lowercase();
+    if NEVER_READ.iter().any(|prefix| lower.starts_with(prefix)) {
+        return None;
+    }
     let part = match format {
         Format::Ods if lower == "content.xml" => Part::OdsContent,
+        // The reader checks an ods's declared type here.
+        Format::Ods if lower == "mimetype" => Part::OtherXml,
         _ if lower.starts_with("xl/worksheets/") && lower.ends_with(".xml") => Part::Worksheet,
         _ if lower == "xl/sharedstrings.xml" => Part::SharedStrings,
         _ if lower == "xl/workbook.xml" => Part::Workbook,
@@ -72,7 +108,7 @@ fn classify(name: &str, format: Format) -> Option<Part> {
     Some(part)
 }
 
-fn inspect_zip(bytes: &[u8], format: Format, limits: &ReadLimits) -> Result<(), Unreadable> {
+fn inspect_zip(bytes: &[u8], format: Format, limits: &ReadLimits) -> Result<Vec<u8>, Unreadable> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(damaged)?;
     if archive.len() > limits.parts {
         return Err(too_big(format!(
@@ -83,6 +119,9 @@ fn inspect_zip(bytes: &[u8], format: Format, limits: &ReadLimits) -> Result<(), 
     }
     let mut budget = limits.uncompressed_mb * MB;
     let mut found = xml::Findings::default();
+    let mut unpacked_parts = zip::ZipWriter::new(Cursor::new(Vec::with_capacity(bytes.len() * 8)));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for index in 0..archive.len() {
         let mut entry = archive.by_index(index).map_err(damaged)?;
         let name = entry.name().map_err(damaged)?.into_owned();
@@ -94,14 +133,20 @@ fn inspect_zip(bytes: &[u8], format: Format, limits: &ReadLimits) -> Result<(), 
         let unpacked = content.len() as u64;
         if unpacked > RATIO_FLOOR && unpacked / compressed > limits.compression_ratio {
             return Err(too_big(format!(
-                "its part {name} unpacks to {} times its packed size (at most {} allowed): it looks like a \"zip bomb\"",
+                "{} unpacks to {} times its packed size (at most {} allowed): it looks like a \"zip bomb\"",
+                part.describe(&name),
                 unpacked / compressed,
                 limits.compression_ratio
             )));
         }
         xml::scan(&content, &name, part, limits, &mut found)?;
+        unpacked_parts
+            .start_file(name.as_str(), stored)
+            .and_then(|()| unpacked_parts.write_all(&content).map_err(Into::into))
+            .map_err(damaged)?;
     }
-    found.check(limits)
+    found.check(limits)?;
+    Ok(unpacked_parts.finish().map_err(damaged)?.into_inner())
 }
 
 /// Reads a zip entry through a reader that stops at what is left of the budget, whatever the entry's

@@ -34,6 +34,37 @@ fn write_headers(
     Ok(())
 }
 
+/// Stored returns that could no longer be put on the dashboard: the owner must look at each.
+fn quarantined_sheet(
+    sheet: &mut Worksheet,
+    quarantined: &[crate::consolidate::Quarantined],
+) -> Result<(), RenderError> {
+    sheet.set_name("Quarantined")?;
+    write_headers(
+        sheet,
+        0,
+        0,
+        &["File", "Received", "Why it was left out", "What to do"],
+    )?;
+    for (offset, entry) in quarantined.iter().enumerate() {
+        let row = 1 + offset as u32;
+        sheet.write_text(row, 0, &entry.file)?;
+        sheet.write_text(row, 1, &entry.received_at)?;
+        sheet.write_text_with_format(row, 2, &entry.reason, &wrapped())?;
+        sheet.write_text_with_format(
+            row,
+            3,
+            "Its figures are not on the dashboard. Open the original in the inbox, ask the department for a corrected return, then remove the file and run collate rebuild.",
+            &wrapped(),
+        )?;
+    }
+    sheet.set_column_width(0, 36)?;
+    sheet.set_column_width(1, 22)?;
+    sheet.set_column_width(2, 60)?;
+    sheet.set_column_width(3, 60)?;
+    Ok(())
+}
+
 fn size_exception_columns(sheet: &mut Worksheet, first_col: u16) -> Result<(), RenderError> {
     let widths = [30.0, 16.0, 8.0, 18.0, 26.0, 9.0, 60.0, 60.0];
     for (offset, width) in widths.iter().enumerate() {
@@ -213,6 +244,11 @@ pub fn exceptions_workbook(
         summary.write_text_with_format(2 + offset as u32, 0, *label, &bold())?;
         summary.write_number(2 + offset as u32, 1, *count as f64)?;
     }
+    if !consolidated.quarantined.is_empty() {
+        let row = 2 + lines.len() as u32;
+        summary.write_text_with_format(row, 0, "Returns quarantined (left out)", &bold())?;
+        summary.write_number(row, 1, consolidated.quarantined.len() as f64)?;
+    }
     summary.set_column_width(0, 40)?;
 
     for (sheet_title, outcome) in [("Rejected", "rejected"), ("Warnings", "accepted")] {
@@ -259,6 +295,10 @@ pub fn exceptions_workbook(
         sheet.set_column_width(2, 20)?;
         size_exception_columns(sheet, 3)?;
         sheet.set_freeze_panes(1, 0)?;
+    }
+
+    if !consolidated.quarantined.is_empty() {
+        quarantined_sheet(workbook.add_worksheet(), &consolidated.quarantined)?;
     }
 
     let chase = workbook.add_worksheet();

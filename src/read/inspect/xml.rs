@@ -1,10 +1,8 @@
 //! The XML parts of a zip workbook (xlsx or ods), scanned once, building nothing from them: what each
 //! sheet claims and holds, the shared strings and the cells that refer to them, and how deep it nests.
 
-use quick_xml::Reader;
-use quick_xml::events::{BytesStart, Event};
-
-use super::{MB, Part, damaged, too_big};
+use super::tags::{Tag, Tags, Token, local};
+use super::{MB, Part, too_big};
 use crate::read::{Unreadable, parse_a1};
 use crate::schema::ReadLimits;
 
@@ -62,41 +60,34 @@ pub fn scan(
     limits: &ReadLimits,
     found: &mut Findings,
 ) -> Result<(), Unreadable> {
-    let mut reader = Reader::from_reader(content);
-    reader.config_mut().check_end_names = false;
     let mut scan = Scan::default();
-    loop {
-        let event = reader
-            .read_event()
-            .map_err(|error| damaged(format!("{name}: {error}")))?;
-        match event {
-            Event::Start(element) => {
+    for token in Tags::new(content) {
+        match token {
+            Token::Start(element) => {
                 scan.depth += 1;
                 if scan.depth > limits.nesting {
                     return Err(too_big(format!(
-                        "its part {name} nests more than {} levels deep",
+                        "{} nests more than {} levels deep",
+                        part.describe(name),
                         limits.nesting
                     )));
                 }
                 element_started(&element, false, part, &mut scan, found, limits)?;
             }
-            Event::Empty(element) => {
+            Token::Empty(element) => {
                 element_started(&element, true, part, &mut scan, found, limits)?
             }
-            Event::End(element) => {
+            Token::End(element) => {
                 scan.depth = scan.depth.saturating_sub(1);
-                element_ended(element.name().as_ref(), part, &mut scan, found, limits)?;
+                element_ended(element, part, &mut scan, found, limits)?;
             }
-            Event::Text(text) => text_found(text.as_ref(), part, &mut scan, found),
-            Event::CData(text) => text_found(text.as_ref(), part, &mut scan, found),
-            Event::Eof => break,
-            _ => {}
+            Token::Text(text) => text_found(text, part, &mut scan, found),
         }
     }
     check_extent(&scan, name, part, limits)
 }
 
-fn text_found(text: &str, part: Part, scan: &mut Scan, found: &mut Findings) {
+fn text_found(text: &[u8], part: Part, scan: &mut Scan, found: &mut Findings) {
     match part {
         Part::SharedStrings => {
             if let Some(length) = scan.in_string.as_mut() {
@@ -104,7 +95,10 @@ fn text_found(text: &str, part: Part, scan: &mut Scan, found: &mut Findings) {
             }
         }
         Part::Worksheet if scan.in_value && scan.shared_cell => {
-            if let Ok(index) = text.trim().parse() {
+            if let Some(index) = std::str::from_utf8(text)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+            {
                 found.string_refs.push(index);
             }
         }
@@ -112,20 +106,18 @@ fn text_found(text: &str, part: Part, scan: &mut Scan, found: &mut Findings) {
     }
 }
 
-fn attribute(element: &BytesStart<'_>, name: &str) -> Option<String> {
+fn attribute<'a>(element: &Tag<'a>, name: &str) -> Option<&'a str> {
     element
-        .try_get_attribute(name)
-        .ok()
-        .flatten()
-        .map(|attribute| attribute.value.into_owned())
+        .attribute(name)
+        .and_then(|value| std::str::from_utf8(value).ok())
 }
 
-fn number_attribute(element: &BytesStart<'_>, name: &str) -> Option<u64> {
+fn number_attribute(element: &Tag<'_>, name: &str) -> Option<u64> {
     attribute(element, name).and_then(|value| value.trim().parse().ok())
 }
 
 fn element_started(
-    element: &BytesStart<'_>,
+    element: &Tag<'_>,
     empty: bool,
     part: Part,
     scan: &mut Scan,
@@ -135,7 +127,7 @@ fn element_started(
     match part {
         Part::Worksheet => worksheet_element(element, scan, found, limits),
         Part::SharedStrings => shared_strings_element(element, empty, scan, found, limits),
-        Part::Workbook if element.local_name().as_ref() == "sheet" => count_sheet(found, limits),
+        Part::Workbook if element.local_name() == b"sheet" => count_sheet(found, limits),
         Part::OdsContent => ods_element(element, empty, scan, found, limits),
         _ => Ok(()),
     }
@@ -164,15 +156,14 @@ fn count_cells(found: &mut Findings, cells: u64, limits: &ReadLimits) -> Result<
 }
 
 fn worksheet_element(
-    element: &BytesStart<'_>,
+    element: &Tag<'_>,
     scan: &mut Scan,
     found: &mut Findings,
     limits: &ReadLimits,
 ) -> Result<(), Unreadable> {
-    match element.local_name().as_ref() {
-        "dimension" => {
+    match element.local_name() {
+        b"dimension" => {
             if let Some((first, last)) = attribute(element, "ref")
-                .as_deref()
                 .and_then(|reference| reference.split_once(':'))
                 .and_then(|(a, b)| Some((parse_a1(a)?, parse_a1(b)?)))
             {
@@ -185,21 +176,21 @@ fn worksheet_element(
                 }
             }
         }
-        "row" => {
+        b"row" => {
             scan.row = number_attribute(element, "r").unwrap_or(scan.row + 1);
             scan.col = 0;
         }
-        "c" => {
-            let (row, col) = match attribute(element, "r").as_deref().and_then(parse_a1) {
+        b"c" => {
+            let (row, col) = match attribute(element, "r").and_then(parse_a1) {
                 Some((row, col)) => (u64::from(row) + 1, u64::from(col) + 1),
                 None => (scan.row.max(1), scan.col + 1),
             };
             scan.col = col;
             extend_bounds(scan, row, col, row, col);
-            scan.shared_cell = attribute(element, "t").as_deref() == Some("s");
+            scan.shared_cell = attribute(element, "t") == Some("s");
             count_cells(found, 1, limits)?;
         }
-        "v" => scan.in_value = true,
+        b"v" => scan.in_value = true,
         _ => {}
     }
     Ok(())
@@ -222,14 +213,14 @@ fn extend_bounds(scan: &mut Scan, first_row: u64, first_col: u64, last_row: u64,
 }
 
 fn shared_strings_element(
-    element: &BytesStart<'_>,
+    element: &Tag<'_>,
     empty: bool,
     scan: &mut Scan,
     found: &mut Findings,
     limits: &ReadLimits,
 ) -> Result<(), Unreadable> {
-    match element.local_name().as_ref() {
-        "sst" => {
+    match element.local_name() {
+        b"sst" => {
             for claim in ["uniqueCount", "count"] {
                 if let Some(count) = number_attribute(element, claim)
                     && count > limits.cells
@@ -241,8 +232,8 @@ fn shared_strings_element(
                 }
             }
         }
-        "si" if empty => found.string_lengths.push(0),
-        "si" => scan.in_string = Some(0),
+        b"si" if empty => found.string_lengths.push(0),
+        b"si" => scan.in_string = Some(0),
         _ => {}
     }
     if found.string_lengths.len() as u64 > limits.cells {
@@ -255,22 +246,21 @@ fn shared_strings_element(
 }
 
 fn element_ended(
-    name: &str,
+    name: &[u8],
     part: Part,
     scan: &mut Scan,
     found: &mut Findings,
     limits: &ReadLimits,
 ) -> Result<(), Unreadable> {
-    let local = name.rsplit(':').next().unwrap_or(name);
-    match (part, local) {
-        (Part::Worksheet, "v") => scan.in_value = false,
-        (Part::SharedStrings, "si") => {
+    match (part, local(name)) {
+        (Part::Worksheet, b"v") => scan.in_value = false,
+        (Part::SharedStrings, b"si") => {
             if let Some(length) = scan.in_string.take() {
                 found.string_lengths.push(length);
             }
         }
-        (Part::OdsContent, "table-row") => ods_row_ended(scan),
-        (Part::OdsContent, "table") => {
+        (Part::OdsContent, b"table-row") => ods_row_ended(scan),
+        (Part::OdsContent, b"table") => {
             check_extent(scan, "content.xml", part, limits)?;
             *scan = Scan {
                 depth: scan.depth,
@@ -284,15 +274,15 @@ fn element_ended(
 
 /// An ods row is read as many times as it repeats; its cells as many times as each repeats.
 fn ods_element(
-    element: &BytesStart<'_>,
+    element: &Tag<'_>,
     empty: bool,
     scan: &mut Scan,
     found: &mut Findings,
     limits: &ReadLimits,
 ) -> Result<(), Unreadable> {
-    match element.name().as_ref() {
-        "table:table" => count_sheet(found, limits)?,
-        "table:table-row" => {
+    match element.name {
+        b"table:table" => count_sheet(found, limits)?,
+        b"table:table-row" => {
             scan.row_repeat = number_attribute(element, "table:number-rows-repeated")
                 .unwrap_or(1)
                 .max(1);
@@ -302,7 +292,7 @@ fn ods_element(
                 ods_row_ended(scan);
             }
         }
-        "table:table-cell" | "table:covered-table-cell" => {
+        b"table:table-cell" | b"table:covered-table-cell" => {
             let repeat = number_attribute(element, "table:number-columns-repeated")
                 .unwrap_or(1)
                 .max(1);
@@ -343,7 +333,8 @@ fn check_extent(
     };
     if r2 > u64::from(EXCEL_ROWS) || c2 > u64::from(EXCEL_COLUMNS) {
         return Err(too_big(format!(
-            "{name} has a cell beyond Excel's last row ({EXCEL_ROWS}) or column ({EXCEL_COLUMNS})"
+            "{} has a cell beyond Excel's last row ({EXCEL_ROWS}) or column ({EXCEL_COLUMNS})",
+            part.describe(name)
         )));
     }
     let area = (r2 - r1 + 1).saturating_mul(c2 - c1 + 1);
