@@ -5,7 +5,6 @@ use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::consolidate::{self, FlagSettings, Quarantined};
@@ -16,7 +15,7 @@ use crate::period::Period;
 use crate::read::SourceWorkbook;
 use crate::render;
 use crate::schema::{Schemas, Severity};
-use crate::store::{History, ProcessedReturn, Store};
+use crate::store::{History, ProcessedReturn, Store, tables_for};
 use crate::validate::{Validated, validate};
 use crate::worker::WorkerPool;
 
@@ -455,45 +454,65 @@ impl<'s> Collator<'s> {
         let mut summary = RunSummary::default();
         let mut batch = Vec::new();
         let mut reports_written = false;
-        for chunk in paths.chunks(FILES_AT_A_TIME) {
-            if stop() {
-                break;
-            }
-            let received: Vec<Received> = chunk.par_iter().map(|path| receive(path)).collect();
-            // Which files are new is decided in order, so the same bytes twice in one batch count once.
-            let mut new = Vec::new();
-            for received in received {
-                if !received.sha256.is_empty() {
-                    if let Some(same_as) = self.known.get(&received.sha256) {
-                        tracing::debug!(file = %received.file, same_as = %same_as, "already processed");
-                        summary.outcomes.push(Outcome::AlreadyProcessed {
-                            file: received.file,
-                            same_as: same_as.clone(),
-                        });
-                        continue;
-                    }
-                    self.known
-                        .insert(received.sha256.clone(), received.file.clone());
+        let chunks: Vec<&[PathBuf]> = paths.chunks(FILES_AT_A_TIME).collect();
+        std::thread::scope(|scope| -> Result<(), FatalError> {
+            // The next group of files is read and hashed on a thread of its own while the workers read
+            // the group in hand (on one thread: the pool's threads are waiting on the workers).
+            let receive_all =
+                |chunk: &[PathBuf]| chunk.iter().map(|p| receive(p)).collect::<Vec<_>>();
+            let mut next = chunks
+                .first()
+                .map(|chunk| scope.spawn(move || receive_all(chunk)));
+            for following in chunks.iter().skip(1).map(Some).chain([None]) {
+                let Some(in_hand) = next.take() else { break };
+                let received = in_hand
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                if stop() {
+                    break;
                 }
-                new.push(received);
+                next = following.map(|chunk| scope.spawn(move || receive_all(chunk)));
+                let new = self.only_new(received, &mut summary);
+                for processed in validate_received(self.workers, new) {
+                    report_outcome(&processed, &mut summary);
+                    reports_written |= write_return_report(&self.folders, &processed)?;
+                    batch.push(processed);
+                }
             }
-            let processed = validate_received(self.workers, new);
-            for processed in processed {
-                report_outcome(&processed, &mut summary);
-                reports_written |= write_return_report(&self.folders, &processed)?;
-                batch.push(processed);
-            }
-        }
+            Ok(())
+        })?;
         if !batch.is_empty() {
             // The reports reach the disk before the store records their returns as processed.
             if reports_written {
                 flush_filesystem(&self.folders.outbox)?;
             }
-            let added = self.store.append(&batch)?;
+            let added = tables_for(&batch)?;
+            self.store.append(&added)?;
             self.segment_seen = self.store.latest_segment()?;
             self.history.extend(&added)?;
         }
         Ok(summary)
+    }
+
+    /// The files whose content is new, in order: the same bytes twice in one batch count once.
+    fn only_new(&mut self, received: Vec<Received>, summary: &mut RunSummary) -> Vec<Received> {
+        let mut new = Vec::new();
+        for received in received {
+            if !received.sha256.is_empty() {
+                if let Some(same_as) = self.known.get(&received.sha256) {
+                    tracing::debug!(file = %received.file, same_as = %same_as, "already processed");
+                    summary.outcomes.push(Outcome::AlreadyProcessed {
+                        file: received.file,
+                        same_as: same_as.clone(),
+                    });
+                    continue;
+                }
+                self.known
+                    .insert(received.sha256.clone(), received.file.clone());
+            }
+            new.push(received);
+        }
+        new
     }
 
     /// Consolidates everything processed so far and rewrites the dashboard and exceptions workbooks.

@@ -189,13 +189,12 @@ impl Store {
         })
     }
 
-    /// Appends one batch of processed returns as a new segment, and hands back the tables it wrote.
-    pub fn append(&self, batch: &[ProcessedReturn]) -> Result<History, FatalError> {
-        let tables = tables_for(batch)?;
-        if !batch.is_empty() {
-            self.write_segment(self.next_segment(false)?, &tables)?;
+    /// Appends one batch of processed returns (as [`tables_for`] builds them) as a new segment.
+    pub fn append(&self, tables: &History) -> Result<(), FatalError> {
+        if tables.returns.height() > 0 {
+            self.write_segment(self.next_segment(false)?, tables)?;
         }
-        Ok(tables)
+        Ok(())
     }
 
     /// Folds the store into one base segment once it has more than [`COMPACT_AFTER`] segments (a watcher
@@ -319,8 +318,9 @@ fn stack(frames: Vec<DataFrame>, empty: DataFrame) -> Result<DataFrame, FatalErr
     Ok(all)
 }
 
-fn text_column(name: &str, values: Vec<String>) -> Column {
-    Column::new(name.into(), values)
+fn text_column<S: AsRef<str>>(name: &str, values: Vec<S>) -> Column {
+    StringChunked::from_iter_values(name.into(), values.iter().map(|value| value.as_ref()))
+        .into_column()
 }
 
 /// Builds the four store tables from processed returns; with no returns, their empty typed forms.
@@ -374,20 +374,20 @@ pub fn tables_for(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
             .push(validated.count(crate::schema::Severity::Warning) as i64);
         if validated.accepted() {
             for figure in &validated.figures {
-                figures.sha256.push(processed.sha256.clone());
-                figures.source_file.push(processed.source_file.clone());
-                figures.indicator.push(figure.indicator.clone());
-                figures.measure.push(figure.measure.clone());
+                figures.sha256.push(&processed.sha256);
+                figures.source_file.push(&processed.source_file);
+                figures.indicator.push(&figure.indicator);
+                figures.measure.push(&figure.measure);
                 figures.financial_year.push(figure.year.to_string());
                 figures.year_start.push(figure.year.0);
                 figures.quarter.push(match figure.slot {
                     FigureSlot::Quarter(q) => Some(i32::from(q.number())),
                     _ => None,
                 });
-                figures.slot.push(figure.slot.as_str().to_owned());
+                figures.slot.push(figure.slot.as_str());
                 figures.value.push(figure.value);
-                figures.sheet.push(figure.sheet.clone());
-                figures.cell.push(figure.cell.clone());
+                figures.sheet.push(&figure.sheet);
+                figures.cell.push(&figure.cell);
                 figures
                     .source_cell
                     .push(format!("{}!{}", figure.sheet, figure.cell));
@@ -566,19 +566,20 @@ struct ReturnsColumns {
     plan_period: Vec<Option<String>>,
 }
 
+/// The figures table's columns, borrowing from the batch: a batch holds tens of thousands of figures.
 #[derive(Default)]
-struct FiguresColumns {
-    sha256: Vec<String>,
-    source_file: Vec<String>,
-    indicator: Vec<String>,
-    measure: Vec<String>,
+struct FiguresColumns<'a> {
+    sha256: Vec<&'a str>,
+    source_file: Vec<&'a str>,
+    indicator: Vec<&'a str>,
+    measure: Vec<&'a str>,
     financial_year: Vec<String>,
     year_start: Vec<i32>,
     quarter: Vec<Option<i32>>,
-    slot: Vec<String>,
+    slot: Vec<&'static str>,
     value: Vec<f64>,
-    sheet: Vec<String>,
-    cell: Vec<String>,
+    sheet: Vec<&'a str>,
+    cell: Vec<&'a str>,
     source_cell: Vec<String>,
 }
 
@@ -619,7 +620,9 @@ mod tests {
             .map(|i| format!("{i:03}.xlsx"))
             .collect();
         for name in &expected {
-            store.append(&[processed(name)]).expect("append");
+            store
+                .append(&tables_for(&[processed(name)]).expect("tables"))
+                .expect("append");
         }
         assert!(
             store.compact().expect("compact"),
@@ -628,7 +631,7 @@ mod tests {
         assert_eq!(store.live().expect("live").len(), 1);
         assert_eq!(files(&store), expected);
         store
-            .append(&[processed("later.xlsx")])
+            .append(&tables_for(&[processed("later.xlsx")]).expect("tables"))
             .expect("append after the base");
         assert_eq!(files(&store).len(), expected.len() + 1);
         assert!(!store.compact().expect("compact"), "two segments are few");
@@ -638,7 +641,9 @@ mod tests {
     fn a_store_written_before_plan_statuses_existed_still_loads() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(dir.path()).expect("store");
-        store.append(&[processed("old.xlsx")]).expect("append");
+        store
+            .append(&tables_for(&[processed("old.xlsx")]).expect("tables"))
+            .expect("append");
         // As an earlier version wrote it: no statuses table, no plan_period column.
         let segment = Segment {
             number: 1,
@@ -674,8 +679,12 @@ mod tests {
     fn segments_a_crash_left_behind_a_base_are_never_read_twice() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(dir.path()).expect("store");
-        store.append(&[processed("a.xlsx")]).expect("append");
-        store.append(&[processed("b.xlsx")]).expect("append");
+        store
+            .append(&tables_for(&[processed("a.xlsx")]).expect("tables"))
+            .expect("append");
+        store
+            .append(&tables_for(&[processed("b.xlsx")]).expect("tables"))
+            .expect("append");
         // A compaction that wrote its base and died before deleting what it replaced.
         let everything = store.load().expect("load");
         store

@@ -38,8 +38,8 @@ pub struct WorkerPool {
 }
 
 impl WorkerPool {
-    /// A pool of workers running `program read-worker` on the schemas in `schemas`. One worker is started
-    /// at once, so that a worker that cannot start at all stops the program rather than every return.
+    /// A pool of workers running `program read-worker` on the schemas in `schemas`, one per core, started
+    /// at once: a worker that cannot start at all stops the program rather than rejecting every return.
     pub fn start(program: &Path, schemas: &Path, limits: ReadLimits) -> Result<Self, FatalError> {
         let schemas = std::fs::canonicalize(schemas).map_err(|error| FatalError::Folder {
             path: schemas.to_path_buf(),
@@ -51,12 +51,19 @@ impl WorkerPool {
             limits,
             idle: Mutex::new(Vec::new()),
         };
-        let first =
-            Worker::start(&pool.program, &pool.schemas).map_err(|reason| FatalError::Folder {
+        // One worker per core, started side by side.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let started: Vec<Result<Worker, String>> = (0..cores)
+            .into_par_iter()
+            .map(|_| Worker::start(&pool.program, &pool.schemas))
+            .collect();
+        for worker in started {
+            let worker = worker.map_err(|reason| FatalError::Folder {
                 path: pool.program.clone(),
                 reason: format!("cannot start a worker to read returns: {reason}"),
             })?;
-        pool.give_back(first);
+            pool.give_back(worker);
+        }
         Ok(pool)
     }
 
