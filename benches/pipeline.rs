@@ -14,6 +14,7 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use calamine::Reader;
+use collate::period::PeriodChoice;
 use collate::pipeline::{Folders, process_inbox};
 use collate::worker::WorkerPool;
 
@@ -95,7 +96,12 @@ fn phase(kind: &str, root: &Path) -> anyhow::Result<()> {
                 &root.join("schemas"),
                 schemas.dashboard.limits.clone(),
             )?;
-            let summary = process_inbox(&schemas, &workers, &Folders::under(root), None)?;
+            let summary = process_inbox(
+                &schemas,
+                &workers,
+                &Folders::under(root),
+                PeriodChoice::Latest,
+            )?;
             // Stops and reaps the workers, so that their CPU time is counted.
             drop(workers);
             format!(

@@ -41,6 +41,8 @@ pub struct FlagSettings {
 #[derive(Debug, Clone)]
 pub struct Consolidated {
     pub period: Period,
+    /// The period the chase list is for: the quarter whose returns are due.
+    pub chase_period: Period,
     /// The `Data` sheet: indicator, measure, financial_year, quarter, value, source_file, source_cell, figure,
     /// year_start, q (0 for a whole-year figure).
     pub data: DataFrame,
@@ -153,6 +155,30 @@ fn sort_by(columns: &[&str]) -> (Vec<PlSmallStr>, SortMultipleOptions) {
     )
 }
 
+/// Every quarter for which a quarterly return was accepted.
+pub fn stored_periods(history: &History) -> PolarsResult<Vec<Period>> {
+    let accepted = history
+        .returns
+        .clone()
+        .lazy()
+        .filter(col("accepted").and(col("quarter").is_not_null()))
+        .select([col("year_start"), col("quarter")])
+        .unique(None, UniqueKeepStrategy::First)
+        .collect()?;
+    let (years, quarters) = (
+        accepted.column("year_start")?.i32()?,
+        accepted.column("quarter")?.i32()?,
+    );
+    Ok((0..accepted.height())
+        .filter_map(|i| {
+            Some(Period {
+                year: FinancialYear(years.get(i)?),
+                quarter: Some(Quarter::new(u8::try_from(quarters.get(i)?).ok()?)?),
+            })
+        })
+        .collect())
+}
+
 /// The latest period for which any quarterly return was accepted.
 pub fn latest_period(history: &History) -> PolarsResult<Option<Period>> {
     let latest = history
@@ -178,10 +204,12 @@ pub fn latest_period(history: &History) -> PolarsResult<Option<Period>> {
     })
 }
 
+/// Consolidates the history for the dashboard's `period`, with the chase list for `chase_period` (the
+/// quarter whose returns are due; usually the same).
 pub fn consolidate(
     history: &History,
     catalogue: &CatalogueFrames,
-    period: Period,
+    (period, chase_period): (Period, Period),
     flags: FlagSettings,
 ) -> PolarsResult<Consolidated> {
     let year = period.year.0;
@@ -524,9 +552,17 @@ pub fn consolidate(
         ])
         .collect()?;
 
+    let (chase_year, chase_quarter) = (
+        chase_period.year.0,
+        chase_period.quarter.map_or(4, |q| i32::from(q.number())),
+    );
+    let chased_period = col("ret_year")
+        .eq(lit(chase_year))
+        .and(col("ret_q").eq(lit(chase_quarter)));
+    let current_chased = current.clone().filter(chased_period.clone());
     let rejected_now = returns
         .clone()
-        .filter(col("accepted").not().and(this_period.clone()))
+        .filter(col("accepted").not().and(chased_period))
         .group_by_stable([col("department"), col("template")])
         .agg([col("source_file").last().alias("rejected_file")]);
     let missing = catalogue
@@ -534,9 +570,7 @@ pub fn consolidate(
         .clone()
         .lazy()
         .join(
-            current_now
-                .clone()
-                .select([col("department"), col("template"), col("sha256")]),
+            current_chased.select([col("department"), col("template"), col("sha256")]),
             [col("department"), col("template")],
             [col("department"), col("template")],
             left(),
@@ -644,6 +678,7 @@ pub fn consolidate(
 
     Ok(Consolidated {
         period,
+        chase_period,
         data,
         year_matrix,
         history: history_frame,
@@ -949,7 +984,7 @@ mod tests {
         consolidate(
             &history,
             &catalogue_frames(&schemas).expect("frames"),
-            period,
+            (period, period),
             settings,
         )
         .expect("consolidate")

@@ -18,6 +18,8 @@ pub enum FatalError {
     Output { path: PathBuf, reason: String },
     #[error("consolidation failed: {0}")]
     Consolidation(String),
+    #[error("--period {period}: {reason}")]
+    Period { period: String, reason: String },
 }
 
 impl FatalError {

@@ -133,6 +133,23 @@ impl Period {
         }
     }
 
+    /// The first day of the period (1 April for a whole year).
+    pub fn first_day(self) -> Option<chrono::NaiveDate> {
+        let (calendar_year, month) = match self.quarter.map(Quarter::number) {
+            None | Some(1) => (self.year.0, 4),
+            Some(2) => (self.year.0, 7),
+            Some(3) => (self.year.0, 10),
+            Some(_) => (self.year.0 + 1, 1),
+        };
+        chrono::NaiveDate::from_ymd_opt(calendar_year, month, 1)
+    }
+
+    /// Quarters counted from year 0, a whole year as its fourth quarter: for telling how far apart two
+    /// periods are.
+    pub fn quarter_index(self) -> i64 {
+        i64::from(self.year.0) * 4 + i64::from(self.quarter.map_or(4, Quarter::number)) - 1
+    }
+
     /// Reads a period as a user writes it on the command line: "2020/21-Q2", "2020/21 Q2" or "2020/21".
     pub fn parse(text: &str) -> Option<Period> {
         let text = text.trim();
@@ -149,6 +166,19 @@ impl Period {
             quarter: Some(Quarter::parse(&quarter[1..])?),
         })
     }
+}
+
+/// Which periods the outputs are for, as the owner asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PeriodChoice {
+    /// The latest period with an accepted return, for the dashboard and the chase list (the default).
+    #[default]
+    Latest,
+    /// This period, for both (`--period 2020/21-Q2`).
+    Named(Period),
+    /// The dashboard for the latest period with an accepted return, so the board never gets an empty
+    /// one; the chase list for this period, the quarter whose returns are due (`--period due`).
+    Due(Period),
 }
 
 impl fmt::Display for Period {

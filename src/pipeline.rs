@@ -11,7 +11,7 @@ use crate::consolidate::{self, FlagSettings, Quarantined};
 use crate::error::FatalError;
 use crate::exception::Exception;
 use crate::outfile::{flush_filesystem, write_atomically, write_atomically_deferred};
-use crate::period::Period;
+use crate::period::{Period, PeriodChoice};
 use crate::read::SourceWorkbook;
 use crate::render;
 use crate::schema::{Schemas, Severity};
@@ -516,7 +516,7 @@ impl<'s> Collator<'s> {
     }
 
     /// Consolidates everything processed so far and rewrites the dashboard and exceptions workbooks.
-    pub fn write_outputs(&self, period: Option<Period>) -> Result<Written, FatalError> {
+    pub fn write_outputs(&self, period: PeriodChoice) -> Result<Written, FatalError> {
         write_outputs(self.schemas, &self.folders, &self.history, period)
     }
 }
@@ -530,7 +530,7 @@ pub fn process_inbox(
     schemas: &Schemas,
     workers: &WorkerPool,
     folders: &Folders,
-    period: Option<Period>,
+    period: PeriodChoice,
 ) -> Result<RunSummary, FatalError> {
     let mut collator = Collator::open(schemas, workers, folders)?;
     let scan = scan_inbox(&folders.inbox)?;
@@ -697,16 +697,14 @@ pub fn write_outputs(
     schemas: &Schemas,
     folders: &Folders,
     history: &History,
-    period: Option<Period>,
+    choice: PeriodChoice,
 ) -> Result<Written, FatalError> {
-    let period = match period {
-        Some(period) => period,
-        None => consolidate::latest_period(history)?.unwrap_or_else(quarter_just_ended),
-    };
+    let (period, chase_period) = resolve_periods(history, choice)?;
     let outputs = Outputs {
         schemas,
         catalogue: consolidate::catalogue_frames(schemas)?,
         period,
+        chase_period,
         settings: FlagSettings {
             far_above_ratio: schemas.dashboard.far_above_ratio,
             far_above_min_excess: schemas.dashboard.far_above_min_excess,
@@ -718,6 +716,43 @@ pub fn write_outputs(
     Ok(Written { period, dashboard })
 }
 
+/// How far (in quarters) a period the owner names may be from every stored return: further, and it is
+/// more likely a mistyped year than a wish.
+const FAR_QUARTERS: i64 = 8;
+
+/// The periods the outputs are for: the dashboard's and the chase list's.
+fn resolve_periods(
+    history: &History,
+    choice: PeriodChoice,
+) -> Result<(Period, Period), FatalError> {
+    let stored = consolidate::stored_periods(history)?;
+    let latest = stored.iter().max().copied();
+    Ok(match choice {
+        PeriodChoice::Latest => {
+            let period = latest.unwrap_or_else(quarter_just_ended);
+            (period, period)
+        }
+        PeriodChoice::Due(due) => (latest.unwrap_or(due), due),
+        PeriodChoice::Named(named) => {
+            let nearest = stored
+                .iter()
+                .map(|p| (p.quarter_index() - named.quarter_index()).abs())
+                .min();
+            if let (Some(distance), Some(latest)) = (nearest, latest)
+                && distance > FAR_QUARTERS
+            {
+                return Err(FatalError::Period {
+                    period: named.to_string(),
+                    reason: format!(
+                        "no return is stored within two years of it (the latest is {latest}); is the year mistyped?"
+                    ),
+                });
+            }
+            (named, named)
+        }
+    })
+}
+
 /// The most returns a rewrite quarantines before it gives up and reports the failure itself.
 const MAX_QUARANTINED: usize = 8;
 
@@ -726,6 +761,7 @@ struct Outputs<'s> {
     schemas: &'s Schemas,
     catalogue: consolidate::CatalogueFrames,
     period: Period,
+    chase_period: Period,
     settings: FlagSettings,
 }
 
@@ -739,9 +775,13 @@ impl Outputs<'_> {
     /// Consolidates and renders; `Err` is why it failed, in words (a panic included).
     fn render(&self, history: &History, quarantined: &[Quarantined]) -> Result<Rendered, String> {
         let attempt = catch_unwind(AssertUnwindSafe(|| -> Result<Rendered, String> {
-            let mut consolidated =
-                consolidate::consolidate(history, &self.catalogue, self.period, self.settings)
-                    .map_err(|error| format!("it could not be consolidated: {error}"))?;
+            let mut consolidated = consolidate::consolidate(
+                history,
+                &self.catalogue,
+                (self.period, self.chase_period),
+                self.settings,
+            )
+            .map_err(|error| format!("it could not be consolidated: {error}"))?;
             consolidated.quarantined = quarantined.to_vec();
             let (dashboard, exceptions) = rayon::join(
                 || render::dashboard_workbook(self.schemas, &consolidated),

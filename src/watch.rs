@@ -18,7 +18,7 @@ use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 
 use crate::error::FatalError;
 use crate::lock;
-use crate::period::Period;
+use crate::period::PeriodChoice;
 use crate::pipeline::{
     Collator, Folders, Outcome, RunSummary, has_settled, is_ignored, is_workbook_name, scan_inbox,
     set_aside, write_inbox_status,
@@ -37,7 +37,7 @@ pub struct WatchOptions {
     pub poll: Option<Duration>,
     /// A file still changing after this long is reported in the log and the inbox status.
     pub never_settles_after: Duration,
-    pub period: Option<Period>,
+    pub period: PeriodChoice,
 }
 
 impl Default for WatchOptions {
@@ -47,7 +47,7 @@ impl Default for WatchOptions {
             rescan: Duration::from_secs(60),
             poll: None,
             never_settles_after: Duration::from_secs(600),
-            period: None,
+            period: PeriodChoice::Latest,
         }
     }
 }

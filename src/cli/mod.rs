@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::error::FatalError;
-use crate::period::Period;
+use crate::period::{Period, PeriodChoice};
 use crate::pipeline::Folders;
 use crate::schema::Schemas;
 use crate::worker::WorkerPool;
@@ -117,15 +117,25 @@ enum Command {
     ReadWorker,
 }
 
-/// A period as 2020/21-Q2, or `due`: the quarter most recently ended, whose returns are being collected.
-fn parse_period(text: &str) -> Result<Period, String> {
+/// A period as 2020/21-Q2, `due` (the quarter most recently ended, whose returns are being collected)
+/// or `latest`. A period that has not begun is refused: it has no returns to show.
+fn parse_period(text: &str) -> Result<PeriodChoice, String> {
+    let today = chrono::Local::now().date_naive();
     if text.eq_ignore_ascii_case("due") {
-        return Ok(Period::most_recently_ended(
-            chrono::Local::now().date_naive(),
-        ));
+        return Ok(PeriodChoice::Due(Period::most_recently_ended(today)));
     }
-    Period::parse(text)
-        .ok_or_else(|| format!("\"{text}\" is not a period; write it as 2020/21-Q2, or due"))
+    if text.eq_ignore_ascii_case("latest") {
+        return Ok(PeriodChoice::Latest);
+    }
+    let period = Period::parse(text)
+        .ok_or_else(|| format!("\"{text}\" is not a period; write it as 2020/21-Q2, or due"))?;
+    match period.first_day() {
+        Some(first) if first > today => Err(format!(
+            "{period} has not begun (it starts on {}); name a quarter that has ended, or use due",
+            first.format("%-d %B %Y")
+        )),
+        _ => Ok(PeriodChoice::Named(period)),
+    }
 }
 
 fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {
@@ -137,14 +147,35 @@ fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("COLLATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // Colour only for a person at a terminal: not in a file, a journal or a collector (NO_COLOR honoured).
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_target(false);
+    JSON_LOGS.store(
+        matches!(format, LogFormat::Json),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     match format {
         // People read the time from their terminal or journal; collectors want it in the record.
         LogFormat::Human => builder.without_time().init(),
         LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Whether the log is JSON, so that every line, the closing ones too, is a JSON object.
+static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A closing line that a schedule's log keeps even with `-q`: plain text for people, a JSON record for
+/// log collectors.
+fn closing_line(message: &str) {
+    if JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed) {
+        tracing::error!(closing = true, "{message}");
+    } else {
+        eprintln!("collate: {message}");
     }
 }
 
@@ -170,7 +201,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("collate: could not run: {error:#}");
+            closing_line(&format!("could not run: {error:#}"));
             ExitCode::from(exit::COULD_NOT_RUN)
         }
     }

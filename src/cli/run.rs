@@ -2,17 +2,19 @@
 
 use clap::Args;
 
-use super::{Locations, exit, parse_period};
+use super::{Locations, closing_line, exit, parse_period};
 use crate::lock;
-use crate::period::Period;
+use crate::period::PeriodChoice;
 use crate::pipeline::{Folders, RunSummary, process_inbox};
 use crate::schema;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The reporting period of the dashboard, e.g. 2020/21-Q2 (default: the latest with an accepted return).
-    #[arg(long, value_parser = parse_period)]
-    pub period: Option<Period>,
+    /// The period of the dashboard and chase list, e.g. 2020/21-Q2; or `due`: the dashboard for the
+    /// latest period with returns, the chase list for the quarter whose returns are due (default: the
+    /// latest period with an accepted return, for both).
+    #[arg(long, value_parser = parse_period, default_value = "latest", hide_default_value = true)]
+    pub period: PeriodChoice,
 }
 
 pub fn run(locations: &Locations, args: &RunArgs) -> anyhow::Result<u8> {
@@ -56,17 +58,17 @@ pub fn finish(summary: &RunSummary) -> u8 {
             .unwrap_or_default()
     );
     if summary.waiting() > 0 {
-        eprintln!(
-            "collate: {} file(s) still being written were not read: {}; run again once they are saved",
+        closing_line(&format!(
+            "{} file(s) still being written were not read: {}; run again once they are saved",
             summary.waiting(),
             summary.waiting_files().join(", ")
-        );
+        ));
     }
     if summary.rejected() > 0 {
-        eprintln!(
-            "collate: {} return(s) rejected; see outbox/exceptions.xlsx",
+        closing_line(&format!(
+            "{} return(s) rejected; see outbox/exceptions.xlsx",
             summary.rejected()
-        );
+        ));
     }
     if summary.rejected() > 0 || summary.waiting() > 0 {
         exit::SOME_REJECTED

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{Locations, exit, parse_period};
-use crate::period::Period;
+use crate::period::PeriodChoice;
 use crate::schema;
 use crate::watch::{WatchOptions, watch as watch_inbox};
 
@@ -22,9 +22,9 @@ pub struct WatchArgs {
     /// Poll every this many seconds instead of waiting for notifications (network shares).
     #[arg(long)]
     poll: Option<f64>,
-    /// The dashboard's reporting period, e.g. 2020/21-Q2 (default: the latest with an accepted return).
-    #[arg(long, value_parser = parse_period)]
-    period: Option<Period>,
+    /// The period of the dashboard and chase list, e.g. 2020/21-Q2, or `due` (as for `run`).
+    #[arg(long, value_parser = parse_period, default_value = "latest", hide_default_value = true)]
+    period: PeriodChoice,
 }
 
 fn seconds(value: f64, what: &str) -> anyhow::Result<Duration> {

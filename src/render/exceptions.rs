@@ -315,10 +315,10 @@ pub fn exceptions_workbook(
             "Status",
         ],
     )?;
-    let due_by = consolidated
-        .period
+    let chased = consolidated.chase_period;
+    let due_by = chased
         .quarter
-        .and_then(|q| q.last_day(consolidated.period.year))
+        .and_then(|q| q.last_day(chased.year))
         .and_then(|end| {
             end.checked_add_days(chrono::Days::new(u64::from(
                 schemas.dashboard.returns_due_days,
@@ -337,7 +337,7 @@ pub fn exceptions_workbook(
         };
         chase.write_text(row, 0, department_name(&text(missing, "department", i)?))?;
         chase.write_text(row, 1, text(missing, "template", i)?)?;
-        chase.write_text(row, 2, consolidated.period.to_string())?;
+        chase.write_text(row, 2, chased.to_string())?;
         chase.write_text(row, 3, &due_by)?;
         chase.write_text(row, 4, status)?;
     }

@@ -149,6 +149,14 @@ fn the_period_due_chases_every_department_for_the_quarter_most_recently_ended() 
             .iter()
             .all(|row| row[2] == due.to_string() && row[4] == "not received")
     );
+    // The board's dashboard stays the latest period with returns, with every figure in it.
+    let summary = sheet_rows(&installation.dashboard(), "Summary");
+    assert_eq!(summary[2][..2], ["Reporting period", "2020/21 Q2"]);
+    let rows = crate::support::data_rows(&installation.dashboard());
+    assert_eq!(
+        crate::support::figure(&rows, "PSD 1", "complaints", "2020/21", "Q2").as_deref(),
+        Some("24")
+    );
     // The nightly run keeps a dated copy of the dashboard to compare nights.
     let today = chrono::Local::now().format("%Y-%m-%d");
     assert!(
@@ -157,4 +165,40 @@ fn the_period_due_chases_every_department_for_the_quarter_most_recently_ended() 
             .join(format!("nightly/dashboard {today}.xlsx"))
             .exists()
     );
+}
+
+#[test]
+fn a_period_that_has_not_begun_or_is_far_from_every_return_is_refused() {
+    let installation = Installation::with_sample_inbox();
+    let future = installation.collate(&["run", "--period", "2030/31-Q1"]);
+    assert_eq!(future.status.code(), Some(2));
+    assert!(
+        crate::support::stderr(&future)
+            .contains("2030/31 Q1 has not begun (it starts on 1 April 2030)"),
+        "{}",
+        crate::support::stderr(&future)
+    );
+    assert!(!installation.dashboard().exists(), "nothing written");
+
+    installation.run();
+    let before = crate::support::sha256(&installation.dashboard());
+    let typo = installation.collate(&["run", "--period", "2002/03-Q2"]);
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(
+        crate::support::stderr(&typo).contains(
+            "--period 2002/03 Q2: no return is stored within two years of it (the latest is 2020/21 Q2); is the year mistyped?"
+        ),
+        "{}",
+        crate::support::stderr(&typo)
+    );
+    assert_eq!(
+        crate::support::sha256(&installation.dashboard()),
+        before,
+        "the board's dashboard is left as it was"
+    );
+    // A period near the returns is shown as asked.
+    let earlier = installation.collate(&["run", "--period", "2020/21-Q1"]);
+    assert_eq!(earlier.status.code(), Some(0));
+    let summary = sheet_rows(&installation.dashboard(), "Summary");
+    assert_eq!(summary[2][..2], ["Reporting period", "2020/21 Q1"]);
 }

@@ -531,3 +531,25 @@ fn a_watcher_given_a_root_through_a_symbolic_link_with_spaces_acts_on_events() {
         &link.join("outbox"),
     );
 }
+
+#[test]
+fn json_logs_are_json_to_the_last_line_and_logs_in_a_file_carry_no_colour_codes() {
+    let installation = Installation::with_sample_inbox();
+    installation.receive("notes.xlsx", b"a,b,c\n1,2,3\n", 900);
+    let output = installation.collate(&["--log-format", "json", "run"]);
+    assert_eq!(output.status.code(), Some(1), "one return rejected");
+    let log = stderr(&output);
+    let last: serde_json::Value = serde_json::from_str(log.lines().last().unwrap_or_default())
+        .unwrap_or_else(|_| panic!("the last line is JSON: {log}"));
+    assert_eq!(
+        last["fields"]["message"].as_str(),
+        Some("1 return(s) rejected; see outbox/exceptions.xlsx")
+    );
+    for line in log.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("every line is JSON");
+    }
+    // Standard error here is a pipe, as a log file or a journal is: no terminal colour codes.
+    let plain = stderr(&installation.collate(&["run"]));
+    assert!(!plain.contains('\u{1b}'), "{plain}");
+    assert!(plain.contains("already processed"), "{plain}");
+}
