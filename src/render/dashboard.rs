@@ -85,68 +85,43 @@ fn summary_sheet(
     sheet.write_text_with_format(0, 0, title, &heading())?;
     sheet.write_text_with_format(2, 0, "Reporting period", &bold())?;
     sheet.write_text(2, 1, consolidated.period.to_string())?;
+    // Each count says what it counts, and agrees with exceptions.xlsx: the exceptions are the rows of its
+    // Rejected sheet, the queries the rows of its Warnings sheet.
     let headers = [
         "Department",
         "Returns expected",
         "Returns received",
-        "Missing",
-        "Errors",
-        "Queries (warnings)",
+        "Returns missing",
+        "Exceptions in rejected returns",
+        "Queries in accepted returns",
     ];
+    let number_heading = bold()
+        .set_text_wrap()
+        .set_align(rust_xlsxwriter::FormatAlign::Right)
+        .set_align(rust_xlsxwriter::FormatAlign::Bottom);
     for (col, header) in headers.iter().enumerate() {
-        sheet.write_text_with_format(4, col as u16, *header, &bold())?;
+        let format = if col == 0 {
+            bold()
+        } else {
+            number_heading.clone()
+        };
+        sheet.write_text_with_format(4, col as u16, *header, &format)?;
     }
-    let current = &consolidated.current_returns;
-    let year = consolidated.period.year.0;
-    let quarter = consolidated
-        .period
-        .quarter
-        .map(|q| i64::from(q.number()))
-        .unwrap_or(4);
+    let counts = department_counts(schemas, consolidated)?;
+    let mut totals = [0.0; 5];
     let mut row = 5u32;
-    let (mut total_errors, mut total_warnings) = (0.0, 0.0);
-    for department in &schemas.departments {
-        let expected = schemas
-            .templates
-            .iter()
-            .filter(|t| {
-                t.department == department.id && t.kind == crate::schema::TemplateKind::Quarterly
-            })
-            .count();
-        if expected == 0 {
-            continue;
+    for (name, figures) in &counts {
+        sheet.write_text(row, 0, name)?;
+        for (offset, value) in figures.iter().enumerate() {
+            sheet.write_number(row, 1 + offset as u16, *value)?;
+            totals[offset] += value;
         }
-        let (mut received, mut errors, mut warnings) = (0usize, 0.0, 0.0);
-        for i in 0..current.height() {
-            let this_period = number(current, "ret_year", i)? == Some(f64::from(year))
-                && number(current, "ret_q", i)? == Some(quarter as f64);
-            if this_period && text(current, "department", i)? == department.id {
-                received += 1;
-                warnings += number(current, "warnings", i)?.unwrap_or(0.0);
-            }
-        }
-        let rejected = &consolidated.rejected;
-        for i in 0..rejected.height() {
-            if text(rejected, "department", i)? == department.id
-                && number(rejected, "ret_year", i)? == Some(f64::from(year))
-                && number(rejected, "ret_q", i)? == Some(quarter as f64)
-            {
-                errors += number(rejected, "errors", i)?.unwrap_or(0.0);
-            }
-        }
-        total_errors += errors;
-        total_warnings += warnings;
-        sheet.write_text(row, 0, &department.name)?;
-        sheet.write_number(row, 1, expected as f64)?;
-        sheet.write_number(row, 2, received as f64)?;
-        sheet.write_number(row, 3, expected.saturating_sub(received) as f64)?;
-        sheet.write_number(row, 4, errors)?;
-        sheet.write_number(row, 5, warnings)?;
         row += 1;
     }
     sheet.write_text_with_format(row, 0, "All departments", &bold())?;
-    sheet.write_number_with_format(row, 4, total_errors, &bold())?;
-    sheet.write_number_with_format(row, 5, total_warnings, &bold())?;
+    for (offset, total) in totals.iter().enumerate() {
+        sheet.write_number_with_format(row, 1 + offset as u16, *total, &bold())?;
+    }
     row += 2;
     sheet.write_text_with_format(row, 0, "Board flags", &bold())?;
     sheet.write_number(row, 1, consolidated.flags.height() as f64)?;
@@ -157,7 +132,79 @@ fn summary_sheet(
     )?;
     sheet.set_column_width(0, 28)?;
     sheet.set_column_range_width(1, 5, 16)?;
+    sheet.set_row_height(4, 45)?;
     Ok(())
+}
+
+/// Per department expecting quarterly returns (and, if any, files no department could be told from):
+/// returns expected, received and missing for the period, then errors and queries as exceptions.xlsx
+/// lists them.
+fn department_counts(
+    schemas: &Schemas,
+    consolidated: &Consolidated,
+) -> Result<Vec<(String, [f64; 5])>, RenderError> {
+    let (current, open) = (&consolidated.current_returns, &consolidated.open_exceptions);
+    let period = consolidated.period;
+    let (year, quarter) = (
+        f64::from(period.year.0),
+        f64::from(period.quarter.map_or(4, |q| q.number())),
+    );
+    let mut counts = Vec::new();
+    let mut named = Vec::new();
+    for department in &schemas.departments {
+        let expected = schemas
+            .templates
+            .iter()
+            .filter(|t| {
+                t.department == department.id && t.kind == crate::schema::TemplateKind::Quarterly
+            })
+            .count() as f64;
+        if expected == 0.0 {
+            continue;
+        }
+        named.push(department.id.clone());
+        let mut received = 0.0;
+        for i in 0..current.height() {
+            if text(current, "department", i)? == department.id
+                && number(current, "ret_year", i)? == Some(year)
+                && number(current, "ret_q", i)? == Some(quarter)
+            {
+                received += 1.0;
+            }
+        }
+        let (errors, queries) = exception_counts(open, |d| d == department.id)?;
+        let missing = (expected - received).max(0.0);
+        counts.push((
+            department.name.clone(),
+            [expected, received, missing, errors, queries],
+        ));
+    }
+    let (errors, queries) = exception_counts(open, |d| !named.iter().any(|n| n == d))?;
+    if errors + queries > 0.0 {
+        counts.push((
+            "Other files (not identified)".to_owned(),
+            [0.0, 0.0, 0.0, errors, queries],
+        ));
+    }
+    Ok(counts)
+}
+
+/// The errors in rejected returns and the queries in accepted ones, of the departments `belongs` accepts.
+fn exception_counts(
+    open: &polars::prelude::DataFrame,
+    belongs: impl Fn(&str) -> bool,
+) -> Result<(f64, f64), RenderError> {
+    let (mut errors, mut queries) = (0.0, 0.0);
+    for i in 0..open.height() {
+        if !belongs(&text(open, "department", i)?) {
+            continue;
+        }
+        match text(open, "outcome", i)?.as_str() {
+            "rejected" => errors += 1.0,
+            _ => queries += 1.0,
+        }
+    }
+    Ok((errors, queries))
 }
 
 /// The dashboard is printed for the integrity board: landscape, one page wide.

@@ -16,5 +16,6 @@ mod flags;
 mod plans;
 mod quirks;
 mod schemas;
+mod summary;
 mod untrusted;
 mod watch;
