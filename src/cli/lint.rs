@@ -14,6 +14,19 @@ pub fn lint(locations: &Locations) -> anyhow::Result<u8> {
         schemas.templates.len(),
         schemas.rules.len()
     );
+    // The ids `collate template` takes.
+    for template in &schemas.templates {
+        println!(
+            "template {}: {} ({}, version {})",
+            template.id, template.title, template.department, template.version
+        );
+    }
+    for plan in &schemas.plans {
+        println!(
+            "template {}: update to {} (version {}; give --department)",
+            plan.id, plan.title, plan.version
+        );
+    }
     for indicator in &schemas.catalogue.indicators {
         for measure in &indicator.measures {
             if measure.sum_of.is_some() {

@@ -1,6 +1,7 @@
 //! Command-line arguments, raw (clap) then checked, and the exit codes every subcommand shares.
 
 mod check;
+mod init;
 mod lint;
 mod rebuild;
 mod run;
@@ -100,6 +101,8 @@ enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Set up a new installation folder: schemas, an empty inbox and outbox, and a README for the owner.
+    Init(init::InitArgs),
     /// Process every new return in the inbox, consolidate, and write the dashboard and exception reports.
     Run(run::RunArgs),
     /// Validate returns without storing them; print every exception.
@@ -190,6 +193,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet, cli.log_format);
     let result = match &cli.command {
+        Command::Init(args) => init::init(args),
         Command::Run(args) => run::run(&cli.locations, args),
         Command::Rebuild(args) => rebuild::rebuild(&cli.locations, args),
         Command::Check(args) => check::check(&cli.locations, args),

@@ -23,6 +23,12 @@ pub fn run(locations: &Locations, args: &RunArgs) -> anyhow::Result<u8> {
     let _lock = lock::acquire(&lock::batch_lock_path(&folders.store), "collate run")?;
     let workers = locations.workers(&schemas)?;
     let summary = process_inbox(&schemas, &workers, &folders, args.period)?;
+    if summary.outcomes.is_empty() && summary.period.is_some() {
+        tracing::info!(
+            "no returns in {} yet: save the departments' returns there and run again",
+            folders.inbox.display()
+        );
+    }
     if let Some(dashboard) = &summary.dashboard {
         keep_dated_copy(&folders, dashboard)?;
     }

@@ -20,7 +20,9 @@ pub fn load(dir: &Path) -> Result<Schemas, FatalError> {
     if !dir.is_dir() {
         return Err(FatalError::Folder {
             path: dir.to_path_buf(),
-            reason: "the schemas folder does not exist".to_owned(),
+            reason: "the schemas folder does not exist: is this an installation folder? \
+                     `collate init` sets one up"
+                .to_owned(),
         });
     }
     let dashboard_file = dir.join("dashboard.toml");

@@ -75,6 +75,15 @@ fn lint_reports_what_the_schemas_declare() {
         stdout(&output)
             .contains("8 departments, 16 indicators, 8 return templates, 18 rules: all valid")
     );
+    // The ids `collate template` takes, as its help says lint lists them.
+    assert!(
+        stdout(&output).contains(
+            "template psd-quarterly: Professional Standards quarterly integrity return (PSD, version 1)"
+        ),
+        "{}",
+        stdout(&output)
+    );
+    assert!(stdout(&output).contains("template improvement-plan: update to"));
 }
 
 #[test]
@@ -84,10 +93,77 @@ fn a_missing_schemas_folder_cannot_run() {
     let output = installation.collate(&["run"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        stderr(&output).contains("the schemas folder does not exist"),
+        stderr(&output).contains(
+            "the schemas folder does not exist: is this an installation folder? `collate init` sets one up"
+        ),
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn collate_init_in_an_empty_folder_then_run_works_and_says_what_to_do_next() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let folder = dir.path().join("Integrity dashboard");
+    std::fs::create_dir(&folder).expect("empty folder");
+    let collate = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_collate"))
+            .current_dir(&folder)
+            .args(args)
+            .output()
+            .expect("run collate")
+    };
+    let init = collate(&["init"]);
+    assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
+    assert!(
+        stdout(&init).contains("Next: save the departments' returns into"),
+        "{}",
+        stdout(&init)
+    );
+    for made in [
+        "schemas/dashboard.toml",
+        "schemas/templates/psd.toml",
+        "schemas/plans/improvement-plan.toml",
+        "README.txt",
+    ] {
+        assert!(folder.join(made).is_file(), "{made}");
+    }
+    assert!(folder.join("inbox").is_dir() && folder.join("outbox").is_dir());
+
+    let run = collate(&["run"]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains(
+            "no returns in ./inbox yet: save the departments' returns there and run again"
+        ),
+        "{}",
+        stderr(&run)
+    );
+    assert!(folder.join("outbox/dashboard.xlsx").is_file());
+
+    // A department's return saved into the new installation is read as in any other.
+    let schemas = collate::schema::load(&folder.join("schemas")).expect("schemas");
+    let bytes = crate::seed_returns::department_draft(
+        &schemas,
+        &crate::seed_returns::seed_departments()[0],
+        2,
+    )
+    .to_bytes()
+    .expect("workbook");
+    std::fs::write(folder.join("inbox/PSD.xlsx"), bytes).expect("save return");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(folder.join("inbox/PSD.xlsx"))
+        .and_then(|f| f.set_modified(old))
+        .expect("settled");
+    let run = collate(&["run"]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(stderr(&run).contains("1 accepted"), "{}", stderr(&run));
+
+    let again = collate(&["init"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("already exists: this folder is an installation already"));
 }
 
 #[test]
