@@ -227,6 +227,64 @@ struct ChartSource {
 
 const QUARTER_COL: u16 = 2;
 
+/// The board's flags on the reporting year's figures, by (indicator, measure, quarter as "Q2"); a flag
+/// on a whole indicator (missing analysis) has an empty measure and quarter.
+type FlagNotes = std::collections::BTreeMap<(String, String, String), Vec<String>>;
+
+fn flag_notes(consolidated: &Consolidated) -> Result<FlagNotes, RenderError> {
+    let flags = &consolidated.flags;
+    let year = consolidated.period.year.to_string();
+    let mut notes = FlagNotes::new();
+    for i in 0..flags.height() {
+        let financial_year = text(flags, "financial_year", i)?;
+        if !financial_year.is_empty() && financial_year != year {
+            continue;
+        }
+        let mut note = format!("Board flag: {}", text(flags, "flag", i)?);
+        if let Some(baseline) = number(flags, "baseline", i)? {
+            note.push_str(&format!(" (a typical quarter is {baseline:.1})"));
+        }
+        let source = text(flags, "source_cell", i)?;
+        if !source.is_empty() {
+            note.push_str(&format!(
+                "; from {} {source}",
+                text(flags, "source_file", i)?
+            ));
+        }
+        notes
+            .entry((
+                text(flags, "indicator", i)?,
+                text(flags, "measure", i)?,
+                text(flags, "quarter", i)?,
+            ))
+            .or_default()
+            .push(note);
+    }
+    Ok(notes)
+}
+
+/// Marks a flagged figure where it stands: highlighted, with the reasons in a cell note.
+fn mark_flagged(
+    sheet: &mut Worksheet,
+    (row, col): (u32, u16),
+    reasons: &[String],
+) -> Result<(), RenderError> {
+    let note = rust_xlsxwriter::Note::new(fit_cell(&reasons.join("\n")))
+        .set_author("collate")
+        .set_width(360);
+    sheet.insert_note(row, col, &note)?;
+    Ok(())
+}
+
+/// A flagged figure: dark red on light red, as Excel's own "bad" cell style.
+fn flagged(format: &Format) -> Format {
+    format
+        .clone()
+        .set_background_color("FFC7CE")
+        .set_font_color("9C0006")
+        .set_bold()
+}
+
 fn group_sheet(
     sheet: &mut Worksheet,
     name: &str,
@@ -257,10 +315,20 @@ fn group_sheet(
     sheet.set_column_width(1, 48)?;
     sheet.set_column_range_width(QUARTER_COL, change_col, 11)?;
     let number_format = Format::new().set_num_format("#,##0.##");
+    let notes = flag_notes(consolidated)?;
     let mut row = 2u32;
     let mut sources = Vec::new();
     for indicator in indicators {
-        sheet.write_text_with_format(row, 0, &indicator.code, &bold())?;
+        let whole = (indicator.code.clone(), String::new(), String::new());
+        match notes.get(&whole) {
+            Some(reasons) => {
+                sheet.write_text_with_format(row, 0, &indicator.code, &flagged(&bold()))?;
+                mark_flagged(sheet, (row, 0), reasons)?;
+            }
+            None => {
+                sheet.write_text_with_format(row, 0, &indicator.code, &bold())?;
+            }
+        }
         sheet.merge_range(row, 1, row, change_col, &indicator.title, &bold())?;
         row += 1;
         let header_row = row;
@@ -297,13 +365,21 @@ fn group_sheet(
                 .iter()
                 .enumerate()
                 {
-                    if let Some(value) = number(matrix, column, i)? {
-                        sheet.write_number_with_format(
-                            row,
-                            QUARTER_COL + offset as u16,
-                            value,
-                            &number_format,
-                        )?;
+                    let Some(value) = number(matrix, column, i)? else {
+                        continue;
+                    };
+                    let at = (row, QUARTER_COL + offset as u16);
+                    let quarter = format!("Q{}", offset + 1);
+                    let key = (indicator.code.clone(), measure.id.clone(), quarter);
+                    match notes.get(&key).filter(|_| offset < 4) {
+                        Some(reasons) => {
+                            let format = flagged(&number_format);
+                            sheet.write_number_with_format(at.0, at.1, value, &format)?;
+                            mark_flagged(sheet, at, reasons)?;
+                        }
+                        None => {
+                            sheet.write_number_with_format(at.0, at.1, value, &number_format)?;
+                        }
                     }
                 }
             }

@@ -28,6 +28,40 @@ fn a_count_relating_to_integrity_above_zero_is_flagged() {
     assert_eq!(flag[3], "2020/21 Q2");
     assert_eq!(flag[4], "1");
     assert_eq!(flag[7], "PSD!D7");
+
+    // The board sees it where the figure stands: highlighted, the reason in a cell note.
+    let dashboard = installation.dashboard();
+    let sheet = sheet_rows(&dashboard, "PSD");
+    let row = 1 + sheet
+        .iter()
+        .position(|r| {
+            r[0] == "PSD 1" && r[1] == "Number of upheld complaints relating to integrity"
+        })
+        .expect("the measure's row");
+    let cell = format!("D{row}");
+    assert!(
+        crate::support::cell_format(&dashboard, "PSD", &cell).contains("fillId=\"")
+            && !crate::support::cell_format(&dashboard, "PSD", &cell).contains("fillId=\"0\""),
+        "{cell} highlighted"
+    );
+    let number = crate::support::sheet_number(&dashboard, "PSD");
+    let rels = crate::support::xlsx_part(
+        &dashboard,
+        &format!("xl/worksheets/_rels/sheet{number}.xml.rels"),
+    );
+    let comments = rels
+        .split("Target=\"../")
+        .filter_map(|rest| rest.split('"').next())
+        .find(|target| target.starts_with("comments"))
+        .unwrap_or_else(|| panic!("the sheet has notes: {rels}"));
+    let notes = crate::support::xlsx_part(&dashboard, &format!("xl/{comments}"));
+    let at = notes
+        .find(&format!("ref=\"{cell}\""))
+        .expect("a note on the flagged figure");
+    assert!(
+        notes[at..].contains("Board flag: integrity count above zero; from psd.xlsx PSD!D7"),
+        "{notes}"
+    );
 }
 
 #[test]

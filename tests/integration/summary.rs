@@ -1,39 +1,7 @@
 //! The dashboard's Summary as the board reads it: every column totalled, counts that agree with
 //! exceptions.xlsx, and each number under its own heading.
 
-use std::io::Read;
-
-use crate::support::{Installation, sheet_rows};
-
-/// The `<xf>` record (cell format) of one cell of the workbook's sheet number `sheet` (1-based), read from
-/// the xlsx's own XML as Excel would.
-fn cell_format(path: &std::path::Path, sheet: usize, cell: &str) -> String {
-    let file = std::fs::File::open(path).expect("workbook");
-    let mut zip = zip::ZipArchive::new(file).expect("xlsx is a zip");
-    let mut part = |name: &str| {
-        let mut text = String::new();
-        zip.by_name(name)
-            .expect("part")
-            .read_to_string(&mut text)
-            .expect("read part");
-        text
-    };
-    let worksheet = part(&format!("xl/worksheets/sheet{sheet}.xml"));
-    let styles = part("xl/styles.xml");
-    let at = worksheet
-        .find(&format!("<c r=\"{cell}\""))
-        .unwrap_or_else(|| panic!("no cell {cell}"));
-    let tag = &worksheet[at..at + worksheet[at..].find('>').expect("tag end")];
-    let index: usize = tag
-        .split(" s=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    let xfs = &styles[styles.find("<cellXfs").expect("cellXfs")..];
-    let xfs = &xfs[..xfs.find("</cellXfs>").expect("cellXfs end")];
-    xfs.split("<xf ").nth(index + 1).expect("xf").to_owned()
-}
+use crate::support::{Installation, cell_format, sheet_rows};
 
 #[test]
 fn every_column_is_totalled_and_the_counts_agree_with_the_exceptions_workbook() {
@@ -80,7 +48,8 @@ fn every_column_is_totalled_and_the_counts_agree_with_the_exceptions_workbook() 
     // Numbers are right-aligned, so their headings must be too, or each reads as the next column's.
     for (heading, first_number) in [("B5", "B6"), ("D5", "D6"), ("F5", "F6")] {
         assert!(
-            cell_format(&installation.dashboard(), 1, heading).contains("horizontal=\"right\""),
+            cell_format(&installation.dashboard(), "Summary", heading)
+                .contains("horizontal=\"right\""),
             "{heading} right-aligned over {first_number}"
         );
     }

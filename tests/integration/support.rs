@@ -315,3 +315,44 @@ pub fn sorted_data(dashboard: &Path) -> Vec<[String; 7]> {
     rows.sort();
     rows
 }
+
+/// One part of an xlsx, as text.
+pub fn xlsx_part(path: &Path, name: &str) -> String {
+    let file = std::fs::File::open(path).expect("workbook");
+    let mut zip = zip::ZipArchive::new(file).expect("xlsx is a zip");
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name(name).expect("part"), &mut text)
+        .expect("read part");
+    text
+}
+
+/// The number (1-based) of the sheet named `sheet`, as our writer numbers its worksheet parts.
+pub fn sheet_number(path: &Path, sheet: &str) -> usize {
+    let workbook = xlsx_part(path, "xl/workbook.xml");
+    workbook
+        .split("<sheet ")
+        .skip(1)
+        .position(|tag| tag.contains(&format!("name=\"{}\"", sheet.replace('&', "&amp;"))))
+        .unwrap_or_else(|| panic!("no sheet {sheet}"))
+        + 1
+}
+
+/// The `<xf>` record (cell format) of one cell of a sheet, read from the xlsx's own XML as Excel would.
+pub fn cell_format(path: &Path, sheet: &str, cell: &str) -> String {
+    let number = sheet_number(path, sheet);
+    let worksheet = xlsx_part(path, &format!("xl/worksheets/sheet{number}.xml"));
+    let styles = xlsx_part(path, "xl/styles.xml");
+    let at = worksheet
+        .find(&format!("<c r=\"{cell}\""))
+        .unwrap_or_else(|| panic!("no cell {cell}"));
+    let tag = &worksheet[at..at + worksheet[at..].find('>').expect("tag end")];
+    let index: usize = tag
+        .split(" s=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let xfs = &styles[styles.find("<cellXfs").expect("cellXfs")..];
+    let xfs = &xfs[..xfs.find("</cellXfs>").expect("cellXfs end")];
+    xfs.split("<xf ").nth(index + 1).expect("xf").to_owned()
+}
