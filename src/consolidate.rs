@@ -44,9 +44,10 @@ pub struct Consolidated {
     /// The period the chase list is for: the quarter whose returns are due.
     pub chase_period: Period,
     /// The `Data` sheet: indicator, measure, financial_year, quarter, value, source_file, source_cell, figure,
-    /// year_start, q (0 for a whole-year figure).
+    /// complete (false for a total over a blank quarter), year_start, q (0 for a whole-year figure).
     pub data: DataFrame,
-    /// The reporting year per measure: indicator, measure, q1..q4, year_value, same_quarter_last_year.
+    /// The reporting year per measure: indicator, measure, q1..q4, year_value, year_complete (false for a
+    /// total over a blank quarter), same_quarter_last_year.
     pub year_matrix: DataFrame,
     /// Whole-year figures of earlier years: indicator, measure, year_start, financial_year, value, change.
     pub history: DataFrame,
@@ -291,15 +292,24 @@ pub fn consolidate(
         "source_file",
         "source_cell",
         "figure",
+        "complete",
     ];
     let select_columns = || columns.iter().map(|c| col(*c)).collect::<Vec<_>>();
 
-    let stated = figures.clone().with_column(
+    let stated = figures.clone().with_columns([
         when(col("q").gt(lit(0)))
             .then(lit("quarter"))
             .otherwise(lit("annual"))
             .alias("figure"),
-    );
+        lit(true).alias("complete"),
+    ]);
+    // A total is complete when every quarter due by the reporting period has a figure: a blank quarter
+    // is a gap, not a 0, and the board must see that the total is partial.
+    let quarters_due = when(col("year_start").lt(lit(year)))
+        .then(lit(4u32))
+        .when(col("year_start").eq(lit(year)))
+        .then(lit(quarter as u32))
+        .otherwise(col("n"));
 
     let annual_keys = figures.clone().filter(col("q").eq(lit(0))).select([
         col("indicator"),
@@ -347,6 +357,7 @@ pub fn consolidate(
                 .then(lit("year_total"))
                 .otherwise(lit("year_to_date"))
                 .alias("figure"),
+            col("n").gt_eq(quarters_due).alias("complete"),
         ]);
 
     let derived = catalogue
@@ -393,7 +404,7 @@ pub fn consolidate(
             col("source_cell"),
         ])
         .filter(col("n").eq(col("parts")))
-        .with_column(lit("derived").alias("figure"));
+        .with_columns([lit("derived").alias("figure"), lit(true).alias("complete")]);
 
     // Totals and derived figures cite every cell they add up.
     let mut totals = totals.select(select_columns()).collect()?;
@@ -443,6 +454,7 @@ pub fn consolidate(
         col("source_file"),
         col("source_cell"),
         col("figure"),
+        col("complete"),
         col("year_start"),
         col("q"),
     ])
@@ -480,6 +492,10 @@ pub fn consolidate(
                 .filter(col("q").eq(lit(0)))
                 .first()
                 .alias("year_value"),
+            col("complete")
+                .filter(col("q").eq(lit(0)))
+                .first()
+                .alias("year_complete"),
         ])
         .join(
             same_quarter_last_year,

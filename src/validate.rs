@@ -192,6 +192,22 @@ impl Checker<'_> {
     }
 }
 
+/// "n/a" where the schema expects a figure: the board cannot tell it from a gap.
+fn not_applicable_query<'a>(cell: &FoundCell, what: &str) -> Problem<'a> {
+    Problem {
+        rule_id: "not-applicable",
+        severity: Severity::Warning,
+        sheet: cell.sheet.clone(),
+        cell: cell.address(),
+        value_found: display_value(&cell.value),
+        message: format!(
+            "{what} says {} where a count is expected: the dashboard shows it as a gap",
+            display_value(&cell.value)
+        ),
+        guidance: "Type 0 if there were none; if the figure is not known yet, leave it blank and say why in the analysis.".into(),
+    }
+}
+
 /// Text longer than an Excel cell holds: kept whole in the store, shown cut on the dashboard.
 fn too_long<'a>(cell: &FoundCell, what: &str, length: usize) -> Problem<'a> {
     Problem {
@@ -420,7 +436,13 @@ pub fn validate(schemas: &Schemas, file: &str, workbook: &mut SourceWorkbook) ->
             }
             let number = match read_number(&cell.value) {
                 Ok(CellNumber::Number(number)) => number,
-                Ok(CellNumber::NotApplicable) => continue,
+                Ok(CellNumber::NotApplicable) => {
+                    // A count of "n/a" reads as a gap on the dashboard; none is 0.
+                    if measure.kind == ValueKind::Count && !measure.not_applicable {
+                        checker.raise(not_applicable_query(&cell, &what));
+                    }
+                    continue;
+                }
                 Ok(CellNumber::Blank) => {
                     blanks.push(Blank {
                         indicator: indicator.to_owned(),

@@ -16,7 +16,7 @@ use crate::period::FinancialYear;
 use crate::schema::{Indicator, Schemas};
 
 /// The columns of the `Data` sheet; the first seven are the contract Power BI and pivot tables rely on.
-pub const DATA_COLUMNS: [&str; 9] = [
+pub const DATA_COLUMNS: [&str; 10] = [
     "indicator",
     "measure",
     "financial_year",
@@ -26,6 +26,7 @@ pub const DATA_COLUMNS: [&str; 9] = [
     "source_cell",
     "figure",
     "measure_label",
+    "complete",
 ];
 
 pub fn dashboard_workbook(
@@ -276,6 +277,36 @@ fn mark_flagged(
     Ok(())
 }
 
+/// Whether row `i` of the year matrix has a total over a blank quarter.
+fn partial(matrix: &polars::prelude::DataFrame, i: usize) -> Result<bool, RenderError> {
+    Ok(matches!(
+        matrix.column("year_complete")?.get(i)?,
+        polars::prelude::AnyValue::Boolean(false)
+    ))
+}
+
+/// The quarters due by the reporting period that have no figure, as "QTR 2" or "QTR 1 and QTR 3".
+fn blank_quarters(
+    matrix: &polars::prelude::DataFrame,
+    i: usize,
+    consolidated: &Consolidated,
+) -> Result<String, RenderError> {
+    let due = consolidated.period.quarter.map_or(4, |q| q.number());
+    let mut blank = Vec::new();
+    for q in 1..=due {
+        if number(matrix, &format!("q{q}"), i)?.is_none() {
+            blank.push(format!("QTR {q}"));
+        }
+    }
+    let verb = if blank.len() == 1 { "is" } else { "are" };
+    Ok(format!("{} {verb}", blank.join(" and ")))
+}
+
+/// A partial total: italic on grey, so that it cannot be read as the whole year.
+fn partial_format(format: &Format) -> Format {
+    format.clone().set_italic().set_background_color("E7E6E6")
+}
+
 /// A flagged figure: dark red on light red, as Excel's own "bad" cell style.
 fn flagged(format: &Format) -> Format {
     format
@@ -369,6 +400,21 @@ fn group_sheet(
                         continue;
                     };
                     let at = (row, QUARTER_COL + offset as u16);
+                    if *column == "year_value" && partial(matrix, i)? {
+                        let blank = blank_quarters(matrix, i, consolidated)?;
+                        sheet.write_number_with_format(
+                            at.0,
+                            at.1,
+                            value,
+                            &partial_format(&number_format),
+                        )?;
+                        let note = rust_xlsxwriter::Note::new(format!(
+                            "Partial total: {blank} blank in the return, so not counted (a blank is not 0)."
+                        ))
+                        .set_author("collate");
+                        sheet.insert_note(at.0, at.1, &note)?;
+                        continue;
+                    }
                     let quarter = format!("Q{}", offset + 1);
                     let key = (indicator.code.clone(), measure.id.clone(), quarter);
                     match notes.get(&key).filter(|_| offset < 4) {
@@ -620,6 +666,11 @@ fn data_sheet(
             .map(|m| m.label.clone())
             .unwrap_or_default();
         sheet.write_text(row, 8, label)?;
+        let complete = !matches!(
+            data.column("complete")?.get(i)?,
+            polars::prelude::AnyValue::Boolean(false)
+        );
+        sheet.write_boolean(row, 9, complete)?;
     }
     let columns: Vec<TableColumn> = DATA_COLUMNS
         .iter()

@@ -188,6 +188,8 @@ pub struct Measure {
     pub integrity: bool,
     pub limits: Limits,
     pub sum_of: Option<Vec<String>>,
+    /// Whether "n/a" is a proper answer (otherwise it raises a query).
+    pub not_applicable: bool,
 }
 
 /// The type a cell must hold.

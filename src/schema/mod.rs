@@ -285,6 +285,7 @@ fn compile_catalogue(
                     maximum: measure.maximum,
                 },
                 sum_of: measure.sum_of,
+                not_applicable: measure.not_applicable,
             });
         }
         indicators.push(Indicator {

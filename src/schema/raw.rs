@@ -108,6 +108,9 @@ pub struct RawMeasure {
     pub maximum: Option<f64>,
     /// A derived measure is the sum of these measures of the same indicator.
     pub sum_of: Option<Vec<String>>,
+    /// "n/a" is a proper answer for this measure (otherwise it raises a query).
+    #[serde(default)]
+    pub not_applicable: bool,
 }
 
 fn default_measure_type() -> String {

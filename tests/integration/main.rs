@@ -10,12 +10,12 @@ mod seed_returns;
 mod support;
 
 mod bad_files;
+mod board;
 mod collation;
 mod consistency;
 mod flags;
 mod plans;
 mod quirks;
 mod schemas;
-mod summary;
 mod untrusted;
 mod watch;

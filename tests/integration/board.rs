@@ -1,0 +1,161 @@
+//! The dashboard as the board reads it: a Summary with every column totalled, counts that agree with
+//! exceptions.xlsx and each number under its own heading; totals over a blank quarter marked as partial.
+
+use crate::support::{Installation, cell_format, sheet_rows};
+
+#[test]
+fn every_column_is_totalled_and_the_counts_agree_with_the_exceptions_workbook() {
+    let installation = Installation::with_sample_inbox();
+    installation.run();
+    let summary = sheet_rows(&installation.dashboard(), "Summary");
+    let header = &summary[4];
+    assert_eq!(
+        header[..6],
+        [
+            "Department",
+            "Returns expected",
+            "Returns received",
+            "Returns missing",
+            "Exceptions in rejected returns",
+            "Queries in accepted returns"
+        ]
+    );
+    let total_row = summary
+        .iter()
+        .position(|row| row[0] == "All departments")
+        .expect("a total row");
+    let number = |cell: &str| {
+        cell.parse::<f64>()
+            .unwrap_or_else(|_| panic!("a number: {cell:?}"))
+    };
+    for col in 1..6 {
+        let sum: f64 = summary[5..total_row]
+            .iter()
+            .map(|row| number(&row[col]))
+            .sum();
+        assert_eq!(
+            number(&summary[total_row][col]),
+            sum,
+            "{} totalled",
+            header[col]
+        );
+    }
+    let rejected_rows = sheet_rows(&installation.exceptions(), "Rejected").len() - 1;
+    let warning_rows = sheet_rows(&installation.exceptions(), "Warnings").len() - 1;
+    assert_eq!(number(&summary[total_row][4]), rejected_rows as f64);
+    assert_eq!(number(&summary[total_row][5]), warning_rows as f64);
+    assert!(warning_rows > 0, "the sample has queries");
+    // Numbers are right-aligned, so their headings must be too, or each reads as the next column's.
+    for (heading, first_number) in [("B5", "B6"), ("D5", "D6"), ("F5", "F6")] {
+        assert!(
+            cell_format(&installation.dashboard(), "Summary", heading)
+                .contains("horizontal=\"right\""),
+            "{heading} right-aligned over {first_number}"
+        );
+    }
+}
+
+#[test]
+fn a_total_over_a_blank_quarter_is_marked_partial_on_the_sheet_and_in_the_data_table() {
+    let installation = Installation::with_sample_inbox();
+    installation.run();
+    let dashboard = installation.dashboard();
+    // The seed's Q2 PSD return leaves upheld allegations blank for QTR 2 (PSD!D6).
+    let data = sheet_rows(&dashboard, "Data");
+    let header = &data[0];
+    let column = |name: &str| header.iter().position(|h| h == name).expect(name);
+    let (measure, figure, complete, year) = (
+        column("measure"),
+        column("figure"),
+        column("complete"),
+        column("financial_year"),
+    );
+    let total = |id: &str| {
+        data.iter()
+            .find(|row| {
+                row[measure] == id && row[year] == "2020/21" && row[figure] == "year_to_date"
+            })
+            .unwrap_or_else(|| panic!("a 2020/21 total for {id}"))
+            .clone()
+    };
+    assert_eq!(
+        total("allegations_upheld")[complete],
+        "false",
+        "Q1 only: partial"
+    );
+    assert_eq!(
+        total("complaints")[complete],
+        "true",
+        "Q1 and Q2 both given"
+    );
+    assert!(
+        data[1..]
+            .iter()
+            .filter(|row| row[complete] == "false")
+            .count()
+            >= 1
+            && data[1..]
+                .iter()
+                .all(|row| row[complete] == "true" || row[complete] == "false")
+    );
+
+    let sheet = sheet_rows(&dashboard, "PSD");
+    let row = 1 + sheet
+        .iter()
+        .position(|r| r[0] == "PSD 1" && r[1] == "Number of allegations upheld per quarter")
+        .expect("the upheld allegations row");
+    let cell = format!("G{row}");
+    assert!(
+        crate::support::cell_format(&dashboard, "PSD", &cell).contains("applyFont=\"1\""),
+        "{cell} styled apart"
+    );
+    let number = crate::support::sheet_number(&dashboard, "PSD");
+    let rels = crate::support::xlsx_part(
+        &dashboard,
+        &format!("xl/worksheets/_rels/sheet{number}.xml.rels"),
+    );
+    let comments = rels
+        .split("Target=\"../")
+        .filter_map(|rest| rest.split('"').next())
+        .find(|target| target.starts_with("comments"))
+        .unwrap_or_else(|| panic!("the sheet has notes: {rels}"));
+    let notes = crate::support::xlsx_part(&dashboard, &format!("xl/{comments}"));
+    let at = notes
+        .find(&format!("ref=\"{cell}\""))
+        .unwrap_or_else(|| panic!("a note on {cell}: {notes}"));
+    assert!(
+        notes[at..].contains(
+            "Partial total: QTR 2 is blank in the return, so not counted (a blank is not 0)."
+        ),
+        "{notes}"
+    );
+}
+
+#[test]
+fn n_a_in_a_count_is_a_query_unless_the_measure_allows_it() {
+    let installation = Installation::with_sample_inbox();
+    let bytes = crate::support::seed_draft(&installation, "psd-quarterly")
+        .figure("PSD 1", "complaints", 0, "QTR 2", "n/a")
+        .to_bytes()
+        .expect("workbook");
+    installation.receive("PSD Q2 corrected.xlsx", &bytes, 3000);
+    installation.run();
+    let warnings = sheet_rows(&installation.exceptions(), "Warnings");
+    let queries: Vec<&Vec<String>> = warnings
+        .iter()
+        .filter(|row| row.iter().any(|c| c == "not-applicable"))
+        .collect();
+    assert_eq!(
+        queries.len(),
+        1,
+        "only the PSD count, not the street survey's allowed N/A: {queries:?}"
+    );
+    assert!(
+        queries[0].iter().any(|c| c.contains(
+            "QTR 2 2020/21 says \"n/a\" where a count is expected: the dashboard shows it as a gap"
+        )),
+        "{:?}",
+        queries[0]
+    );
+    assert!(queries[0].iter().any(|c| c == "PSD"), "{:?}", queries[0]);
+}
