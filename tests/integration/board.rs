@@ -138,6 +138,7 @@ fn n_a_in_a_count_is_a_query_unless_the_measure_allows_it() {
         .figure("PSD 1", "complaints", 0, "QTR 2", "n/a")
         .to_bytes()
         .expect("workbook");
+    installation.age_inbox();
     installation.receive("PSD Q2 corrected.xlsx", &bytes, 3000);
     installation.run();
     let warnings = sheet_rows(&installation.exceptions(), "Warnings");

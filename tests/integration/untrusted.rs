@@ -54,16 +54,7 @@ fn every_hostile_file_is_refused_or_queried_with_its_reason() {
 fn a_run_over_hostile_files_beside_the_sample_returns_writes_every_seed_figure_and_exits_1() {
     let installation = Installation::with_sample_inbox();
     // The sample returns were saved long before the hostile ones arrive (a later return wins).
-    for entry in std::fs::read_dir(installation.inbox()).expect("inbox") {
-        let path = entry.expect("entry").path();
-        let file = std::fs::File::options()
-            .write(true)
-            .open(&path)
-            .expect("open");
-        let modified = file.metadata().and_then(|m| m.modified()).expect("mtime");
-        file.set_modified(modified - Duration::from_secs(86_400))
-            .expect("set mtime");
-    }
+    installation.age_inbox();
     let hostile = corpus(&installation.schemas, &repo().join("tests/fixtures"));
     let mut kept = Vec::new();
     for (i, file) in hostile.iter().enumerate() {
