@@ -8,8 +8,8 @@ use rust_xlsxwriter::{Chart, ChartType, Format, Table, TableColumn, Workbook, Wo
 use crate::excel::fit_cell;
 
 use super::{
-    RenderError, WriteText, bold, deterministic_workbook, heading, number, sheet_name, text,
-    wrapped,
+    RenderError, WriteText, bold, deterministic_workbook, heading, number, print_heading_only,
+    print_on_a4, sheet_name, text, wrapped,
 };
 use crate::consolidate::Consolidated;
 use crate::period::FinancialYear;
@@ -54,7 +54,7 @@ pub fn dashboard_workbook(
             .collect();
         let sheet = workbook.add_worksheet();
         sheet.set_name(&name)?;
-        print_for_the_board(sheet);
+        print_on_a4(sheet, None)?;
         chart_sources.extend(group_sheet(
             sheet,
             &name,
@@ -82,7 +82,7 @@ fn summary_sheet(
 ) -> Result<(), RenderError> {
     let sheet = workbook.add_worksheet();
     sheet.set_name("Summary")?;
-    print_for_the_board(sheet);
+    print_on_a4(sheet, None)?;
     sheet.write_text_with_format(0, 0, title, &heading())?;
     sheet.write_text_with_format(2, 0, "Reporting period", &bold())?;
     sheet.write_text(2, 1, consolidated.period.to_string())?;
@@ -206,13 +206,6 @@ fn exception_counts(
         }
     }
     Ok((errors, queries))
-}
-
-/// The dashboard is printed for the integrity board: landscape, one page wide.
-fn print_for_the_board(sheet: &mut Worksheet) {
-    sheet.set_landscape();
-    sheet.set_paper_size(9); // A4
-    sheet.set_print_fit_to_pages(1, 0);
 }
 
 /// Where an indicator's figures sit on its group sheet, for the charts that refer to them.
@@ -552,7 +545,7 @@ fn analysis_for(
 fn charts_sheet(workbook: &mut Workbook, sources: &[ChartSource]) -> Result<(), RenderError> {
     let sheet = workbook.add_worksheet();
     sheet.set_name("Charts")?;
-    print_for_the_board(sheet);
+    print_on_a4(sheet, None)?;
     sheet.write_text_with_format(0, 0, "Quarterly and historical figures", &heading())?;
     for (index, source) in sources.iter().enumerate() {
         let top = 2 + index as u32 * 22;
@@ -615,7 +608,7 @@ fn charts_sheet(workbook: &mut Workbook, sources: &[ChartSource]) -> Result<(), 
 fn owners_sheet(workbook: &mut Workbook, schemas: &Schemas) -> Result<(), RenderError> {
     let sheet = workbook.add_worksheet();
     sheet.set_name("Data Owners and Sources")?;
-    print_for_the_board(sheet);
+    print_on_a4(sheet, None)?;
     sheet.write_text_with_format(0, 0, "Data Owners and Sources", &heading())?;
     for (col, header) in ["No.", "Indicator", "Owner", "Data Source"]
         .iter()
@@ -679,6 +672,7 @@ fn data_sheet(
     // A table needs a data row; an empty store still gets a well-formed, empty table.
     let last_row = data.height().max(1) as u32;
     let table = Table::new().set_name("IntegrityData").set_columns(&columns);
+    print_heading_only(sheet, DATA_COLUMNS.len() as u16 - 1)?;
     sheet.add_table(0, 0, last_row, DATA_COLUMNS.len() as u16 - 1, &table)?;
     sheet.set_column_range_width(0, 1, 22)?;
     sheet.set_column_range_width(2, 4, 14)?;

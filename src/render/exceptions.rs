@@ -4,7 +4,10 @@
 use rust_xlsxwriter::{Format, Worksheet};
 use serde::Serialize;
 
-use super::{RenderError, WriteText, bold, deterministic_workbook, heading, number, text, wrapped};
+use super::{
+    RenderError, WriteText, bold, deterministic_workbook, fit_row, heading, number, print_on_a4,
+    text, text_lines, wrapped,
+};
 use crate::consolidate::Consolidated;
 use crate::exception::Exception;
 use crate::period::FinancialYear;
@@ -40,6 +43,7 @@ fn quarantined_sheet(
     quarantined: &[crate::consolidate::Quarantined],
 ) -> Result<(), RenderError> {
     sheet.set_name("Quarantined")?;
+    print_on_a4(sheet, Some(0))?;
     write_headers(
         sheet,
         0,
@@ -65,9 +69,11 @@ fn quarantined_sheet(
     Ok(())
 }
 
+/// The widths of an exception's columns (file, sheet, cell, value, rule, severity, message, guidance).
+const EXCEPTION_WIDTHS: [f64; 8] = [26.0, 12.0, 7.0, 14.0, 20.0, 8.0, 48.0, 45.0];
+
 fn size_exception_columns(sheet: &mut Worksheet, first_col: u16) -> Result<(), RenderError> {
-    let widths = [30.0, 16.0, 8.0, 18.0, 26.0, 9.0, 60.0, 60.0];
-    for (offset, width) in widths.iter().enumerate() {
+    for (offset, width) in EXCEPTION_WIDTHS.iter().enumerate() {
         sheet.set_column_width(first_col + offset as u16, *width)?;
     }
     Ok(())
@@ -125,15 +131,71 @@ pub fn return_report_workbook(processed: &ProcessedReturn) -> Result<Vec<u8>, Re
         sheet.write_text(2 + offset as u32, 1, value)?;
     }
     let top = 8;
-    write_headers(sheet, top, 0, &EXCEPTION_HEADERS)?;
+    write_headers(sheet, top, 0, &REPORT_HEADERS)?;
     for (i, exception) in processed.validated.exceptions.iter().enumerate() {
-        write_exception(sheet, top + 1 + i as u32, 0, exception)?;
+        write_report_line(sheet, top + 1 + i as u32, exception)?;
     }
     if processed.validated.exceptions.is_empty() {
         sheet.write_text(top + 1, 0, "No exceptions: thank you.")?;
     }
-    size_exception_columns(sheet, 0)?;
+    lay_out_report(sheet, top)?;
     Ok(workbook.save_to_buffer()?)
+}
+
+/// The department reads its report on paper as often as on screen: each exception on one line, its
+/// place, what is wrong and what to do side by side.
+const REPORT_HEADERS: [&str; 5] = [
+    "Where",
+    "Kind",
+    "Value found",
+    "What is wrong",
+    "What to do",
+];
+const REPORT_WIDTHS: [f64; 5] = [13.0, 20.0, 14.0, 55.0, 55.0];
+
+fn write_report_line(
+    sheet: &mut Worksheet,
+    row: u32,
+    exception: &Exception,
+) -> Result<(), RenderError> {
+    let place = match (exception.sheet.as_str(), exception.cell.as_str()) {
+        ("", _) => String::new(),
+        (sheet, "") => sheet.to_owned(),
+        (sheet, cell) => format!("{sheet}!{cell}"),
+    };
+    let kind = match exception.severity {
+        crate::schema::Severity::Error => "Error: correct it",
+        crate::schema::Severity::Warning => "Query: please answer",
+    };
+    let cells = [
+        place.as_str(),
+        kind,
+        exception.value_found.as_str(),
+        exception.message.as_str(),
+        exception.guidance.as_str(),
+    ];
+    for (col, value) in cells.iter().enumerate() {
+        sheet.write_text_with_format(row, col as u16, *value, &wrapped())?;
+    }
+    // Wrapped text needs the row's height, or lines print over the next row.
+    let lines = cells
+        .iter()
+        .zip(REPORT_WIDTHS)
+        .map(|(text, width)| text_lines(text, width))
+        .max()
+        .unwrap_or(1);
+    fit_row(sheet, row, lines)?;
+    Ok(())
+}
+
+/// A4 landscape, one page wide, the heading row repeated on every page.
+fn lay_out_report(sheet: &mut Worksheet, header_row: u32) -> Result<(), RenderError> {
+    for (col, width) in REPORT_WIDTHS.iter().enumerate() {
+        sheet.set_column_width(col as u16, *width)?;
+    }
+    print_on_a4(sheet, Some(header_row))?;
+    sheet.set_freeze_panes(header_row + 1, 0)?;
+    Ok(())
 }
 
 fn write_exception(
@@ -155,6 +217,13 @@ fn write_exception(
     for (offset, value) in cells.iter().enumerate() {
         sheet.write_text_with_format(row, first_col + offset as u16, *value, &wrapped())?;
     }
+    let lines = cells
+        .iter()
+        .zip(EXCEPTION_WIDTHS)
+        .map(|(text, width)| text_lines(text, width))
+        .max()
+        .unwrap_or(1);
+    fit_row(sheet, row, lines)?;
     Ok(())
 }
 
@@ -250,6 +319,10 @@ pub fn exceptions_workbook(
         summary.write_number(row, 1, consolidated.quarantined.len() as f64)?;
     }
     summary.set_column_width(0, 40)?;
+    summary.set_column_range_width(1, 4, 12)?;
+    // The title runs past the first column: the printed area takes it in.
+    summary.set_print_area(0, 0, 2 + lines.len() as u32 + 1, 4)?;
+    print_on_a4(summary, None)?;
 
     for (sheet_title, outcome) in [("Rejected", "rejected"), ("Warnings", "accepted")] {
         let sheet = workbook.add_worksheet();
@@ -275,18 +348,20 @@ pub fn exceptions_workbook(
                 message: text(open, "message", i)?,
                 guidance: text(open, "guidance", i)?,
             };
-            sheet.write_text(row, 0, department_name(&text(open, "department", i)?))?;
+            // Top-aligned like the exception's own cells, which may run to several lines.
             let plan_period = text(open, "plan_period", i)?;
-            sheet.write_text(
-                row,
-                1,
-                if plan_period.is_empty() {
-                    period_label(number(open, "ret_year", i)?, number(open, "ret_q", i)?)
-                } else {
-                    plan_period
-                },
-            )?;
-            sheet.write_text(row, 2, text(open, "received_at", i)?)?;
+            let period = if plan_period.is_empty() {
+                period_label(number(open, "ret_year", i)?, number(open, "ret_q", i)?)
+            } else {
+                plan_period
+            };
+            let department = department_name(&text(open, "department", i)?);
+            for (col, value) in [department, period, text(open, "received_at", i)?]
+                .iter()
+                .enumerate()
+            {
+                sheet.write_text_with_format(row, col as u16, value, &wrapped())?;
+            }
             write_exception(sheet, row, 3, &exception)?;
             row += 1;
         }
@@ -295,6 +370,7 @@ pub fn exceptions_workbook(
         sheet.set_column_width(2, 20)?;
         size_exception_columns(sheet, 3)?;
         sheet.set_freeze_panes(1, 0)?;
+        print_on_a4(sheet, Some(0))?;
     }
 
     if !consolidated.quarantined.is_empty() {
@@ -303,6 +379,7 @@ pub fn exceptions_workbook(
 
     let chase = workbook.add_worksheet();
     chase.set_name("Chase list")?;
+    print_on_a4(chase, Some(0))?;
     write_headers(
         chase,
         0,
@@ -349,6 +426,7 @@ pub fn exceptions_workbook(
 
     let board = workbook.add_worksheet();
     board.set_name("Board flags")?;
+    print_on_a4(board, Some(0))?;
     let flag_headers = [
         "Flag",
         "Indicator",

@@ -37,6 +37,43 @@ fn deterministic_workbook(title: &str) -> Result<Workbook, XlsxError> {
     Ok(workbook)
 }
 
+/// Every sheet a person reads prints on A4 landscape, one page wide, its heading row (if any) repeated on
+/// every page.
+fn print_on_a4(sheet: &mut Worksheet, heading_row: Option<u32>) -> Result<(), XlsxError> {
+    sheet.set_landscape();
+    sheet.set_paper_size(9);
+    sheet.set_margins(0.4, 0.4, 0.5, 0.5, 0.3, 0.3);
+    sheet.set_print_fit_to_pages(1, 0);
+    if let Some(row) = heading_row {
+        sheet.set_repeat_rows(row, row)?;
+    }
+    Ok(())
+}
+
+/// A table for machines (Power BI, pivots): only its heading row is printed, with a word on where it is.
+fn print_heading_only(sheet: &mut Worksheet, last_col: u16) -> Result<(), XlsxError> {
+    sheet.set_print_area(0, 0, 0, last_col.min(3))?;
+    sheet.set_header("&L&A: every row is in the workbook, for Power BI and pivots (not printed)");
+    print_on_a4(sheet, None)
+}
+
+/// How many lines `text` wraps to in a column `width` characters wide (Excel's column width unit).
+pub(crate) fn text_lines(text: &str, width: f64) -> usize {
+    // A width unit is the widest digit; ordinary text runs about 1.2 characters to the unit. Counting a
+    // little under that leaves a margin: a row a line too tall is better than one that overprints.
+    let per_line = (width * 1.1).max(1.0) as usize;
+    text.split('\n')
+        .map(|line| line.chars().count().div_ceil(per_line).max(1))
+        .sum()
+}
+
+/// A row tall enough for its wrapped text: Excel and LibreOffice do not size rows on opening, and wrapped
+/// lines would print over the next row.
+fn fit_row(sheet: &mut Worksheet, row: u32, lines: usize) -> Result<(), XlsxError> {
+    sheet.set_row_height(row, 14.5 * lines.max(1) as f64 + 1.5)?;
+    Ok(())
+}
+
 fn bold() -> Format {
     Format::new().set_bold()
 }

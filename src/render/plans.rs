@@ -5,7 +5,10 @@ use std::collections::HashMap;
 
 use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Table, TableColumn, Workbook};
 
-use super::{RenderError, WriteText, bold, heading, text, wrapped};
+use super::{
+    RenderError, WriteText, bold, fit_row, heading, print_heading_only, print_on_a4, text,
+    text_lines, wrapped,
+};
 use crate::consolidate::{
     GREEN_NOT_COMPLETE, NO_UPDATE, NOT_DUE_AFTER_DUE_DATE, PAST_DUE_NOT_COMPLETE, PlanTables,
     STATUS_WORSENED, UPDATE_OUT_OF_DATE,
@@ -158,9 +161,7 @@ fn plan_sheet(
 ) -> Result<(), RenderError> {
     let sheet = workbook.add_worksheet();
     sheet.set_name(&plan.sheet)?;
-    sheet.set_landscape();
-    sheet.set_paper_size(9);
-    sheet.set_print_fit_to_pages(1, 0);
+    print_on_a4(sheet, None)?;
     sheet.write_text_with_format(0, 0, &plan.title, &heading())?;
     if !plan.owner.is_empty() {
         sheet.write_text(1, 0, format!("Plan owner: {}", plan.owner))?;
@@ -206,6 +207,7 @@ fn plan_sheet(
 
     let periods = plan.periods.len() as u16;
     let first_status_col = 2u16;
+    let widths = plan_column_widths(headers.len(), periods);
     let header_format = bold().set_border(FormatBorder::Thin).set_text_wrap();
     let cell_format = wrapped().set_border(FormatBorder::Thin);
     let mut row = 4u32;
@@ -228,6 +230,7 @@ fn plan_sheet(
             let by_period = statuses.get(&key);
             sheet.write_text_with_format(row, 0, &measure.reference, &cell_format)?;
             sheet.write_text_with_format(row, 1, &measure.title, &cell_format)?;
+            let mut lines = text_lines(&measure.title, widths[1]);
             let mut path = Vec::new();
             for (offset, period) in plan.periods.iter().enumerate() {
                 let col = first_status_col + offset as u16;
@@ -262,6 +265,8 @@ fn plan_sheet(
             let mut col = first_status_col + periods;
             let mut put = |value: &str| -> Result<(), RenderError> {
                 sheet.write_text_with_format(row, col, value, &cell_format)?;
+                let width = widths.get(usize::from(col)).copied().unwrap_or(20.0);
+                lines = lines.max(text_lines(value, width));
                 col += 1;
                 Ok(())
             };
@@ -278,6 +283,7 @@ fn plan_sheet(
             for (_, field) in &details {
                 put(field(measure))?;
             }
+            fit_row(sheet, row, lines)?;
             row += 1;
         }
         row += 1;
@@ -290,6 +296,7 @@ fn plan_sheet(
     for status in &plan.statuses {
         sheet.write_text_with_format(row, 0, &status.name, &status_format(plan, &status.name))?;
         sheet.write_text_with_format(row, 1, &status.meaning, &cell_format)?;
+        fit_row(sheet, row, text_lines(&status.meaning, widths[1]))?;
         row += 1;
     }
 
@@ -333,13 +340,9 @@ fn plan_sheet(
         }
     }
 
-    sheet.set_column_width(0, 10)?;
-    sheet.set_column_width(1, 60)?;
-    sheet.set_column_range_width(first_status_col, first_status_col + periods - 1, 11)?;
-    let after = first_status_col + periods;
-    sheet.set_column_width(after, 22)?;
-    sheet.set_column_range_width(after + 1, after + 2, 18)?;
-    sheet.set_column_range_width(after + 3, headers.len() as u16, 40)?;
+    for (col, width) in widths.iter().enumerate() {
+        sheet.set_column_width(col as u16, *width)?;
+    }
     sheet.set_freeze_panes(0, 2)?;
     Ok(())
 }
@@ -365,6 +368,7 @@ pub fn plan_status_sheet(workbook: &mut Workbook, tables: &PlanTables) -> Result
         .collect();
     let last_row = statuses.height().max(1) as u32;
     let table = Table::new().set_name("PlanStatus").set_columns(&columns);
+    print_heading_only(sheet, PLAN_STATUS_COLUMNS.len() as u16 - 1)?;
     sheet.add_table(0, 0, last_row, PLAN_STATUS_COLUMNS.len() as u16 - 1, &table)?;
     sheet.set_column_range_width(0, 5, 16)?;
     sheet.set_column_range_width(6, 7, 34)?;
@@ -415,6 +419,7 @@ pub fn plan_exceptions_sheet(
     let exceptions = &tables.exceptions;
     let sheet = workbook.add_worksheet();
     sheet.set_name("Plan exceptions")?;
+    print_on_a4(sheet, Some(0))?;
     let headers = [
         "Plan",
         "Section",
@@ -477,16 +482,25 @@ pub fn plan_exceptions_sheet(
             sheet.write_text(row, col as u16, value)?;
         }
     }
-    sheet.set_column_width(0, 30)?;
-    sheet.set_column_width(1, 24)?;
-    sheet.set_column_width(2, 6)?;
-    sheet.set_column_width(3, 50)?;
-    sheet.set_column_width(4, 30)?;
-    sheet.set_column_range_width(5, 6, 10)?;
-    sheet.set_column_width(7, 50)?;
-    sheet.set_column_range_width(8, 10, 14)?;
-    sheet.set_column_width(11, 28)?;
-    sheet.set_column_range_width(12, 13, 30)?;
+    let widths = [
+        18.0, 18.0, 5.0, 34.0, 24.0, 8.0, 9.0, 36.0, 10.0, 10.0, 8.0, 16.0, 22.0, 10.0,
+    ];
+    for (col, width) in widths.iter().enumerate() {
+        sheet.set_column_width(col as u16, *width)?;
+    }
     sheet.set_freeze_panes(1, 0)?;
     Ok(())
+}
+
+/// A plan sheet's column widths. A4 landscape holds about 240 width units at 60 %: the text columns
+/// (narratives, criteria) share what the reference, title, statuses, trend, owner and due date leave.
+fn plan_column_widths(columns: usize, periods: u16) -> Vec<f64> {
+    let mut widths = vec![8.0, 40.0];
+    widths.extend(std::iter::repeat_n(10.0, usize::from(periods)));
+    widths.extend([18.0, 12.0, 12.0]);
+    let fixed: f64 = widths.iter().sum();
+    let texts = columns.saturating_sub(widths.len()).max(1);
+    let text_width = ((240.0 - fixed) / texts as f64).clamp(20.0, 40.0);
+    widths.resize(columns.max(widths.len()), text_width);
+    widths
 }

@@ -160,3 +160,60 @@ fn n_a_in_a_count_is_a_query_unless_the_measure_allows_it() {
     );
     assert!(queries[0].iter().any(|c| c == "PSD"), "{:?}", queries[0]);
 }
+
+#[test]
+fn every_sheet_a_person_reads_prints_on_a4_landscape_and_the_tables_for_machines_do_not_print() {
+    let installation = Installation::with_sample_inbox();
+    installation.run();
+    let report = installation
+        .outbox()
+        .join("returns/2020-21 Q2 PSD return.xlsx.exceptions.xlsx");
+    let dashboard = installation.dashboard();
+    for (workbook, sheet) in [
+        (&dashboard, "Summary"),
+        (&dashboard, "PSD"),
+        (&dashboard, "Delivery Plan 2018-19"),
+        (&installation.exceptions(), "Warnings"),
+        (&report, "Exceptions"),
+    ] {
+        let number = crate::support::sheet_number(workbook, sheet);
+        let xml = crate::support::xlsx_part(workbook, &format!("xl/worksheets/sheet{number}.xml"));
+        assert!(
+            xml.contains("fitToPage=\"1\"")
+                && xml.contains("paperSize=\"9\"")
+                && xml.contains("orientation=\"landscape\"")
+                && xml.contains("fitToHeight=\"0\""),
+            "{sheet}: A4 landscape, one page wide"
+        );
+    }
+    let names = crate::support::xlsx_part(&dashboard, "xl/workbook.xml");
+    for table in ["Data", "PlanStatus"] {
+        assert!(
+            names.contains(&format!("<definedName name=\"_xlnm.Print_Area\" localSheetId=\"{}\">{table}!$A$1:$D$1</definedName>", crate::support::sheet_number(&dashboard, table) - 1)),
+            "{table}: only its heading row is printed: {names}"
+        );
+    }
+    // The report a department gets back: place, kind, what is wrong and what to do on one line.
+    let rows = sheet_rows(&report, "Exceptions");
+    let header = rows
+        .iter()
+        .position(|row| row[0] == "Where")
+        .expect("heading row");
+    assert_eq!(
+        rows[header][..5],
+        [
+            "Where",
+            "Kind",
+            "Value found",
+            "What is wrong",
+            "What to do"
+        ]
+    );
+    let line = &rows[header + 1];
+    assert_eq!(line[0], "PSD!E8");
+    assert_eq!(line[1], "Query: please answer");
+    assert!(
+        line[3].contains("QTR 3") && line[4].starts_with("Report only the quarters"),
+        "{line:?}"
+    );
+}

@@ -248,7 +248,8 @@ fn the_exceptions_workbook_names_the_seed_faults_with_their_cells() {
         .join("returns/2020-21 Q2 PSD return.xlsx.exceptions.xlsx");
     let rows = sheet_rows(&xlsx, "Exceptions");
     assert!(
-        rows.iter().any(|row| row.get(2).is_some_and(|c| c == "E8")),
+        rows.iter()
+            .any(|row| row.first().is_some_and(|c| c == "PSD!E8")),
         "xlsx report lists E8"
     );
 }
