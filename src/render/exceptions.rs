@@ -174,14 +174,24 @@ fn write_report_line(
         exception.message.as_str(),
         exception.guidance.as_str(),
     ];
-    for (col, value) in cells.iter().enumerate() {
-        sheet.write_text_with_format(row, col as u16, *value, &wrapped())?;
+    write_wrapped_row(sheet, row, 0, &cells, &REPORT_WIDTHS)
+}
+
+/// Writes a row of wrapped cells, top-aligned, and makes the row tall enough for the longest.
+fn write_wrapped_row(
+    sheet: &mut Worksheet,
+    row: u32,
+    first_col: u16,
+    cells: &[&str],
+    widths: &[f64],
+) -> Result<(), RenderError> {
+    for (offset, value) in cells.iter().enumerate() {
+        sheet.write_text_with_format(row, first_col + offset as u16, *value, &wrapped())?;
     }
-    // Wrapped text needs the row's height, or lines print over the next row.
     let lines = cells
         .iter()
-        .zip(REPORT_WIDTHS)
-        .map(|(text, width)| text_lines(text, width))
+        .zip(widths)
+        .map(|(text, width)| text_lines(text, *width))
         .max()
         .unwrap_or(1);
     fit_row(sheet, row, lines)?;
@@ -214,17 +224,7 @@ fn write_exception(
         exception.message.as_str(),
         exception.guidance.as_str(),
     ];
-    for (offset, value) in cells.iter().enumerate() {
-        sheet.write_text_with_format(row, first_col + offset as u16, *value, &wrapped())?;
-    }
-    let lines = cells
-        .iter()
-        .zip(EXCEPTION_WIDTHS)
-        .map(|(text, width)| text_lines(text, width))
-        .max()
-        .unwrap_or(1);
-    fit_row(sheet, row, lines)?;
-    Ok(())
+    write_wrapped_row(sheet, row, first_col, &cells, &EXCEPTION_WIDTHS)
 }
 
 #[derive(Serialize)]

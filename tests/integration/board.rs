@@ -109,25 +109,12 @@ fn a_total_over_a_blank_quarter_is_marked_partial_on_the_sheet_and_in_the_data_t
         crate::support::cell_format(&dashboard, "PSD", &cell).contains("applyFont=\"1\""),
         "{cell} styled apart"
     );
-    let number = crate::support::sheet_number(&dashboard, "PSD");
-    let rels = crate::support::xlsx_part(
-        &dashboard,
-        &format!("xl/worksheets/_rels/sheet{number}.xml.rels"),
-    );
-    let comments = rels
-        .split("Target=\"../")
-        .filter_map(|rest| rest.split('"').next())
-        .find(|target| target.starts_with("comments"))
-        .unwrap_or_else(|| panic!("the sheet has notes: {rels}"));
-    let notes = crate::support::xlsx_part(&dashboard, &format!("xl/{comments}"));
-    let at = notes
-        .find(&format!("ref=\"{cell}\""))
-        .unwrap_or_else(|| panic!("a note on {cell}: {notes}"));
+    let note = crate::support::cell_note(&dashboard, "PSD", &cell);
     assert!(
-        notes[at..].contains(
+        note.contains(
             "Partial total: QTR 2 is blank in the return, so not counted (a blank is not 0)."
         ),
-        "{notes}"
+        "{note}"
     );
 }
 

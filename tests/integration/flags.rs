@@ -44,23 +44,10 @@ fn a_count_relating_to_integrity_above_zero_is_flagged() {
             && !crate::support::cell_format(&dashboard, "PSD", &cell).contains("fillId=\"0\""),
         "{cell} highlighted"
     );
-    let number = crate::support::sheet_number(&dashboard, "PSD");
-    let rels = crate::support::xlsx_part(
-        &dashboard,
-        &format!("xl/worksheets/_rels/sheet{number}.xml.rels"),
-    );
-    let comments = rels
-        .split("Target=\"../")
-        .filter_map(|rest| rest.split('"').next())
-        .find(|target| target.starts_with("comments"))
-        .unwrap_or_else(|| panic!("the sheet has notes: {rels}"));
-    let notes = crate::support::xlsx_part(&dashboard, &format!("xl/{comments}"));
-    let at = notes
-        .find(&format!("ref=\"{cell}\""))
-        .expect("a note on the flagged figure");
+    let note = crate::support::cell_note(&dashboard, "PSD", &cell);
     assert!(
-        notes[at..].contains("Board flag: integrity count above zero; from psd.xlsx PSD!D7"),
-        "{notes}"
+        note.contains("Board flag: integrity count above zero; from psd.xlsx PSD!D7"),
+        "{note}"
     );
 }
 

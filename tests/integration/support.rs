@@ -374,3 +374,20 @@ pub fn cell_format(path: &Path, sheet: &str, cell: &str) -> String {
     let xfs = &xfs[..xfs.find("</cellXfs>").expect("cellXfs end")];
     xfs.split("<xf ").nth(index + 1).expect("xf").to_owned()
 }
+
+/// The text of the note (comment) on one cell of a sheet, read from the xlsx's own XML.
+pub fn cell_note(path: &Path, sheet: &str, cell: &str) -> String {
+    let number = sheet_number(path, sheet);
+    let rels = xlsx_part(path, &format!("xl/worksheets/_rels/sheet{number}.xml.rels"));
+    let comments = rels
+        .split("Target=\"../")
+        .filter_map(|rest| rest.split('"').next())
+        .find(|target| target.starts_with("comments"))
+        .unwrap_or_else(|| panic!("{sheet} has no notes: {rels}"));
+    let notes = xlsx_part(path, &format!("xl/{comments}"));
+    let at = notes
+        .find(&format!("<comment ref=\"{cell}\""))
+        .unwrap_or_else(|| panic!("no note on {sheet}!{cell}: {notes}"));
+    let note = &notes[at..];
+    note[..note.find("</comment>").unwrap_or(note.len())].to_owned()
+}
