@@ -182,27 +182,7 @@ pub fn stored_periods(history: &History) -> PolarsResult<Vec<Period>> {
 
 /// The latest period for which any quarterly return was accepted.
 pub fn latest_period(history: &History) -> PolarsResult<Option<Period>> {
-    let latest = history
-        .returns
-        .clone()
-        .lazy()
-        .filter(col("accepted").and(col("quarter").is_not_null()))
-        .select([col("year_start"), col("quarter")])
-        .sort(["year_start", "quarter"], SortMultipleOptions::default())
-        .last()
-        .collect()?;
-    if latest.height() == 0 {
-        return Ok(None);
-    }
-    let year = latest.column("year_start")?.i32()?.get(0);
-    let quarter = latest.column("quarter")?.i32()?.get(0);
-    Ok(match (year, quarter.and_then(|q| Quarter::new(q as u8))) {
-        (Some(year), Some(quarter)) => Some(Period {
-            year: FinancialYear(year),
-            quarter: Some(quarter),
-        }),
-        _ => None,
-    })
+    Ok(stored_periods(history)?.into_iter().max())
 }
 
 /// Consolidates the history for the dashboard's `period`, with the chase list for `chase_period` (the

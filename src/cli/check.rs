@@ -48,6 +48,9 @@ pub fn check(locations: &Locations, args: &CheckArgs) -> anyhow::Result<u8> {
             println!("{}: {verdict}", processed.source_file);
             for exception in &validated.exceptions {
                 println!("  {}", exception.one_line());
+                if !exception.guidance.is_empty() {
+                    println!("      what to do: {}", exception.guidance);
+                }
             }
         }
     }

@@ -40,13 +40,13 @@ struct Cli {
     #[command(flatten)]
     locations: Locations,
     /// More log detail (-v, -vv).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Logging")]
     verbose: u8,
     /// Only errors in the log.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Logging")]
     quiet: bool,
     /// Log lines for people (human) or for log collectors (json).
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human, help_heading = "Logging")]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
@@ -55,19 +55,24 @@ struct Cli {
 #[derive(Debug, Args)]
 struct Locations {
     /// The folder holding inbox/, outbox/, store/ and schemas/.
-    #[arg(long, global = true, default_value = ".")]
+    #[arg(
+        long,
+        global = true,
+        default_value = ".",
+        help_heading = "Installation folders"
+    )]
     root: PathBuf,
     /// Where returns arrive (default: ROOT/inbox).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Installation folders")]
     inbox: Option<PathBuf>,
     /// Where the dashboard and reports are written (default: ROOT/outbox).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Installation folders")]
     outbox: Option<PathBuf>,
     /// The history store (default: ROOT/store).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Installation folders")]
     store: Option<PathBuf>,
     /// The schema folder (default: ROOT/schemas).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Installation folders")]
     schemas: Option<PathBuf>,
 }
 

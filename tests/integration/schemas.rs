@@ -184,4 +184,17 @@ fn a_blank_template_written_from_its_schema_is_recognised_as_that_template() {
         check.contains("error unreadable-period: the financial year is blank"),
         "{check}"
     );
+    assert!(
+        check.contains("      what to do: "),
+        "each exception comes with what to do: {check}"
+    );
+    let help = stdout(&installation.collate(&["template", "--help"]));
+    let (own, folders) = help
+        .split_once("Installation folders:")
+        .unwrap_or_else(|| panic!("folders apart: {help}"));
+    assert!(own.contains("--out") && !own.contains("--root"), "{help}");
+    assert!(
+        folders.contains("--root") && help.contains("Logging:"),
+        "{help}"
+    );
 }
