@@ -536,7 +536,21 @@ pub fn validate(schemas: &Schemas, file: &str, workbook: &mut SourceWorkbook) ->
         }
     }
 
-    let figures = apply_rules(&mut checker, template, &identity, figures, &blanks);
+    // A sheet filled in for a later quarter than its cover says is one mistake, on the cover: said once,
+    // instead of a total that does not add up and a query on every later figure.
+    let cover_mismatch = cover_disagrees_with_sheet(template, &identity, &figures);
+    let mismatched = cover_mismatch.is_some();
+    if let Some(problem) = cover_mismatch {
+        checker.raise(problem);
+    }
+    let figures = apply_rules(
+        &mut checker,
+        template,
+        &identity,
+        figures,
+        &blanks,
+        mismatched,
+    );
     Validated {
         identity: Some(identity),
         figures,
@@ -811,12 +825,75 @@ fn check_fields(checker: &mut Checker<'_>, template: &Template, workbook: &mut S
 
 type FigureKey = (String, String, FinancialYear, FigureSlot);
 
+/// At least this many measures with figures for a later quarter make the sheet a later quarter's return
+/// (one stray later figure, as in the seed's PSD return, is a query on that cell instead).
+const LATER_QUARTER_MEASURES: usize = 3;
+
+/// The cover's quarter is earlier than the sheet's: most measures with a figure for the cover's quarter
+/// also have one for a later quarter of the same year.
+fn cover_disagrees_with_sheet(
+    template: &Template,
+    identity: &ReturnIdentity,
+    figures: &[Figure],
+) -> Option<Problem<'static>> {
+    let own = identity.period.quarter?;
+    if template.kind != TemplateKind::Quarterly {
+        return None;
+    }
+    let in_year = |f: &&Figure| f.year == identity.period.year;
+    let quarter_of = |f: &Figure| match f.slot {
+        FigureSlot::Quarter(q) => Some(q),
+        _ => None,
+    };
+    let later: Vec<&Figure> = figures
+        .iter()
+        .filter(in_year)
+        .filter(|f| quarter_of(f).is_some_and(|q| q > own))
+        .collect();
+    let latest = later.iter().filter_map(|f| quarter_of(f)).max()?;
+    let measures = |wanted: Quarter| {
+        figures
+            .iter()
+            .filter(in_year)
+            .filter(|f| quarter_of(f) == Some(wanted))
+            .map(|f| (&f.indicator, &f.measure))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    };
+    let (with_later, with_own) = (measures(latest), measures(own));
+    if with_later < LATER_QUARTER_MEASURES || with_later * 2 < with_own {
+        return None;
+    }
+    let first = later.iter().find(|f| quarter_of(f) == Some(latest))?;
+    Some(Problem {
+        rule_id: "cover-period-mismatch",
+        severity: Severity::Error,
+        sheet: first.sheet.clone(),
+        cell: first.cell.clone(),
+        value_found: format!(
+            "{} on the cover; {with_later} figures for {}",
+            own.heading(),
+            latest.heading()
+        ),
+        message: format!(
+            "the cover says {} but the sheet holds {} figures for {with_later} measures: is this the {latest} return?",
+            own.heading(),
+            latest.heading()
+        ),
+        guidance: format!(
+            "If it is the {latest} return, correct the quarter on the cover to {} and send it again; keep the figures.",
+            latest.heading()
+        ),
+    })
+}
+
 fn apply_rules(
     checker: &mut Checker<'_>,
     template: &Template,
     identity: &ReturnIdentity,
     figures: Vec<Figure>,
     blanks: &[Blank],
+    cover_mismatch: bool,
 ) -> Vec<Figure> {
     let schemas = checker.schemas;
     let index: BTreeMap<FigureKey, &Figure> = figures
@@ -877,6 +954,8 @@ fn apply_rules(
                     }
                 }
             }
+            // Said once as the cover's mistake instead.
+            Check::TotalMatchesQuarters if cover_mismatch => {}
             Check::TotalMatchesQuarters => {
                 for total in figures.iter().filter(|f| f.slot == FigureSlot::Total) {
                     let quarters: Vec<&Figure> = Quarter::ALL
@@ -976,7 +1055,9 @@ fn apply_rules(
                     continue;
                 }
                 for (position, figure) in figures.iter().enumerate() {
-                    if is_future(figure) {
+                    if is_future(figure) && cover_mismatch {
+                        dropped.push(position);
+                    } else if is_future(figure) {
                         let values = [
                             ("measure", label(&figure.indicator, &figure.measure)),
                             ("period", figure.slot.describe(figure.year)),

@@ -204,3 +204,46 @@ fn every_sheet_a_person_reads_prints_on_a4_landscape_and_the_tables_for_machines
         "{line:?}"
     );
 }
+
+#[test]
+fn a_cover_left_at_an_earlier_quarter_than_the_sheet_is_one_error_that_keeps_the_figures() {
+    let installation = Installation::new();
+    // HR types its Q3 figures into last quarter's file and leaves the cover at QTR 2.
+    let bytes = crate::support::edited_seed_draft(&installation, "hr-quarterly", |hr| {
+        for row in &mut hr.rows {
+            if row.2 == 0 && row.3[1].is_some() {
+                row.3[2] = Some(row.3[1].unwrap_or(0.0) + 2.0);
+            }
+        }
+    })
+    .to_bytes()
+    .expect("workbook");
+    let path = installation.receive("HR Q3 return.xlsx", &bytes, 0);
+    let output = installation.collate(&["check", "--json", &path.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(1));
+    let reports: serde_json::Value =
+        serde_json::from_str(&crate::support::stdout(&output)).expect("JSON");
+    let exceptions = reports[0]["exceptions"].as_array().expect("exceptions");
+    let rules: Vec<&str> = exceptions
+        .iter()
+        .map(|e| e["rule_id"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        rules,
+        ["cover-period-mismatch"],
+        "one error, no advice to clear cells: {exceptions:?}"
+    );
+    let message = exceptions[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("the cover says QTR 2 but the sheet holds QTR 3 figures for")
+            && message.ends_with("measures: is this the Q3 return?"),
+        "{message}"
+    );
+    assert!(
+        exceptions[0]["guidance"]
+            .as_str()
+            .is_some_and(|g| g.contains("correct the quarter on the cover to QTR 3")
+                && g.contains("keep the figures")),
+        "{exceptions:?}"
+    );
+}
