@@ -63,6 +63,9 @@ pub struct Consolidated {
     /// ret_year, ret_q, received_at, and the exception's file, sheet, cell, value_found, rule_id, severity,
     /// message and guidance.
     pub open_exceptions: DataFrame,
+    /// Accepted returns another return has replaced for the same department, template and period:
+    /// department, ret_year, ret_q, plan_period, source_file, received_at, in_use_file.
+    pub not_in_use: DataFrame,
     /// Flags for the integrity board: flag, indicator, measure, financial_year, quarter, value, baseline (the
     /// typical quarter a figure was compared with), source_file, source_cell.
     pub flags: DataFrame,
@@ -156,6 +159,67 @@ fn sort_by(columns: &[&str]) -> (Vec<PlSmallStr>, SortMultipleOptions) {
     )
 }
 
+/// The history with its returns in the order `collate` received them: by arrival number, and for a store
+/// from before arrival numbers by file time. Each content appears once, at its latest arrival (a
+/// `collate use` is an arrival), numbered in that order as `order`.
+fn in_arrival_order(history: &History) -> PolarsResult<History> {
+    let returns = history
+        .returns
+        .clone()
+        .lazy()
+        .sort(
+            ["arrival", "received_at", "source_file"],
+            SortMultipleOptions::default()
+                .with_maintain_order(true)
+                .with_nulls_last(false),
+        )
+        .unique_stable_generic(Some(vec![col("sha256")]), UniqueKeepStrategy::Last)
+        .with_row_index("order", None)
+        .collect()?;
+    Ok(History {
+        returns,
+        ..history.clone()
+    })
+}
+
+/// Accepted returns that are not the one in use for their department, template and period, with the file
+/// that is.
+fn replaced_returns(returns: &LazyFrame, current: &LazyFrame) -> PolarsResult<DataFrame> {
+    let key = || {
+        vec![
+            col("department"),
+            col("template"),
+            col("ret_year"),
+            col("ret_q"),
+            col("plan_period"),
+        ]
+    };
+    let mut in_use = key();
+    in_use.extend([
+        col("sha256").alias("in_use_sha256"),
+        col("source_file").alias("in_use_file"),
+    ]);
+    returns
+        .clone()
+        .filter(col("accepted"))
+        .join(current.clone().select(in_use), key(), key(), inner())
+        .filter(col("sha256").neq(col("in_use_sha256")))
+        .sort(
+            ["order"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .select([
+            col("department"),
+            col("ret_year"),
+            col("ret_q"),
+            col("plan_period"),
+            col("source_file"),
+            col("received_at"),
+            col("in_use_file"),
+        ])
+        .collect()
+}
+
 /// Every quarter for which a quarterly return was accepted.
 pub fn stored_periods(history: &History) -> PolarsResult<Vec<Period>> {
     let accepted = history
@@ -195,6 +259,7 @@ pub fn consolidate(
 ) -> PolarsResult<Consolidated> {
     let year = period.year.0;
     let quarter = period.quarter.map(|q| i32::from(q.number())).unwrap_or(4);
+    let history = &in_arrival_order(history)?;
 
     let returns = history.returns.clone().lazy().with_columns([
         col("quarter").fill_null(lit(0)).alias("ret_q"),
@@ -204,7 +269,7 @@ pub fn consolidate(
         // Plan updates have a plan period instead of a quarter; each period's update stands on its own.
         col("plan_period").fill_null(lit("")),
     ]);
-    let (by, order) = sort_by(&["received_at", "source_file"]);
+    let (by, order) = sort_by(&["order"]);
     let current = returns
         .clone()
         .filter(col("accepted"))
@@ -219,6 +284,7 @@ pub fn consolidate(
         .agg([
             col("sha256").last(),
             col("received_at").last(),
+            col("order").last(),
             col("source_file").last(),
             col("errors").last(),
             col("warnings").last(),
@@ -226,7 +292,7 @@ pub fn consolidate(
 
     // Every accepted figure of a current return; stated totals were checked at validation and are kept in the
     // store, but the dashboard recomputes totals from the quarters it shows.
-    let (by_recency, recency) = sort_by(&["ret_year", "ret_q", "received_at", "source_file"]);
+    let (by_recency, recency) = sort_by(&["ret_year", "ret_q", "order"]);
     let figures = history
         .figures
         .clone()
@@ -238,7 +304,7 @@ pub fn consolidate(
                 col("sha256"),
                 col("ret_year"),
                 col("ret_q"),
-                col("received_at"),
+                col("order"),
                 col("department"),
             ]),
             [col("sha256")],
@@ -595,7 +661,7 @@ pub fn consolidate(
                 col("ret_year"),
                 col("ret_q"),
                 col("plan_period"),
-                col("received_at").alias("replaced_at"),
+                col("order").alias("replaced_at"),
             ]),
             [
                 col("department"),
@@ -616,10 +682,10 @@ pub fn consolidate(
         .filter(
             col("replaced_at")
                 .is_null()
-                .or(col("replaced_at").lt_eq(col("received_at"))),
+                .or(col("replaced_at").lt_eq(col("order"))),
         )
         .sort(
-            ["received_at", "source_file"],
+            ["order"],
             SortMultipleOptions::default().with_maintain_order(true),
         )
         .collect()?;
@@ -644,6 +710,7 @@ pub fn consolidate(
         }),
         UnionArgs::default(),
     )?;
+    let not_in_use = replaced_returns(&returns, &current)?;
     let open_exceptions = history
         .exceptions
         .clone()
@@ -688,6 +755,7 @@ pub fn consolidate(
         missing,
         rejected,
         open_exceptions,
+        not_in_use,
         flags,
         plans: consolidate_plans(history, &catalogue.plans)?,
         quarantined: Vec::new(),

@@ -486,7 +486,7 @@ impl<'s> Collator<'s> {
             if reports_written {
                 flush_filesystem(&self.folders.outbox)?;
             }
-            let added = tables_for(&batch)?;
+            let added = tables_for(&batch)?.numbered_from(self.history.next_arrival()?)?;
             self.store.append(&added)?;
             self.segment_seen = self.store.latest_segment()?;
             self.history.extend(&added)?;
@@ -532,9 +532,31 @@ pub fn process_inbox(
     folders: &Folders,
     period: PeriodChoice,
 ) -> Result<RunSummary, FatalError> {
+    process_inbox_in_order(schemas, workers, folders, period, &HashMap::new())
+}
+
+/// [`process_inbox`], reading the files whose content has a `recorded` arrival number in that order
+/// first (what `rebuild` keeps from the store it replaces), then the others by file time.
+pub fn process_inbox_in_order(
+    schemas: &Schemas,
+    workers: &WorkerPool,
+    folders: &Folders,
+    period: PeriodChoice,
+    recorded: &HashMap<String, i64>,
+) -> Result<RunSummary, FatalError> {
     let mut collator = Collator::open(schemas, workers, folders)?;
     let scan = scan_inbox(&folders.inbox)?;
-    let (ready, waiting) = wait_for_young_files(scan.returns, DEFAULT_SETTLE);
+    let (mut ready, waiting) = wait_for_young_files(scan.returns, DEFAULT_SETTLE);
+    if !recorded.is_empty() {
+        let arrival = |path: &PathBuf| {
+            std::fs::read(path)
+                .ok()
+                .and_then(|bytes| recorded.get(&sha256_hex(&bytes)).copied())
+                .unwrap_or(i64::MAX)
+        };
+        // A stable sort: files never seen keep their file-time order, after those that were.
+        ready.sort_by_cached_key(arrival);
+    }
     let mut summary = collator.process(&ready, &|| false)?;
     for path in scan.not_returns {
         set_aside(&folders.inbox, &path)?;

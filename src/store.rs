@@ -1,6 +1,7 @@
 //! The history store: every processed return, accepted figure, analysis text and exception, with provenance,
 //! kept as append-only Parquet segments under `store/` that any Parquet reader can open.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -265,6 +266,55 @@ impl History {
         })
     }
 
+    /// The next arrival number: one after the highest stored (a store from before arrival numbers counts
+    /// its returns).
+    pub fn next_arrival(&self) -> PolarsResult<i64> {
+        let highest = self.returns.column("arrival")?.i64()?.max();
+        Ok(highest.unwrap_or(self.returns.height() as i64) + 1)
+    }
+
+    /// The same tables with the returns numbered in arrival order from `first`.
+    pub fn numbered_from(mut self, first: i64) -> PolarsResult<History> {
+        let numbers: Vec<i64> = (first..first + self.returns.height() as i64).collect();
+        self.returns
+            .with_column(Column::new("arrival".into(), numbers))?;
+        Ok(self)
+    }
+
+    /// Each stored content's latest arrival number: the order `collate` received them in (a `collate use`
+    /// counts as an arrival).
+    pub fn arrivals(&self) -> PolarsResult<HashMap<String, i64>> {
+        let (hashes, arrivals) = (
+            self.returns.column("sha256")?.str()?,
+            self.returns.column("arrival")?.i64()?,
+        );
+        let mut latest = HashMap::new();
+        for i in 0..self.returns.height() {
+            if let (Some(hash), Some(arrival)) = (hashes.get(i), arrivals.get(i)) {
+                let entry = latest.entry(hash.to_owned()).or_insert(arrival);
+                *entry = (*entry).max(arrival);
+            }
+        }
+        Ok(latest)
+    }
+
+    /// A returns table of one row: the accepted return with this content, arriving again as `arrival` (what
+    /// `collate use` stores to make it the one in use). `None` if no accepted return has this content.
+    pub fn arrive_again(&self, sha256: &str, arrival: i64) -> Result<Option<History>, FatalError> {
+        let accepted = self.returns.column("accepted")?.bool()?;
+        let hashes = self.returns.column("sha256")?.str()?;
+        let Some(row) = (0..self.returns.height())
+            .rev()
+            .find(|&i| hashes.get(i) == Some(sha256) && accepted.get(i) == Some(true))
+        else {
+            return Ok(None);
+        };
+        let mut returns = self.returns.slice(row as i64, 1);
+        returns.with_column(Column::new("arrival".into(), [arrival]))?;
+        let empty = tables_for(&[])?;
+        Ok(Some(History { returns, ..empty }))
+    }
+
     /// Each stored return's content hash, file name and time received, in the order they were stored.
     pub fn stored_returns(&self) -> PolarsResult<Vec<(String, String, String)>> {
         let returns = &self.returns;
@@ -454,6 +504,9 @@ pub fn tables_for(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
             Column::new("errors".into(), returns.errors),
             Column::new("warnings".into(), returns.warnings),
             Column::new("plan_period".into(), returns.plan_period),
+            // Numbered when the batch is stored (`History::numbered_from`); a store from before arrival
+            // numbers existed reads as nulls, ordered by file time.
+            Column::new("arrival".into(), vec![None::<i64>; batch.len()]),
         ])?,
         figures: DataFrame::new_infer_height(vec![
             text_column("sha256", figures.sha256),

@@ -3,6 +3,7 @@
 mod check;
 mod init;
 mod lint;
+mod prefer;
 mod rebuild;
 mod run;
 mod template;
@@ -116,6 +117,10 @@ enum Command {
     Rebuild(run::RunArgs),
     /// Check the schema files and report what they declare.
     Lint,
+    /// Make an accepted return the one in use for its department and period (a correction that arrived
+    /// before another, say), then write the outputs again.
+    #[command(name = "use")]
+    Use(prefer::UseArgs),
     /// Write a blank return template for a department to fill in.
     Template(template::TemplateArgs),
     /// Watch the inbox: process each return within seconds of it landing, until stopped (Ctrl-C, SIGTERM).
@@ -203,6 +208,7 @@ pub fn main() -> ExitCode {
         Command::Rebuild(args) => rebuild::rebuild(&cli.locations, args),
         Command::Check(args) => check::check(&cli.locations, args),
         Command::Lint => lint::lint(&cli.locations),
+        Command::Use(args) => prefer::prefer(&cli.locations, args),
         Command::Template(args) => template::template(&cli.locations, args),
         Command::Watch(args) => watch::watch(&cli.locations, args),
         Command::ReadWorker => read_worker(&cli.locations),

@@ -3,7 +3,7 @@
 use super::Locations;
 use super::run::{RunArgs, finish};
 use crate::lock;
-use crate::pipeline::process_inbox;
+use crate::pipeline::process_inbox_in_order;
 use crate::schema;
 use crate::store::Store;
 
@@ -12,12 +12,21 @@ pub fn rebuild(locations: &Locations, args: &RunArgs) -> anyhow::Result<u8> {
     let schemas = schema::load(&locations.schemas())?;
     let folders = locations.folders();
     let _lock = lock::acquire(&lock::batch_lock_path(&folders.store), "collate rebuild")?;
-    Store::open(&folders.store)?.clear()?;
+    // The order returns were received in (and `collate use` choices) outlive the store they were in.
+    let store = Store::open(&folders.store)?;
+    let recorded = match store.load() {
+        Ok(history) => history.arrivals().unwrap_or_default(),
+        Err(error) => {
+            tracing::warn!("{error}; the returns are taken in the order of their file times");
+            std::collections::HashMap::new()
+        }
+    };
+    store.clear()?;
     tracing::info!(
         "history store cleared; processing every return in {}",
         folders.inbox.display()
     );
     let workers = locations.workers(&schemas)?;
-    let summary = process_inbox(&schemas, &workers, &folders, args.period)?;
+    let summary = process_inbox_in_order(&schemas, &workers, &folders, args.period, &recorded)?;
     Ok(finish(&summary))
 }

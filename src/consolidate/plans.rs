@@ -139,8 +139,8 @@ pub fn consolidate_plans(history: &History, frames: &PlanFrames) -> PolarsResult
         .clone()
         .lazy()
         .filter(col("accepted"))
-        .select([col("sha256"), col("received_at")]);
-    let (by, order) = sort_by(&["received_at", "source_file"]);
+        .select([col("sha256"), col("order")]);
+    let (by, order) = sort_by(&["order"]);
     // Last good update wins: of the accepted updates giving a measure's status for a period, the one
     // received last.
     let current = history

@@ -69,6 +69,62 @@ fn quarantined_sheet(
     Ok(())
 }
 
+/// Accepted returns another has replaced: which is in use instead, why, and how to change it.
+fn not_in_use_sheet(
+    sheet: &mut Worksheet,
+    schemas: &Schemas,
+    replaced: &polars::prelude::DataFrame,
+) -> Result<(), RenderError> {
+    sheet.set_name("Not in use")?;
+    print_on_a4(sheet, Some(0))?;
+    let headers = [
+        "Department",
+        "Period",
+        "File",
+        "Received",
+        "In use instead",
+        "Why, and how to change it",
+    ];
+    write_headers(sheet, 0, 0, &headers)?;
+    let widths = [22.0, 10.0, 34.0, 20.0, 34.0, 60.0];
+    for i in 0..replaced.height() {
+        let department = text(replaced, "department", i)?;
+        let plan_period = text(replaced, "plan_period", i)?;
+        let period = if plan_period.is_empty() {
+            period_label(
+                number(replaced, "ret_year", i)?,
+                number(replaced, "ret_q", i)?,
+            )
+        } else {
+            plan_period
+        };
+        let (file, in_use) = (
+            text(replaced, "source_file", i)?,
+            text(replaced, "in_use_file", i)?,
+        );
+        let why = format!(
+            "{in_use} was received after it, and the last return received for a period is the one in use. To use this one instead: collate use \"inbox/{file}\""
+        );
+        let name = schemas
+            .department(&department)
+            .map_or(department.clone(), |d| d.name.clone());
+        let received = text(replaced, "received_at", i)?;
+        let cells = [
+            name.as_str(),
+            period.as_str(),
+            file.as_str(),
+            received.as_str(),
+            in_use.as_str(),
+            why.as_str(),
+        ];
+        write_wrapped_row(sheet, 1 + i as u32, 0, &cells, &widths)?;
+    }
+    for (col, width) in widths.iter().enumerate() {
+        sheet.set_column_width(col as u16, *width)?;
+    }
+    Ok(())
+}
+
 /// The widths of an exception's columns (file, sheet, cell, value, rule, severity, message, guidance).
 const EXCEPTION_WIDTHS: [f64; 8] = [26.0, 12.0, 7.0, 14.0, 20.0, 8.0, 48.0, 45.0];
 
@@ -375,6 +431,9 @@ pub fn exceptions_workbook(
 
     if !consolidated.quarantined.is_empty() {
         quarantined_sheet(workbook.add_worksheet(), &consolidated.quarantined)?;
+    }
+    if consolidated.not_in_use.height() > 0 {
+        not_in_use_sheet(workbook.add_worksheet(), schemas, &consolidated.not_in_use)?;
     }
 
     let chase = workbook.add_worksheet();

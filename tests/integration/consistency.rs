@@ -146,3 +146,90 @@ fn rebuild_gives_the_same_dashboard_and_never_touches_the_originals() {
         assert_eq!(sha256(&path), hash, "{} was modified", path.display());
     }
 }
+
+#[test]
+fn the_last_return_received_is_in_use_whatever_its_file_time_and_the_owner_can_choose_another() {
+    let installation = Installation::with_sample_inbox();
+    installation.age_inbox();
+    installation.run();
+    // A correction copied with its times kept (cp -a, robocopy, a zip): its file is older than the sample's.
+    let path = installation.inbox().join("PSD Q2 corrected.xlsx");
+    std::fs::write(
+        &path,
+        psd_q2(&installation, |psd| set_q2(psd, "complaints", 30.0)),
+    )
+    .expect("save the correction");
+    let three_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|file| file.set_modified(three_days_ago))
+        .expect("an old file time");
+    installation.run();
+    let q2 = || {
+        figure(
+            &data_rows(&installation.dashboard()),
+            "PSD 1",
+            "complaints",
+            "2020/21",
+            "Q2",
+        )
+    };
+    assert_eq!(
+        q2().as_deref(),
+        Some("30"),
+        "the correction, received last, is in use"
+    );
+    let not_in_use = sheet_rows(&installation.exceptions(), "Not in use");
+    let row = not_in_use
+        .iter()
+        .find(|row| {
+            row.get(2)
+                .is_some_and(|f| f == "2020-21 Q2 PSD return.xlsx")
+        })
+        .unwrap_or_else(|| panic!("the replaced return is listed: {not_in_use:?}"));
+    assert_eq!(row[4], "PSD Q2 corrected.xlsx");
+    assert!(
+        row[5].contains("collate use \"inbox/2020-21 Q2 PSD return.xlsx\""),
+        "{row:?}"
+    );
+
+    // A rebuild keeps the order `collate` received them in, not the files' times.
+    let rebuild = installation.collate(&["rebuild"]);
+    assert!(
+        rebuild.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        stderr(&rebuild)
+    );
+    assert_eq!(
+        q2().as_deref(),
+        Some("30"),
+        "rebuild keeps the correction in use"
+    );
+
+    // The owner makes the earlier return the one in use, with one command.
+    let chosen = installation.collate(&["use", "inbox/2020-21 Q2 PSD return.xlsx"]);
+    assert_eq!(chosen.status.code(), Some(0), "{}", stderr(&chosen));
+    assert!(
+        crate::support::stdout(&chosen).contains("is now the one in use"),
+        "{}",
+        crate::support::stdout(&chosen)
+    );
+    assert_eq!(q2().as_deref(), Some("24"));
+    let not_in_use = sheet_rows(&installation.exceptions(), "Not in use");
+    assert!(
+        not_in_use
+            .iter()
+            .any(|row| row.get(2).is_some_and(|f| f == "PSD Q2 corrected.xlsx")),
+        "{not_in_use:?}"
+    );
+    let rebuild = installation.collate(&["rebuild"]);
+    assert!(rebuild.status.code().is_some_and(|c| c <= 1));
+    assert_eq!(q2().as_deref(), Some("24"), "the choice outlives a rebuild");
+
+    // Only a return that was read and accepted can be chosen.
+    std::fs::write(installation.root.join("never read.xlsx"), b"nothing").expect("file");
+    let refused = installation.collate(&["use", "never read.xlsx"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr(&refused).contains("has not been read yet, or was rejected"));
+}
