@@ -15,7 +15,7 @@ use crate::period::{Period, PeriodChoice};
 use crate::read::SourceWorkbook;
 use crate::render;
 use crate::schema::{Schemas, Severity};
-use crate::store::{History, ProcessedReturn, Store, tables_for};
+use crate::store::{History, ProcessedReturn, ReturnKey, Store, return_key, tables_for};
 use crate::validate::{Validated, validate};
 use crate::worker::WorkerPool;
 
@@ -455,6 +455,8 @@ impl<'s> Collator<'s> {
         let mut batch = Vec::new();
         let mut reports_written = false;
         let chunks: Vec<&[PathBuf]> = paths.chunks(FILES_AT_A_TIME).collect();
+        // The return in use for each department and period, as this batch changes it.
+        let mut in_use: HashMap<ReturnKey, String> = HashMap::new();
         std::thread::scope(|scope| -> Result<(), FatalError> {
             // The next group of files is read and hashed on a thread of its own while the workers read
             // the group in hand (on one thread: the pool's threads are waiting on the workers).
@@ -474,8 +476,10 @@ impl<'s> Collator<'s> {
                 next = following.map(|chunk| scope.spawn(move || receive_all(chunk)));
                 let new = self.only_new(received, &mut summary);
                 for processed in validate_received(self.workers, new) {
-                    report_outcome(&processed, &mut summary);
-                    reports_written |= write_return_report(&self.folders, &processed)?;
+                    let replaces = self.replaces(&processed, &mut in_use)?;
+                    report_outcome(&processed, replaces.as_deref(), &mut summary);
+                    reports_written |=
+                        write_return_report(&self.folders, &processed, replaces.as_deref())?;
                     batch.push(processed);
                 }
             }
@@ -492,6 +496,24 @@ impl<'s> Collator<'s> {
             self.history.extend(&added)?;
         }
         Ok(summary)
+    }
+
+    /// The accepted return that `processed` replaces as the one in use for its department and period.
+    fn replaces(
+        &self,
+        processed: &ProcessedReturn,
+        in_use: &mut HashMap<ReturnKey, String>,
+    ) -> Result<Option<String>, FatalError> {
+        let validated = &processed.validated;
+        let Some(key) = return_key(validated).filter(|_| validated.accepted()) else {
+            return Ok(None);
+        };
+        let earlier = match in_use.get(&key) {
+            Some(file) => Some(file.clone()),
+            None => self.history.in_use_for(validated)?,
+        };
+        in_use.insert(key, processed.source_file.clone());
+        Ok(earlier.filter(|file| *file != processed.source_file))
     }
 
     /// The files whose content is new, in order: the same bytes twice in one batch count once.
@@ -635,7 +657,7 @@ pub fn write_inbox_status(
     write_atomically(&folders.inbox.join(STATUS_FILE), text.as_bytes())
 }
 
-fn report_outcome(processed: &ProcessedReturn, summary: &mut RunSummary) {
+fn report_outcome(processed: &ProcessedReturn, replaces: Option<&str>, summary: &mut RunSummary) {
     let validated = &processed.validated;
     let file = processed.source_file.clone();
     if validated.accepted() {
@@ -645,7 +667,10 @@ fn report_outcome(processed: &ProcessedReturn, summary: &mut RunSummary) {
             (None, Some(u)) => format!("{} update to {}, {}", u.department, u.plan, u.period),
             (None, None) => String::new(),
         };
-        tracing::info!(file = %file, "accepted ({identity}) with {warnings} quer{}", if warnings == 1 { "y" } else { "ies" });
+        let in_use = replaces
+            .map(|earlier| format!("; in use in place of \"{earlier}\""))
+            .unwrap_or_default();
+        tracing::info!(file = %file, "accepted ({identity}) with {warnings} quer{}{in_use}", if warnings == 1 { "y" } else { "ies" });
         summary.outcomes.push(Outcome::Accepted { file, warnings });
     } else {
         let first = validated
@@ -665,7 +690,11 @@ fn report_outcome(processed: &ProcessedReturn, summary: &mut RunSummary) {
 /// The report a department can be sent back, xlsx for people and JSON for machines, for every return with
 /// something to send back. A clean return has none: its outcome is in the store's returns table. Returns
 /// whether a report was written.
-fn write_return_report(folders: &Folders, processed: &ProcessedReturn) -> Result<bool, FatalError> {
+fn write_return_report(
+    folders: &Folders,
+    processed: &ProcessedReturn,
+    replaces: Option<&str>,
+) -> Result<bool, FatalError> {
     let base = folders.return_reports().join(&processed.source_file);
     let with_suffix = |suffix: &str| PathBuf::from(format!("{}{suffix}", base.display()));
     let (xlsx, json) = (
@@ -694,7 +723,7 @@ fn write_return_report(folders: &Folders, processed: &ProcessedReturn) -> Result
     )?;
     write_atomically_deferred(
         &xlsx,
-        &render::return_report_workbook(processed).map_err(|e| fail(&xlsx, e))?,
+        &render::return_report_workbook(processed, replaces).map_err(|e| fail(&xlsx, e))?,
     )?;
     Ok(true)
 }

@@ -315,6 +315,44 @@ impl History {
         Ok(Some(History { returns, ..empty }))
     }
 
+    /// The accepted return in use for the same department, template (or plan) and period as `validated`:
+    /// the one received last. `None` when there is none.
+    pub fn in_use_for(&self, validated: &Validated) -> PolarsResult<Option<String>> {
+        let key = return_key(validated);
+        let Some(key) = key else { return Ok(None) };
+        let returns = &self.returns;
+        let text = |name: &str| returns.column(name).and_then(|c| c.str().cloned());
+        let (department, template, plan_period, files) = (
+            text("department")?,
+            text("template")?,
+            text("plan_period")?,
+            text("source_file")?,
+        );
+        let (years, quarters) = (
+            returns.column("year_start")?.i32()?,
+            returns.column("quarter")?.i32()?,
+        );
+        let (accepted, arrivals) = (
+            returns.column("accepted")?.bool()?,
+            returns.column("arrival")?.i64()?,
+        );
+        let mut latest: Option<(i64, usize)> = None;
+        for i in 0..returns.height() {
+            let row_key = ReturnKey {
+                department: department.get(i).unwrap_or_default().to_owned(),
+                template: template.get(i).unwrap_or_default().to_owned(),
+                year: years.get(i),
+                quarter: quarters.get(i),
+                plan_period: plan_period.get(i).unwrap_or_default().to_owned(),
+            };
+            if accepted.get(i) == Some(true) && row_key == key {
+                let rank = (arrivals.get(i).unwrap_or(0), i);
+                latest = latest.max(Some(rank));
+            }
+        }
+        Ok(latest.and_then(|(_, i)| files.get(i)).map(str::to_owned))
+    }
+
     /// Each stored return's content hash, file name and time received, in the order they were stored.
     pub fn stored_returns(&self) -> PolarsResult<Vec<(String, String, String)>> {
         let returns = &self.returns;
@@ -617,6 +655,36 @@ struct ReturnsColumns {
     errors: Vec<i64>,
     warnings: Vec<i64>,
     plan_period: Vec<Option<String>>,
+}
+
+/// What a return replaces an earlier one by: department, template (or plan), and period.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReturnKey {
+    department: String,
+    template: String,
+    year: Option<i32>,
+    quarter: Option<i32>,
+    plan_period: String,
+}
+
+/// The key of an identified return, as the store records it.
+pub fn return_key(validated: &Validated) -> Option<ReturnKey> {
+    if let Some(identity) = &validated.identity {
+        return Some(ReturnKey {
+            department: identity.department.clone(),
+            template: identity.template.clone(),
+            year: Some(identity.period.year.0),
+            quarter: identity.period.quarter.map(|q| i32::from(q.number())),
+            plan_period: String::new(),
+        });
+    }
+    validated.plan_update.as_ref().map(|update| ReturnKey {
+        department: update.department.clone(),
+        template: update.plan.clone(),
+        year: None,
+        quarter: None,
+        plan_period: update.period.clone(),
+    })
 }
 
 /// The figures table's columns, borrowing from the batch: a batch holds tens of thousands of figures.

@@ -135,6 +135,16 @@ fn size_exception_columns(sheet: &mut Worksheet, first_col: u16) -> Result<(), R
     Ok(())
 }
 
+fn in_use_line(processed: &ProcessedReturn, replaces: Option<&str>) -> String {
+    match (processed.validated.accepted(), replaces) {
+        (false, _) => "No: a rejected return is never used".to_owned(),
+        (true, Some(earlier)) => {
+            format!("Yes, in place of {earlier} (the last return received is used)")
+        }
+        (true, None) => "Yes".to_owned(),
+    }
+}
+
 fn outcome_line(processed: &ProcessedReturn) -> String {
     let validated = &processed.validated;
     let errors = validated.count(crate::schema::Severity::Error);
@@ -152,8 +162,12 @@ fn outcome_line(processed: &ProcessedReturn) -> String {
     }
 }
 
-/// The report a department is sent back about its own return.
-pub fn return_report_workbook(processed: &ProcessedReturn) -> Result<Vec<u8>, RenderError> {
+/// The report a department is sent back about its own return; `replaces` names the return it took the
+/// place of as the one in use.
+pub fn return_report_workbook(
+    processed: &ProcessedReturn,
+    replaces: Option<&str>,
+) -> Result<Vec<u8>, RenderError> {
     let mut workbook = deterministic_workbook(&format!("Exceptions in {}", processed.source_file))?;
     let sheet = workbook.add_worksheet();
     sheet.set_name("Exceptions")?;
@@ -180,13 +194,14 @@ pub fn return_report_workbook(processed: &ProcessedReturn) -> Result<Vec<u8>, Re
                 .unwrap_or_default(),
         ),
         ("Outcome", outcome_line(processed)),
+        ("In use", in_use_line(processed, replaces)),
         ("SHA-256", processed.sha256.clone()),
     ];
     for (offset, (label, value)) in facts.iter().enumerate() {
         sheet.write_text_with_format(2 + offset as u32, 0, *label, &bold())?;
         sheet.write_text(2 + offset as u32, 1, value)?;
     }
-    let top = 8;
+    let top = 3 + facts.len() as u32;
     write_headers(sheet, top, 0, &REPORT_HEADERS)?;
     for (i, exception) in processed.validated.exceptions.iter().enumerate() {
         write_report_line(sheet, top + 1 + i as u32, exception)?;

@@ -165,7 +165,23 @@ fn the_last_return_received_is_in_use_whatever_its_file_time_and_the_owner_can_c
         .open(&path)
         .and_then(|file| file.set_modified(three_days_ago))
         .expect("an old file time");
-    installation.run();
+    let second = installation.collate(&["run"]);
+    assert!(
+        stderr(&second).contains("in use in place of \"2020-21 Q2 PSD return.xlsx\""),
+        "the log says which return it replaces: {}",
+        stderr(&second)
+    );
+    let report = sheet_rows(
+        &installation
+            .outbox()
+            .join("returns/PSD Q2 corrected.xlsx.exceptions.xlsx"),
+        "Exceptions",
+    );
+    assert!(
+        report.iter().any(|row| row[0] == "In use"
+            && row[1] == "Yes, in place of 2020-21 Q2 PSD return.xlsx (the last return received is used)"),
+        "the report sent back says so too: {report:?}"
+    );
     let q2 = || {
         figure(
             &data_rows(&installation.dashboard()),
