@@ -246,4 +246,17 @@ fn a_cover_left_at_an_earlier_quarter_than_the_sheet_is_one_error_that_keeps_the
                 && g.contains("keep the figures")),
         "{exceptions:?}"
     );
+    // As the owner meets it after a run: one row on the Rejected sheet.
+    installation.run();
+    let rejected = sheet_rows(&installation.exceptions(), "Rejected");
+    let rows: Vec<&Vec<String>> = rejected
+        .iter()
+        .filter(|row| row.iter().any(|c| c == "HR Q3 return.xlsx"))
+        .collect();
+    assert_eq!(rows.len(), 1, "{rejected:?}");
+    assert!(
+        rows[0].iter().any(|c| c == "cover-period-mismatch"),
+        "{:?}",
+        rows[0]
+    );
 }
