@@ -5,8 +5,8 @@ use rust_xlsxwriter::{Format, Worksheet};
 use serde::Serialize;
 
 use super::{
-    RenderError, WriteText, bold, deterministic_workbook, fit_row, heading, number, print_on_a4,
-    text, text_lines, wrapped,
+    RenderError, WriteText, bold, deterministic_workbook, fit_row, heading, list_sheet, number,
+    print_on_a4, text, text_lines, wrapped,
 };
 use crate::consolidate::Consolidated;
 use crate::exception::Exception;
@@ -42,12 +42,9 @@ fn quarantined_sheet(
     sheet: &mut Worksheet,
     quarantined: &[crate::consolidate::Quarantined],
 ) -> Result<(), RenderError> {
-    sheet.set_name("Quarantined")?;
-    print_on_a4(sheet, Some(0))?;
-    write_headers(
+    list_sheet(
         sheet,
-        0,
-        0,
+        "Quarantined",
         &["File", "Received", "Why it was left out", "What to do"],
     )?;
     for (offset, entry) in quarantined.iter().enumerate() {
@@ -75,8 +72,6 @@ fn not_in_use_sheet(
     schemas: &Schemas,
     replaced: &polars::prelude::DataFrame,
 ) -> Result<(), RenderError> {
-    sheet.set_name("Not in use")?;
-    print_on_a4(sheet, Some(0))?;
     let headers = [
         "Department",
         "Period",
@@ -85,7 +80,7 @@ fn not_in_use_sheet(
         "In use instead",
         "Why, and how to change it",
     ];
-    write_headers(sheet, 0, 0, &headers)?;
+    list_sheet(sheet, "Not in use", &headers)?;
     let widths = [22.0, 10.0, 34.0, 20.0, 34.0, 60.0];
     for i in 0..replaced.height() {
         let department = text(replaced, "department", i)?;
@@ -452,12 +447,9 @@ pub fn exceptions_workbook(
     }
 
     let chase = workbook.add_worksheet();
-    chase.set_name("Chase list")?;
-    print_on_a4(chase, Some(0))?;
-    write_headers(
+    list_sheet(
         chase,
-        0,
-        0,
+        "Chase list",
         &[
             "Department",
             "Return template",
@@ -499,8 +491,6 @@ pub fn exceptions_workbook(
     chase.set_column_width(4, 60)?;
 
     let board = workbook.add_worksheet();
-    board.set_name("Board flags")?;
-    print_on_a4(board, Some(0))?;
     let flag_headers = [
         "Flag",
         "Indicator",
@@ -511,7 +501,7 @@ pub fn exceptions_workbook(
         "Source file",
         "Source cell",
     ];
-    write_headers(board, 0, 0, &flag_headers)?;
+    list_sheet(board, "Board flags", &flag_headers)?;
     let flags = &consolidated.flags;
     let number_format = Format::new().set_num_format("#,##0.##");
     for i in 0..flags.height() {

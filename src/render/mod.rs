@@ -50,6 +50,17 @@ fn print_on_a4(sheet: &mut Worksheet, heading_row: Option<u32>) -> Result<(), Xl
     Ok(())
 }
 
+/// A sheet that lists things a person works through: its name, its bold heading row, printed on A4 with
+/// that row on every page.
+fn list_sheet(sheet: &mut Worksheet, name: &str, headers: &[&str]) -> Result<(), XlsxError> {
+    sheet.set_name(name)?;
+    print_on_a4(sheet, Some(0))?;
+    for (col, header) in headers.iter().enumerate() {
+        sheet.write_text_with_format(0, col as u16, *header, &bold())?;
+    }
+    Ok(())
+}
+
 /// A table for machines (Power BI, pivots): only its heading row is printed, with a word on where it is.
 fn print_heading_only(sheet: &mut Worksheet, last_col: u16) -> Result<(), XlsxError> {
     sheet.set_print_area(0, 0, 0, last_col.min(3))?;

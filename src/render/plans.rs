@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Table, TableColumn, Workbook};
 
 use super::{
-    RenderError, WriteText, bold, fit_row, heading, print_heading_only, print_on_a4, text,
-    text_lines, wrapped,
+    RenderError, WriteText, bold, fit_row, heading, list_sheet, print_heading_only, print_on_a4,
+    text, text_lines, wrapped,
 };
 use crate::consolidate::{
     GREEN_NOT_COMPLETE, NO_UPDATE, NOT_DUE_AFTER_DUE_DATE, PAST_DUE_NOT_COMPLETE, PlanTables,
@@ -418,8 +418,6 @@ pub fn plan_exceptions_sheet(
 ) -> Result<(), RenderError> {
     let exceptions = &tables.exceptions;
     let sheet = workbook.add_worksheet();
-    sheet.set_name("Plan exceptions")?;
-    print_on_a4(sheet, Some(0))?;
     let headers = [
         "Plan",
         "Section",
@@ -436,9 +434,7 @@ pub fn plan_exceptions_sheet(
         "Source file",
         "Source cell",
     ];
-    for (col, header) in headers.iter().enumerate() {
-        sheet.write_text_with_format(0, col as u16, *header, &bold())?;
-    }
+    list_sheet(sheet, "Plan exceptions", &headers)?;
     for i in 0..exceptions.height() {
         let row = 1 + i as u32;
         let plan_id = text(exceptions, "plan", i)?;
