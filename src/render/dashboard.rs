@@ -8,7 +8,7 @@ use rust_xlsxwriter::{Chart, ChartType, Format, Table, TableColumn, Workbook, Wo
 use crate::excel::fit_cell;
 
 use super::{
-    RenderError, WriteText, bold, deterministic_workbook, heading, number, print_heading_only,
+    RenderError, WriteText, bold, deterministic_workbook, heading, not_printed, number,
     print_on_a4, sheet_name, text, wrapped,
 };
 use crate::consolidate::Consolidated;
@@ -672,7 +672,7 @@ fn data_sheet(
     // A table needs a data row; an empty store still gets a well-formed, empty table.
     let last_row = data.height().max(1) as u32;
     let table = Table::new().set_name("IntegrityData").set_columns(&columns);
-    print_heading_only(sheet, DATA_COLUMNS.len() as u16 - 1)?;
+    not_printed(sheet, DATA_COLUMNS.len() as u16 - 1)?;
     sheet.add_table(0, 0, last_row, DATA_COLUMNS.len() as u16 - 1, &table)?;
     sheet.set_column_range_width(0, 1, 22)?;
     sheet.set_column_range_width(2, 4, 14)?;

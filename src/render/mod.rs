@@ -61,10 +61,11 @@ fn list_sheet(sheet: &mut Worksheet, name: &str, headers: &[&str]) -> Result<(),
     Ok(())
 }
 
-/// A table for machines (Power BI, pivots): only its heading row is printed, with a word on where it is.
-fn print_heading_only(sheet: &mut Worksheet, last_col: u16) -> Result<(), XlsxError> {
-    sheet.set_print_area(0, 0, 0, last_col.min(3))?;
-    sheet.set_header("&L&A: every row is in the workbook, for Power BI and pivots (not printed)");
+/// A table for machines (Power BI, pivots) is left out of the printout: its print area is an empty cell,
+/// which an office suite does not print.
+fn not_printed(sheet: &mut Worksheet, last_col: u16) -> Result<(), XlsxError> {
+    // An empty cell beside the table: office suites leave an empty print area out of the printout.
+    sheet.set_print_area(0, last_col + 2, 0, last_col + 2)?;
     print_on_a4(sheet, None)
 }
 

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Table, TableColumn, Workbook};
 
 use super::{
-    RenderError, WriteText, bold, fit_row, heading, list_sheet, print_heading_only, print_on_a4,
-    text, text_lines, wrapped,
+    RenderError, WriteText, bold, fit_row, heading, list_sheet, not_printed, print_on_a4, text,
+    text_lines, wrapped,
 };
 use crate::consolidate::{
     GREEN_NOT_COMPLETE, NO_UPDATE, NOT_DUE_AFTER_DUE_DATE, PAST_DUE_NOT_COMPLETE, PlanTables,
@@ -368,7 +368,7 @@ pub fn plan_status_sheet(workbook: &mut Workbook, tables: &PlanTables) -> Result
         .collect();
     let last_row = statuses.height().max(1) as u32;
     let table = Table::new().set_name("PlanStatus").set_columns(&columns);
-    print_heading_only(sheet, PLAN_STATUS_COLUMNS.len() as u16 - 1)?;
+    not_printed(sheet, PLAN_STATUS_COLUMNS.len() as u16 - 1)?;
     sheet.add_table(0, 0, last_row, PLAN_STATUS_COLUMNS.len() as u16 - 1, &table)?;
     sheet.set_column_range_width(0, 5, 16)?;
     sheet.set_column_range_width(6, 7, 34)?;
