@@ -11,7 +11,7 @@ mod seed_returns;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Instant;
 
 use calamine::Reader;
 use collate::period::PeriodChoice;
@@ -43,27 +43,6 @@ fn peak_memory_kib() -> u64 {
                 .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
-}
-
-/// Writes `count` clean returns from six departments over ten years of quarters, with resubmissions once
-/// every period has one, as a long-running installation would have seen.
-fn generate(root: &Path, count: usize) -> anyhow::Result<()> {
-    let schemas = collate::schema::load(&root.join("schemas"))?;
-    let inbox = root.join("inbox");
-    std::fs::create_dir_all(&inbox)?;
-    let start = SystemTime::now() - Duration::from_secs(count as u64 + 10);
-    for (i, (name, bytes)) in seed_returns::generated_returns(&schemas, count, 40, false)
-        .into_iter()
-        .enumerate()
-    {
-        let path = inbox.join(name);
-        std::fs::write(&path, bytes)?;
-        std::fs::File::options()
-            .write(true)
-            .open(&path)?
-            .set_modified(start + Duration::from_secs(i as u64))?;
-    }
-    Ok(())
 }
 
 /// Opens every file with calamine and reads every sheet: the least any collation must do.
@@ -172,7 +151,11 @@ fn main() -> anyhow::Result<()> {
     let kept = std::env::var_os("COLLATE_BENCH_DIR").map(PathBuf::from);
     let root = kept.as_deref().unwrap_or(dir.path());
     install::install_schemas(root)?;
-    generate(root, count)?;
+    seed_returns::write_generated_inbox(
+        &collate::schema::load(&root.join("schemas"))?,
+        &root.join("inbox"),
+        count,
+    )?;
     // The returns are on disk before a run starts, as saved attachments would be.
     Command::new("sync").status()?;
     // Warm the page cache so that both phases read from memory, then time each phase several times from

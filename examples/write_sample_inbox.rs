@@ -1,5 +1,5 @@
 //! Writes the seed dashboard's returns into a folder (default `inbox/`): the bundled sample inbox.
-//! `scripts/make-sample-inbox.sh` then has LibreOffice re-save some of them, as departments' own office
+//! `scripts/make-office-files.sh` then has LibreOffice re-save some of them, as departments' own office
 //! suites would.
 //!
 //! Run: cargo run --example write_sample_inbox -- [FOLDER]

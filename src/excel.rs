@@ -1,3 +1,4 @@
+//! What any part of `collate` needs to know of Excel itself: A1 cell references, how labels compare, and
 //! Excel's own limits, which nothing copied from a return may push an output past.
 
 use std::borrow::Cow;
@@ -40,6 +41,55 @@ pub fn over_cell_limit(text: &str) -> Option<usize> {
     (length > CELL_TEXT_LIMIT).then_some(length)
 }
 
+/// "C5" → (4, 2), zero-based; `$` signs are allowed.
+pub fn parse_a1(text: &str) -> Option<(u32, u32)> {
+    let text = text.trim().replace('$', "");
+    let split = text.find(|c: char| c.is_ascii_digit())?;
+    let (letters, digits) = text.split_at(split);
+    if letters.is_empty() || letters.len() > 3 || !letters.chars().all(|c| c.is_ascii_alphabetic())
+    {
+        return None;
+    }
+    let col = letters
+        .to_ascii_uppercase()
+        .bytes()
+        .fold(0u32, |acc, b| acc * 26 + u32::from(b - b'A' + 1));
+    let row: u32 = digits.parse().ok()?;
+    (row >= 1 && col >= 1).then(|| (row - 1, col - 1))
+}
+
+/// (4, 2) → "C5".
+pub fn a1(row: u32, col: u32) -> String {
+    let mut letters = Vec::new();
+    let mut n = col + 1;
+    while n > 0 {
+        let rem = (n - 1) % 26;
+        letters.push(b'A' + rem as u8);
+        n = (n - 1) / 26;
+    }
+    letters.reverse();
+    format!("{}{}", String::from_utf8_lossy(&letters), row + 1)
+}
+
+/// Compares labels the way a person reads them: case, repeated spaces and stray edges do not matter.
+/// One pass and one allocation: every text cell of every return goes through here.
+pub fn normalise_label(text: &str) -> String {
+    let mut normalised = String::with_capacity(text.len());
+    let mut space_pending = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            space_pending = !normalised.is_empty();
+            continue;
+        }
+        if space_pending {
+            normalised.push(' ');
+            space_pending = false;
+        }
+        normalised.extend(c.to_lowercase());
+    }
+    normalised
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +112,15 @@ mod tests {
         let long = "é".repeat(CELL_TEXT_LIMIT);
         assert_eq!(fit_cell(&long).chars().count(), CELL_TEXT_LIMIT);
         assert!(over_cell_limit(&long).is_none());
+    }
+
+    #[test]
+    fn labels_compare_regardless_of_case_and_spacing() {
+        assert_eq!(
+            normalise_label("  Number of  Complaints\tMade "),
+            "number of complaints made"
+        );
+        assert_eq!(normalise_label("QTR 1"), normalise_label("qtr   1"));
+        assert_eq!(normalise_label(""), "");
     }
 }

@@ -129,7 +129,8 @@ pub const STATUS_FILE: &str = "collate-status.txt";
 /// Where files that are not returns are moved, each with a note of why.
 pub const SET_ASIDE_FOLDER: &str = "set aside";
 
-const WORKBOOK_EXTENSIONS: [&str; 4] = ["xlsx", "xlsm", "xls", "ods"];
+/// What counts as a workbook: the extensions a return may have.
+pub const WORKBOOK_EXTENSIONS: [&str; 4] = ["xlsx", "xlsm", "xls", "ods"];
 
 /// What the inbox holds, in received order: returns to process, and files that are not returns.
 #[derive(Debug, Default)]
@@ -187,11 +188,6 @@ pub fn scan_inbox(inbox: &Path) -> Result<InboxScan, FatalError> {
         }
     }
     Ok(scan)
-}
-
-/// The returns in the inbox, in received order.
-pub fn inbox_files(inbox: &Path) -> Result<Vec<PathBuf>, FatalError> {
-    Ok(scan_inbox(inbox)?.returns)
 }
 
 /// Whether a file has not been written to for `window`: a file still being copied is not read yet.
@@ -285,7 +281,7 @@ pub fn validate_bytes(schemas: &Schemas, file: &str, bytes: Vec<u8>) -> Validate
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    if !["xlsx", "xlsm", "xls", "ods"].contains(&extension.as_str()) {
+    if !WORKBOOK_EXTENSIONS.contains(&extension.as_str()) {
         return rejected_file(
             file,
             "unsupported-file",

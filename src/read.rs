@@ -7,7 +7,8 @@ use calamine::{
     Data, Dimensions, Ods, Reader, SheetVisible, Sheets, Xls, Xlsx, open_workbook_from_rs,
 };
 
-use crate::schema::{Columns, Locator, ReadLimits, Slot, normalise_label};
+use crate::excel::{a1, normalise_label, parse_a1};
+use crate::schema::{Columns, Locator, ReadLimits, Slot};
 
 pub mod inspect;
 
@@ -69,7 +70,6 @@ struct SheetData {
 
 pub struct SourceWorkbook {
     reader: Sheets<Cursor<Vec<u8>>>,
-    format: Format,
     sheet_names: Vec<(String, bool)>,
     names: Vec<(String, String)>,
     loaded: HashMap<String, SheetData>,
@@ -201,15 +201,10 @@ impl SourceWorkbook {
         let names = reader.defined_names().to_vec();
         Ok(SourceWorkbook {
             reader,
-            format,
             sheet_names,
             names,
             loaded: HashMap::new(),
         })
-    }
-
-    pub fn format(&self) -> Format {
-        self.format
     }
 
     pub fn sheet_names(&self) -> Vec<String> {
@@ -512,36 +507,6 @@ fn find_row(data: &SheetData, within: Option<&str>, row: &str) -> Result<(u32, u
             },
         })?;
     Ok((anchor, target))
-}
-
-/// "C5" → (4, 2), zero-based; `$` signs are allowed.
-pub fn parse_a1(text: &str) -> Option<(u32, u32)> {
-    let text = text.trim().replace('$', "");
-    let split = text.find(|c: char| c.is_ascii_digit())?;
-    let (letters, digits) = text.split_at(split);
-    if letters.is_empty() || letters.len() > 3 || !letters.chars().all(|c| c.is_ascii_alphabetic())
-    {
-        return None;
-    }
-    let col = letters
-        .to_ascii_uppercase()
-        .bytes()
-        .fold(0u32, |acc, b| acc * 26 + u32::from(b - b'A' + 1));
-    let row: u32 = digits.parse().ok()?;
-    (row >= 1 && col >= 1).then(|| (row - 1, col - 1))
-}
-
-/// (4, 2) → "C5".
-pub fn a1(row: u32, col: u32) -> String {
-    let mut letters = Vec::new();
-    let mut n = col + 1;
-    while n > 0 {
-        let rem = (n - 1) % 26;
-        letters.push(b'A' + rem as u8);
-        n = (n - 1) / 26;
-    }
-    letters.reverse();
-    format!("{}{}", String::from_utf8_lossy(&letters), row + 1)
 }
 
 /// "'Cover Sheet'!$C$4" (Excel) or "$Cover.$C$4" (OpenDocument) → sheet and cell; a range gives its first cell.

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use chrono::{Datelike, NaiveDate};
 use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook, XlsxError};
 
+use crate::excel::a1;
 use crate::period::FinancialYear;
-use crate::read::a1;
 use crate::schema::{Catalogue, Locator, SlotKind, Template, ValueSource};
 
 pub use plan::{PlanRow, PlanUpdateDraft};

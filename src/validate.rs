@@ -13,10 +13,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::excel::{over_cell_limit, quoted_value};
 
+use crate::excel::normalise_label;
 use crate::read::{FoundCell, NotFound, SourceWorkbook, display_value};
 use crate::schema::{
     Check, Frequency, Limits, Locator, MeasureRef, Rule, Schemas, Severity, Slot, SlotKind,
-    Template, TemplateKind, ValueKind, ValueSource, normalise_label,
+    Template, TemplateKind, ValueKind, ValueSource,
 };
 
 pub use plan::{COVER_ROWS, COVER_SHEET, PlanUpdateIdentity, StatusUpdate};

@@ -1,5 +1,6 @@
 //! The checked schema types the pipeline works with; every reference in them is known to resolve.
 
+use crate::excel::normalise_label;
 use crate::period::{FinancialYear, Quarter};
 
 #[derive(Debug, Clone)]
@@ -53,25 +54,6 @@ impl Schemas {
             .iter()
             .find(|department| department.id == id)
     }
-}
-
-/// Compares labels the way a person reads them: case, repeated spaces and stray edges do not matter.
-/// One pass and one allocation: every text cell of every return goes through here.
-pub fn normalise_label(text: &str) -> String {
-    let mut normalised = String::with_capacity(text.len());
-    let mut space_pending = false;
-    for c in text.chars() {
-        if c.is_whitespace() {
-            space_pending = !normalised.is_empty();
-            continue;
-        }
-        if space_pending {
-            normalised.push(' ');
-            space_pending = false;
-        }
-        normalised.extend(c.to_lowercase());
-    }
-    normalised
 }
 
 #[derive(Debug, Clone)]
@@ -365,7 +347,7 @@ impl Locator {
     pub fn describe(&self) -> String {
         match self {
             Locator::Cell { sheet, row, col } => {
-                format!("{sheet}!{}", crate::read::a1(*row, *col))
+                format!("{sheet}!{}", crate::excel::a1(*row, *col))
             }
             Locator::Name(name) => format!("the defined name {name}"),
             Locator::Label {
@@ -441,19 +423,4 @@ pub enum Check {
     NoFutureQuarters,
     /// Every quarterly figure up to the return's quarter is filled in.
     FiguresComplete,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::normalise_label;
-
-    #[test]
-    fn labels_compare_regardless_of_case_and_spacing() {
-        assert_eq!(
-            normalise_label("  Number of  Complaints\tMade "),
-            "number of complaints made"
-        );
-        assert_eq!(normalise_label("QTR 1"), normalise_label("qtr   1"));
-        assert_eq!(normalise_label(""), "");
-    }
 }

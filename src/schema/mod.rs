@@ -12,8 +12,8 @@ pub use plan::*;
 use raw::*;
 
 use crate::error::FatalError;
+use crate::excel::{normalise_label, parse_a1};
 use crate::period::Quarter;
-use crate::read::parse_a1;
 
 /// Reads and checks every schema file under `dir`.
 pub fn load(dir: &Path) -> Result<Schemas, FatalError> {

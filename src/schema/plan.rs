@@ -5,9 +5,10 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
+use super::Department;
 use super::raw::{RawPlan, RawUpdateReturn};
-use super::{Department, normalise_label};
 use crate::error::FatalError;
+use crate::excel::normalise_label;
 
 #[derive(Debug, Clone)]
 pub struct Plan {

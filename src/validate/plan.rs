@@ -4,10 +4,12 @@
 use calamine::Data;
 
 use super::{Checker, Problem, cell_text, locate_explained, read_date};
-use crate::read::{FoundCell, SourceWorkbook, a1, display_value};
+use crate::excel::a1;
+use crate::excel::normalise_label;
+use crate::read::{FoundCell, SourceWorkbook, display_value};
 use crate::schema::{
     COMPLETE_HEADING, CURRENT_POSITION_HEADING, Completion, DATE_OF_UPDATE_HEADING,
-    LATEST_UPDATE_HEADING, Locator, Plan, PlanSection, REF_HEADING, Severity, normalise_label,
+    LATEST_UPDATE_HEADING, Locator, Plan, PlanSection, REF_HEADING, Severity,
 };
 
 /// Which plan update this is, as the workbook states it.

@@ -431,3 +431,27 @@ pub fn generated_returns(
         })
         .collect()
 }
+
+/// Writes [`generated_returns`] (ten years of quarters, with resubmissions) into `inbox`, each file a
+/// second older than the next, as a long-running installation would have received them.
+pub fn write_generated_inbox(
+    schemas: &Schemas,
+    inbox: &std::path::Path,
+    count: usize,
+) -> std::io::Result<()> {
+    use std::time::{Duration, SystemTime};
+    std::fs::create_dir_all(inbox)?;
+    let start = SystemTime::now() - Duration::from_secs(count as u64 + 10);
+    for (i, (name, bytes)) in generated_returns(schemas, count, 40, false)
+        .into_iter()
+        .enumerate()
+    {
+        let path = inbox.join(name);
+        std::fs::write(&path, bytes)?;
+        std::fs::File::options()
+            .write(true)
+            .open(&path)?
+            .set_modified(start + Duration::from_secs(i as u64))?;
+    }
+    Ok(())
+}

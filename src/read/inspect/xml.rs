@@ -3,7 +3,8 @@
 
 use super::tags::{Tag, Tags, Token, local};
 use super::{MB, Part, too_big};
-use crate::read::{Unreadable, parse_a1};
+use crate::excel::parse_a1;
+use crate::read::Unreadable;
 use crate::schema::ReadLimits;
 
 /// What the parts of one workbook hold, gathered across parts.

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Compares what two builds of collate write from the same inboxes: the bundled sample installation and
+# 1,000 generated returns (the pipeline benchmark's inbox). A redesign must keep every output the same:
+# the dashboard and exceptions workbooks, every per-return report (JSON and workbook) and the inbox status.
+#
+# Usage: scripts/compare-outputs.sh BASE_REVISION [COUNT]
+#   BASE_REVISION  the commit to compare against (e.g. the last one before a redesign)
+#   COUNT          how many returns to generate (default 1000)
+# Exit status 0 when every output is byte-identical, 1 when any differs (each difference is listed; for
+# workbooks, python3 with openpyxl, when present, shows the cells that differ).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+base="${1:?usage: scripts/compare-outputs.sh BASE_REVISION [COUNT]}"
+count="${2:-1000}"
+repo="$(pwd)"
+work="$(mktemp -d)"
+cleanup() {
+  git -C "$repo" worktree remove --force "$work/base-source" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Each build in a target folder of its own: the two trees share file names, and cargo would take one
+# build's output for the other's.
+target="${CARGO_TARGET_DIR:-$HOME/.cache/collate-target}"
+echo "building this tree and $base (a first build of $base takes a few minutes)"
+CARGO_TARGET_DIR="$target" cargo build -q --bin collate
+CARGO_TARGET_DIR="$target" cargo build -q --example generate_returns
+git worktree add --detach -q "$work/base-source" "$base"
+(cd "$work/base-source" && CARGO_TARGET_DIR="$target-compare-base" cargo build -q --bin collate)
+current_bin="$target/debug/collate"
+base_bin="$target-compare-base/debug/collate"
+
+# The inputs, made once and copied with their file times (which decide the order returns arrive in).
+mkdir -p "$work/inputs/sample" "$work/inputs/generated"
+cp -a schemas inbox "$work/inputs/sample/"
+rm -f "$work/inputs/sample/inbox/collate-status.txt"
+rm -rf "$work/inputs/sample/inbox/set aside"
+cp -a schemas "$work/inputs/generated/"
+"$target/debug/examples/generate_returns" "$work/inputs/generated/inbox" "$count" >/dev/null
+
+different=0
+for case in sample generated; do
+  for build in base current; do
+    cp -a "$work/inputs/$case" "$work/$case-$build"
+    bin_var="${build}_bin"
+    # Exit status 1 means some returns were rejected: part of the comparison, not a failure.
+    (cd "$work/$case-$build" && "${!bin_var}" run >/dev/null 2>&1) || [ $? -eq 1 ]
+  done
+  echo "== $case: outputs of $base against this tree"
+  (cd "$work/$case-base" && find outbox inbox/collate-status.txt -type f | sort) >"$work/$case-base.files"
+  (cd "$work/$case-current" && find outbox inbox/collate-status.txt -type f | sort) >"$work/$case-current.files"
+  if ! diff -u "$work/$case-base.files" "$work/$case-current.files"; then
+    echo "   the lists of files written differ"
+    different=1
+  fi
+  files=0
+  while IFS= read -r file; do
+    files=$((files + 1))
+    [ -f "$work/$case-current/$file" ] || continue
+    if ! cmp -s "$work/$case-base/$file" "$work/$case-current/$file"; then
+      echo "   differs: $file"
+      different=1
+      case "$file" in
+        *.xlsx) python3 scripts/compare-workbooks.py "$work/$case-base/$file" "$work/$case-current/$file" || true ;;
+        *) diff -u "$work/$case-base/$file" "$work/$case-current/$file" | head -40 || true ;;
+      esac
+    fi
+  done <"$work/$case-base.files"
+  echo "   $files files compared"
+done
+
+if [ "$different" -eq 0 ]; then
+  echo "every output is byte-identical"
+else
+  echo "outputs differ (listed above)"
+fi
+exit "$different"
