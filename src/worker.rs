@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use crate::error::FatalError;
 use crate::pipeline::{rejected_file, validate_bytes};
 use crate::schema::{ReadLimits, Schemas};
-use crate::validate::Validated;
+use crate::validate::{BuiltinCheck, Validated};
 
 /// The hidden subcommand a worker is started with.
 pub const WORKER_COMMAND: &str = "read-worker";
@@ -127,7 +127,7 @@ impl WorkerPool {
 fn unsafe_to_read(file: &str, reason: String) -> Validated {
     rejected_file(
         file,
-        "unsafe-workbook",
+        BuiltinCheck::UnsafeWorkbook,
         format!("the workbook could not be read safely: {reason}"),
         "Open the file in Excel, check it shows only your return, save it as a new .xlsx and send it again.",
     )

@@ -7,6 +7,7 @@ use clap::Args;
 use super::{Locations, exit};
 use crate::pipeline::process_file;
 use crate::schema;
+use crate::validate::Validated;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -31,13 +32,17 @@ pub fn check(locations: &Locations, args: &CheckArgs) -> anyhow::Result<u8> {
             reports.push(serde_json::json!({
                 "file": processed.source_file,
                 "accepted": validated.accepted(),
-                "period": validated.identity.as_ref().map(|i| i.period.to_string())
-                    .or_else(|| validated.plan_update.as_ref().map(|u| u.period.clone())),
-                "department": validated.identity.as_ref().map(|i| i.department.clone())
-                    .or_else(|| validated.plan_update.as_ref().map(|u| u.department.clone())),
-                "plan": validated.plan_update.as_ref().map(|u| u.plan.clone()),
-                "statuses": validated.statuses.len(),
-                "exceptions": validated.exceptions,
+                "period": validated.period_label(),
+                "department": validated.department(),
+                "plan": match validated {
+                    Validated::PlanUpdate { identity, .. } => Some(identity.plan.as_str()),
+                    _ => None,
+                },
+                "statuses": match validated {
+                    Validated::PlanUpdate { statuses, .. } => statuses.len(),
+                    _ => 0,
+                },
+                "exceptions": validated.exceptions(),
             }));
         } else {
             let verdict = if validated.accepted() {
@@ -46,7 +51,7 @@ pub fn check(locations: &Locations, args: &CheckArgs) -> anyhow::Result<u8> {
                 "rejected"
             };
             println!("{}: {verdict}", processed.source_file);
-            for exception in &validated.exceptions {
+            for exception in validated.exceptions() {
                 println!("  {}", exception.one_line());
                 if !exception.guidance.is_empty() {
                     println!("      what to do: {}", exception.guidance);

@@ -42,13 +42,50 @@ pub struct PlanTables {
     pub exceptions: DataFrame,
 }
 
-/// The exception kinds, in the order the board reads them.
-pub const STATUS_WORSENED: &str = "status worsened";
-pub const NOT_DUE_AFTER_DUE_DATE: &str = "not-due status after the due date";
-pub const PAST_DUE_NOT_COMPLETE: &str = "past due and not complete";
-pub const GREEN_NOT_COMPLETE: &str = "on track but not complete past due";
-pub const UPDATE_OUT_OF_DATE: &str = "latest update out of date";
-pub const NO_UPDATE: &str = "no update for the period";
+/// What the board is to act on in a plan, in the order the board reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanExceptionKind {
+    StatusWorsened,
+    NotDueAfterDueDate,
+    PastDueNotComplete,
+    OnTrackNotComplete,
+    UpdateOutOfDate,
+    NoUpdate,
+}
+
+impl PlanExceptionKind {
+    pub const ALL: [PlanExceptionKind; 6] = [
+        PlanExceptionKind::StatusWorsened,
+        PlanExceptionKind::NotDueAfterDueDate,
+        PlanExceptionKind::PastDueNotComplete,
+        PlanExceptionKind::OnTrackNotComplete,
+        PlanExceptionKind::UpdateOutOfDate,
+        PlanExceptionKind::NoUpdate,
+    ];
+
+    /// The kind as the exceptions workbook names it.
+    pub const fn label(self) -> &'static str {
+        match self {
+            PlanExceptionKind::StatusWorsened => "status worsened",
+            PlanExceptionKind::NotDueAfterDueDate => "not-due status after the due date",
+            PlanExceptionKind::PastDueNotComplete => "past due and not complete",
+            PlanExceptionKind::OnTrackNotComplete => "on track but not complete past due",
+            PlanExceptionKind::UpdateOutOfDate => "latest update out of date",
+            PlanExceptionKind::NoUpdate => "no update for the period",
+        }
+    }
+
+    pub fn from_label(label: &str) -> Option<PlanExceptionKind> {
+        PlanExceptionKind::ALL
+            .into_iter()
+            .find(|kind| kind.label() == label)
+    }
+
+    /// Where the kind comes in the board's reading order.
+    fn order(self) -> i32 {
+        self as i32
+    }
+}
 
 pub fn plan_frames(schemas: &Schemas) -> PolarsResult<PlanFrames> {
     let mut m: [Vec<Option<String>>; 9] = Default::default();
@@ -314,22 +351,20 @@ fn plan_exceptions(
     let finished = kind_is(StatusKind::Complete)
         .or(complete_is(Completion::Yes))
         .or(complete_is(Completion::NotApplicable));
-    let flagged = |name: &str, order: i32, condition: Expr| {
+    let flagged = |kind: PlanExceptionKind, condition: Expr| {
         at_latest.clone().filter(condition).with_columns([
-            lit(name).alias("exception"),
-            lit(order).alias("exception_order"),
+            lit(kind.label()).alias("exception"),
+            lit(kind.order()).alias("exception_order"),
         ])
     };
     let worsened = flagged(
-        STATUS_WORSENED,
-        0,
+        PlanExceptionKind::StatusWorsened,
         col("prev_rank")
             .is_not_null()
             .and(col("rank").gt(col("prev_rank"))),
     );
     let white_after_due = flagged(
-        NOT_DUE_AFTER_DUE_DATE,
-        1,
+        PlanExceptionKind::NotDueAfterDueDate,
         kind_is(StatusKind::NotDue).and(past_due.clone()),
     );
     // Where the plan records completion, that decides; otherwise a status at risk or off track past its
@@ -338,23 +373,20 @@ fn plan_exceptions(
         .is_null()
         .and(kind_is(StatusKind::AtRisk).or(kind_is(StatusKind::OffTrack))));
     let past_due_not_complete = flagged(
-        PAST_DUE_NOT_COMPLETE,
-        2,
+        PlanExceptionKind::PastDueNotComplete,
         past_due
             .clone()
             .and(not_complete)
             .and(kind_is(StatusKind::Complete).not()),
     );
     let green_not_complete = flagged(
-        GREEN_NOT_COMPLETE,
-        3,
+        PlanExceptionKind::OnTrackNotComplete,
         kind_is(StatusKind::OnTrack)
             .and(complete_is(Completion::No))
             .and(past_due),
     );
     let out_of_date = flagged(
-        UPDATE_OUT_OF_DATE,
-        4,
+        PlanExceptionKind::UpdateOutOfDate,
         col("update_date")
             .is_not_null()
             .and(col("stale_before").is_not_null())
@@ -397,8 +429,8 @@ fn plan_exceptions(
         .join(done_before, keys(), keys(), left())
         .filter(col("status").is_null().and(col("done_before").is_null()))
         .with_columns([
-            lit(NO_UPDATE).alias("exception"),
-            lit(5).alias("exception_order"),
+            lit(PlanExceptionKind::NoUpdate.label()).alias("exception"),
+            lit(PlanExceptionKind::NoUpdate.order()).alias("exception_order"),
             lit(NULL).cast(DataType::String).alias("prev_status"),
             lit(NULL).cast(DataType::String).alias("update_date"),
             lit(NULL).cast(DataType::String).alias("complete"),

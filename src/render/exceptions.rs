@@ -172,7 +172,7 @@ pub fn return_report_workbook(
         format!("Exceptions in {}", processed.source_file),
         &heading(),
     )?;
-    let identity = processed.validated.identity.as_ref();
+    let identity = processed.validated.figures_identity();
     let facts = [
         (
             "Department",
@@ -198,10 +198,10 @@ pub fn return_report_workbook(
     }
     let top = 3 + facts.len() as u32;
     write_headers(sheet, top, 0, &REPORT_HEADERS)?;
-    for (i, exception) in processed.validated.exceptions.iter().enumerate() {
+    for (i, exception) in processed.validated.exceptions().iter().enumerate() {
         write_report_line(sheet, top + 1 + i as u32, exception)?;
     }
-    if processed.validated.exceptions.is_empty() {
+    if processed.validated.exceptions().is_empty() {
         sheet.write_text(top + 1, 0, "No exceptions: thank you.")?;
     }
     lay_out_report(sheet, top)?;
@@ -308,7 +308,7 @@ struct ReturnReport<'a> {
 
 /// The same report for machines.
 pub fn return_report_json(processed: &ProcessedReturn) -> Result<Vec<u8>, RenderError> {
-    let identity = processed.validated.identity.as_ref();
+    let identity = processed.validated.figures_identity();
     let report = ReturnReport {
         file: &processed.source_file,
         sha256: &processed.sha256,
@@ -318,7 +318,7 @@ pub fn return_report_json(processed: &ProcessedReturn) -> Result<Vec<u8>, Render
         template: identity.map(|i| i.template.as_str()),
         template_version: identity.map(|i| i.template_version),
         period: identity.map(|i| i.period.to_string()),
-        exceptions: &processed.validated.exceptions,
+        exceptions: processed.validated.exceptions(),
     };
     let mut bytes = serde_json::to_vec_pretty(&report)?;
     bytes.push(b'\n');

@@ -9,10 +9,7 @@ use super::{
     RenderError, WriteText, bold, fit_row, heading, list_sheet, not_printed, print_on_a4, text,
     text_lines, wrapped,
 };
-use crate::consolidate::{
-    GREEN_NOT_COMPLETE, NO_UPDATE, NOT_DUE_AFTER_DUE_DATE, PAST_DUE_NOT_COMPLETE, PlanTables,
-    STATUS_WORSENED, UPDATE_OUT_OF_DATE,
-};
+use crate::consolidate::{PlanExceptionKind, PlanTables};
 use crate::schema::{Plan, PlanMeasure, Schemas};
 
 /// The columns of the `PlanStatus` table; the first eight are the contract other tools rely on.
@@ -378,7 +375,7 @@ pub fn plan_status_sheet(workbook: &mut Workbook, tables: &PlanTables) -> Result
 }
 
 /// One sentence saying what the board is to act on.
-fn exception_detail(kind: &str, row: &[String; 7]) -> String {
+fn exception_detail(kind: PlanExceptionKind, row: &[String; 7]) -> String {
     let [
         period,
         status,
@@ -389,11 +386,13 @@ fn exception_detail(kind: &str, row: &[String; 7]) -> String {
         complete,
     ] = row;
     match kind {
-        STATUS_WORSENED => format!("went from {prev_status} to {status} at {period}"),
-        NOT_DUE_AFTER_DUE_DATE => {
+        PlanExceptionKind::StatusWorsened => {
+            format!("went from {prev_status} to {status} at {period}")
+        }
+        PlanExceptionKind::NotDueAfterDueDate => {
             format!("{status} (due date not reached) at {period}, but it was due {due}")
         }
-        PAST_DUE_NOT_COMPLETE => {
+        PlanExceptionKind::PastDueNotComplete => {
             let complete = if complete.is_empty() {
                 String::new()
             } else {
@@ -401,12 +400,13 @@ fn exception_detail(kind: &str, row: &[String; 7]) -> String {
             };
             format!("due {due}; {status} at {period} ({as_at}){complete}")
         }
-        GREEN_NOT_COMPLETE => {
+        PlanExceptionKind::OnTrackNotComplete => {
             format!("{status} at {period} but marked not complete; it was due {due}")
         }
-        UPDATE_OUT_OF_DATE => format!("last updated {update_date}, too long before {as_at}"),
-        NO_UPDATE => format!("no status was returned for {period}"),
-        _ => String::new(),
+        PlanExceptionKind::UpdateOutOfDate => {
+            format!("last updated {update_date}, too long before {as_at}")
+        }
+        PlanExceptionKind::NoUpdate => format!("no status was returned for {period}"),
     }
 }
 
@@ -466,7 +466,9 @@ pub fn plan_exceptions_sheet(
             kind.clone(),
             facts[0].clone(),
             facts[1].clone(),
-            exception_detail(&kind, &facts),
+            PlanExceptionKind::from_label(&kind)
+                .map(|kind| exception_detail(kind, &facts))
+                .unwrap_or_default(),
             facts[3].clone(),
             update_date,
             facts[6].clone(),

@@ -3,6 +3,7 @@
 
 use calamine::Data;
 
+use super::BuiltinCheck;
 use super::{Checker, Problem, cell_text, locate_explained, read_date};
 use crate::excel::a1;
 use crate::excel::normalise_label;
@@ -114,7 +115,7 @@ pub(super) fn validate_update(
                     .any(|m| m.section == section.id)
                 {
                     checker.raise(Problem {
-                        rule_id: "section-missing",
+                        check: BuiltinCheck::SectionMissing,
                         severity: Severity::Warning,
                         sheet: sheet.to_owned(),
                         cell: String::new(),
@@ -258,7 +259,7 @@ fn read_row(
     if reference.is_empty() {
         if let Some((_, cell)) = filled.iter().find(|(c, _)| matches!(c, Column::Status(_))) {
             checker.raise(Problem {
-                rule_id: "status-without-measure",
+                check: BuiltinCheck::StatusWithoutMeasure,
                 severity: Severity::Warning,
                 sheet: cell.sheet.clone(),
                 cell: cell.address(),
@@ -286,7 +287,7 @@ fn read_row(
             .map(|m| m.reference.as_str())
             .collect();
         checker.cell_problem(
-            "unknown-ref",
+            BuiltinCheck::UnknownRef,
             &ref_cell,
             format!(
                 "\"{reference}\" is not a measure of \"{}\" in the {} (its refs: {})",
@@ -322,7 +323,7 @@ fn read_row(
             measure.owner
         );
         checker.cell_problem(
-            "not-owner",
+            BuiltinCheck::NotOwner,
             &ref_cell,
             message,
             "Return only your own measures; the owner of this one sends its update.",
@@ -333,7 +334,7 @@ fn read_row(
     let key = (section.id.clone(), reference.clone());
     if seen.contains(&key) {
         checker.cell_problem(
-            "duplicate-ref",
+            BuiltinCheck::DuplicateRef,
             &ref_cell,
             format!("{label} appears twice"),
             "Keep one row per measure.",
@@ -350,7 +351,7 @@ fn read_row(
             Some(date) => Some(date),
             None => {
                 checker.cell_problem(
-                    "unreadable-date",
+                    BuiltinCheck::UnreadableDate,
                     cell,
                     format!(
                         "the date of update of {label} (\"{}\") cannot be read as a date",
@@ -368,7 +369,7 @@ fn read_row(
             let parsed = Completion::parse(&cell_text(&cell.value));
             if parsed.is_none() {
                 checker.cell_problem(
-                    "unreadable-completion",
+                    BuiltinCheck::UnreadableCompletion,
                     cell,
                     format!(
                         "whether {label} is complete reads \"{}\"; expected Yes, No or N/A",
@@ -395,7 +396,7 @@ fn read_row(
         let as_written = cell_text(&cell.value);
         if index > own_period {
             checker.raise(Problem {
-                rule_id: "future-status",
+                check: BuiltinCheck::FutureStatus,
                 severity: Severity::Warning,
                 sheet: cell.sheet.clone(),
                 cell: cell.address(),
@@ -426,7 +427,7 @@ fn read_row(
                 });
             }
             Err(reason) => checker.cell_problem(
-                "unknown-status",
+                BuiltinCheck::UnknownStatus,
                 cell,
                 format!("the {} status of {label}: {reason}", period.label),
                 "Use one of the plan's traffic-light statuses, as in its definitions.",
@@ -435,7 +436,7 @@ fn read_row(
     }
     if !own_status_given && (narrative.is_some() || update_date.is_some() || complete.is_some()) {
         checker.raise(Problem {
-            rule_id: "status-missing",
+            check: BuiltinCheck::StatusMissing,
             severity: Severity::Warning,
             sheet: ref_cell.sheet.clone(),
             cell: a1(row, ref_cell.col),
@@ -465,7 +466,7 @@ fn identify(
             };
             if stated != Some(plan.version) {
                 checker.cell_problem(
-                    "template-version",
+                    BuiltinCheck::TemplateVersion,
                     &cell,
                     format!(
                         "this is version {} of the {} update; version {} is current",
@@ -491,7 +492,7 @@ fn identify(
                     Some(department) => Some(department.id.clone()),
                     None => {
                         checker.cell_problem(
-                            "unknown-department",
+                            BuiltinCheck::UnknownDepartment,
                             &cell,
                             format!("\"{stated}\" is not a known department"),
                             "Write your department's name as the dashboard owner lists it.",
@@ -513,7 +514,7 @@ fn identify(
             None => {
                 let labels: Vec<&str> = plan.periods.iter().map(|p| p.label.as_str()).collect();
                 checker.cell_problem(
-                    "unreadable-period",
+                    BuiltinCheck::UnreadablePeriod,
                     &cell,
                     format!(
                         "\"{stated}\" is not a reporting period of the {} (its periods: {})",

@@ -10,9 +10,13 @@ use polars_io::parquet::read::ParquetReader;
 use polars_io::parquet::write::{ParquetCompression, ParquetWriter};
 use rayon::prelude::*;
 
+mod tables;
+
+pub use tables::tables_for;
+
 use crate::error::FatalError;
 use crate::outfile::{flush_filesystem, write_atomically, write_atomically_deferred};
-use crate::validate::{FigureSlot, Validated};
+use crate::validate::Validated;
 
 /// One file as processed: where it came from, its content hash, and what validation made of it.
 #[derive(Debug, Clone)]
@@ -406,257 +410,6 @@ fn stack(frames: Vec<DataFrame>, empty: DataFrame) -> Result<DataFrame, FatalErr
     Ok(all)
 }
 
-fn text_column<S: AsRef<str>>(name: &str, values: Vec<S>) -> Column {
-    StringChunked::from_iter_values(name.into(), values.iter().map(|value| value.as_ref()))
-        .into_column()
-}
-
-/// Builds the four store tables from processed returns; with no returns, their empty typed forms.
-pub fn tables_for(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
-    let mut returns = ReturnsColumns::default();
-    let mut figures = FiguresColumns::default();
-    let (mut c_sha, mut c_file, mut c_indicator, mut c_text, mut c_sheet, mut c_cell) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
-    let mut e_cols: [Vec<String>; 9] = Default::default();
-    let mut statuses = StatusColumns::default();
-    for processed in batch {
-        let validated = &processed.validated;
-        let identity = validated.identity.as_ref();
-        let plan_update = validated.plan_update.as_ref();
-        returns
-            .plan_period
-            .push(plan_update.map(|u| u.period.clone()));
-        returns.sha256.push(processed.sha256.clone());
-        returns.source_file.push(processed.source_file.clone());
-        returns.received_at.push(processed.received_at.clone());
-        returns.department.push(
-            identity
-                .map(|i| i.department.clone())
-                .or_else(|| plan_update.map(|u| u.department.clone())),
-        );
-        returns.template.push(
-            identity
-                .map(|i| i.template.clone())
-                .or_else(|| plan_update.map(|u| u.plan.clone())),
-        );
-        returns.template_version.push(
-            identity
-                .map(|i| i64::from(i.template_version))
-                .or_else(|| plan_update.map(|u| i64::from(u.template_version))),
-        );
-        returns
-            .financial_year
-            .push(identity.map(|i| i.period.year.to_string()));
-        returns.year_start.push(identity.map(|i| i.period.year.0));
-        returns.quarter.push(
-            identity
-                .and_then(|i| i.period.quarter)
-                .map(|q| i32::from(q.number())),
-        );
-        returns.accepted.push(validated.accepted());
-        returns
-            .errors
-            .push(validated.count(crate::schema::Severity::Error) as i64);
-        returns
-            .warnings
-            .push(validated.count(crate::schema::Severity::Warning) as i64);
-        if validated.accepted() {
-            for figure in &validated.figures {
-                figures.sha256.push(&processed.sha256);
-                figures.source_file.push(&processed.source_file);
-                figures.indicator.push(&figure.indicator);
-                figures.measure.push(&figure.measure);
-                figures.financial_year.push(figure.year.to_string());
-                figures.year_start.push(figure.year.0);
-                figures.quarter.push(match figure.slot {
-                    FigureSlot::Quarter(q) => Some(i32::from(q.number())),
-                    _ => None,
-                });
-                figures.slot.push(figure.slot.as_str());
-                figures.value.push(figure.value);
-                figures.sheet.push(&figure.sheet);
-                figures.cell.push(&figure.cell);
-                figures
-                    .source_cell
-                    .push(format!("{}!{}", figure.sheet, figure.cell));
-            }
-            for update in &validated.statuses {
-                statuses.push(processed, plan_update, update);
-            }
-            for note in &validated.commentary {
-                c_sha.push(processed.sha256.clone());
-                c_file.push(processed.source_file.clone());
-                c_indicator.push(note.indicator.clone());
-                c_text.push(note.text.clone());
-                c_sheet.push(note.sheet.clone());
-                c_cell.push(note.cell.clone());
-            }
-        }
-        for exception in &validated.exceptions {
-            let row = [
-                processed.sha256.clone(),
-                exception.file.clone(),
-                exception.sheet.clone(),
-                exception.cell.clone(),
-                exception.value_found.clone(),
-                exception.rule_id.clone(),
-                exception.severity.as_str().to_owned(),
-                exception.message.clone(),
-                exception.guidance.clone(),
-            ];
-            for (column, value) in e_cols.iter_mut().zip(row) {
-                column.push(value);
-            }
-        }
-    }
-    let exception_names = [
-        "sha256",
-        "source_file",
-        "sheet",
-        "cell",
-        "value_found",
-        "rule_id",
-        "severity",
-        "message",
-        "guidance",
-    ];
-    let exceptions = DataFrame::new_infer_height(
-        exception_names
-            .iter()
-            .zip(e_cols)
-            .map(|(name, values)| text_column(name, values))
-            .collect(),
-    )?;
-    Ok(History {
-        returns: DataFrame::new_infer_height(vec![
-            text_column("sha256", returns.sha256),
-            text_column("source_file", returns.source_file),
-            text_column("received_at", returns.received_at),
-            Column::new("department".into(), returns.department),
-            Column::new("template".into(), returns.template),
-            Column::new("template_version".into(), returns.template_version),
-            Column::new("financial_year".into(), returns.financial_year),
-            Column::new("year_start".into(), returns.year_start),
-            Column::new("quarter".into(), returns.quarter),
-            Column::new("accepted".into(), returns.accepted),
-            Column::new("errors".into(), returns.errors),
-            Column::new("warnings".into(), returns.warnings),
-            Column::new("plan_period".into(), returns.plan_period),
-            // Numbered when the batch is stored (`History::numbered_from`); a store from before arrival
-            // numbers existed reads as nulls, ordered by file time.
-            Column::new("arrival".into(), vec![None::<i64>; batch.len()]),
-        ])?,
-        figures: DataFrame::new_infer_height(vec![
-            text_column("sha256", figures.sha256),
-            text_column("source_file", figures.source_file),
-            text_column("indicator", figures.indicator),
-            text_column("measure", figures.measure),
-            text_column("financial_year", figures.financial_year),
-            Column::new("year_start".into(), figures.year_start),
-            Column::new("quarter".into(), figures.quarter),
-            text_column("slot", figures.slot),
-            Column::new("value".into(), figures.value),
-            text_column("sheet", figures.sheet),
-            text_column("cell", figures.cell),
-            text_column("source_cell", figures.source_cell),
-        ])?,
-        commentary: DataFrame::new_infer_height(vec![
-            text_column("sha256", c_sha),
-            text_column("source_file", c_file),
-            text_column("indicator", c_indicator),
-            text_column("text", c_text),
-            text_column("sheet", c_sheet),
-            text_column("cell", c_cell),
-        ])?,
-        exceptions,
-        statuses: statuses.into_frame()?,
-    })
-}
-
-/// The statuses table: every status an accepted plan update gave, with its provenance.
-#[derive(Default)]
-struct StatusColumns {
-    sha256: Vec<String>,
-    source_file: Vec<String>,
-    plan: Vec<String>,
-    section: Vec<String>,
-    reference: Vec<String>,
-    period: Vec<String>,
-    status: Vec<String>,
-    status_as_written: Vec<String>,
-    sheet: Vec<String>,
-    cell: Vec<String>,
-    source_cell: Vec<String>,
-    narrative: Vec<Option<String>>,
-    update_date: Vec<Option<String>>,
-    complete: Vec<Option<String>>,
-}
-
-impl StatusColumns {
-    fn push(
-        &mut self,
-        processed: &ProcessedReturn,
-        plan_update: Option<&crate::validate::PlanUpdateIdentity>,
-        update: &crate::validate::StatusUpdate,
-    ) {
-        self.sha256.push(processed.sha256.clone());
-        self.source_file.push(processed.source_file.clone());
-        self.plan
-            .push(plan_update.map(|u| u.plan.clone()).unwrap_or_default());
-        self.section.push(update.section.clone());
-        self.reference.push(update.reference.clone());
-        self.period.push(update.period.clone());
-        self.status.push(update.status.clone());
-        self.status_as_written.push(update.as_written.clone());
-        self.sheet.push(update.sheet.clone());
-        self.cell.push(update.cell.clone());
-        self.source_cell
-            .push(format!("{}!{}", update.sheet, update.cell));
-        self.narrative.push(update.narrative.clone());
-        // ISO dates compare correctly as text, which keeps polars' date features out of the build.
-        self.update_date
-            .push(update.update_date.map(|d| d.format("%Y-%m-%d").to_string()));
-        self.complete
-            .push(update.complete.map(|c| c.as_str().to_owned()));
-    }
-
-    fn into_frame(self) -> PolarsResult<DataFrame> {
-        DataFrame::new_infer_height(vec![
-            text_column("sha256", self.sha256),
-            text_column("source_file", self.source_file),
-            text_column("plan", self.plan),
-            text_column("section", self.section),
-            text_column("ref", self.reference),
-            text_column("period", self.period),
-            text_column("status", self.status),
-            text_column("status_as_written", self.status_as_written),
-            text_column("sheet", self.sheet),
-            text_column("cell", self.cell),
-            text_column("source_cell", self.source_cell),
-            Column::new("narrative".into(), self.narrative),
-            Column::new("update_date".into(), self.update_date),
-            Column::new("complete".into(), self.complete),
-        ])
-    }
-}
-
-#[derive(Default)]
-struct ReturnsColumns {
-    sha256: Vec<String>,
-    source_file: Vec<String>,
-    received_at: Vec<String>,
-    department: Vec<Option<String>>,
-    template: Vec<Option<String>>,
-    template_version: Vec<Option<i64>>,
-    financial_year: Vec<Option<String>>,
-    year_start: Vec<Option<i32>>,
-    quarter: Vec<Option<i32>>,
-    accepted: Vec<bool>,
-    errors: Vec<i64>,
-    warnings: Vec<i64>,
-    plan_period: Vec<Option<String>>,
-}
-
 /// What a return replaces an earlier one by: department, template (or plan), and period.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ReturnKey {
@@ -669,39 +422,23 @@ pub struct ReturnKey {
 
 /// The key of an identified return, as the store records it.
 pub fn return_key(validated: &Validated) -> Option<ReturnKey> {
-    if let Some(identity) = &validated.identity {
-        return Some(ReturnKey {
+    match validated {
+        Validated::Figures { identity, .. } => Some(ReturnKey {
             department: identity.department.clone(),
             template: identity.template.clone(),
             year: Some(identity.period.year.0),
             quarter: identity.period.quarter.map(|q| i32::from(q.number())),
             plan_period: String::new(),
-        });
+        }),
+        Validated::PlanUpdate { identity, .. } => Some(ReturnKey {
+            department: identity.department.clone(),
+            template: identity.plan.clone(),
+            year: None,
+            quarter: None,
+            plan_period: identity.period.clone(),
+        }),
+        Validated::Unidentified { .. } => None,
     }
-    validated.plan_update.as_ref().map(|update| ReturnKey {
-        department: update.department.clone(),
-        template: update.plan.clone(),
-        year: None,
-        quarter: None,
-        plan_period: update.period.clone(),
-    })
-}
-
-/// The figures table's columns, borrowing from the batch: a batch holds tens of thousands of figures.
-#[derive(Default)]
-struct FiguresColumns<'a> {
-    sha256: Vec<&'a str>,
-    source_file: Vec<&'a str>,
-    indicator: Vec<&'a str>,
-    measure: Vec<&'a str>,
-    financial_year: Vec<String>,
-    year_start: Vec<i32>,
-    quarter: Vec<Option<i32>>,
-    slot: Vec<&'static str>,
-    value: Vec<f64>,
-    sheet: Vec<&'a str>,
-    cell: Vec<&'a str>,
-    source_cell: Vec<String>,
 }
 
 #[cfg(test)]

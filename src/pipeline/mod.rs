@@ -16,7 +16,7 @@ use crate::read::SourceWorkbook;
 use crate::render;
 use crate::schema::{Schemas, Severity};
 use crate::store::{History, ProcessedReturn, ReturnKey, Store, return_key, tables_for};
-use crate::validate::{Validated, validate};
+use crate::validate::{BuiltinCheck, Validated, validate};
 use crate::worker::WorkerPool;
 
 /// The folders of one installation.
@@ -255,22 +255,21 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// A return rejected before validation could start, with its one-line reason.
 pub(crate) fn rejected_file(
     file: &str,
-    rule_id: &str,
+    check: BuiltinCheck,
     reason: String,
     guidance: &str,
 ) -> Validated {
-    Validated {
+    Validated::Unidentified {
         exceptions: vec![Exception {
             file: file.to_owned(),
             sheet: String::new(),
             cell: String::new(),
             value_found: String::new(),
-            rule_id: rule_id.to_owned(),
+            rule_id: check.id().to_owned(),
             severity: Severity::Error,
             message: reason,
             guidance: guidance.to_owned(),
         }],
-        ..Validated::default()
     }
 }
 
@@ -284,7 +283,7 @@ pub fn validate_bytes(schemas: &Schemas, file: &str, bytes: Vec<u8>) -> Validate
     if !WORKBOOK_EXTENSIONS.contains(&extension.as_str()) {
         return rejected_file(
             file,
-            "unsupported-file",
+            BuiltinCheck::UnsupportedFile,
             format!("\"{file}\" is not a spreadsheet return (.xlsx, .xlsm, .xls or .ods)"),
             "Save the return from Excel as .xlsx and send it again.",
         );
@@ -294,7 +293,7 @@ pub fn validate_bytes(schemas: &Schemas, file: &str, bytes: Vec<u8>) -> Validate
             Ok(mut workbook) => validate(schemas, file, &mut workbook),
             Err(unreadable) => rejected_file(
                 file,
-                "unreadable-workbook",
+                BuiltinCheck::UnreadableWorkbook,
                 unreadable.0,
                 "Open the file in Excel, check it shows your return, save it as .xlsx and send it again.",
             ),
@@ -303,7 +302,7 @@ pub fn validate_bytes(schemas: &Schemas, file: &str, bytes: Vec<u8>) -> Validate
     outcome.unwrap_or_else(|_| {
         rejected_file(
             file,
-            "unreadable-workbook",
+            BuiltinCheck::UnreadableWorkbook,
             "the workbook could not be read (the reader failed on its content)".to_owned(),
             "Open the file in Excel, save it as a new .xlsx and send it again.",
         )
@@ -344,7 +343,7 @@ pub fn validate_received(workers: &WorkerPool, received: Vec<Received>) -> Vec<P
                 Ok(_) => validated.next().unwrap_or_default(),
                 Err(error) => rejected_file(
                     &received.file,
-                    "unreadable-file",
+                    BuiltinCheck::UnreadableFile,
                     format!("the file cannot be opened: {error}"),
                     "Check the file is not open elsewhere and save it into the inbox again.",
                 ),
@@ -658,10 +657,12 @@ fn report_outcome(processed: &ProcessedReturn, replaces: Option<&str>, summary: 
     let file = processed.source_file.clone();
     if validated.accepted() {
         let warnings = validated.count(Severity::Warning);
-        let identity = match (&validated.identity, &validated.plan_update) {
-            (Some(i), _) => format!("{} {}", i.department, i.period),
-            (None, Some(u)) => format!("{} update to {}, {}", u.department, u.plan, u.period),
-            (None, None) => String::new(),
+        let identity = match validated {
+            Validated::Figures { identity: i, .. } => format!("{} {}", i.department, i.period),
+            Validated::PlanUpdate { identity: u, .. } => {
+                format!("{} update to {}, {}", u.department, u.plan, u.period)
+            }
+            Validated::Unidentified { .. } => String::new(),
         };
         let in_use = replaces
             .map(|earlier| format!("; in use in place of \"{earlier}\""))
@@ -670,7 +671,7 @@ fn report_outcome(processed: &ProcessedReturn, replaces: Option<&str>, summary: 
         summary.outcomes.push(Outcome::Accepted { file, warnings });
     } else {
         let first = validated
-            .exceptions
+            .exceptions()
             .iter()
             .find(|e| e.severity == Severity::Error)
             .map(|e| e.one_line())
@@ -697,7 +698,7 @@ fn write_return_report(
         with_suffix(".exceptions.xlsx"),
         with_suffix(".exceptions.json"),
     );
-    if processed.validated.exceptions.is_empty() {
+    if processed.validated.exceptions().is_empty() {
         // A clean return replacing one of the same name must not leave the old report behind.
         for stale in [&xlsx, &json] {
             if stale.exists() {

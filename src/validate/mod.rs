@@ -1,5 +1,6 @@
 //! Checks one opened return against its template and the rules: figures it accepts, exceptions it raises.
 
+mod builtin;
 mod plan;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use crate::schema::{
     Template, TemplateKind, ValueKind, ValueSource,
 };
 
+pub use builtin::BuiltinCheck;
 pub use plan::{COVER_ROWS, COVER_SHEET, PlanUpdateIdentity, StatusUpdate};
 
 /// Which return this is, as the workbook itself states it.
@@ -78,40 +80,90 @@ pub struct Commentary {
     pub cell: String,
 }
 
-/// Everything validation found in one return; it crosses from the worker that read it as JSON.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Validated {
-    /// A figures return's identity; `None` for a plan update or a return that could not be identified.
-    pub identity: Option<ReturnIdentity>,
-    pub figures: Vec<Figure>,
-    pub commentary: Vec<Commentary>,
-    /// An action plan update's identity.
-    pub plan_update: Option<PlanUpdateIdentity>,
-    pub statuses: Vec<StatusUpdate>,
-    pub exceptions: Vec<Exception>,
+/// Everything validation found in one return, by what the return turned out to be; it crosses from the
+/// worker that read it as JSON.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Validated {
+    /// Not identified as any return `collate` knows (or not readable at all): its exceptions say why.
+    Unidentified { exceptions: Vec<Exception> },
+    /// A figures return, with the figures and the analysis it gives.
+    Figures {
+        identity: ReturnIdentity,
+        figures: Vec<Figure>,
+        commentary: Vec<Commentary>,
+        exceptions: Vec<Exception>,
+    },
+    /// An action plan update, with the statuses it reports.
+    PlanUpdate {
+        identity: PlanUpdateIdentity,
+        statuses: Vec<StatusUpdate>,
+        exceptions: Vec<Exception>,
+    },
+}
+
+impl Default for Validated {
+    fn default() -> Self {
+        Validated::Unidentified {
+            exceptions: Vec::new(),
+        }
+    }
 }
 
 impl Validated {
+    pub fn exceptions(&self) -> &[Exception] {
+        match self {
+            Validated::Unidentified { exceptions }
+            | Validated::Figures { exceptions, .. }
+            | Validated::PlanUpdate { exceptions, .. } => exceptions,
+        }
+    }
+
     /// A return is accepted when it could be identified and no error was found; warnings are queries.
     pub fn accepted(&self) -> bool {
-        (self.identity.is_some() || self.plan_update.is_some())
+        !matches!(self, Validated::Unidentified { .. })
             && !self
-                .exceptions
+                .exceptions()
                 .iter()
                 .any(|e| e.severity == Severity::Error)
     }
 
     pub fn count(&self, severity: Severity) -> usize {
-        self.exceptions
+        self.exceptions()
             .iter()
             .filter(|e| e.severity == severity)
             .count()
     }
+
+    /// The department the return states it is from.
+    pub fn department(&self) -> Option<&str> {
+        match self {
+            Validated::Figures { identity, .. } => Some(&identity.department),
+            Validated::PlanUpdate { identity, .. } => Some(&identity.department),
+            Validated::Unidentified { .. } => None,
+        }
+    }
+
+    /// The period the return states it is for, as the department would write it.
+    pub fn period_label(&self) -> Option<String> {
+        match self {
+            Validated::Figures { identity, .. } => Some(identity.period.to_string()),
+            Validated::PlanUpdate { identity, .. } => Some(identity.period.clone()),
+            Validated::Unidentified { .. } => None,
+        }
+    }
+
+    /// A figures return's identity.
+    pub fn figures_identity(&self) -> Option<&ReturnIdentity> {
+        match self {
+            Validated::Figures { identity, .. } => Some(identity),
+            _ => None,
+        }
+    }
 }
 
 /// A problem raised by the validator itself rather than by a rule in `rules.toml`.
-struct Problem<'a> {
-    rule_id: &'a str,
+struct Problem {
+    check: BuiltinCheck,
     severity: Severity,
     sheet: String,
     cell: String,
@@ -136,13 +188,13 @@ struct Checker<'s> {
 }
 
 impl Checker<'_> {
-    fn raise(&mut self, problem: Problem<'_>) {
+    fn raise(&mut self, problem: Problem) {
         self.exceptions.push(Exception {
             file: self.file.clone(),
             sheet: problem.sheet,
             cell: problem.cell,
             value_found: quoted_value(problem.value_found),
-            rule_id: problem.rule_id.to_owned(),
+            rule_id: problem.check.id().to_owned(),
             severity: problem.severity,
             message: problem.message,
             guidance: problem.guidance,
@@ -170,7 +222,7 @@ impl Checker<'_> {
 
     fn not_found(&mut self, what: &str, missing: NotFound) {
         self.raise(Problem {
-            rule_id: "template-layout",
+            check: BuiltinCheck::TemplateLayout,
             severity: Severity::Error,
             sheet: missing.sheet,
             cell: String::new(),
@@ -180,9 +232,15 @@ impl Checker<'_> {
         });
     }
 
-    fn cell_problem(&mut self, rule_id: &str, cell: &FoundCell, message: String, guidance: &str) {
+    fn cell_problem(
+        &mut self,
+        check: BuiltinCheck,
+        cell: &FoundCell,
+        message: String,
+        guidance: &str,
+    ) {
         self.raise(Problem {
-            rule_id,
+            check,
             severity: Severity::Error,
             sheet: cell.sheet.clone(),
             cell: cell.address(),
@@ -194,9 +252,9 @@ impl Checker<'_> {
 }
 
 /// "n/a" where the schema expects a figure: the board cannot tell it from a gap.
-fn not_applicable_query<'a>(cell: &FoundCell, what: &str) -> Problem<'a> {
+fn not_applicable_query(cell: &FoundCell, what: &str) -> Problem {
     Problem {
-        rule_id: "not-applicable",
+        check: BuiltinCheck::NotApplicable,
         severity: Severity::Warning,
         sheet: cell.sheet.clone(),
         cell: cell.address(),
@@ -210,9 +268,9 @@ fn not_applicable_query<'a>(cell: &FoundCell, what: &str) -> Problem<'a> {
 }
 
 /// Text longer than an Excel cell holds: kept whole in the store, shown cut on the dashboard.
-fn too_long<'a>(cell: &FoundCell, what: &str, length: usize) -> Problem<'a> {
+fn too_long(cell: &FoundCell, what: &str, length: usize) -> Problem {
     Problem {
-        rule_id: "text-too-long",
+        check: BuiltinCheck::TextTooLong,
         severity: Severity::Warning,
         sheet: cell.sheet.clone(),
         cell: cell.address(),
@@ -354,18 +412,19 @@ pub fn validate(schemas: &Schemas, file: &str, workbook: &mut SourceWorkbook) ->
     };
     if let Some((plan, _)) = plan::which_plan(&schemas.plans, workbook) {
         let update = plan::validate_update(&mut checker, plan, workbook);
-        let (plan_update, statuses) = update.map_or((None, Vec::new()), |(i, s)| (Some(i), s));
-        return Validated {
-            plan_update,
-            statuses,
-            exceptions: checker.exceptions,
-            ..Validated::default()
+        let exceptions = checker.exceptions;
+        return match update {
+            Some((identity, statuses)) => Validated::PlanUpdate {
+                identity,
+                statuses,
+                exceptions,
+            },
+            None => Validated::Unidentified { exceptions },
         };
     }
     let Some((template, identity)) = identify(&mut checker, workbook) else {
-        return Validated {
+        return Validated::Unidentified {
             exceptions: checker.exceptions,
-            ..Validated::default()
         };
     };
 
@@ -428,7 +487,7 @@ pub fn validate(schemas: &Schemas, file: &str, workbook: &mut SourceWorkbook) ->
             };
             if let Some(formula) = &cell.uncalculated_formula {
                 checker.cell_problem(
-                    "formula-not-calculated",
+                    BuiltinCheck::FormulaNotCalculated,
                     &cell,
                     format!("{what} is a formula (={formula}) with no calculated value saved"),
                     "Open the file in Excel, let it recalculate (F9), save it and send it again.",
@@ -457,7 +516,7 @@ pub fn validate(schemas: &Schemas, file: &str, workbook: &mut SourceWorkbook) ->
                 }
                 Err(found) => {
                     checker.cell_problem(
-                        "figure-type",
+                        BuiltinCheck::FigureType,
                         &cell,
                         format!("{what}: found {found}; expected {}", measure.kind.describe()),
                         "Type the figure as a plain number, or leave the cell blank if there is none.",
@@ -476,7 +535,7 @@ pub fn validate(schemas: &Schemas, file: &str, workbook: &mut SourceWorkbook) ->
                     cell: cell.address(),
                 }),
                 Err(expected) => checker.cell_problem(
-                    "figure-range",
+                    BuiltinCheck::FigureRange,
                     &cell,
                     format!("{what}: {expected}"),
                     "Correct the figure; a count is a whole number of 0 or more, a percentage is from 0 to 100.",
@@ -492,7 +551,7 @@ pub fn validate(schemas: &Schemas, file: &str, workbook: &mut SourceWorkbook) ->
                 let text = cell_text(&cell.value);
                 if text.is_empty() && spec.required {
                     checker.raise(Problem {
-                        rule_id: "analysis-missing",
+                        check: BuiltinCheck::AnalysisMissing,
                         severity: Severity::Warning,
                         sheet: cell.sheet.clone(),
                         cell: cell.address(),
@@ -526,7 +585,7 @@ pub fn validate(schemas: &Schemas, file: &str, workbook: &mut SourceWorkbook) ->
     for sheet in &sheets_used {
         if workbook.sheet_is_hidden(sheet) {
             checker.raise(Problem {
-                rule_id: "hidden-sheet",
+                check: BuiltinCheck::HiddenSheet,
                 severity: Severity::Warning,
                 sheet: sheet.clone(),
                 cell: String::new(),
@@ -552,12 +611,11 @@ pub fn validate(schemas: &Schemas, file: &str, workbook: &mut SourceWorkbook) ->
         &blanks,
         mismatched,
     );
-    Validated {
-        identity: Some(identity),
+    Validated::Figures {
+        identity,
         figures,
         commentary,
         exceptions: checker.exceptions,
-        ..Validated::default()
     }
 }
 
@@ -614,13 +672,13 @@ fn identify<'s>(
         let known = schemas.return_ids();
         match stated_ids.into_iter().next() {
             Some((stated, cell)) => checker.cell_problem(
-                "unknown-template",
+                BuiltinCheck::UnknownTemplate,
                 &cell,
                 format!("the return names the template \"{stated}\", which is not one of {}", known.join(", ")),
                 "Fill in the current return template for your department (ask the dashboard owner for a copy).",
             ),
             None => checker.raise(Problem {
-                rule_id: "unknown-template",
+                check: BuiltinCheck::UnknownTemplate,
                 severity: Severity::Error,
                 sheet: String::new(),
                 cell: String::new(),
@@ -646,7 +704,7 @@ fn identify<'s>(
                 };
                 if stated != Some(template.version) {
                     checker.cell_problem(
-                        "template-version",
+                        BuiltinCheck::TemplateVersion,
                         &cell,
                         format!(
                             "this is version {} of template {}; version {} is current",
@@ -675,7 +733,7 @@ fn identify<'s>(
                 }
                 Some(department) => {
                     checker.cell_problem(
-                        "wrong-template",
+                        BuiltinCheck::WrongTemplate,
                         &cell,
                         format!(
                             "the return is from {} but on the {} template, which belongs to {}",
@@ -692,7 +750,7 @@ fn identify<'s>(
                         .map(|d| d.name.as_str())
                         .collect();
                     checker.cell_problem(
-                        "unknown-department",
+                        BuiltinCheck::UnknownDepartment,
                         &cell,
                         format!(
                             "\"{stated}\" is not a known department (known: {})",
@@ -714,7 +772,7 @@ fn identify<'s>(
         let year = FinancialYear::parse(&cell_text(&cell.value));
         if year.is_none() {
             checker.cell_problem(
-                "unreadable-period",
+                BuiltinCheck::UnreadablePeriod,
                 &cell,
                 "the financial year cannot be read; expected a year such as 2020/21".into(),
                 "Write the financial year the return covers as 2020/21.",
@@ -728,7 +786,7 @@ fn identify<'s>(
             let quarter = Quarter::parse(&cell_text(&cell.value));
             if quarter.is_none() {
                 checker.cell_problem(
-                    "unreadable-period",
+                    BuiltinCheck::UnreadablePeriod,
                     &cell,
                     "the quarter cannot be read; expected QTR 1, QTR 2, QTR 3 or QTR 4".into(),
                     "Write the quarter the return covers as QTR 1 to QTR 4 (QTR 1 is April to June).",
@@ -761,7 +819,7 @@ fn read_identity_cell(
     match locate_explained(workbook, locator) {
         Ok(cell) if cell_text(&cell.value).is_empty() => {
             checker.cell_problem(
-                "unreadable-period",
+                BuiltinCheck::UnreadablePeriod,
                 &cell,
                 format!("{what} is blank"),
                 "Fill in the cover sheet: department, financial year and quarter.",
@@ -789,7 +847,7 @@ fn check_fields(checker: &mut Checker<'_>, template: &Template, workbook: &mut S
         if blank {
             if field.required {
                 checker.cell_problem(
-                    "required",
+                    BuiltinCheck::Required,
                     &cell,
                     format!("{} is required", field.label),
                     "Fill in every field on the cover sheet.",
@@ -815,7 +873,7 @@ fn check_fields(checker: &mut Checker<'_>, template: &Template, workbook: &mut S
         };
         if let Some(problem) = problem {
             checker.cell_problem(
-                "field-type",
+                BuiltinCheck::FieldType,
                 &cell,
                 format!("{}: {problem}", field.label),
                 "Correct the cover sheet.",
@@ -836,7 +894,7 @@ fn cover_disagrees_with_sheet(
     template: &Template,
     identity: &ReturnIdentity,
     figures: &[Figure],
-) -> Option<Problem<'static>> {
+) -> Option<Problem> {
     let own = identity.period.quarter?;
     if template.kind != TemplateKind::Quarterly {
         return None;
@@ -867,7 +925,7 @@ fn cover_disagrees_with_sheet(
     }
     let first = later.iter().find(|f| quarter_of(f) == Some(latest))?;
     Some(Problem {
-        rule_id: "cover-period-mismatch",
+        check: BuiltinCheck::CoverPeriodMismatch,
         severity: Severity::Error,
         sheet: first.sheet.clone(),
         cell: first.cell.clone(),

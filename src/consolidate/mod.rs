@@ -7,10 +7,7 @@ mod plans;
 
 use polars::prelude::*;
 
-pub use plans::{
-    GREEN_NOT_COMPLETE, NO_UPDATE, NOT_DUE_AFTER_DUE_DATE, PAST_DUE_NOT_COMPLETE, PlanFrames,
-    PlanTables, STATUS_WORSENED, UPDATE_OUT_OF_DATE, consolidate_plans, plan_frames,
-};
+pub use plans::{PlanExceptionKind, PlanFrames, PlanTables, consolidate_plans, plan_frames};
 
 use crate::period::{FinancialYear, Period, Quarter};
 use crate::schema::{Schemas, TemplateKind};
@@ -989,8 +986,8 @@ mod tests {
             sha256: format!("sha-{name}"),
             source_file: name.into(),
             received_at: format!("2020-10-01T10:{minute:02}:00Z"),
-            validated: Validated {
-                identity: Some(ReturnIdentity {
+            validated: Validated::Figures {
+                identity: ReturnIdentity {
                     department: "PSD".into(),
                     template: "psd-quarterly".into(),
                     template_version: 1,
@@ -998,11 +995,10 @@ mod tests {
                         year: FinancialYear(2020),
                         quarter: Quarter::new(quarter),
                     },
-                }),
+                },
                 figures,
                 commentary: vec![],
                 exceptions,
-                ..Validated::default()
             },
         }
     }

@@ -1,0 +1,351 @@
+//! Turns a batch of processed returns into the store's five tables (returns, figures, commentary,
+//! exceptions, statuses): one row per return, and the rows each kind of return gives.
+
+use polars::prelude::*;
+
+use super::{History, ProcessedReturn};
+use crate::error::FatalError;
+use crate::exception::Exception;
+use crate::schema::Severity;
+use crate::validate::{
+    Commentary, Figure, FigureSlot, PlanUpdateIdentity, ReturnIdentity, StatusUpdate, Validated,
+};
+
+/// Builds the store tables from processed returns; with no returns, their empty typed forms. Only an
+/// accepted return's figures, analysis and statuses are kept; every return's exceptions are.
+pub fn tables_for(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
+    let mut returns = ReturnsColumns::default();
+    let mut figures = FiguresColumns::default();
+    let mut commentary = CommentaryColumns::default();
+    let mut exceptions = ExceptionsColumns::default();
+    let mut statuses = StatusColumns::default();
+    for processed in batch {
+        let validated = &processed.validated;
+        returns.push(processed);
+        for exception in validated.exceptions() {
+            exceptions.push(processed, exception);
+        }
+        if !validated.accepted() {
+            continue;
+        }
+        match validated {
+            Validated::Figures {
+                figures: given,
+                commentary: notes,
+                ..
+            } => {
+                given.iter().for_each(|f| figures.push(processed, f));
+                notes.iter().for_each(|n| commentary.push(processed, n));
+            }
+            Validated::PlanUpdate {
+                identity,
+                statuses: given,
+                ..
+            } => given
+                .iter()
+                .for_each(|update| statuses.push(processed, identity, update)),
+            Validated::Unidentified { .. } => {}
+        }
+    }
+    Ok(History {
+        returns: returns.into_frame()?,
+        figures: figures.into_frame()?,
+        commentary: commentary.into_frame()?,
+        exceptions: exceptions.into_frame()?,
+        statuses: statuses.into_frame()?,
+    })
+}
+
+fn text_column<S: AsRef<str>>(name: &str, values: Vec<S>) -> Column {
+    StringChunked::from_iter_values(name.into(), values.iter().map(|value| value.as_ref()))
+        .into_column()
+}
+
+/// The returns table: one row per return processed, accepted or not.
+#[derive(Default)]
+struct ReturnsColumns {
+    sha256: Vec<String>,
+    source_file: Vec<String>,
+    received_at: Vec<String>,
+    department: Vec<Option<String>>,
+    /// The template's id, or the plan's for a plan update.
+    template: Vec<Option<String>>,
+    template_version: Vec<Option<i64>>,
+    financial_year: Vec<Option<String>>,
+    year_start: Vec<Option<i32>>,
+    quarter: Vec<Option<i32>>,
+    accepted: Vec<bool>,
+    errors: Vec<i64>,
+    warnings: Vec<i64>,
+    plan_period: Vec<Option<String>>,
+}
+
+impl ReturnsColumns {
+    fn push(&mut self, processed: &ProcessedReturn) {
+        let validated = &processed.validated;
+        self.sha256.push(processed.sha256.clone());
+        self.source_file.push(processed.source_file.clone());
+        self.received_at.push(processed.received_at.clone());
+        self.accepted.push(validated.accepted());
+        self.errors.push(validated.count(Severity::Error) as i64);
+        self.warnings
+            .push(validated.count(Severity::Warning) as i64);
+        match validated {
+            Validated::Figures { identity, .. } => self.push_figures_identity(identity),
+            Validated::PlanUpdate { identity, .. } => self.push_plan_identity(identity),
+            Validated::Unidentified { .. } => self.push_unidentified(),
+        }
+    }
+
+    fn push_figures_identity(&mut self, identity: &ReturnIdentity) {
+        self.department.push(Some(identity.department.clone()));
+        self.template.push(Some(identity.template.clone()));
+        self.template_version
+            .push(Some(i64::from(identity.template_version)));
+        self.financial_year
+            .push(Some(identity.period.year.to_string()));
+        self.year_start.push(Some(identity.period.year.0));
+        self.quarter
+            .push(identity.period.quarter.map(|q| i32::from(q.number())));
+        self.plan_period.push(None);
+    }
+
+    fn push_plan_identity(&mut self, identity: &PlanUpdateIdentity) {
+        self.department.push(Some(identity.department.clone()));
+        self.template.push(Some(identity.plan.clone()));
+        self.template_version
+            .push(Some(i64::from(identity.template_version)));
+        self.financial_year.push(None);
+        self.year_start.push(None);
+        self.quarter.push(None);
+        self.plan_period.push(Some(identity.period.clone()));
+    }
+
+    fn push_unidentified(&mut self) {
+        self.department.push(None);
+        self.template.push(None);
+        self.template_version.push(None);
+        self.financial_year.push(None);
+        self.year_start.push(None);
+        self.quarter.push(None);
+        self.plan_period.push(None);
+    }
+
+    fn into_frame(self) -> PolarsResult<DataFrame> {
+        let count = self.sha256.len();
+        DataFrame::new_infer_height(vec![
+            text_column("sha256", self.sha256),
+            text_column("source_file", self.source_file),
+            text_column("received_at", self.received_at),
+            Column::new("department".into(), self.department),
+            Column::new("template".into(), self.template),
+            Column::new("template_version".into(), self.template_version),
+            Column::new("financial_year".into(), self.financial_year),
+            Column::new("year_start".into(), self.year_start),
+            Column::new("quarter".into(), self.quarter),
+            Column::new("accepted".into(), self.accepted),
+            Column::new("errors".into(), self.errors),
+            Column::new("warnings".into(), self.warnings),
+            Column::new("plan_period".into(), self.plan_period),
+            // Numbered when the batch is stored (`History::numbered_from`); a store from before arrival
+            // numbers existed reads as nulls, ordered by file time.
+            Column::new("arrival".into(), vec![None::<i64>; count]),
+        ])
+    }
+}
+
+/// The figures table, borrowing from the batch: a batch holds tens of thousands of figures.
+#[derive(Default)]
+struct FiguresColumns<'a> {
+    sha256: Vec<&'a str>,
+    source_file: Vec<&'a str>,
+    indicator: Vec<&'a str>,
+    measure: Vec<&'a str>,
+    financial_year: Vec<String>,
+    year_start: Vec<i32>,
+    quarter: Vec<Option<i32>>,
+    slot: Vec<&'static str>,
+    value: Vec<f64>,
+    sheet: Vec<&'a str>,
+    cell: Vec<&'a str>,
+    source_cell: Vec<String>,
+}
+
+impl<'a> FiguresColumns<'a> {
+    fn push(&mut self, processed: &'a ProcessedReturn, figure: &'a Figure) {
+        self.sha256.push(&processed.sha256);
+        self.source_file.push(&processed.source_file);
+        self.indicator.push(&figure.indicator);
+        self.measure.push(&figure.measure);
+        self.financial_year.push(figure.year.to_string());
+        self.year_start.push(figure.year.0);
+        self.quarter.push(match figure.slot {
+            FigureSlot::Quarter(q) => Some(i32::from(q.number())),
+            _ => None,
+        });
+        self.slot.push(figure.slot.as_str());
+        self.value.push(figure.value);
+        self.sheet.push(&figure.sheet);
+        self.cell.push(&figure.cell);
+        self.source_cell
+            .push(format!("{}!{}", figure.sheet, figure.cell));
+    }
+
+    fn into_frame(self) -> PolarsResult<DataFrame> {
+        DataFrame::new_infer_height(vec![
+            text_column("sha256", self.sha256),
+            text_column("source_file", self.source_file),
+            text_column("indicator", self.indicator),
+            text_column("measure", self.measure),
+            text_column("financial_year", self.financial_year),
+            Column::new("year_start".into(), self.year_start),
+            Column::new("quarter".into(), self.quarter),
+            text_column("slot", self.slot),
+            Column::new("value".into(), self.value),
+            text_column("sheet", self.sheet),
+            text_column("cell", self.cell),
+            text_column("source_cell", self.source_cell),
+        ])
+    }
+}
+
+/// The commentary table: each indicator's analysis text.
+#[derive(Default)]
+struct CommentaryColumns<'a> {
+    sha256: Vec<&'a str>,
+    source_file: Vec<&'a str>,
+    indicator: Vec<&'a str>,
+    text: Vec<&'a str>,
+    sheet: Vec<&'a str>,
+    cell: Vec<&'a str>,
+}
+
+impl<'a> CommentaryColumns<'a> {
+    fn push(&mut self, processed: &'a ProcessedReturn, note: &'a Commentary) {
+        self.sha256.push(&processed.sha256);
+        self.source_file.push(&processed.source_file);
+        self.indicator.push(&note.indicator);
+        self.text.push(&note.text);
+        self.sheet.push(&note.sheet);
+        self.cell.push(&note.cell);
+    }
+
+    fn into_frame(self) -> PolarsResult<DataFrame> {
+        DataFrame::new_infer_height(vec![
+            text_column("sha256", self.sha256),
+            text_column("source_file", self.source_file),
+            text_column("indicator", self.indicator),
+            text_column("text", self.text),
+            text_column("sheet", self.sheet),
+            text_column("cell", self.cell),
+        ])
+    }
+}
+
+/// The exceptions table: every exception of every return.
+#[derive(Default)]
+struct ExceptionsColumns<'a> {
+    sha256: Vec<&'a str>,
+    source_file: Vec<&'a str>,
+    sheet: Vec<&'a str>,
+    cell: Vec<&'a str>,
+    value_found: Vec<&'a str>,
+    rule_id: Vec<&'a str>,
+    severity: Vec<&'static str>,
+    message: Vec<&'a str>,
+    guidance: Vec<&'a str>,
+}
+
+impl<'a> ExceptionsColumns<'a> {
+    fn push(&mut self, processed: &'a ProcessedReturn, exception: &'a Exception) {
+        self.sha256.push(&processed.sha256);
+        self.source_file.push(&exception.file);
+        self.sheet.push(&exception.sheet);
+        self.cell.push(&exception.cell);
+        self.value_found.push(&exception.value_found);
+        self.rule_id.push(&exception.rule_id);
+        self.severity.push(exception.severity.as_str());
+        self.message.push(&exception.message);
+        self.guidance.push(&exception.guidance);
+    }
+
+    fn into_frame(self) -> PolarsResult<DataFrame> {
+        DataFrame::new_infer_height(vec![
+            text_column("sha256", self.sha256),
+            text_column("source_file", self.source_file),
+            text_column("sheet", self.sheet),
+            text_column("cell", self.cell),
+            text_column("value_found", self.value_found),
+            text_column("rule_id", self.rule_id),
+            text_column("severity", self.severity),
+            text_column("message", self.message),
+            text_column("guidance", self.guidance),
+        ])
+    }
+}
+
+/// The statuses table: every status an accepted plan update gave, with its provenance.
+#[derive(Default)]
+struct StatusColumns {
+    sha256: Vec<String>,
+    source_file: Vec<String>,
+    plan: Vec<String>,
+    section: Vec<String>,
+    reference: Vec<String>,
+    period: Vec<String>,
+    status: Vec<String>,
+    status_as_written: Vec<String>,
+    sheet: Vec<String>,
+    cell: Vec<String>,
+    source_cell: Vec<String>,
+    narrative: Vec<Option<String>>,
+    update_date: Vec<Option<String>>,
+    complete: Vec<Option<String>>,
+}
+
+impl StatusColumns {
+    fn push(
+        &mut self,
+        processed: &ProcessedReturn,
+        plan_update: &PlanUpdateIdentity,
+        update: &StatusUpdate,
+    ) {
+        self.sha256.push(processed.sha256.clone());
+        self.source_file.push(processed.source_file.clone());
+        self.plan.push(plan_update.plan.clone());
+        self.section.push(update.section.clone());
+        self.reference.push(update.reference.clone());
+        self.period.push(update.period.clone());
+        self.status.push(update.status.clone());
+        self.status_as_written.push(update.as_written.clone());
+        self.sheet.push(update.sheet.clone());
+        self.cell.push(update.cell.clone());
+        self.source_cell
+            .push(format!("{}!{}", update.sheet, update.cell));
+        self.narrative.push(update.narrative.clone());
+        // ISO dates compare correctly as text, which keeps polars' date features out of the build.
+        self.update_date
+            .push(update.update_date.map(|d| d.format("%Y-%m-%d").to_string()));
+        self.complete
+            .push(update.complete.map(|c| c.as_str().to_owned()));
+    }
+
+    fn into_frame(self) -> PolarsResult<DataFrame> {
+        DataFrame::new_infer_height(vec![
+            text_column("sha256", self.sha256),
+            text_column("source_file", self.source_file),
+            text_column("plan", self.plan),
+            text_column("section", self.section),
+            text_column("ref", self.reference),
+            text_column("period", self.period),
+            text_column("status", self.status),
+            text_column("status_as_written", self.status_as_written),
+            text_column("sheet", self.sheet),
+            text_column("cell", self.cell),
+            text_column("source_cell", self.source_cell),
+            Column::new("narrative".into(), self.narrative),
+            Column::new("update_date".into(), self.update_date),
+            Column::new("complete".into(), self.complete),
+        ])
+    }
+}
