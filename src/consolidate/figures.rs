@@ -1,0 +1,347 @@
+//! The figures the dashboard shows: each figure of the current returns (the latest period that states it
+//! wins), the year totals and derived measures worked out from them, the reporting year by quarter, and
+//! the whole-year history.
+
+use polars::prelude::*;
+
+use super::{
+    CatalogueFrames, ReportingQuarter, inner, join_list_column, left, quarter_label, sort_by,
+};
+use crate::store::History;
+
+/// The columns every kind of figure on the `Data` sheet is brought to before they are stacked.
+const DATA_COLUMNS: [&str; 10] = [
+    "indicator",
+    "measure",
+    "financial_year",
+    "year_start",
+    "q",
+    "value",
+    "source_file",
+    "source_cell",
+    "figure",
+    "complete",
+];
+
+/// Every accepted figure of a current return; stated totals were checked at validation and are kept in
+/// the store, but the dashboard recomputes totals from the quarters it shows.
+pub(super) fn current_figures(history: &History, current: &LazyFrame) -> LazyFrame {
+    let (by_recency, recency) = sort_by(&["ret_year", "ret_q", "order"]);
+    history
+        .figures
+        .clone()
+        .lazy()
+        .filter(col("slot").neq(lit("total")))
+        .with_column(col("quarter").fill_null(lit(0)).alias("q"))
+        .join(
+            current.clone().select([
+                col("sha256"),
+                col("ret_year"),
+                col("ret_q"),
+                col("order"),
+                col("department"),
+            ]),
+            [col("sha256")],
+            [col("sha256")],
+            inner(),
+        )
+        .sort(by_recency, recency)
+        .group_by_stable([
+            col("indicator"),
+            col("measure"),
+            col("year_start"),
+            col("q"),
+        ])
+        .agg([
+            col("value").last(),
+            col("source_file").last(),
+            col("sheet").last(),
+            col("cell").last(),
+            col("financial_year").last(),
+            col("slot").last(),
+            col("source_cell").last(),
+        ])
+}
+
+/// The `Data` table: stated figures, year totals and derived measures, in catalogue order with quarters
+/// before the year's figure.
+pub(super) fn data_table(
+    figures: &LazyFrame,
+    catalogue: &CatalogueFrames,
+    at: ReportingQuarter,
+) -> PolarsResult<DataFrame> {
+    // Totals and derived figures cite every cell they add up.
+    let select_columns = || DATA_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>();
+    let mut totals = year_totals(figures, catalogue, at)
+        .select(select_columns())
+        .collect()?;
+    let mut derived = derived_figures(figures, catalogue)?
+        .select(select_columns())
+        .collect()?;
+    for frame in [&mut totals, &mut derived] {
+        join_list_column(frame, "source_file", "; ")?;
+        join_list_column(frame, "source_cell", " + ")?;
+    }
+    concat(
+        [
+            stated_figures(figures).select(select_columns()),
+            totals.lazy(),
+            derived.lazy(),
+        ],
+        UnionArgs::default(),
+    )?
+    .join(
+        catalogue.measures.clone().lazy().select([
+            col("indicator"),
+            col("measure"),
+            col("indicator_order"),
+            col("measure_order"),
+        ]),
+        [col("indicator"), col("measure")],
+        [col("indicator"), col("measure")],
+        left(),
+    )
+    // Quarters first, then the year's total or annual figure.
+    .with_column(col("q").eq(lit(0)).alias("whole_year"))
+    .sort(
+        [
+            "indicator_order",
+            "measure_order",
+            "year_start",
+            "whole_year",
+            "q",
+        ],
+        SortMultipleOptions::default().with_maintain_order(true),
+    )
+    .with_column(quarter_label(col("q")).alias("quarter"))
+    .select([
+        col("indicator"),
+        col("measure"),
+        col("financial_year"),
+        col("quarter"),
+        col("value"),
+        col("source_file"),
+        col("source_cell"),
+        col("figure"),
+        col("complete"),
+        col("year_start"),
+        col("q"),
+    ])
+    .collect()
+}
+
+/// The figures as the returns state them: quarters, and whole-year figures.
+fn stated_figures(figures: &LazyFrame) -> LazyFrame {
+    figures.clone().with_columns([
+        when(col("q").gt(lit(0)))
+            .then(lit("quarter"))
+            .otherwise(lit("annual"))
+            .alias("figure"),
+        lit(true).alias("complete"),
+    ])
+}
+
+/// Year totals (or year to date) of summable measures with no whole-year figure of their own, citing
+/// every quarter they add up.
+fn year_totals(
+    figures: &LazyFrame,
+    catalogue: &CatalogueFrames,
+    at: ReportingQuarter,
+) -> LazyFrame {
+    // A total is complete when every quarter due by the reporting period has a figure: a blank quarter
+    // is a gap, not a 0, and the board must see that the total is partial.
+    let quarters_due = when(col("year_start").lt(lit(at.year)))
+        .then(lit(4u32))
+        .when(col("year_start").eq(lit(at.year)))
+        .then(lit(at.quarter as u32))
+        .otherwise(col("n"));
+
+    let annual_keys = figures.clone().filter(col("q").eq(lit(0))).select([
+        col("indicator"),
+        col("measure"),
+        col("year_start"),
+        lit(true).alias("has_annual"),
+    ]);
+    figures
+        .clone()
+        .filter(col("q").gt(lit(0)))
+        .join(
+            catalogue.measures.clone().lazy().select([
+                col("indicator"),
+                col("measure"),
+                col("summable"),
+            ]),
+            [col("indicator"), col("measure")],
+            [col("indicator"), col("measure")],
+            inner(),
+        )
+        .filter(col("summable"))
+        // Joins do not keep row order; provenance lists must come out the same every run.
+        .sort(
+            ["indicator", "measure", "year_start", "q"],
+            SortMultipleOptions::default(),
+        )
+        .group_by_stable([col("indicator"), col("measure"), col("year_start")])
+        .agg([
+            col("value").sum(),
+            col("value").count().alias("n"),
+            col("financial_year").first(),
+            col("source_file").unique_stable(),
+            col("source_cell"),
+        ])
+        .join(
+            annual_keys,
+            [col("indicator"), col("measure"), col("year_start")],
+            [col("indicator"), col("measure"), col("year_start")],
+            left(),
+        )
+        .filter(col("has_annual").is_null())
+        .with_columns([
+            lit(0).cast(DataType::Int32).alias("q"),
+            when(col("n").eq(lit(4)))
+                .then(lit("year_total"))
+                .otherwise(lit("year_to_date"))
+                .alias("figure"),
+            col("n").gt_eq(quarters_due).alias("complete"),
+        ])
+}
+
+/// Measures the catalogue defines as the sum of others, where every part is known.
+fn derived_figures(figures: &LazyFrame, catalogue: &CatalogueFrames) -> PolarsResult<LazyFrame> {
+    Ok(catalogue
+        .derived
+        .clone()
+        .lazy()
+        .with_column(
+            col("part")
+                .count()
+                .over([col("indicator"), col("measure")])?
+                .alias("parts"),
+        )
+        .join(
+            figures.clone().select([
+                col("indicator"),
+                col("measure").alias("part"),
+                col("year_start"),
+                col("q"),
+                col("value"),
+                col("financial_year"),
+                col("source_file"),
+                col("source_cell"),
+            ]),
+            [col("indicator"), col("part")],
+            [col("indicator"), col("part")],
+            inner(),
+        )
+        .sort(
+            ["indicator", "measure", "year_start", "q", "part_order"],
+            SortMultipleOptions::default(),
+        )
+        .group_by_stable([
+            col("indicator"),
+            col("measure"),
+            col("year_start"),
+            col("q"),
+        ])
+        .agg([
+            col("value").sum(),
+            col("value").count().alias("n"),
+            col("parts").first(),
+            col("financial_year").first(),
+            col("source_file").unique_stable(),
+            col("source_cell"),
+        ])
+        .filter(col("n").eq(col("parts")))
+        .with_columns([lit("derived").alias("figure"), lit(true).alias("complete")]))
+}
+
+/// The reporting year per measure: its quarters, the year's figure and the same quarter last year.
+pub(super) fn year_matrix(data: &DataFrame, at: ReportingQuarter) -> PolarsResult<DataFrame> {
+    let data_lazy = data.clone().lazy();
+    let in_quarter = |n: i32| {
+        col("value")
+            .filter(col("q").eq(lit(n)))
+            .first()
+            .alias(format!("q{n}"))
+    };
+    let same_quarter_last_year = data_lazy
+        .clone()
+        .filter(
+            col("year_start")
+                .eq(lit(at.year - 1))
+                .and(col("q").eq(lit(at.quarter))),
+        )
+        .select([
+            col("indicator"),
+            col("measure"),
+            col("value").alias("same_quarter_last_year"),
+        ]);
+    data_lazy
+        .clone()
+        .filter(col("year_start").eq(lit(at.year)))
+        .group_by_stable([col("indicator"), col("measure")])
+        .agg([
+            in_quarter(1),
+            in_quarter(2),
+            in_quarter(3),
+            in_quarter(4),
+            col("value")
+                .filter(col("q").eq(lit(0)))
+                .first()
+                .alias("year_value"),
+            col("complete")
+                .filter(col("q").eq(lit(0)))
+                .first()
+                .alias("year_complete"),
+        ])
+        .join(
+            same_quarter_last_year,
+            [col("indicator"), col("measure")],
+            [col("indicator"), col("measure")],
+            left(),
+        )
+        .collect()
+}
+
+/// Whole-year figures of the years before the reporting year, with the change on the year before.
+pub(super) fn whole_year_history(
+    data: &DataFrame,
+    at: ReportingQuarter,
+) -> PolarsResult<DataFrame> {
+    let whole_years = data.clone().lazy().filter(
+        col("q")
+            .eq(lit(0))
+            .and(col("figure").neq(lit("year_to_date"))),
+    );
+    whole_years
+        .clone()
+        .filter(col("year_start").lt(lit(at.year)))
+        .select([
+            col("indicator"),
+            col("measure"),
+            col("year_start"),
+            col("financial_year"),
+            col("value"),
+        ])
+        .join(
+            whole_years.select([
+                col("indicator"),
+                col("measure"),
+                (col("year_start") + lit(1)).alias("year_start"),
+                col("value").alias("previous"),
+            ]),
+            [col("indicator"), col("measure"), col("year_start")],
+            [col("indicator"), col("measure"), col("year_start")],
+            left(),
+        )
+        .with_column((col("value") - col("previous")).alias("change"))
+        .select([
+            col("indicator"),
+            col("measure"),
+            col("year_start"),
+            col("financial_year"),
+            col("value"),
+            col("change"),
+        ])
+        .collect()
+}

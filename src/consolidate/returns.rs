@@ -1,0 +1,298 @@
+//! Which returns are in the picture: the order they arrived in, the one in use for each department,
+//! template and period, those it replaced, the rejected ones still open, those still owed, and the
+//! exceptions the owner still has to deal with.
+
+use polars::prelude::*;
+
+use super::{CatalogueFrames, ReportingQuarter, inner, left, sort_by};
+use crate::period::{FinancialYear, Period, Quarter};
+use crate::store::History;
+
+/// The history with its returns in the order `collate` received them: by arrival number, and for a store
+/// from before arrival numbers by file time. Each content appears once, at its latest arrival (a
+/// `collate use` is an arrival), numbered in that order as `order`.
+pub(super) fn in_arrival_order(history: &History) -> PolarsResult<History> {
+    let returns = history
+        .returns
+        .clone()
+        .lazy()
+        .sort(
+            ["arrival", "received_at", "source_file"],
+            SortMultipleOptions::default()
+                .with_maintain_order(true)
+                .with_nulls_last(false),
+        )
+        .unique_stable_generic(Some(vec![col("sha256")]), UniqueKeepStrategy::Last)
+        .with_row_index("order", None)
+        .collect()?;
+    Ok(History {
+        returns,
+        ..history.clone()
+    })
+}
+
+/// Accepted returns that are not the one in use for their department, template and period, with the file
+/// that is.
+pub(super) fn replaced_returns(returns: &LazyFrame, current: &LazyFrame) -> PolarsResult<DataFrame> {
+    let key = || {
+        vec![
+            col("department"),
+            col("template"),
+            col("ret_year"),
+            col("ret_q"),
+            col("plan_period"),
+        ]
+    };
+    let mut in_use = key();
+    in_use.extend([
+        col("sha256").alias("in_use_sha256"),
+        col("source_file").alias("in_use_file"),
+    ]);
+    returns
+        .clone()
+        .filter(col("accepted"))
+        .join(current.clone().select(in_use), key(), key(), inner())
+        .filter(col("sha256").neq(col("in_use_sha256")))
+        .sort(
+            ["order"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .select([
+            col("department"),
+            col("ret_year"),
+            col("ret_q"),
+            col("plan_period"),
+            col("source_file"),
+            col("received_at"),
+            col("in_use_file"),
+        ])
+        .collect()
+}
+
+/// Every quarter for which a quarterly return was accepted.
+pub fn stored_periods(history: &History) -> PolarsResult<Vec<Period>> {
+    let accepted = history
+        .returns
+        .clone()
+        .lazy()
+        .filter(col("accepted").and(col("quarter").is_not_null()))
+        .select([col("year_start"), col("quarter")])
+        .unique(None, UniqueKeepStrategy::First)
+        .collect()?;
+    let (years, quarters) = (
+        accepted.column("year_start")?.i32()?,
+        accepted.column("quarter")?.i32()?,
+    );
+    Ok((0..accepted.height())
+        .filter_map(|i| {
+            Some(Period {
+                year: FinancialYear(years.get(i)?),
+                quarter: Some(Quarter::new(u8::try_from(quarters.get(i)?).ok()?)?),
+            })
+        })
+        .collect())
+}
+
+/// The latest period for which any quarterly return was accepted.
+pub fn latest_period(history: &History) -> PolarsResult<Option<Period>> {
+    Ok(stored_periods(history)?.into_iter().max())
+}
+
+/// The store's returns with the keys a return replaces another by: department, template, `ret_year`,
+/// `ret_q` and `plan_period` (empty rather than null where they do not apply).
+pub(super) fn keyed_returns(history: &History) -> LazyFrame {
+    history.returns.clone().lazy().with_columns([
+        col("quarter").fill_null(lit(0)).alias("ret_q"),
+        col("department").fill_null(lit("")),
+        col("template").fill_null(lit("")),
+        col("year_start").fill_null(lit(0)).alias("ret_year"),
+        // Plan updates have a plan period instead of a quarter; each period's update stands on its own.
+        col("plan_period").fill_null(lit("")),
+    ])
+}
+
+/// The current accepted return per department, template and period: the latest to arrive.
+pub(super) fn current_returns(returns: &LazyFrame) -> LazyFrame {
+    let (by, order) = sort_by(&["order"]);
+    returns
+        .clone()
+        .filter(col("accepted"))
+        .sort(by.clone(), order.clone())
+        .group_by_stable([
+            col("department"),
+            col("template"),
+            col("ret_year"),
+            col("ret_q"),
+            col("plan_period"),
+        ])
+        .agg([
+            col("sha256").last(),
+            col("received_at").last(),
+            col("order").last(),
+            col("source_file").last(),
+            col("errors").last(),
+            col("warnings").last(),
+        ])
+}
+
+/// The current returns of one quarter.
+pub(super) fn current_in(current: &LazyFrame, quarter: ReportingQuarter) -> LazyFrame {
+    current.clone().filter(quarter.is_returns_period())
+}
+
+/// The analysis texts of the reporting period's current returns.
+pub(super) fn period_commentary(
+    history: &History,
+    current_now: &LazyFrame,
+) -> PolarsResult<DataFrame> {
+    history
+        .commentary
+        .clone()
+        .lazy()
+        .join(
+            current_now
+                .clone()
+                .select([col("sha256"), col("department")]),
+            [col("sha256")],
+            [col("sha256")],
+            inner(),
+        )
+        .select([
+            col("indicator"),
+            col("text"),
+            col("department"),
+            col("source_file"),
+            col("sheet"),
+            col("cell"),
+        ])
+        .collect()
+}
+
+/// The quarterly returns expected for the chased quarter with no accepted return, naming a rejected one
+/// where there is one.
+pub(super) fn missing_returns(
+    catalogue: &CatalogueFrames,
+    returns: &LazyFrame,
+    current: &LazyFrame,
+    chase: ReportingQuarter,
+) -> PolarsResult<DataFrame> {
+    let chased_period = chase.is_returns_period();
+    let current_chased = current.clone().filter(chased_period.clone());
+    let rejected_now = returns
+        .clone()
+        .filter(col("accepted").not().and(chased_period))
+        .group_by_stable([col("department"), col("template")])
+        .agg([col("source_file").last().alias("rejected_file")]);
+    catalogue
+        .expected_returns
+        .clone()
+        .lazy()
+        .join(
+            current_chased.select([col("department"), col("template"), col("sha256")]),
+            [col("department"), col("template")],
+            [col("department"), col("template")],
+            left(),
+        )
+        .filter(col("sha256").is_null())
+        .join(
+            rejected_now,
+            [col("department"), col("template")],
+            [col("department"), col("template")],
+            left(),
+        )
+        .sort(["order"], SortMultipleOptions::default())
+        .select([col("department"), col("template"), col("rejected_file")])
+        .collect()
+}
+
+/// Rejected returns not since replaced by an accepted one.
+pub(super) fn rejected_returns(
+    returns: &LazyFrame,
+    current: &LazyFrame,
+) -> PolarsResult<DataFrame> {
+    // A rejected return stays on the list until an accepted return for the same department, template and
+    // period arrives after it. One that could not even be identified (a corrupt file) stays listed while the
+    // store holds it: `collate rebuild` after removing it from the inbox clears it.
+    returns
+        .clone()
+        .filter(col("accepted").not())
+        .join(
+            current.clone().select([
+                col("department"),
+                col("template"),
+                col("ret_year"),
+                col("ret_q"),
+                col("plan_period"),
+                col("order").alias("replaced_at"),
+            ]),
+            [
+                col("department"),
+                col("template"),
+                col("ret_year"),
+                col("ret_q"),
+                col("plan_period"),
+            ],
+            [
+                col("department"),
+                col("template"),
+                col("ret_year"),
+                col("ret_q"),
+                col("plan_period"),
+            ],
+            left(),
+        )
+        .filter(
+            col("replaced_at")
+                .is_null()
+                .or(col("replaced_at").lt_eq(col("order"))),
+        )
+        .sort(
+            ["order"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .collect()
+}
+
+/// The exceptions still open: those of the current accepted returns and of the rejected ones.
+pub(super) fn open_exceptions(
+    history: &History,
+    current: &LazyFrame,
+    rejected: &DataFrame,
+) -> PolarsResult<DataFrame> {
+    let in_picture = concat(
+        [
+            (current.clone(), "accepted"),
+            (rejected.clone().lazy(), "rejected"),
+        ]
+        .map(|(frame, outcome)| {
+            frame
+                .select([
+                    col("sha256"),
+                    col("department"),
+                    col("ret_year"),
+                    col("ret_q"),
+                    col("plan_period"),
+                    col("received_at"),
+                ])
+                .with_column(lit(outcome).alias("outcome"))
+        }),
+        UnionArgs::default(),
+    )?;
+    history
+        .exceptions
+        .clone()
+        .lazy()
+        .join(in_picture, [col("sha256")], [col("sha256")], inner())
+        .sort(
+            [
+                "outcome",
+                "department",
+                "ret_year",
+                "ret_q",
+                "received_at",
+                "source_file",
+            ],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .collect()
+}
