@@ -33,7 +33,10 @@ pub(super) fn in_arrival_order(history: &History) -> PolarsResult<History> {
 
 /// Accepted returns that are not the one in use for their department, template and period, with the file
 /// that is.
-pub(super) fn replaced_returns(returns: &LazyFrame, current: &LazyFrame) -> PolarsResult<DataFrame> {
+pub(super) fn replaced_returns(
+    returns: &LazyFrame,
+    current: &LazyFrame,
+) -> PolarsResult<DataFrame> {
     let key = || {
         vec![
             col("department"),

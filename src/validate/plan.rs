@@ -4,7 +4,10 @@
 use calamine::Data;
 
 use super::BuiltinCheck;
-use super::{Checker, Problem, cell_text, locate_explained, read_date};
+use super::Checker;
+use super::cells::{cell_text, locate_explained, read_date};
+use super::checker::Problem;
+use super::identify::read_identity_cell;
 use crate::excel::a1;
 use crate::excel::normalise_label;
 use crate::read::{FoundCell, SourceWorkbook, display_value};
@@ -484,24 +487,23 @@ fn identify(
             ok = false;
         }
     }
-    let department =
-        super::read_identity_cell(checker, workbook, &cover("Department"), "the department")
-            .and_then(|cell| {
-                let stated = cell_text(&cell.value);
-                match checker.schemas.department_named(&stated) {
-                    Some(department) => Some(department.id.clone()),
-                    None => {
-                        checker.cell_problem(
-                            BuiltinCheck::UnknownDepartment,
-                            &cell,
-                            format!("\"{stated}\" is not a known department"),
-                            "Write your department's name as the dashboard owner lists it.",
-                        );
-                        None
-                    }
+    let department = read_identity_cell(checker, workbook, &cover("Department"), "the department")
+        .and_then(|cell| {
+            let stated = cell_text(&cell.value);
+            match checker.schemas.department_named(&stated) {
+                Some(department) => Some(department.id.clone()),
+                None => {
+                    checker.cell_problem(
+                        BuiltinCheck::UnknownDepartment,
+                        &cell,
+                        format!("\"{stated}\" is not a known department"),
+                        "Write your department's name as the dashboard owner lists it.",
+                    );
+                    None
                 }
-            });
-    let period = super::read_identity_cell(
+            }
+        });
+    let period = read_identity_cell(
         checker,
         workbook,
         &cover("Reporting period"),
