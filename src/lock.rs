@@ -22,10 +22,8 @@ pub struct Lock {
 
 fn open(path: &Path) -> Result<File, FatalError> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|error| FatalError::Folder {
-            path: parent.to_path_buf(),
-            reason: error.to_string(),
-        })?;
+        std::fs::create_dir_all(parent)
+            .map_err(|error| FatalError::folder_failed(parent, "cannot create it", error))?;
     }
     File::options()
         .read(true)
@@ -33,10 +31,7 @@ fn open(path: &Path) -> Result<File, FatalError> {
         .create(true)
         .truncate(false)
         .open(path)
-        .map_err(|error| FatalError::Folder {
-            path: path.to_path_buf(),
-            reason: format!("cannot open the lock file: {error}"),
-        })
+        .map_err(|error| FatalError::folder_failed(path, "cannot open the lock file", error))
 }
 
 /// Who holds a lock, as its holder wrote it.
@@ -60,19 +55,26 @@ fn stamp(file: &mut File, purpose: &str) {
         .and_then(|()| file.flush());
 }
 
+/// What trying a lock found.
+#[derive(Debug)]
+pub enum Attempt {
+    Taken(Lock),
+    /// Another process holds it: its own description ("pid 123 (collate watch)").
+    HeldBy(String),
+}
+
 /// Takes the lock, or says who holds it.
-pub fn try_acquire(path: &Path, purpose: &str) -> Result<Result<Lock, String>, FatalError> {
+pub fn try_acquire(path: &Path, purpose: &str) -> Result<Attempt, FatalError> {
     let mut file = open(path)?;
     match file.try_lock() {
         Ok(()) => {
             stamp(&mut file, purpose);
-            Ok(Ok(Lock { _file: file }))
+            Ok(Attempt::Taken(Lock { _file: file }))
         }
-        Err(TryLockError::WouldBlock) => Ok(Err(holder(path))),
-        Err(TryLockError::Error(error)) => Err(FatalError::Folder {
-            path: path.to_path_buf(),
-            reason: format!("cannot lock: {error}"),
-        }),
+        Err(TryLockError::WouldBlock) => Ok(Attempt::HeldBy(holder(path))),
+        Err(TryLockError::Error(error)) => {
+            Err(FatalError::folder_failed(path, "cannot lock", error))
+        }
     }
 }
 
@@ -81,8 +83,8 @@ pub fn acquire(path: &Path, purpose: &str) -> Result<Lock, FatalError> {
     let mut told = false;
     loop {
         match try_acquire(path, purpose)? {
-            Ok(lock) => return Ok(lock),
-            Err(holder) => {
+            Attempt::Taken(lock) => return Ok(lock),
+            Attempt::HeldBy(holder) => {
                 if !told {
                     tracing::info!(
                         "waiting for {holder} to finish its batch ({})",
@@ -112,21 +114,21 @@ mod tests {
     fn a_second_holder_is_told_who_has_the_lock() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join(BATCH_LOCK);
-        let first = try_acquire(&path, "collate watch")
-            .expect("lock file")
-            .expect("free");
-        let refused = try_acquire(&path, "collate run")
-            .expect("lock file")
-            .expect_err("held");
-        assert_eq!(
-            refused,
-            format!("pid {} (collate watch)", std::process::id())
-        );
+        let first = try_acquire(&path, "collate watch").expect("lock file");
+        assert!(matches!(first, Attempt::Taken(_)), "free");
+        match try_acquire(&path, "collate run").expect("lock file") {
+            Attempt::HeldBy(holder) => assert_eq!(
+                holder,
+                format!("pid {} (collate watch)", std::process::id())
+            ),
+            Attempt::Taken(_) => panic!("taken twice"),
+        }
         drop(first);
         assert!(
-            try_acquire(&path, "collate run")
-                .expect("lock file")
-                .is_ok(),
+            matches!(
+                try_acquire(&path, "collate run").expect("lock file"),
+                Attempt::Taken(_)
+            ),
             "released on drop"
         );
     }

@@ -9,10 +9,7 @@ use crate::error::FatalError;
 
 /// Writes `bytes` to a temporary file beside `path`, flushes it and the folder to disk, then renames it over `path`.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FatalError> {
-    let fail = |reason: std::io::Error| FatalError::Output {
-        path: path.to_path_buf(),
-        reason: reason.to_string(),
-    };
+    let fail = |error: std::io::Error| FatalError::output(path, error);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(fail)?;
     }
@@ -26,10 +23,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FatalError> {
 /// file renamed over `path`, but without flushing it to disk on its own. Call [`flush_filesystem`] once after
 /// a batch of them, before the batch is committed to the store.
 pub fn write_atomically_deferred(path: &Path, bytes: &[u8]) -> Result<(), FatalError> {
-    let fail = |reason: std::io::Error| FatalError::Output {
-        path: path.to_path_buf(),
-        reason: reason.to_string(),
-    };
+    let fail = |error: std::io::Error| FatalError::output(path, error);
     let parent = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -58,12 +52,10 @@ pub fn write_atomically_deferred(path: &Path, bytes: &[u8]) -> Result<(), FatalE
 pub fn flush_filesystem(dir: &Path) -> Result<(), FatalError> {
     #[cfg(target_os = "linux")]
     {
-        let fail = |reason: String| FatalError::Output {
-            path: dir.to_path_buf(),
-            reason,
-        };
-        let folder = std::fs::File::open(dir).map_err(|e| fail(e.to_string()))?;
-        nix::unistd::syncfs(&folder).map_err(|e| fail(format!("cannot flush to disk: {e}")))?;
+        let folder = std::fs::File::open(dir).map_err(|e| FatalError::output(dir, e))?;
+        nix::unistd::syncfs(&folder).map_err(|e| {
+            FatalError::folder_failed(dir, "cannot flush to disk", std::io::Error::from(e))
+        })?;
     }
     #[cfg(not(target_os = "linux"))]
     let _ = dir;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 use notify::RecursiveMode;
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 
-use crate::error::FatalError;
+use crate::error::{Cause, FatalError};
 use crate::lock;
 use crate::period::PeriodChoice;
 use crate::pipeline::{
@@ -74,19 +74,14 @@ struct WatchedInbox {
 
 impl WatchedInbox {
     fn resolve(given: &Path) -> Result<WatchedInbox, FatalError> {
-        let resolved = std::fs::canonicalize(given).map_err(|error| FatalError::Folder {
-            path: given.to_path_buf(),
-            reason: if given.exists() {
-                format!("cannot find where the inbox folder is: {error}")
-            } else {
-                "the inbox folder does not exist".to_owned()
-            },
+        let resolved = std::fs::canonicalize(given).map_err(|error| match given.exists() {
+            true => {
+                FatalError::folder_failed(given, "cannot find where the inbox folder is", error)
+            }
+            false => FatalError::folder(given, "the inbox folder does not exist"),
         })?;
         if !resolved.is_dir() {
-            return Err(FatalError::Folder {
-                path: given.to_path_buf(),
-                reason: "the inbox is not a folder".to_owned(),
-            });
+            return Err(FatalError::folder(given, "the inbox is not a folder"));
         }
         Ok(WatchedInbox {
             given: given.to_path_buf(),
@@ -121,12 +116,12 @@ pub fn watch(
 ) -> Result<(), FatalError> {
     let _only_watcher =
         match lock::try_acquire(&lock::watch_lock_path(&folders.store), "collate watch")? {
-            Ok(lock) => lock,
-            Err(holder) => {
-                return Err(FatalError::Folder {
-                    path: folders.inbox.clone(),
-                    reason: format!("another watcher is already running on it: {holder}"),
-                });
+            lock::Attempt::Taken(lock) => lock,
+            lock::Attempt::HeldBy(holder) => {
+                return Err(FatalError::folder(
+                    &folders.inbox,
+                    format!("another watcher is already running on it: {holder}"),
+                ));
             }
         };
     let watched = WatchedInbox::resolve(&folders.inbox)?;
@@ -136,9 +131,12 @@ pub fn watch(
     let _debouncer = match options.poll {
         Some(_) => None,
         None => {
-            let fail = |error: notify::Error| FatalError::Folder {
-                path: inbox.clone(),
-                reason: format!("cannot watch for new files: {error}"),
+            let fail = |error: notify::Error| {
+                FatalError::folder_failed(
+                    inbox,
+                    "cannot watch for new files",
+                    Cause::Other(Box::new(error)),
+                )
             };
             // Short: the settle window, not the debouncer, is what waits for a file to be complete.
             let mut debouncer =

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 
-use crate::error::FatalError;
+use crate::error::{Cause, FatalError};
 use crate::pipeline::{rejected_file, validate_bytes};
 use crate::schema::{ReadLimits, Schemas};
 use crate::validate::{BuiltinCheck, Validated};
@@ -41,9 +41,8 @@ impl WorkerPool {
     /// A pool of workers running `program read-worker` on the schemas in `schemas`, one per core, started
     /// at once: a worker that cannot start at all stops the program rather than rejecting every return.
     pub fn start(program: &Path, schemas: &Path, limits: ReadLimits) -> Result<Self, FatalError> {
-        let schemas = std::fs::canonicalize(schemas).map_err(|error| FatalError::Folder {
-            path: schemas.to_path_buf(),
-            reason: format!("cannot find the schemas folder: {error}"),
+        let schemas = std::fs::canonicalize(schemas).map_err(|error| {
+            FatalError::folder_failed(schemas, "cannot find the schemas folder", error)
         })?;
         let pool = WorkerPool {
             program: program.to_path_buf(),
@@ -58,9 +57,12 @@ impl WorkerPool {
             .map(|_| Worker::start(&pool.program, &pool.schemas))
             .collect();
         for worker in started {
-            let worker = worker.map_err(|reason| FatalError::Folder {
-                path: pool.program.clone(),
-                reason: format!("cannot start a worker to read returns: {reason}"),
+            let worker = worker.map_err(|reason| {
+                FatalError::folder_failed(
+                    &pool.program,
+                    "cannot start a worker to read returns",
+                    Cause::Described(reason.to_string()),
+                )
             })?;
             pool.give_back(worker);
         }
@@ -69,9 +71,12 @@ impl WorkerPool {
 
     /// A pool of workers of this very program (what `collate` itself uses).
     pub fn of_this_program(schemas: &Path, limits: ReadLimits) -> Result<Self, FatalError> {
-        let program = std::env::current_exe().map_err(|error| FatalError::Folder {
-            path: PathBuf::from("collate"),
-            reason: format!("cannot find this program to start its workers: {error}"),
+        let program = std::env::current_exe().map_err(|error| {
+            FatalError::folder_failed(
+                Path::new("collate"),
+                "cannot find this program to start its workers",
+                error,
+            )
         })?;
         WorkerPool::start(&program, schemas, limits)
     }

@@ -83,11 +83,10 @@ pub fn init(args: &InitArgs) -> anyhow::Result<u8> {
     let folder = &args.folder;
     let schemas = folder.join("schemas");
     if schemas.exists() {
-        return Err(FatalError::Folder {
-            path: schemas,
-            reason: "already exists: this folder is an installation already (nothing was changed)"
-                .to_owned(),
-        }
+        return Err(FatalError::folder(
+            &schemas,
+            "already exists: this folder is an installation already (nothing was changed)",
+        )
         .into());
     }
     for (name, text) in SCHEMAS {
@@ -109,10 +108,8 @@ pub fn init(args: &InitArgs) -> anyhow::Result<u8> {
 }
 
 fn create_folder(path: &Path) -> Result<(), FatalError> {
-    std::fs::create_dir_all(path).map_err(|error| FatalError::Folder {
-        path: path.to_path_buf(),
-        reason: format!("cannot create it: {error}"),
-    })
+    std::fs::create_dir_all(path)
+        .map_err(|error| FatalError::folder_failed(path, "cannot create it", error))
 }
 
 #[cfg(test)]

@@ -18,12 +18,11 @@ use crate::period::Quarter;
 /// Reads and checks every schema file under `dir`.
 pub fn load(dir: &Path) -> Result<Schemas, FatalError> {
     if !dir.is_dir() {
-        return Err(FatalError::Folder {
-            path: dir.to_path_buf(),
-            reason: "the schemas folder does not exist: is this an installation folder? \
-                     `collate init` sets one up"
-                .to_owned(),
-        });
+        return Err(FatalError::folder(
+            dir,
+            "the schemas folder does not exist: is this an installation folder? \
+             `collate init` sets one up",
+        ));
     }
     let dashboard_file = dir.join("dashboard.toml");
     let raw_dashboard: RawDashboard = parse_file(&dashboard_file)?;
@@ -58,10 +57,10 @@ pub fn load(dir: &Path) -> Result<Schemas, FatalError> {
         templates.push(template);
     }
     if templates.is_empty() {
-        return Err(FatalError::Folder {
-            path: dir.join("templates"),
-            reason: "no return templates (*.toml) found".to_owned(),
-        });
+        return Err(FatalError::folder(
+            &dir.join("templates"),
+            "no return templates (*.toml) found",
+        ));
     }
 
     let plans = load_plans(&dir.join("plans"), &departments, &catalogue, &templates)?;
@@ -138,10 +137,8 @@ fn load_plans(
 }
 
 fn toml_files(dir: &Path, what: &str) -> Result<Vec<PathBuf>, FatalError> {
-    let entries = std::fs::read_dir(dir).map_err(|error| FatalError::Folder {
-        path: dir.to_path_buf(),
-        reason: format!("cannot list {what}: {error}"),
-    })?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|error| FatalError::folder_failed(dir, format!("cannot list {what}"), error))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))

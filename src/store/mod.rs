@@ -58,10 +58,8 @@ pub struct Store {
 
 impl Store {
     pub fn open(dir: &Path) -> Result<Store, FatalError> {
-        std::fs::create_dir_all(dir).map_err(|error| FatalError::Store {
-            path: dir.to_path_buf(),
-            reason: format!("cannot create the store folder: {error}"),
-        })?;
+        std::fs::create_dir_all(dir)
+            .map_err(|error| FatalError::store(dir, "cannot create the store folder", error))?;
         Ok(Store {
             dir: dir.to_path_buf(),
         })
@@ -71,17 +69,11 @@ impl Store {
         &self.dir
     }
 
-    fn store_error(&self, path: &Path, reason: impl std::fmt::Display) -> FatalError {
-        FatalError::Store {
-            path: path.to_path_buf(),
-            reason: reason.to_string(),
-        }
-    }
-
     /// Committed segments: those whose returns table exists. The returns table is written last, so a
     /// segment without it was cut short by a crash and is ignored (its returns are processed again).
     fn committed(&self) -> Result<Vec<Segment>, FatalError> {
-        let entries = std::fs::read_dir(&self.dir).map_err(|e| self.store_error(&self.dir, e))?;
+        let entries = std::fs::read_dir(&self.dir)
+            .map_err(|e| FatalError::store(&self.dir, "cannot list it", e))?;
         let mut segments: Vec<Segment> = entries
             .filter_map(|entry| entry.ok())
             .filter_map(|entry| {
@@ -137,12 +129,13 @@ impl Store {
                 if !path.exists() && *table == "statuses" {
                     continue;
                 }
-                let file = std::fs::File::open(&path).map_err(|e| self.store_error(&path, e))?;
+                let file = std::fs::File::open(&path)
+                    .map_err(|e| FatalError::store(&path, "cannot open it", e))?;
                 let frame = ParquetReader::new(file)
                     .finish()
-                    .map_err(|e| self.store_error(&path, format!("unreadable Parquet: {e}")))?;
+                    .map_err(|e| FatalError::store(&path, "unreadable Parquet", e))?;
                 let frame = conform(frame, empty.table(table))
-                    .map_err(|e| self.store_error(&path, format!("unexpected columns: {e}")))?;
+                    .map_err(|e| FatalError::store(&path, "unexpected columns", e))?;
                 frames[slot].push(frame);
             }
         }
@@ -183,7 +176,7 @@ impl Store {
         ParquetWriter::new(&mut bytes)
             .with_compression(ParquetCompression::Zstd(None))
             .finish(&mut frame)
-            .map_err(|e| self.store_error(&path, e))?;
+            .map_err(|e| FatalError::store(&path, "cannot encode a segment", e))?;
         Ok((path, bytes))
     }
 
@@ -214,13 +207,15 @@ impl Store {
         let everything = self.load()?;
         let base = self.next_segment(true)?;
         self.write_segment(base, &everything)?;
-        let entries = std::fs::read_dir(&self.dir).map_err(|e| self.store_error(&self.dir, e))?;
+        let entries = std::fs::read_dir(&self.dir)
+            .map_err(|e| FatalError::store(&self.dir, "cannot list it", e))?;
         for entry in entries.filter_map(|entry| entry.ok()) {
             let name = entry.file_name().to_string_lossy().into_owned();
             let number: Option<u32> = name.get(..6).and_then(|digits| digits.parse().ok());
             if name.ends_with(".parquet") && number.is_some_and(|n| n < base.number) {
-                std::fs::remove_file(entry.path())
-                    .map_err(|e| self.store_error(&entry.path(), e))?;
+                std::fs::remove_file(entry.path()).map_err(|e| {
+                    FatalError::store(&entry.path(), "cannot remove a folded segment", e)
+                })?;
             }
         }
         tracing::info!("history store compacted: {} segments into one", live.len());
@@ -229,11 +224,13 @@ impl Store {
 
     /// Empties the store, for `collate rebuild`. The originals in the inbox are untouched.
     pub fn clear(&self) -> Result<(), FatalError> {
-        let entries = std::fs::read_dir(&self.dir).map_err(|e| self.store_error(&self.dir, e))?;
+        let entries = std::fs::read_dir(&self.dir)
+            .map_err(|e| FatalError::store(&self.dir, "cannot list it", e))?;
         for entry in entries.filter_map(|entry| entry.ok()) {
             let path = entry.path();
             if path.extension().is_some_and(|ext| ext == "parquet") {
-                std::fs::remove_file(&path).map_err(|e| self.store_error(&path, e))?;
+                std::fs::remove_file(&path)
+                    .map_err(|e| FatalError::store(&path, "cannot remove a segment", e))?;
             }
         }
         Ok(())
@@ -305,8 +302,18 @@ impl History {
     /// A returns table of one row: the accepted return with this content, arriving again as `arrival` (what
     /// `collate use` stores to make it the one in use). `None` if no accepted return has this content.
     pub fn arrive_again(&self, sha256: &str, arrival: i64) -> Result<Option<History>, FatalError> {
-        let accepted = self.returns.column("accepted")?.bool()?;
-        let hashes = self.returns.column("sha256")?.str()?;
+        let accepted = self
+            .returns
+            .column("accepted")
+            .map_err(FatalError::History)?
+            .bool()
+            .map_err(FatalError::History)?;
+        let hashes = self
+            .returns
+            .column("sha256")
+            .map_err(FatalError::History)?
+            .str()
+            .map_err(FatalError::History)?;
         let Some(row) = (0..self.returns.height())
             .rev()
             .find(|&i| hashes.get(i) == Some(sha256) && accepted.get(i) == Some(true))
@@ -314,7 +321,9 @@ impl History {
             return Ok(None);
         };
         let mut returns = self.returns.slice(row as i64, 1);
-        returns.with_column(Column::new("arrival".into(), [arrival]))?;
+        returns
+            .with_column(Column::new("arrival".into(), [arrival]))
+            .map_err(FatalError::History)?;
         let empty = tables_for(&[])?;
         Ok(Some(History { returns, ..empty }))
     }
@@ -404,7 +413,7 @@ fn stack(frames: Vec<DataFrame>, empty: DataFrame) -> Result<DataFrame, FatalErr
         return Ok(empty);
     };
     for frame in frames {
-        all.vstack_mut(&frame)?;
+        all.vstack_mut(&frame).map_err(FatalError::History)?;
     }
     all.rechunk_mut();
     Ok(all)

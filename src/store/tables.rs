@@ -48,11 +48,11 @@ pub fn tables_for(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
         }
     }
     Ok(History {
-        returns: returns.into_frame()?,
-        figures: figures.into_frame()?,
-        commentary: commentary.into_frame()?,
-        exceptions: exceptions.into_frame()?,
-        statuses: statuses.into_frame()?,
+        returns: returns.into_frame().map_err(FatalError::History)?,
+        figures: figures.into_frame().map_err(FatalError::History)?,
+        commentary: commentary.into_frame().map_err(FatalError::History)?,
+        exceptions: exceptions.into_frame().map_err(FatalError::History)?,
+        statuses: statuses.into_frame().map_err(FatalError::History)?,
     })
 }
 

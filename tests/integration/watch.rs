@@ -326,9 +326,11 @@ fn run_waits_for_the_batch_in_hand_and_says_whose_it_is() {
     let installation = Installation::with_sample_inbox();
     // Hold the batch lock as a watcher in the middle of a batch does.
     let lock_path = collate::lock::batch_lock_path(&installation.root.join("store"));
-    let held = collate::lock::try_acquire(&lock_path, "collate watch")
-        .expect("lock file")
-        .expect("free");
+    let collate::lock::Attempt::Taken(held) =
+        collate::lock::try_acquire(&lock_path, "collate watch").expect("lock file")
+    else {
+        panic!("the batch lock is free");
+    };
     let mut run = installation
         .command()
         .arg("run")

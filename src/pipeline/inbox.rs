@@ -1,0 +1,216 @@
+//! The inbox: what counts as a return, scanning in received order, files still being written, files
+//! that are not returns set aside, reading and hashing a file as received, and the inbox status file.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::Folders;
+use crate::error::FatalError;
+use crate::outfile::write_atomically;
+
+/// The status file `collate` keeps in the inbox, listing what is still pending.
+pub const STATUS_FILE: &str = "collate-status.txt";
+
+/// Where files that are not returns are moved, each with a note of why.
+pub const SET_ASIDE_FOLDER: &str = "set aside";
+
+/// What counts as a workbook: the extensions a return may have.
+pub const WORKBOOK_EXTENSIONS: [&str; 4] = ["xlsx", "xlsm", "xls", "ods"];
+
+/// What the inbox holds, in received order: returns to process, and files that are not returns.
+#[derive(Debug, Default)]
+pub struct InboxScan {
+    pub returns: Vec<PathBuf>,
+    pub not_returns: Vec<PathBuf>,
+}
+
+/// Whether a file is one a department could have sent. Hidden files, Excel's `~$` owner files, Excel's
+/// extension-less temporary files (written during a save, then renamed), `.tmp` files and collate's own
+/// status file are not: they are left alone and never validated.
+pub fn is_ignored(path: &Path) -> bool {
+    let name = file_name(path);
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    name.starts_with('.')
+        || name.starts_with("~$")
+        || name == STATUS_FILE
+        || extension.is_none()
+        || extension.as_deref() == Some("tmp")
+}
+
+pub fn is_workbook_name(path: &Path) -> bool {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .is_some_and(|e| WORKBOOK_EXTENSIONS.contains(&e.as_str()))
+}
+
+pub fn scan_inbox(inbox: &Path) -> Result<InboxScan, FatalError> {
+    let entries = std::fs::read_dir(inbox)
+        .map_err(|error| FatalError::folder_failed(inbox, "cannot read the inbox", error))?;
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+    for entry in entries.filter_map(|entry| entry.ok()) {
+        let path = entry.path();
+        if !path.is_file() || is_ignored(&path) {
+            continue;
+        }
+        let modified = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .unwrap_or(std::time::UNIX_EPOCH);
+        files.push((modified, path));
+    }
+    // Received order: the order the owner saved them in, then by name.
+    files.sort();
+    let mut scan = InboxScan::default();
+    for (_, path) in files {
+        if is_workbook_name(&path) {
+            scan.returns.push(path);
+        } else {
+            scan.not_returns.push(path);
+        }
+    }
+    Ok(scan)
+}
+
+/// Whether a file has not been written to for `window`: a file still being copied is not read yet.
+/// A modification time in the future (a share's clock ahead of ours) counts as settled.
+pub fn has_settled(path: &Path, window: std::time::Duration) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map(|modified| {
+            std::time::SystemTime::now()
+                .duration_since(modified)
+                .map_or(true, |age| age >= window)
+        })
+        .unwrap_or(false)
+}
+
+/// Moves a file that is not a return into `inbox/set aside/`, beside a note saying why. Its bytes are
+/// untouched.
+pub fn set_aside(inbox: &Path, path: &Path) -> Result<PathBuf, FatalError> {
+    let folder = inbox.join(SET_ASIDE_FOLDER);
+    let fail = |error: std::io::Error| {
+        FatalError::folder_failed(&folder, "cannot set a file aside", error)
+    };
+    std::fs::create_dir_all(&folder).map_err(fail)?;
+    let name = file_name(path);
+    let mut target = folder.join(&name);
+    let mut copy = 2;
+    while target.exists() {
+        target = folder.join(format!("{name} ({copy})"));
+        copy += 1;
+    }
+    let reason = format!(
+        "{name} is not a spreadsheet return (.xlsx, .xlsm, .xls or .ods), so collate set it aside unread.\n\
+         If it is a return, save it from Excel as .xlsx and put it in the inbox again.\n"
+    );
+    let note = PathBuf::from(format!("{}.reason.txt", target.display()));
+    write_atomically(&note, reason.as_bytes())?;
+    std::fs::rename(path, &target).map_err(fail)?;
+    tracing::warn!(file = %name, "set aside: not a spreadsheet return");
+    Ok(target)
+}
+
+pub(super) fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+pub(super) fn received_at(path: &Path) -> String {
+    let modified = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .unwrap_or(std::time::UNIX_EPOCH);
+    chrono::DateTime::<chrono::Utc>::from(modified)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// A file as it arrived: its name, when, its bytes (or why they could not be read) and their SHA-256.
+pub struct Received {
+    pub file: String,
+    pub received_at: String,
+    pub bytes: Result<Vec<u8>, std::io::Error>,
+    pub sha256: String,
+}
+
+/// Reads and hashes one file; validation waits until the hash says the file is new.
+pub fn receive(path: &Path) -> Received {
+    let bytes = std::fs::read(path);
+    Received {
+        file: file_name(path),
+        received_at: received_at(path),
+        sha256: bytes.as_deref().map(sha256_hex).unwrap_or_default(),
+        bytes,
+    }
+}
+
+/// How long a file must go unmodified before it is read, unless configured otherwise.
+pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Splits files into those that have stood still for the settle window and those still changing. Files
+/// saved a moment ago (a copy just made) are waited for, once, for at most the window: a one-shot run
+/// must not skip a complete return only because it is young.
+pub(super) fn wait_for_young_files(
+    paths: Vec<PathBuf>,
+    window: std::time::Duration,
+) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let (ready, young): (Vec<PathBuf>, Vec<PathBuf>) = paths
+        .into_iter()
+        .partition(|path| has_settled(path, window));
+    if young.is_empty() {
+        return (ready, young);
+    }
+    tracing::info!(
+        "{} file(s) saved in the last {} s; waiting for them to stand still",
+        young.len(),
+        window.as_secs_f64()
+    );
+    std::thread::sleep(window);
+    let (settled, changing): (Vec<PathBuf>, Vec<PathBuf>) = young
+        .into_iter()
+        .partition(|path| has_settled(path, window));
+    let mut ready = ready;
+    ready.extend(settled);
+    (ready, changing)
+}
+
+/// Writes `inbox/collate-status.txt`: what is pending, at a glance, beside the returns themselves.
+pub fn write_inbox_status(
+    folders: &Folders,
+    processed: usize,
+    settling: &[PathBuf],
+    never_settled: &[PathBuf],
+) -> Result<(), FatalError> {
+    let list = |paths: &[PathBuf]| {
+        if paths.is_empty() {
+            "  none\n".to_owned()
+        } else {
+            paths
+                .iter()
+                .map(|p| format!("  {}\n", file_name(p)))
+                .collect()
+        }
+    };
+    let text = format!(
+        "collate inbox status\n\n\
+         Returns processed so far: {processed} (outcomes in {}; exceptions in {})\n\n\
+         Pending, still being written (taken once unchanged for a moment):\n{}\n\
+         Still changing after a long wait (check who is writing them):\n{}\n\
+         Files that are not returns are moved to \"{SET_ASIDE_FOLDER}\" with a note of why.\n",
+        folders.store.display(),
+        folders.exceptions().display(),
+        list(settling),
+        list(never_settled),
+    );
+    write_atomically(&folders.inbox.join(STATUS_FILE), text.as_bytes())
+}

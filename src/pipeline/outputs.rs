@@ -1,0 +1,242 @@
+//! Writing the outputs: the periods they are for, consolidation and rendering with stored returns that
+//! break them quarantined, and each workbook replaced atomically.
+
+use std::collections::HashSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use super::Folders;
+use crate::consolidate::{self, FlagSettings, Quarantined};
+use crate::error::FatalError;
+use crate::outfile::write_atomically;
+use crate::period::{Period, PeriodChoice};
+use crate::render;
+use crate::schema::Schemas;
+use crate::store::History;
+
+/// The quarter just ended, for a dashboard with no accepted returns yet to say which period it is.
+fn quarter_just_ended() -> Period {
+    Period::most_recently_ended(chrono::Local::now().date_naive())
+}
+
+/// What a rewrite of the outputs produced: the reporting period, and where the dashboard went (beside
+/// `dashboard.xlsx` when that could not be replaced).
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub period: Period,
+    pub dashboard: PathBuf,
+}
+
+/// Consolidates the history and rewrites the dashboard and exceptions workbooks atomically. A stored
+/// return whose content can no longer be consolidated or rendered is quarantined (left out and reported
+/// in the exceptions workbook): no store content can stop the outputs being written.
+pub fn write_outputs(
+    schemas: &Schemas,
+    folders: &Folders,
+    history: &History,
+    choice: PeriodChoice,
+) -> Result<Written, FatalError> {
+    let (period, chase_period) = resolve_periods(history, choice)?;
+    let outputs = Outputs {
+        schemas,
+        catalogue: consolidate::catalogue_frames(schemas).map_err(FatalError::Consolidation)?,
+        period,
+        chase_period,
+        settings: FlagSettings {
+            far_above_ratio: schemas.dashboard.far_above_ratio,
+            far_above_min_excess: schemas.dashboard.far_above_min_excess,
+        },
+    };
+    let rendered = outputs.render_quarantining(history)?;
+    let dashboard = replace_output(&folders.dashboard(), &rendered.dashboard)?;
+    replace_output(&folders.exceptions(), &rendered.exceptions)?;
+    Ok(Written { period, dashboard })
+}
+
+/// How far (in quarters) a period the owner names may be from every stored return: further, and it is
+/// more likely a mistyped year than a wish.
+const FAR_QUARTERS: i64 = 8;
+
+/// The periods the outputs are for: the dashboard's and the chase list's.
+fn resolve_periods(
+    history: &History,
+    choice: PeriodChoice,
+) -> Result<(Period, Period), FatalError> {
+    let stored = consolidate::stored_periods(history).map_err(FatalError::History)?;
+    let latest = stored.iter().max().copied();
+    Ok(match choice {
+        PeriodChoice::Latest => {
+            let period = latest.unwrap_or_else(quarter_just_ended);
+            (period, period)
+        }
+        PeriodChoice::Due(due) => (latest.unwrap_or(due), due),
+        PeriodChoice::Named(named) => {
+            let nearest = stored
+                .iter()
+                .map(|p| (p.quarter_index() - named.quarter_index()).abs())
+                .min();
+            if let (Some(distance), Some(latest)) = (nearest, latest)
+                && distance > FAR_QUARTERS
+            {
+                return Err(FatalError::Period {
+                    period: named.to_string(),
+                    reason: format!(
+                        "no return is stored within two years of it (the latest is {latest}); is the year mistyped?"
+                    ),
+                });
+            }
+            (named, named)
+        }
+    })
+}
+
+/// The most returns a rewrite quarantines before it gives up and reports the failure itself.
+const MAX_QUARANTINED: usize = 8;
+
+/// What the outputs are built from, besides the history.
+struct Outputs<'s> {
+    schemas: &'s Schemas,
+    catalogue: consolidate::CatalogueFrames,
+    period: Period,
+    chase_period: Period,
+    settings: FlagSettings,
+}
+
+/// The two workbooks' bytes.
+struct Rendered {
+    dashboard: Vec<u8>,
+    exceptions: Vec<u8>,
+}
+
+impl Outputs<'_> {
+    /// Consolidates and renders; `Err` is why it failed, in words (a panic included).
+    fn render(&self, history: &History, quarantined: &[Quarantined]) -> Result<Rendered, String> {
+        let attempt = catch_unwind(AssertUnwindSafe(|| -> Result<Rendered, String> {
+            let mut consolidated = consolidate::consolidate(
+                history,
+                &self.catalogue,
+                (self.period, self.chase_period),
+                self.settings,
+            )
+            .map_err(|error| format!("it could not be consolidated: {error}"))?;
+            consolidated.quarantined = quarantined.to_vec();
+            let (dashboard, exceptions) = rayon::join(
+                || render::dashboard_workbook(self.schemas, &consolidated),
+                || render::exceptions_workbook(self.schemas, &consolidated),
+            );
+            let dashboard = dashboard
+                .map_err(|error| format!("the dashboard could not be written: {error}"))?;
+            let exceptions = exceptions.map_err(|error| {
+                format!("the exceptions workbook could not be written: {error}")
+            })?;
+            Ok(Rendered {
+                dashboard,
+                exceptions,
+            })
+        }));
+        attempt.unwrap_or_else(|_| Err("building the outputs failed on its content".to_owned()))
+    }
+
+    /// Renders everything; while that fails, finds the stored return that breaks it, leaves it out and
+    /// tries again.
+    fn render_quarantining(&self, history: &History) -> Result<Rendered, FatalError> {
+        let mut kept = history.clone();
+        let mut quarantined: Vec<Quarantined> = Vec::new();
+        loop {
+            let reason = match self.render(&kept, &quarantined) {
+                Ok(rendered) => return Ok(rendered),
+                Err(reason) => reason,
+            };
+            let culprit = match quarantined.len() < MAX_QUARANTINED {
+                true => self.first_breaking_return(&kept)?,
+                false => None,
+            };
+            let Some((hash, file, received_at)) = culprit else {
+                return Err(FatalError::Outputs(reason));
+            };
+            tracing::error!(file = %file, "quarantined: this stored return can no longer be put on the dashboard ({reason}); every other figure is still written");
+            quarantined.push(Quarantined {
+                file,
+                received_at,
+                reason,
+            });
+            kept = kept
+                .only(&|stored| stored != hash)
+                .map_err(FatalError::History)?;
+        }
+    }
+
+    /// The return whose arrival first breaks the outputs: the shortest run of stored returns, in the order
+    /// stored, that cannot be rendered ends with it. `None` when nothing stored is to blame.
+    fn first_breaking_return(
+        &self,
+        history: &History,
+    ) -> Result<Option<(String, String, String)>, FatalError> {
+        let stored = history.stored_returns().map_err(FatalError::History)?;
+        let renders = |count: usize| -> Result<bool, FatalError> {
+            let first: HashSet<&str> = stored[..count].iter().map(|r| r.0.as_str()).collect();
+            Ok(self
+                .render(
+                    &history
+                        .only(&|hash| first.contains(hash))
+                        .map_err(FatalError::History)?,
+                    &[],
+                )
+                .is_ok())
+        };
+        Ok(shortest_failing_run(stored.len(), renders)?.map(|count| stored[count - 1].clone()))
+    }
+}
+
+/// The length of the shortest run of the first `count` items for which `works` fails, by bisection
+/// (log2(count) tries); `None` when all of them work, or when none does (nothing to blame).
+pub(super) fn shortest_failing_run<E>(
+    count: usize,
+    mut works: impl FnMut(usize) -> Result<bool, E>,
+) -> Result<Option<usize>, E> {
+    if count == 0 || !works(0)? || works(count)? {
+        return Ok(None);
+    }
+    // works(good) holds and works(bad) does not.
+    let (mut good, mut bad) = (0, count);
+    while bad - good > 1 {
+        let middle = good + (bad - good) / 2;
+        if works(middle)? {
+            good = middle;
+        } else {
+            bad = middle;
+        }
+    }
+    Ok(Some(bad))
+}
+
+/// Replaces an output the owner may have open: Excel on Windows refuses the replacement while it has the
+/// file open. Retries with back-off (about 3 s in all), then writes a timestamped copy beside it and says
+/// so in the log: the update is never lost. Returns where the output went.
+pub fn replace_output(path: &Path, bytes: &[u8]) -> Result<PathBuf, FatalError> {
+    let mut delay = std::time::Duration::from_millis(100);
+    let mut refused = String::new();
+    for _ in 0..5 {
+        match write_atomically(path, bytes) {
+            Ok(()) => return Ok(path.to_path_buf()),
+            Err(error) => {
+                refused = error.to_string();
+                std::thread::sleep(delay);
+                delay *= 2;
+            }
+        }
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stamp = chrono::Local::now().format("%Y-%m-%d %H%M%S");
+    let copy = path.with_file_name(format!("{stem} {stamp}.xlsx"));
+    write_atomically(&copy, bytes)?;
+    tracing::warn!(
+        "{} could not be replaced (is it open in Excel?): {refused}; this update was written to {} instead",
+        path.display(),
+        copy.display()
+    );
+    Ok(copy)
+}

@@ -1,0 +1,425 @@
+//! The processing session ([`Collator`]): each new file validated on the workers, its outcome and
+//! report, the batch stored as one segment; and the one pass `run`, `rebuild` and the watcher make.
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use super::inbox::{
+    DEFAULT_SETTLE, Received, WORKBOOK_EXTENSIONS, file_name, receive, received_at, scan_inbox,
+    set_aside, sha256_hex, wait_for_young_files, write_inbox_status,
+};
+use super::outputs::{Written, write_outputs};
+use super::{Folders, Outcome, RunSummary};
+use crate::error::{Cause, FatalError};
+use crate::exception::Exception;
+use crate::outfile::{flush_filesystem, write_atomically_deferred};
+use crate::period::PeriodChoice;
+use crate::read::SourceWorkbook;
+use crate::render;
+use crate::schema::{Schemas, Severity};
+use crate::store::{History, ProcessedReturn, ReturnKey, Store, return_key, tables_for};
+use crate::validate::{BuiltinCheck, Validated, validate};
+use crate::worker::WorkerPool;
+
+/// A return rejected before validation could start, with its one-line reason.
+pub(crate) fn rejected_file(
+    file: &str,
+    check: BuiltinCheck,
+    reason: String,
+    guidance: &str,
+) -> Validated {
+    Validated::Unidentified {
+        exceptions: vec![Exception {
+            file: file.to_owned(),
+            sheet: String::new(),
+            cell: String::new(),
+            value_found: String::new(),
+            rule_id: check.id().to_owned(),
+            severity: Severity::Error,
+            message: reason,
+            guidance: guidance.to_owned(),
+        }],
+    }
+}
+
+/// Validates the bytes of one file. Never fails and never panics outward: a file that breaks the reader
+/// is a rejected return with a reason, and the run goes on.
+pub fn validate_bytes(schemas: &Schemas, file: &str, bytes: Vec<u8>) -> Validated {
+    let extension = Path::new(file)
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !WORKBOOK_EXTENSIONS.contains(&extension.as_str()) {
+        return rejected_file(
+            file,
+            BuiltinCheck::UnsupportedFile,
+            format!("\"{file}\" is not a spreadsheet return (.xlsx, .xlsm, .xls or .ods)"),
+            "Save the return from Excel as .xlsx and send it again.",
+        );
+    }
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        match SourceWorkbook::open(bytes, &extension, &schemas.dashboard.limits) {
+            Ok(mut workbook) => validate(schemas, file, &mut workbook),
+            Err(unreadable) => rejected_file(
+                file,
+                BuiltinCheck::UnreadableWorkbook,
+                unreadable.0,
+                "Open the file in Excel, check it shows your return, save it as .xlsx and send it again.",
+            ),
+        }
+    }));
+    outcome.unwrap_or_else(|_| {
+        rejected_file(
+            file,
+            BuiltinCheck::UnreadableWorkbook,
+            "the workbook could not be read (the reader failed on its content)".to_owned(),
+            "Open the file in Excel, save it as a new .xlsx and send it again.",
+        )
+    })
+}
+
+/// Validates received files on the workers, all at once, results in the order given. Never fails: a
+/// file that cannot be read from disk, or that a worker dies on, is a rejected return.
+pub fn validate_received(workers: &WorkerPool, received: Vec<Received>) -> Vec<ProcessedReturn> {
+    let readable: Vec<(&str, &[u8])> = received
+        .iter()
+        .filter_map(|r| Some((r.file.as_str(), r.bytes.as_deref().ok()?)))
+        .collect();
+    let mut validated = workers.validate_all(&readable).into_iter();
+    received
+        .into_iter()
+        .map(|received| {
+            let validated = match &received.bytes {
+                Ok(_) => validated.next().unwrap_or_default(),
+                Err(error) => rejected_file(
+                    &received.file,
+                    BuiltinCheck::UnreadableFile,
+                    format!("the file cannot be opened: {error}"),
+                    "Check the file is not open elsewhere and save it into the inbox again.",
+                ),
+            };
+            ProcessedReturn {
+                sha256: received.sha256,
+                source_file: received.file,
+                received_at: received.received_at,
+                validated,
+            }
+        })
+        .collect()
+}
+
+/// Reads, hashes and validates one file (in a worker).
+pub fn process_file(workers: &WorkerPool, path: &Path) -> ProcessedReturn {
+    let mut processed = validate_received(workers, vec![receive(path)]);
+    processed.pop().unwrap_or_else(|| ProcessedReturn {
+        sha256: String::new(),
+        source_file: file_name(path),
+        received_at: received_at(path),
+        validated: Validated::default(),
+    })
+}
+
+/// Files are read, hashed and validated in parallel this many at a time; results keep inbox order, and
+/// memory stays bounded however full the inbox.
+const FILES_AT_A_TIME: usize = 64;
+
+/// A processing session: the schemas, the store with its history in memory, and the content already seen.
+/// `collate run` opens one for a single pass; the watcher keeps one for its lifetime.
+pub struct Collator<'s> {
+    schemas: &'s Schemas,
+    workers: &'s WorkerPool,
+    folders: Folders,
+    store: Store,
+    history: History,
+    /// Content hash → the name it was first processed under.
+    known: HashMap<String, String>,
+    /// The store's newest segment when `history` was last in step with it.
+    segment_seen: Option<u32>,
+}
+
+impl<'s> Collator<'s> {
+    /// Opens the store (compacting it when it has grown many segments) and loads its history. Call it
+    /// holding the batch lock.
+    pub fn open(
+        schemas: &'s Schemas,
+        workers: &'s WorkerPool,
+        folders: &Folders,
+    ) -> Result<Collator<'s>, FatalError> {
+        let store = Store::open(&folders.store)?;
+        // Callers hold the batch lock, so this is the moment to fold many small segments into one.
+        store.compact()?;
+        let history = store.load()?;
+        let mut known: HashMap<String, String> = HashMap::new();
+        {
+            let returns = &history.returns;
+            let hashes = returns
+                .column("sha256")
+                .map_err(FatalError::History)?
+                .str()
+                .map_err(FatalError::History)?;
+            let names = returns
+                .column("source_file")
+                .map_err(FatalError::History)?
+                .str()
+                .map_err(FatalError::History)?;
+            for i in 0..returns.height() {
+                if let (Some(hash), Some(name)) = (hashes.get(i), names.get(i)) {
+                    known
+                        .entry(hash.to_owned())
+                        .or_insert_with(|| name.to_owned());
+                }
+            }
+        }
+        let segment_seen = store.latest_segment()?;
+        Ok(Collator {
+            schemas,
+            workers,
+            folders: folders.clone(),
+            store,
+            history,
+            known,
+            segment_seen,
+        })
+    }
+
+    /// Reloads the history if another process (a `collate run` while the watcher waited) added to the
+    /// store; call it holding the batch lock.
+    pub fn refresh(&mut self) -> Result<(), FatalError> {
+        if self.store.latest_segment()? != self.segment_seen {
+            tracing::debug!("the store changed under us; reloading it");
+            *self = Collator::open(self.schemas, self.workers, &self.folders)?;
+        }
+        Ok(())
+    }
+
+    /// How many distinct files the store holds.
+    pub fn processed_count(&self) -> usize {
+        self.known.len()
+    }
+
+    /// Processes these files: each new content once, in the order given; the batch becomes one store
+    /// segment. `stop` is checked between groups of files, so a stop finishes the returns in hand.
+    pub fn process(
+        &mut self,
+        paths: &[PathBuf],
+        stop: &dyn Fn() -> bool,
+    ) -> Result<RunSummary, FatalError> {
+        let mut summary = RunSummary::default();
+        let mut batch = Vec::new();
+        let mut reports_written = false;
+        let chunks: Vec<&[PathBuf]> = paths.chunks(FILES_AT_A_TIME).collect();
+        // The return in use for each department and period, as this batch changes it.
+        let mut in_use: HashMap<ReturnKey, String> = HashMap::new();
+        std::thread::scope(|scope| -> Result<(), FatalError> {
+            // The next group of files is read and hashed on a thread of its own while the workers read
+            // the group in hand (on one thread: the pool's threads are waiting on the workers).
+            let receive_all =
+                |chunk: &[PathBuf]| chunk.iter().map(|p| receive(p)).collect::<Vec<_>>();
+            let mut next = chunks
+                .first()
+                .map(|chunk| scope.spawn(move || receive_all(chunk)));
+            for following in chunks.iter().skip(1).map(Some).chain([None]) {
+                let Some(in_hand) = next.take() else { break };
+                let received = in_hand
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                if stop() {
+                    break;
+                }
+                next = following.map(|chunk| scope.spawn(move || receive_all(chunk)));
+                let new = self.only_new(received, &mut summary);
+                for processed in validate_received(self.workers, new) {
+                    let replaces = self.replaces(&processed, &mut in_use)?;
+                    report_outcome(&processed, replaces.as_deref(), &mut summary);
+                    reports_written |=
+                        write_return_report(&self.folders, &processed, replaces.as_deref())?;
+                    batch.push(processed);
+                }
+            }
+            Ok(())
+        })?;
+        if !batch.is_empty() {
+            // The reports reach the disk before the store records their returns as processed.
+            if reports_written {
+                flush_filesystem(&self.folders.outbox)?;
+            }
+            let added = tables_for(&batch)?
+                .numbered_from(self.history.next_arrival().map_err(FatalError::History)?)
+                .map_err(FatalError::History)?;
+            self.store.append(&added)?;
+            self.segment_seen = self.store.latest_segment()?;
+            self.history.extend(&added).map_err(FatalError::History)?;
+        }
+        Ok(summary)
+    }
+
+    /// The accepted return that `processed` replaces as the one in use for its department and period.
+    fn replaces(
+        &self,
+        processed: &ProcessedReturn,
+        in_use: &mut HashMap<ReturnKey, String>,
+    ) -> Result<Option<String>, FatalError> {
+        let validated = &processed.validated;
+        let Some(key) = return_key(validated).filter(|_| validated.accepted()) else {
+            return Ok(None);
+        };
+        let earlier = match in_use.get(&key) {
+            Some(file) => Some(file.clone()),
+            None => self
+                .history
+                .in_use_for(validated)
+                .map_err(FatalError::History)?,
+        };
+        in_use.insert(key, processed.source_file.clone());
+        Ok(earlier.filter(|file| *file != processed.source_file))
+    }
+
+    /// The files whose content is new, in order: the same bytes twice in one batch count once.
+    fn only_new(&mut self, received: Vec<Received>, summary: &mut RunSummary) -> Vec<Received> {
+        let mut new = Vec::new();
+        for received in received {
+            if !received.sha256.is_empty() {
+                if let Some(same_as) = self.known.get(&received.sha256) {
+                    tracing::debug!(file = %received.file, same_as = %same_as, "already processed");
+                    summary.outcomes.push(Outcome::AlreadyProcessed {
+                        file: received.file,
+                        same_as: same_as.clone(),
+                    });
+                    continue;
+                }
+                self.known
+                    .insert(received.sha256.clone(), received.file.clone());
+            }
+            new.push(received);
+        }
+        new
+    }
+
+    /// Consolidates everything processed so far and rewrites the dashboard and exceptions workbooks.
+    pub fn write_outputs(&self, period: PeriodChoice) -> Result<Written, FatalError> {
+        write_outputs(self.schemas, &self.folders, &self.history, period)
+    }
+}
+
+/// Runs one pass: every new, settled return in the inbox is processed once, anything that is not a
+/// return is set aside, then the outputs and the inbox status are rewritten.
+pub fn process_inbox(
+    schemas: &Schemas,
+    workers: &WorkerPool,
+    folders: &Folders,
+    period: PeriodChoice,
+) -> Result<RunSummary, FatalError> {
+    process_inbox_in_order(schemas, workers, folders, period, &HashMap::new())
+}
+
+/// [`process_inbox`], reading the files whose content has a `recorded` arrival number in that order
+/// first (what `rebuild` keeps from the store it replaces), then the others by file time.
+pub fn process_inbox_in_order(
+    schemas: &Schemas,
+    workers: &WorkerPool,
+    folders: &Folders,
+    period: PeriodChoice,
+    recorded: &HashMap<String, i64>,
+) -> Result<RunSummary, FatalError> {
+    let mut collator = Collator::open(schemas, workers, folders)?;
+    let scan = scan_inbox(&folders.inbox)?;
+    let (mut ready, waiting) = wait_for_young_files(scan.returns, DEFAULT_SETTLE);
+    if !recorded.is_empty() {
+        let arrival = |path: &PathBuf| {
+            std::fs::read(path)
+                .ok()
+                .and_then(|bytes| recorded.get(&sha256_hex(&bytes)).copied())
+                .unwrap_or(i64::MAX)
+        };
+        // A stable sort: files never seen keep their file-time order, after those that were.
+        ready.sort_by_cached_key(arrival);
+    }
+    let mut summary = collator.process(&ready, &|| false)?;
+    for path in scan.not_returns {
+        set_aside(&folders.inbox, &path)?;
+        summary.outcomes.push(Outcome::SetAside {
+            file: file_name(&path),
+        });
+    }
+    for path in &waiting {
+        tracing::warn!(file = %file_name(path), "still being written after waiting {} s; not read this time", DEFAULT_SETTLE.as_secs());
+        summary.outcomes.push(Outcome::Waiting {
+            file: file_name(path),
+        });
+    }
+    let written = collator.write_outputs(period)?;
+    summary.period = Some(written.period);
+    summary.dashboard = Some(written.dashboard);
+    write_inbox_status(folders, collator.processed_count(), &waiting, &[])?;
+    Ok(summary)
+}
+
+fn report_outcome(processed: &ProcessedReturn, replaces: Option<&str>, summary: &mut RunSummary) {
+    let validated = &processed.validated;
+    let file = processed.source_file.clone();
+    if validated.accepted() {
+        let warnings = validated.count(Severity::Warning);
+        let identity = match validated {
+            Validated::Figures { identity: i, .. } => format!("{} {}", i.department, i.period),
+            Validated::PlanUpdate { identity: u, .. } => {
+                format!("{} update to {}, {}", u.department, u.plan, u.period)
+            }
+            Validated::Unidentified { .. } => String::new(),
+        };
+        let in_use = replaces
+            .map(|earlier| format!("; in use in place of \"{earlier}\""))
+            .unwrap_or_default();
+        tracing::info!(file = %file, "accepted ({identity}) with {warnings} quer{}{in_use}", if warnings == 1 { "y" } else { "ies" });
+        summary.outcomes.push(Outcome::Accepted { file, warnings });
+    } else {
+        let first = validated
+            .exceptions()
+            .iter()
+            .find(|e| e.severity == Severity::Error)
+            .map(|e| e.one_line())
+            .unwrap_or_else(|| format!("{file}: could not be identified"));
+        tracing::warn!(file = %file, "rejected: {first}");
+        summary.outcomes.push(Outcome::Rejected {
+            file,
+            reason: first,
+        });
+    }
+}
+
+/// The report a department can be sent back, xlsx for people and JSON for machines, for every return with
+/// something to send back. A clean return has none: its outcome is in the store's returns table. Returns
+/// whether a report was written.
+fn write_return_report(
+    folders: &Folders,
+    processed: &ProcessedReturn,
+    replaces: Option<&str>,
+) -> Result<bool, FatalError> {
+    let base = folders.return_reports().join(&processed.source_file);
+    let with_suffix = |suffix: &str| PathBuf::from(format!("{}{suffix}", base.display()));
+    let (xlsx, json) = (
+        with_suffix(".exceptions.xlsx"),
+        with_suffix(".exceptions.json"),
+    );
+    if processed.validated.exceptions().is_empty() {
+        // A clean return replacing one of the same name must not leave the old report behind.
+        for stale in [&xlsx, &json] {
+            if stale.exists() {
+                std::fs::remove_file(stale).map_err(|error| FatalError::output(stale, error))?;
+            }
+        }
+        return Ok(false);
+    }
+    let fail = |path: &Path, error: render::RenderError| {
+        FatalError::output(path, Cause::Other(Box::new(error)))
+    };
+    write_atomically_deferred(
+        &json,
+        &render::return_report_json(processed).map_err(|e| fail(&json, e))?,
+    )?;
+    write_atomically_deferred(
+        &xlsx,
+        &render::return_report_workbook(processed, replaces).map_err(|e| fail(&xlsx, e))?,
+    )?;
+    Ok(true)
+}
