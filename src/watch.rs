@@ -13,15 +13,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
+use notify::RecommendedWatcher;
 use notify::RecursiveMode;
-use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 
 use crate::error::{Cause, FatalError};
 use crate::lock;
 use crate::period::PeriodChoice;
 use crate::pipeline::{
     Collator, Folders, Outcome, RunSummary, has_settled, is_ignored, is_workbook_name, scan_inbox,
-    set_aside, write_inbox_status,
+    write_inbox_status,
 };
 use crate::read::looks_complete;
 use crate::schema::Schemas;
@@ -114,91 +115,138 @@ pub fn watch(
     stop: &AtomicBool,
     on_batch: &mut dyn FnMut(&RunSummary),
 ) -> Result<(), FatalError> {
-    let _only_watcher =
-        match lock::try_acquire(&lock::watch_lock_path(&folders.store), "collate watch")? {
-            lock::Attempt::Taken(lock) => lock,
-            lock::Attempt::HeldBy(holder) => {
-                return Err(FatalError::folder(
-                    &folders.inbox,
-                    format!("another watcher is already running on it: {holder}"),
-                ));
-            }
-        };
+    let _only_watcher = only_watcher(folders)?;
     let watched = WatchedInbox::resolve(&folders.inbox)?;
-    let inbox = &watched.given;
-
     let (events, received_events) = mpsc::channel::<DebounceEventResult>();
     let _debouncer = match options.poll {
         Some(_) => None,
-        None => {
-            let fail = |error: notify::Error| {
-                FatalError::folder_failed(
-                    inbox,
-                    "cannot watch for new files",
-                    Cause::Other(Box::new(error)),
-                )
-            };
-            // Short: the settle window, not the debouncer, is what waits for a file to be complete.
-            let mut debouncer =
-                new_debouncer(Duration::from_millis(50), None, events).map_err(fail)?;
-            debouncer
-                .watch(&watched.resolved, RecursiveMode::NonRecursive)
-                .map_err(fail)?;
-            Some(debouncer)
-        }
+        None => Some(notifications(&watched, events)?),
     };
-    let rescan_every = options.poll.unwrap_or(options.rescan);
-
     let mut collator = {
         let _batch = lock::acquire(&lock::batch_lock_path(&folders.store), "collate watch")?;
         Collator::open(schemas, workers, folders)?
     };
+    let mut watcher = Watcher::new(watched, options);
     tracing::info!(
         "watching {} ({}); {} returns already in the store",
-        inbox.display(),
+        watcher.watched.given.display(),
         match options.poll {
             Some(every) => format!("polling every {:.1} s", every.as_secs_f64()),
             None => format!(
                 "with a full rescan every {:.0} s",
-                rescan_every.as_secs_f64()
+                watcher.rescan_every.as_secs_f64()
             ),
         },
         collator.processed_count()
     );
-
-    let mut candidates: HashMap<PathBuf, Candidate> = HashMap::new();
-    // Files already read, with the size and time they had: unchanged, they are not read again.
-    let mut done: HashMap<PathBuf, (u64, SystemTime)> = HashMap::new();
-    let mut next_rescan = Instant::now();
-    let tick = options
-        .settle
-        .min(Duration::from_millis(250))
-        .max(Duration::from_millis(20));
-    let mut status_due = true;
-
     while !stop.load(Ordering::SeqCst) {
+        let noticed = watcher.noticed(&received_events)?;
+        let now = Instant::now();
+        watcher.note_candidates(noticed, now);
+        let ready = watcher.ready_files(now);
+        if !ready.is_empty() {
+            let summary = watcher.process(&mut collator, ready, stop)?;
+            on_batch(&summary);
+        }
+        if watcher.status_due {
+            write_inbox_status(
+                folders,
+                collator.processed_count(),
+                &watcher.settling(),
+                &watcher.stuck(),
+            )?;
+            watcher.status_due = false;
+        }
+    }
+    tracing::info!("stopped; every return read so far is stored and in the outputs");
+    Ok(())
+}
+
+/// The watch lock: one watcher per installation.
+fn only_watcher(folders: &Folders) -> Result<lock::Lock, FatalError> {
+    match lock::try_acquire(&lock::watch_lock_path(&folders.store), "collate watch")? {
+        lock::Attempt::Taken(lock) => Ok(lock),
+        lock::Attempt::HeldBy(holder) => Err(FatalError::folder(
+            &folders.inbox,
+            format!("another watcher is already running on it: {holder}"),
+        )),
+    }
+}
+
+/// File-system notifications for the inbox, fed into `events` by notify's thin debounced callback.
+fn notifications(
+    watched: &WatchedInbox,
+    events: mpsc::Sender<DebounceEventResult>,
+) -> Result<Debouncer<RecommendedWatcher, RecommendedCache>, FatalError> {
+    let fail = |error: notify::Error| {
+        FatalError::folder_failed(
+            &watched.given,
+            "cannot watch for new files",
+            Cause::Other(Box::new(error)),
+        )
+    };
+    // Short: the settle window, not the debouncer, is what waits for a file to be complete.
+    let mut debouncer = new_debouncer(Duration::from_millis(50), None, events).map_err(fail)?;
+    debouncer
+        .watch(&watched.resolved, RecursiveMode::NonRecursive)
+        .map_err(fail)?;
+    Ok(debouncer)
+}
+
+/// The watch loop's state: files seen and not yet read, files read, when to rescan.
+struct Watcher<'o> {
+    watched: WatchedInbox,
+    options: &'o WatchOptions,
+    rescan_every: Duration,
+    next_rescan: Instant,
+    /// How long to wait for events before looking at the candidates again.
+    tick: Duration,
+    candidates: HashMap<PathBuf, Candidate>,
+    /// Files already read, with the size and time they had: unchanged, they are not read again.
+    done: HashMap<PathBuf, (u64, SystemTime)>,
+    status_due: bool,
+}
+
+impl<'o> Watcher<'o> {
+    fn new(watched: WatchedInbox, options: &'o WatchOptions) -> Watcher<'o> {
+        Watcher {
+            watched,
+            options,
+            rescan_every: options.poll.unwrap_or(options.rescan),
+            // On start, catch up with everything already in the inbox.
+            next_rescan: Instant::now(),
+            tick: options
+                .settle
+                .min(Duration::from_millis(250))
+                .max(Duration::from_millis(20)),
+            candidates: HashMap::new(),
+            done: HashMap::new(),
+            status_due: true,
+        }
+    }
+
+    /// The paths a rescan (when due) and the events of one tick name.
+    fn noticed(
+        &mut self,
+        received_events: &mpsc::Receiver<DebounceEventResult>,
+    ) -> Result<Vec<PathBuf>, FatalError> {
         let mut noticed: Vec<PathBuf> = Vec::new();
-        if Instant::now() >= next_rescan {
-            let scan = scan_inbox(inbox)?;
+        if Instant::now() >= self.next_rescan {
+            let scan = scan_inbox(&self.watched.given)?;
             noticed.extend(scan.returns);
             noticed.extend(scan.not_returns);
-            next_rescan = Instant::now() + rescan_every;
+            self.next_rescan = Instant::now() + self.rescan_every;
         }
         // Wait for events a tick at most, then take all that queued.
-        let mut batch_of_events = Vec::new();
-        if let Ok(result) = received_events.recv_timeout(tick) {
-            batch_of_events.push(result);
-            while let Ok(result) = received_events.try_recv() {
-                batch_of_events.push(result);
-            }
-        }
-        for result in batch_of_events {
+        let first = received_events.recv_timeout(self.tick).ok();
+        let queued = std::iter::from_fn(|| received_events.try_recv().ok());
+        for result in first.into_iter().chain(queued) {
             match result {
                 Ok(found) => {
                     for event in found {
                         if event.need_rescan() {
                             tracing::warn!("file-system events were lost; rescanning the inbox");
-                            next_rescan = Instant::now();
+                            self.next_rescan = Instant::now();
                         }
                         noticed.extend(event.paths.iter().cloned());
                     }
@@ -207,13 +255,17 @@ pub fn watch(
                     for error in errors {
                         tracing::warn!("file-system watch error ({error}); rescanning the inbox");
                     }
-                    next_rescan = Instant::now();
+                    self.next_rescan = Instant::now();
                 }
             }
         }
-        let now = Instant::now();
+        Ok(noticed)
+    }
+
+    /// Files of the inbox not read in their present state become candidates.
+    fn note_candidates(&mut self, noticed: Vec<PathBuf>, now: Instant) {
         for path in noticed {
-            let Some(path) = watched.file_named_by(&path) else {
+            let Some(path) = self.watched.file_named_by(&path) else {
                 continue;
             };
             if is_ignored(&path) || !path.is_file() {
@@ -222,10 +274,10 @@ pub fn watch(
             let Some((size, modified)) = fingerprint(&path) else {
                 continue;
             };
-            if done.get(&path) == Some(&(size, modified)) {
+            if self.done.get(&path) == Some(&(size, modified)) {
                 continue;
             }
-            candidates.entry(path).or_insert(Candidate {
+            self.candidates.entry(path).or_insert(Candidate {
                 size,
                 modified,
                 unchanged_since: now,
@@ -233,10 +285,15 @@ pub fn watch(
                 reported: false,
             });
         }
+    }
 
+    /// The candidates ready to read, oldest first: settled, and complete (or given up on). Candidates
+    /// that vanished are forgotten; one still changing after the limit is reported once.
+    fn ready_files(&mut self, now: Instant) -> Vec<PathBuf> {
+        let options = self.options;
         let mut ready: Vec<(SystemTime, PathBuf)> = Vec::new();
         let mut gone = Vec::new();
-        for (path, candidate) in candidates.iter_mut() {
+        for (path, candidate) in self.candidates.iter_mut() {
             let Some((size, modified)) = fingerprint(path) else {
                 gone.push(path.clone());
                 continue;
@@ -245,7 +302,7 @@ pub fn watch(
                 candidate.size = size;
                 candidate.modified = modified;
                 candidate.unchanged_since = now;
-                status_due = true;
+                self.status_due = true;
             } else if now.duration_since(candidate.unchanged_since) >= options.settle
                 && has_settled(path, options.settle)
             {
@@ -263,66 +320,64 @@ pub fn watch(
                 tracing::warn!(file = %path.display(), "still changing after {:.0} s; not read yet",
                     options.never_settles_after.as_secs_f64());
                 candidate.reported = true;
-                status_due = true;
+                self.status_due = true;
             }
         }
         for path in gone {
-            candidates.remove(&path);
-            status_due = true;
+            self.candidates.remove(&path);
+            self.status_due = true;
         }
-
-        if !ready.is_empty() {
-            ready.sort();
-            let paths: Vec<PathBuf> = ready.into_iter().map(|(_, path)| path).collect();
-            let (returns, others): (Vec<PathBuf>, Vec<PathBuf>) =
-                paths.iter().cloned().partition(|p| is_workbook_name(p));
-            let _batch = lock::acquire(&lock::batch_lock_path(&folders.store), "collate watch")?;
-            collator.refresh()?;
-            let mut summary = collator.process(&returns, &|| stop.load(Ordering::SeqCst))?;
-            // Each return read has one outcome, in order; a stop may leave the rest for next time.
-            let returns_read = summary.outcomes.len();
-            for path in &others {
-                set_aside(inbox, path)?;
-                summary.outcomes.push(Outcome::SetAside {
-                    file: path
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
-                });
-            }
-            let written = collator.write_outputs(options.period)?;
-            summary.period = Some(written.period);
-            summary.dashboard = Some(written.dashboard);
-            let handled: Vec<&PathBuf> = returns
-                .iter()
-                .take(returns_read)
-                .chain(others.iter())
-                .collect();
-            for path in handled {
-                if let Some(candidate) = candidates.remove(path) {
-                    done.insert(path.clone(), (candidate.size, candidate.modified));
-                }
-            }
-            tracing::info!(
-                "batch: {} accepted, {} rejected, {} already processed; outputs rewritten",
-                summary.accepted(),
-                summary.rejected(),
-                summary.already_processed()
-            );
-            on_batch(&summary);
-            status_due = true;
-        }
-        if status_due {
-            let settling: Vec<PathBuf> = candidates.keys().cloned().collect();
-            let stuck: Vec<PathBuf> = candidates
-                .iter()
-                .filter(|(_, c)| c.reported)
-                .map(|(p, _)| p.clone())
-                .collect();
-            write_inbox_status(folders, collator.processed_count(), &settling, &stuck)?;
-            status_due = false;
-        }
+        ready.sort();
+        ready.into_iter().map(|(_, path)| path).collect()
     }
-    tracing::info!("stopped; every return read so far is stored and in the outputs");
-    Ok(())
+
+    /// One batch, under the batch lock, through the same pass as `collate run`.
+    fn process(
+        &mut self,
+        collator: &mut Collator<'_>,
+        ready: Vec<PathBuf>,
+        stop: &AtomicBool,
+    ) -> Result<RunSummary, FatalError> {
+        let (returns, others): (Vec<PathBuf>, Vec<PathBuf>) =
+            ready.into_iter().partition(|p| is_workbook_name(p));
+        let store = &collator.folders().store;
+        let _batch = lock::acquire(&lock::batch_lock_path(store), "collate watch")?;
+        collator.refresh()?;
+        let stopped = || stop.load(Ordering::SeqCst);
+        let summary = collator.pass(&returns, &others, &stopped, self.options.period)?;
+        // Each return read has one outcome, in order; a stop may leave the rest for next time.
+        let returns_read = summary
+            .outcomes
+            .iter()
+            .filter(|outcome| !matches!(outcome, Outcome::SetAside { .. }))
+            .count();
+        for path in returns.iter().take(returns_read).chain(others.iter()) {
+            if let Some(candidate) = self.candidates.remove(path) {
+                self.done
+                    .insert(path.clone(), (candidate.size, candidate.modified));
+            }
+        }
+        tracing::info!(
+            "batch: {} accepted, {} rejected, {} already processed; outputs rewritten",
+            summary.accepted(),
+            summary.rejected(),
+            summary.already_processed()
+        );
+        self.status_due = true;
+        Ok(summary)
+    }
+
+    /// Files seen and not read yet.
+    fn settling(&self) -> Vec<PathBuf> {
+        self.candidates.keys().cloned().collect()
+    }
+
+    /// Files still changing after the limit.
+    fn stuck(&self) -> Vec<PathBuf> {
+        self.candidates
+            .iter()
+            .filter(|(_, c)| c.reported)
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
 }

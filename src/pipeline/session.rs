@@ -193,6 +193,10 @@ impl<'s> Collator<'s> {
         Ok(())
     }
 
+    pub fn folders(&self) -> &Folders {
+        &self.folders
+    }
+
     /// How many distinct files the store holds.
     pub fn processed_count(&self) -> usize {
         self.known.len()
@@ -296,6 +300,29 @@ impl<'s> Collator<'s> {
         new
     }
 
+    /// One pass over files found ready, as `run`, `rebuild` and the watcher make it: the returns processed
+    /// in the order given, the files that are not returns set aside, then the outputs rewritten. `stop`
+    /// is checked between groups of returns; the outcomes say which were read.
+    pub fn pass(
+        &mut self,
+        returns: &[PathBuf],
+        not_returns: &[PathBuf],
+        stop: &dyn Fn() -> bool,
+        period: PeriodChoice,
+    ) -> Result<RunSummary, FatalError> {
+        let mut summary = self.process(returns, stop)?;
+        for path in not_returns {
+            set_aside(&self.folders.inbox, path)?;
+            summary.outcomes.push(Outcome::SetAside {
+                file: file_name(path),
+            });
+        }
+        let written = self.write_outputs(period)?;
+        summary.period = Some(written.period);
+        summary.dashboard = Some(written.dashboard);
+        Ok(summary)
+    }
+
     /// Consolidates everything processed so far and rewrites the dashboard and exceptions workbooks.
     pub fn write_outputs(&self, period: PeriodChoice) -> Result<Written, FatalError> {
         write_outputs(self.schemas, &self.folders, &self.history, period)
@@ -335,22 +362,13 @@ pub fn process_inbox_in_order(
         // A stable sort: files never seen keep their file-time order, after those that were.
         ready.sort_by_cached_key(arrival);
     }
-    let mut summary = collator.process(&ready, &|| false)?;
-    for path in scan.not_returns {
-        set_aside(&folders.inbox, &path)?;
-        summary.outcomes.push(Outcome::SetAside {
-            file: file_name(&path),
-        });
-    }
+    let mut summary = collator.pass(&ready, &scan.not_returns, &|| false, period)?;
     for path in &waiting {
         tracing::warn!(file = %file_name(path), "still being written after waiting {} s; not read this time", DEFAULT_SETTLE.as_secs());
         summary.outcomes.push(Outcome::Waiting {
             file: file_name(path),
         });
     }
-    let written = collator.write_outputs(period)?;
-    summary.period = Some(written.period);
-    summary.dashboard = Some(written.dashboard);
     write_inbox_status(folders, collator.processed_count(), &waiting, &[])?;
     Ok(summary)
 }
