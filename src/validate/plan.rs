@@ -7,7 +7,7 @@ use super::BuiltinCheck;
 use super::Checker;
 use super::cells::{cell_text, locate_explained, read_date};
 use super::checker::Problem;
-use super::identify::read_identity_cell;
+use super::identify::{StatedVersion, check_version, read_department, read_identity_cell};
 use crate::excel::a1;
 use crate::excel::normalise_label;
 use crate::read::{FoundCell, SourceWorkbook, display_value};
@@ -458,51 +458,14 @@ fn identify(
     plan: &Plan,
     workbook: &mut SourceWorkbook,
 ) -> Option<PlanUpdateIdentity> {
-    let mut ok = true;
-    match locate_explained(workbook, &cover("Template version")) {
-        Ok(cell) => {
-            let stated = match &cell.value {
-                Data::Float(n) if n.fract() == 0.0 => Some(*n as u32),
-                Data::Int(n) => u32::try_from(*n).ok(),
-                Data::String(text) => text.trim().parse().ok(),
-                _ => None,
-            };
-            if stated != Some(plan.version) {
-                checker.cell_problem(
-                    BuiltinCheck::TemplateVersion,
-                    &cell,
-                    format!(
-                        "this is version {} of the {} update; version {} is current",
-                        display_value(&cell.value),
-                        plan.title,
-                        plan.version
-                    ),
-                    "Copy your updates into the current update template and send that.",
-                );
-                ok = false;
-            }
-        }
-        Err(missing) => {
-            checker.not_found("the template version", missing);
-            ok = false;
-        }
-    }
-    let department = read_identity_cell(checker, workbook, &cover("Department"), "the department")
-        .and_then(|cell| {
-            let stated = cell_text(&cell.value);
-            match checker.schemas.department_named(&stated) {
-                Some(department) => Some(department.id.clone()),
-                None => {
-                    checker.cell_problem(
-                        BuiltinCheck::UnknownDepartment,
-                        &cell,
-                        format!("\"{stated}\" is not a known department"),
-                        "Write your department's name as the dashboard owner lists it.",
-                    );
-                    None
-                }
-            }
-        });
+    let version = StatedVersion {
+        of: format!("the {} update", plan.title),
+        current: plan.version,
+        guidance: "Copy your updates into the current update template and send that.",
+    };
+    let version_ok = check_version(checker, workbook, &cover("Template version"), &version);
+    let department = read_department(checker, workbook, &cover("Department"))
+        .map(|(department, _)| department.id.clone());
     let period = read_identity_cell(
         checker,
         workbook,
@@ -529,7 +492,7 @@ fn identify(
             }
         }
     });
-    let (Some(department), Some(period), true) = (department, period, ok) else {
+    let (Some(department), Some(period), true) = (department, period, version_ok) else {
         return None;
     };
     Some(PlanUpdateIdentity {
