@@ -1,6 +1,7 @@
 //! Exception reports: one per return for the department (xlsx and JSON), and the consolidated exceptions
 //! workbook for the dashboard owner (rejected returns, queries, chase list, board flags).
 
+use polars::prelude::DataFrame;
 use rust_xlsxwriter::{Format, Worksheet};
 use serde::Serialize;
 
@@ -11,7 +12,7 @@ use super::{
 use crate::consolidate::Consolidated;
 use crate::exception::Exception;
 use crate::period::FinancialYear;
-use crate::schema::Schemas;
+use crate::schema::{Schemas, Severity};
 use crate::store::ProcessedReturn;
 
 const EXCEPTION_HEADERS: [&str; 8] = [
@@ -341,15 +342,40 @@ pub fn exceptions_workbook(
     consolidated: &Consolidated,
 ) -> Result<Vec<u8>, RenderError> {
     let mut workbook = deterministic_workbook("Integrity dashboard exceptions")?;
-    let open = &consolidated.open_exceptions;
-    let department_name = |id: &str| {
-        schemas
-            .department(id)
-            .map(|d| d.name.clone())
-            .unwrap_or_else(|| id.to_owned())
-    };
+    summary_sheet(workbook.add_worksheet(), schemas, consolidated)?;
+    for (sheet_title, outcome) in [("Rejected", "rejected"), ("Warnings", "accepted")] {
+        let sheet = workbook.add_worksheet();
+        open_exceptions_sheet(sheet, schemas, consolidated, (sheet_title, outcome))?;
+    }
+    if !consolidated.quarantined.is_empty() {
+        quarantined_sheet(workbook.add_worksheet(), &consolidated.quarantined)?;
+    }
+    if consolidated.not_in_use.height() > 0 {
+        not_in_use_sheet(workbook.add_worksheet(), schemas, &consolidated.not_in_use)?;
+    }
+    chase_sheet(workbook.add_worksheet(), schemas, consolidated)?;
+    board_flags_sheet(workbook.add_worksheet(), schemas, &consolidated.flags)?;
+    if !schemas.plans.is_empty() {
+        super::plans::plan_exceptions_sheet(&mut workbook, schemas, &consolidated.plans)?;
+    }
+    Ok(workbook.save_to_buffer()?)
+}
 
-    let summary = workbook.add_worksheet();
+/// A department's name as the owner knows it.
+fn department_name(schemas: &Schemas, id: &str) -> String {
+    schemas
+        .department(id)
+        .map(|d| d.name.clone())
+        .unwrap_or_else(|| id.to_owned())
+}
+
+/// The counts the owner looks at first.
+fn summary_sheet(
+    summary: &mut Worksheet,
+    schemas: &Schemas,
+    consolidated: &Consolidated,
+) -> Result<(), RenderError> {
+    let open = &consolidated.open_exceptions;
     summary.set_name("Summary")?;
     summary.write_text_with_format(
         0,
@@ -390,63 +416,67 @@ pub fn exceptions_workbook(
     summary.set_print_area(0, 0, 2 + lines.len() as u32 + 1, 4)?;
     print_on_a4(summary, None)?;
 
-    for (sheet_title, outcome) in [("Rejected", "rejected"), ("Warnings", "accepted")] {
-        let sheet = workbook.add_worksheet();
-        sheet.set_name(sheet_title)?;
-        write_headers(sheet, 0, 0, &["Department", "Period", "Received"])?;
-        write_headers(sheet, 0, 3, &EXCEPTION_HEADERS)?;
-        let mut row = 1u32;
-        for i in 0..open.height() {
-            if text(open, "outcome", i)? != outcome {
-                continue;
-            }
-            let exception = Exception {
-                file: text(open, "source_file", i)?,
-                sheet: text(open, "sheet", i)?,
-                cell: text(open, "cell", i)?,
-                value_found: text(open, "value_found", i)?,
-                rule_id: text(open, "rule_id", i)?,
-                severity: if text(open, "severity", i)? == "error" {
-                    crate::schema::Severity::Error
-                } else {
-                    crate::schema::Severity::Warning
-                },
-                message: text(open, "message", i)?,
-                guidance: text(open, "guidance", i)?,
-            };
-            // Top-aligned like the exception's own cells, which may run to several lines.
-            let plan_period = text(open, "plan_period", i)?;
-            let period = if plan_period.is_empty() {
-                period_label(number(open, "ret_year", i)?, number(open, "ret_q", i)?)
-            } else {
-                plan_period
-            };
-            let department = department_name(&text(open, "department", i)?);
-            for (col, value) in [department, period, text(open, "received_at", i)?]
-                .iter()
-                .enumerate()
-            {
-                sheet.write_text_with_format(row, col as u16, value, &wrapped())?;
-            }
-            write_exception(sheet, row, 3, &exception)?;
-            row += 1;
+    Ok(())
+}
+
+/// The exceptions still open of rejected returns ("Rejected") or of accepted ones ("Warnings").
+fn open_exceptions_sheet(
+    sheet: &mut Worksheet,
+    schemas: &Schemas,
+    consolidated: &Consolidated,
+    (sheet_title, outcome): (&str, &str),
+) -> Result<(), RenderError> {
+    let open = &consolidated.open_exceptions;
+    sheet.set_name(sheet_title)?;
+    write_headers(sheet, 0, 0, &["Department", "Period", "Received"])?;
+    write_headers(sheet, 0, 3, &EXCEPTION_HEADERS)?;
+    let mut row = 1u32;
+    for i in 0..open.height() {
+        if text(open, "outcome", i)? != outcome {
+            continue;
         }
-        sheet.set_column_width(0, 24)?;
-        sheet.set_column_width(1, 12)?;
-        sheet.set_column_width(2, 20)?;
-        size_exception_columns(sheet, 3)?;
-        sheet.set_freeze_panes(1, 0)?;
-        print_on_a4(sheet, Some(0))?;
+        let exception = Exception {
+            file: text(open, "source_file", i)?,
+            sheet: text(open, "sheet", i)?,
+            cell: text(open, "cell", i)?,
+            value_found: text(open, "value_found", i)?,
+            rule_id: text(open, "rule_id", i)?,
+            severity: Severity::from_stored(&text(open, "severity", i)?),
+            message: text(open, "message", i)?,
+            guidance: text(open, "guidance", i)?,
+        };
+        // Top-aligned like the exception's own cells, which may run to several lines.
+        let plan_period = text(open, "plan_period", i)?;
+        let period = if plan_period.is_empty() {
+            period_label(number(open, "ret_year", i)?, number(open, "ret_q", i)?)
+        } else {
+            plan_period
+        };
+        let department = department_name(schemas, &text(open, "department", i)?);
+        for (col, value) in [department, period, text(open, "received_at", i)?]
+            .iter()
+            .enumerate()
+        {
+            sheet.write_text_with_format(row, col as u16, value, &wrapped())?;
+        }
+        write_exception(sheet, row, 3, &exception)?;
+        row += 1;
     }
+    sheet.set_column_width(0, 24)?;
+    sheet.set_column_width(1, 12)?;
+    sheet.set_column_width(2, 20)?;
+    size_exception_columns(sheet, 3)?;
+    sheet.set_freeze_panes(1, 0)?;
+    print_on_a4(sheet, Some(0))?;
+    Ok(())
+}
 
-    if !consolidated.quarantined.is_empty() {
-        quarantined_sheet(workbook.add_worksheet(), &consolidated.quarantined)?;
-    }
-    if consolidated.not_in_use.height() > 0 {
-        not_in_use_sheet(workbook.add_worksheet(), schemas, &consolidated.not_in_use)?;
-    }
-
-    let chase = workbook.add_worksheet();
+/// The returns owed for the chased quarter, with the date they are due by.
+fn chase_sheet(
+    chase: &mut Worksheet,
+    schemas: &Schemas,
+    consolidated: &Consolidated,
+) -> Result<(), RenderError> {
     list_sheet(
         chase,
         "Chase list",
@@ -478,7 +508,11 @@ pub fn exceptions_workbook(
         } else {
             format!("received but rejected ({rejected_file}): see the Rejected sheet")
         };
-        chase.write_text(row, 0, department_name(&text(missing, "department", i)?))?;
+        chase.write_text(
+            row,
+            0,
+            department_name(schemas, &text(missing, "department", i)?),
+        )?;
         chase.write_text(row, 1, text(missing, "template", i)?)?;
         chase.write_text(row, 2, chased.to_string())?;
         chase.write_text(row, 3, &due_by)?;
@@ -490,7 +524,15 @@ pub fn exceptions_workbook(
     chase.set_column_width(3, 12)?;
     chase.set_column_width(4, 60)?;
 
-    let board = workbook.add_worksheet();
+    Ok(())
+}
+
+/// What the integrity board is to look at.
+fn board_flags_sheet(
+    board: &mut Worksheet,
+    schemas: &Schemas,
+    flags: &DataFrame,
+) -> Result<(), RenderError> {
     let flag_headers = [
         "Flag",
         "Indicator",
@@ -502,7 +544,6 @@ pub fn exceptions_workbook(
         "Source cell",
     ];
     list_sheet(board, "Board flags", &flag_headers)?;
-    let flags = &consolidated.flags;
     let number_format = Format::new().set_num_format("#,##0.##");
     for i in 0..flags.height() {
         let row = 1 + i as u32;
@@ -539,8 +580,5 @@ pub fn exceptions_workbook(
     board.set_column_width(2, 44)?;
     board.set_column_range_width(3, 5, 14)?;
     board.set_column_range_width(6, 7, 30)?;
-    if !schemas.plans.is_empty() {
-        super::plans::plan_exceptions_sheet(&mut workbook, schemas, &consolidated.plans)?;
-    }
-    Ok(workbook.save_to_buffer()?)
+    Ok(())
 }

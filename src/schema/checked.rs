@@ -381,6 +381,14 @@ impl Severity {
             Severity::Error => "error",
         }
     }
+
+    /// The severity a stored exception row records (anything but "error" is a query).
+    pub fn from_stored(text: &str) -> Severity {
+        match text {
+            "error" => Severity::Error,
+            _ => Severity::Warning,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
