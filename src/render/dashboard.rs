@@ -13,7 +13,7 @@ use super::{
 };
 use crate::consolidate::Consolidated;
 use crate::period::FinancialYear;
-use crate::schema::{Indicator, Schemas};
+use crate::schema::{Indicator, Measure, Schemas};
 
 /// The columns of the `Data` sheet; the first seven are the contract Power BI and pivot tables rely on.
 pub const DATA_COLUMNS: [&str; 10] = [
@@ -317,182 +317,32 @@ fn group_sheet(
     schemas: &Schemas,
     consolidated: &Consolidated,
 ) -> Result<Vec<ChartSource>, RenderError> {
-    let matrix = &consolidated.year_matrix;
-    let history = &consolidated.history;
-    let year = consolidated.period.year;
-    let codes: Vec<&str> = indicators.iter().map(|i| i.code.as_str()).collect();
-    // Earlier years shown on this sheet: every year any of its indicators has a whole-year figure for.
-    let mut years = BTreeSet::new();
-    for i in 0..history.height() {
-        if codes.contains(&text(history, "indicator", i)?.as_str())
-            && let Some(start) = number(history, "year_start", i)?
-        {
-            years.insert(start as i32);
-        }
-    }
-    let years: Vec<i32> = years.into_iter().collect();
-    let first_year_col = QUARTER_COL + 6;
-    let change_col = first_year_col + years.len() as u16;
-
+    let layout = GroupLayout::new(indicators, consolidated)?;
     sheet.write_text_with_format(0, 0, format!("{title} Indicators"), &heading())?;
     sheet.set_column_width(0, 10)?;
     sheet.set_column_width(1, 48)?;
-    sheet.set_column_range_width(QUARTER_COL, change_col, 11)?;
-    let number_format = Format::new().set_num_format("#,##0.##");
-    let notes = flag_notes(consolidated)?;
+    sheet.set_column_range_width(QUARTER_COL, layout.change_col, 11)?;
     let mut row = 2u32;
     let mut sources = Vec::new();
     for indicator in indicators {
-        let whole = (indicator.code.clone(), String::new(), String::new());
-        match notes.get(&whole) {
-            Some(reasons) => {
-                sheet.write_text_with_format(row, 0, &indicator.code, &flagged(&bold()))?;
-                mark_flagged(sheet, (row, 0), reasons)?;
-            }
-            None => {
-                sheet.write_text_with_format(row, 0, &indicator.code, &bold())?;
-            }
-        }
-        sheet.merge_range(row, 1, row, change_col, &indicator.title, &bold())?;
-        row += 1;
-        let header_row = row;
-        let mut headers: Vec<String> = vec!["Number".into(), "Measure".into()];
-        headers.extend(["QTR 1", "QTR 2", "QTR 3", "QTR 4"].map(String::from));
-        headers.push(format!("Total {year}"));
-        headers.push("Same quarter last year".into());
-        headers.extend(years.iter().map(|y| FinancialYear(*y).to_string()));
-        headers.push(format!(
-            "Change {} on {}",
-            year.previous(),
-            year.previous().previous()
-        ));
-        for (col, header) in headers.iter().enumerate() {
-            sheet.write_text_with_format(row, col as u16, header, &bold().set_text_wrap())?;
-        }
-        sheet.set_row_height(row, 45)?;
-        row += 1;
+        indicator_title(sheet, row, indicator, &layout)?;
+        let header_row = row + 1;
+        indicator_headers(sheet, header_row, &layout, consolidated.period.year)?;
+        row = header_row + 1;
         let first_row = row;
         let mut has_history = false;
         for measure in &indicator.measures {
-            sheet.write_text(row, 0, &indicator.code)?;
-            sheet.write_text(row, 1, &measure.label)?;
-            let matrix_row = find_row(matrix, &indicator.code, &measure.id)?;
-            if let Some(i) = matrix_row {
-                for (offset, column) in [
-                    "q1",
-                    "q2",
-                    "q3",
-                    "q4",
-                    "year_value",
-                    "same_quarter_last_year",
-                ]
-                .iter()
-                .enumerate()
-                {
-                    let Some(value) = number(matrix, column, i)? else {
-                        continue;
-                    };
-                    let at = (row, QUARTER_COL + offset as u16);
-                    if *column == "year_value" && partial(matrix, i)? {
-                        let blank = blank_quarters(matrix, i, consolidated)?;
-                        sheet.write_number_with_format(
-                            at.0,
-                            at.1,
-                            value,
-                            &partial_format(&number_format),
-                        )?;
-                        let note = rust_xlsxwriter::Note::new(format!(
-                            "Partial total: {blank} blank in the return, so not counted (a blank is not 0)."
-                        ))
-                        .set_author("collate");
-                        sheet.insert_note(at.0, at.1, &note)?;
-                        continue;
-                    }
-                    let quarter = format!("Q{}", offset + 1);
-                    let key = (indicator.code.clone(), measure.id.clone(), quarter);
-                    match notes.get(&key).filter(|_| offset < 4) {
-                        Some(reasons) => {
-                            let format = flagged(&number_format);
-                            sheet.write_number_with_format(at.0, at.1, value, &format)?;
-                            mark_flagged(sheet, at, reasons)?;
-                        }
-                        None => {
-                            sheet.write_number_with_format(at.0, at.1, value, &number_format)?;
-                        }
-                    }
-                }
-            }
-            let mut last_change = None;
-            for h in 0..history.height() {
-                if text(history, "indicator", h)? == indicator.code {
-                    has_history = true;
-                }
-                if text(history, "indicator", h)? != indicator.code
-                    || text(history, "measure", h)? != measure.id
-                {
-                    continue;
-                }
-                let Some(start) = number(history, "year_start", h)? else {
-                    continue;
-                };
-                if let Some(position) = years.iter().position(|y| f64::from(*y) == start)
-                    && let Some(value) = number(history, "value", h)?
-                {
-                    sheet.write_number_with_format(
-                        row,
-                        first_year_col + position as u16,
-                        value,
-                        &number_format,
-                    )?;
-                    if start as i32 == year.0 - 1 {
-                        last_change = number(history, "change", h)?;
-                    }
-                }
-            }
-            if let Some(change) = last_change {
-                sheet.write_number_with_format(row, change_col, change, &number_format)?;
-            }
+            has_history |= measure_row(sheet, row, (indicator, measure), &layout, consolidated)?;
             row += 1;
         }
         let last_row = row.saturating_sub(1);
-        let text_format = wrapped();
-        let label = bold().set_align(rust_xlsxwriter::FormatAlign::Top);
-        sheet.write_text_with_format(row, 0, "Rationale", &label)?;
-        sheet.merge_range(
+        row = indicator_texts(
+            sheet,
             row,
-            1,
-            row,
-            change_col,
-            &fit_cell(&indicator.rationale),
-            &text_format,
+            indicator,
+            (schemas, consolidated),
+            layout.change_col,
         )?;
-        sheet.set_row_height(row, row_height(&indicator.rationale))?;
-        row += 1;
-        let analysis = analysis_for(consolidated, &indicator.code)?;
-        let owner = schemas
-            .department(&indicator.owner)
-            .map(|d| d.name.clone())
-            .unwrap_or_else(|| indicator.owner.clone());
-        let analysis_text = match analysis {
-            Some(text) => {
-                format!("Analysis - the following information has been supplied by {owner}: {text}")
-            }
-            None => format!(
-                "Analysis - no analysis has been supplied by {owner} for {}.",
-                consolidated.period
-            ),
-        };
-        sheet.write_text_with_format(row, 0, "Analysis", &label)?;
-        sheet.merge_range(
-            row,
-            1,
-            row,
-            change_col,
-            &fit_cell(&analysis_text),
-            &text_format,
-        )?;
-        sheet.set_row_height(row, row_height(&analysis_text))?;
-        row += 2;
         if indicator.chart && !indicator.measures.is_empty() {
             sources.push(ChartSource {
                 code: indicator.code.clone(),
@@ -500,13 +350,247 @@ fn group_sheet(
                 sheet: name.to_owned(),
                 first_row,
                 last_row,
-                history_cols: has_history.then(|| (first_year_col, change_col - 1)),
+                history_cols: has_history.then(|| (layout.first_year_col, layout.change_col - 1)),
                 history_header_row: header_row,
             });
         }
     }
     sheet.set_freeze_panes(2, 0)?;
     Ok(sources)
+}
+
+/// Where a group sheet's columns fall, and what its cells are marked with.
+struct GroupLayout {
+    /// Earlier years shown: every year any of the sheet's indicators has a whole-year figure for.
+    years: Vec<i32>,
+    first_year_col: u16,
+    change_col: u16,
+    number_format: Format,
+    notes: FlagNotes,
+}
+
+impl GroupLayout {
+    fn new(indicators: &[&Indicator], consolidated: &Consolidated) -> Result<Self, RenderError> {
+        let history = &consolidated.history;
+        let codes: Vec<&str> = indicators.iter().map(|i| i.code.as_str()).collect();
+        let mut years = BTreeSet::new();
+        for i in 0..history.height() {
+            if codes.contains(&text(history, "indicator", i)?.as_str())
+                && let Some(start) = number(history, "year_start", i)?
+            {
+                years.insert(start as i32);
+            }
+        }
+        let years: Vec<i32> = years.into_iter().collect();
+        let first_year_col = QUARTER_COL + 6;
+        Ok(GroupLayout {
+            change_col: first_year_col + years.len() as u16,
+            first_year_col,
+            years,
+            number_format: Format::new().set_num_format("#,##0.##"),
+            notes: flag_notes(consolidated)?,
+        })
+    }
+}
+
+/// The indicator's code (marked when the board flags it) and title.
+fn indicator_title(
+    sheet: &mut Worksheet,
+    row: u32,
+    indicator: &Indicator,
+    layout: &GroupLayout,
+) -> Result<(), RenderError> {
+    let whole = (indicator.code.clone(), String::new(), String::new());
+    match layout.notes.get(&whole) {
+        Some(reasons) => {
+            sheet.write_text_with_format(row, 0, &indicator.code, &flagged(&bold()))?;
+            mark_flagged(sheet, (row, 0), reasons)?;
+        }
+        None => {
+            sheet.write_text_with_format(row, 0, &indicator.code, &bold())?;
+        }
+    }
+    sheet.merge_range(row, 1, row, layout.change_col, &indicator.title, &bold())?;
+    Ok(())
+}
+
+fn indicator_headers(
+    sheet: &mut Worksheet,
+    row: u32,
+    layout: &GroupLayout,
+    year: FinancialYear,
+) -> Result<(), RenderError> {
+    let mut headers: Vec<String> = vec!["Number".into(), "Measure".into()];
+    headers.extend(["QTR 1", "QTR 2", "QTR 3", "QTR 4"].map(String::from));
+    headers.push(format!("Total {year}"));
+    headers.push("Same quarter last year".into());
+    headers.extend(layout.years.iter().map(|y| FinancialYear(*y).to_string()));
+    headers.push(format!(
+        "Change {} on {}",
+        year.previous(),
+        year.previous().previous()
+    ));
+    for (col, header) in headers.iter().enumerate() {
+        sheet.write_text_with_format(row, col as u16, header, &bold().set_text_wrap())?;
+    }
+    sheet.set_row_height(row, 45)?;
+    Ok(())
+}
+
+/// One measure's row: the reporting year by quarter, its total, the same quarter last year, then the
+/// earlier years and the last change. Returns whether the indicator has any history.
+fn measure_row(
+    sheet: &mut Worksheet,
+    row: u32,
+    (indicator, measure): (&Indicator, &Measure),
+    layout: &GroupLayout,
+    consolidated: &Consolidated,
+) -> Result<bool, RenderError> {
+    sheet.write_text(row, 0, &indicator.code)?;
+    sheet.write_text(row, 1, &measure.label)?;
+    let matrix = &consolidated.year_matrix;
+    if let Some(i) = find_row(matrix, &indicator.code, &measure.id)? {
+        reporting_year_cells(sheet, row, (indicator, measure), layout, (consolidated, i))?;
+    }
+    history_cells(sheet, row, (indicator, measure), layout, consolidated)
+}
+
+fn reporting_year_cells(
+    sheet: &mut Worksheet,
+    row: u32,
+    (indicator, measure): (&Indicator, &Measure),
+    layout: &GroupLayout,
+    (consolidated, i): (&Consolidated, usize),
+) -> Result<(), RenderError> {
+    let matrix = &consolidated.year_matrix;
+    let number_format = &layout.number_format;
+    let columns = [
+        "q1",
+        "q2",
+        "q3",
+        "q4",
+        "year_value",
+        "same_quarter_last_year",
+    ];
+    for (offset, column) in columns.iter().enumerate() {
+        let Some(value) = number(matrix, column, i)? else {
+            continue;
+        };
+        let at = (row, QUARTER_COL + offset as u16);
+        if *column == "year_value" && partial(matrix, i)? {
+            let blank = blank_quarters(matrix, i, consolidated)?;
+            sheet.write_number_with_format(at.0, at.1, value, &partial_format(number_format))?;
+            let note = rust_xlsxwriter::Note::new(format!(
+                "Partial total: {blank} blank in the return, so not counted (a blank is not 0)."
+            ))
+            .set_author("collate");
+            sheet.insert_note(at.0, at.1, &note)?;
+            continue;
+        }
+        let quarter = format!("Q{}", offset + 1);
+        let key = (indicator.code.clone(), measure.id.clone(), quarter);
+        match layout.notes.get(&key).filter(|_| offset < 4) {
+            Some(reasons) => {
+                let format = flagged(number_format);
+                sheet.write_number_with_format(at.0, at.1, value, &format)?;
+                mark_flagged(sheet, at, reasons)?;
+            }
+            None => {
+                sheet.write_number_with_format(at.0, at.1, value, number_format)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The measure's whole-year figures of earlier years and the last year's change; returns whether the
+/// indicator has any history.
+fn history_cells(
+    sheet: &mut Worksheet,
+    row: u32,
+    (indicator, measure): (&Indicator, &Measure),
+    layout: &GroupLayout,
+    consolidated: &Consolidated,
+) -> Result<bool, RenderError> {
+    let history = &consolidated.history;
+    let year = consolidated.period.year;
+    let mut has_history = false;
+    let mut last_change = None;
+    for h in 0..history.height() {
+        if text(history, "indicator", h)? == indicator.code {
+            has_history = true;
+        }
+        if text(history, "indicator", h)? != indicator.code
+            || text(history, "measure", h)? != measure.id
+        {
+            continue;
+        }
+        let Some(start) = number(history, "year_start", h)? else {
+            continue;
+        };
+        if let Some(position) = layout.years.iter().position(|y| f64::from(*y) == start)
+            && let Some(value) = number(history, "value", h)?
+        {
+            let col = layout.first_year_col + position as u16;
+            sheet.write_number_with_format(row, col, value, &layout.number_format)?;
+            if start as i32 == year.0 - 1 {
+                last_change = number(history, "change", h)?;
+            }
+        }
+    }
+    if let Some(change) = last_change {
+        sheet.write_number_with_format(row, layout.change_col, change, &layout.number_format)?;
+    }
+    Ok(has_history)
+}
+
+/// The indicator's rationale and the department's analysis under its table; returns the next free row.
+fn indicator_texts(
+    sheet: &mut Worksheet,
+    mut row: u32,
+    indicator: &Indicator,
+    (schemas, consolidated): (&Schemas, &Consolidated),
+    change_col: u16,
+) -> Result<u32, RenderError> {
+    let text_format = wrapped();
+    let label = bold().set_align(rust_xlsxwriter::FormatAlign::Top);
+    sheet.write_text_with_format(row, 0, "Rationale", &label)?;
+    sheet.merge_range(
+        row,
+        1,
+        row,
+        change_col,
+        &fit_cell(&indicator.rationale),
+        &text_format,
+    )?;
+    sheet.set_row_height(row, row_height(&indicator.rationale))?;
+    row += 1;
+    let analysis = analysis_for(consolidated, &indicator.code)?;
+    let owner = schemas
+        .department(&indicator.owner)
+        .map(|d| d.name.clone())
+        .unwrap_or_else(|| indicator.owner.clone());
+    let analysis_text = match analysis {
+        Some(text) => {
+            format!("Analysis - the following information has been supplied by {owner}: {text}")
+        }
+        None => format!(
+            "Analysis - no analysis has been supplied by {owner} for {}.",
+            consolidated.period
+        ),
+    };
+    sheet.write_text_with_format(row, 0, "Analysis", &label)?;
+    sheet.merge_range(
+        row,
+        1,
+        row,
+        change_col,
+        &fit_cell(&analysis_text),
+        &text_format,
+    )?;
+    sheet.set_row_height(row, row_height(&analysis_text))?;
+    row += 2;
+    Ok(row)
 }
 
 /// Merged cells do not grow with their text, so the row is sized for it: about 110 characters a line.
