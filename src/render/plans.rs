@@ -3,14 +3,16 @@
 
 use std::collections::HashMap;
 
-use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Table, TableColumn, Workbook};
+use rust_xlsxwriter::{
+    Color, Format, FormatAlign, FormatBorder, Table, TableColumn, Workbook, Worksheet,
+};
 
 use super::{
     RenderError, WriteText, bold, fit_row, heading, list_sheet, not_printed, print_on_a4, text,
     text_lines, wrapped,
 };
 use crate::consolidate::{PlanExceptionKind, PlanTables};
-use crate::schema::{Plan, PlanMeasure, Schemas};
+use crate::schema::{Plan, PlanMeasure, PlanSection, Schemas};
 
 /// The columns of the `PlanStatus` table; the first eight are the contract other tools rely on.
 pub const PLAN_STATUS_COLUMNS: [(&str, &str); 16] = [
@@ -172,175 +174,232 @@ fn plan_sheet(
         },
     )?;
 
-    let collects = plan.update.collects;
-    let narrative_heading = if collects.latest_update {
-        "Latest update"
-    } else {
-        "Current position"
-    };
-    let mut headers: Vec<String> = vec!["Ref".into(), "Measure".into()];
-    headers.extend(plan.periods.iter().map(|p| p.label.clone()));
-    headers.extend(["Trend".into(), "Owner".into(), "Due date".into()]);
-    if collects.complete {
-        headers.push("Complete".into());
-    }
-    if collects.date_of_update {
-        headers.push("Date of update".into());
-    }
-    headers.push(narrative_heading.into());
-    let has =
-        |field: fn(&PlanMeasure) -> &String| plan.measures.iter().any(|m| !field(m).is_empty());
-    let all_details: [Detail; 4] = [
-        ("Aim / rationale", |m| &m.aim),
-        ("Measurement", |m| &m.measurement),
-        ("Traffic light criteria", |m| &m.criteria),
-        ("Initial response", |m| &m.initial_response),
-    ];
-    let details: Vec<Detail> = all_details
-        .into_iter()
-        .filter(|(_, field)| has(*field))
-        .collect();
-    headers.extend(details.iter().map(|(h, _)| h.to_string()));
-
-    let periods = plan.periods.len() as u16;
-    let first_status_col = 2u16;
-    let widths = plan_column_widths(headers.len(), periods);
-    let header_format = bold().set_border(FormatBorder::Thin).set_text_wrap();
-    let cell_format = wrapped().set_border(FormatBorder::Thin);
+    let layout = PlanLayout::new(plan);
     let mut row = 4u32;
     sheet.write_text_with_format(row, 0, "PLAN SUMMARY", &bold())?;
     row += 2;
     for section in &plan.sections {
         sheet.write_text_with_format(row, 0, &section.title, &bold())?;
-        sheet.write_text_with_format(row, first_status_col, "Traffic Light Tracker", &bold())?;
+        let tracker_col = layout.first_status_col;
+        sheet.write_text_with_format(row, tracker_col, "Traffic Light Tracker", &bold())?;
         row += 1;
-        for (col, header) in headers.iter().enumerate() {
-            sheet.write_text_with_format(row, col as u16, header, &header_format)?;
+        for (col, header) in layout.headers.iter().enumerate() {
+            sheet.write_text_with_format(row, col as u16, header, &layout.header_format)?;
         }
         row += 1;
         for measure in plan.measures.iter().filter(|m| m.section == section.id) {
-            let key = (
-                plan.id.clone(),
-                section.id.clone(),
-                measure.reference.clone(),
-            );
-            let by_period = statuses.get(&key);
-            sheet.write_text_with_format(row, 0, &measure.reference, &cell_format)?;
-            sheet.write_text_with_format(row, 1, &measure.title, &cell_format)?;
-            let mut lines = text_lines(&measure.title, widths[1]);
-            let mut path = Vec::new();
-            for (offset, period) in plan.periods.iter().enumerate() {
-                let col = first_status_col + offset as u16;
-                match by_period.and_then(|p| p.get(&period.label)) {
-                    Some(status) => {
-                        sheet.write_text_with_format(
-                            row,
-                            col,
-                            status,
-                            &status_format(plan, status),
-                        )?;
-                        path.push(status.clone());
-                    }
-                    None => {
-                        sheet.write_blank(
-                            row,
-                            col,
-                            &Format::new().set_border(FormatBorder::Thin),
-                        )?;
-                    }
-                }
-            }
-            let empty: [String; 6] = Default::default();
-            let [_, _, narrative, update_date, complete, trend] =
-                latest.get(&key).unwrap_or(&empty);
-            let trend_text = match (path.len(), trend.as_str()) {
-                (0 | 1, _) => String::new(),
-                (_, "") => path.join(" → "),
-                (_, "no change") => "no change".to_owned(),
-                (_, trend) => format!("{} ({trend})", path.join(" → ")),
-            };
-            let mut col = first_status_col + periods;
-            let mut put = |value: &str| -> Result<(), RenderError> {
-                sheet.write_text_with_format(row, col, value, &cell_format)?;
-                let width = widths.get(usize::from(col)).copied().unwrap_or(20.0);
-                lines = lines.max(text_lines(value, width));
-                col += 1;
-                Ok(())
-            };
-            put(&trend_text)?;
-            put(&measure.owner)?;
-            put(&measure.due_text)?;
-            if collects.complete {
-                put(complete)?;
-            }
-            if collects.date_of_update {
-                put(update_date)?;
-            }
-            put(narrative)?;
-            for (_, field) in &details {
-                put(field(measure))?;
-            }
-            fit_row(sheet, row, lines)?;
-            row += 1;
-        }
-        row += 1;
-    }
-
-    // The vocabulary, in the plan's own colours.
-    sheet.write_text_with_format(row, 0, "Traffic Light Colour", &header_format)?;
-    sheet.write_text_with_format(row, 1, "Definition of measure achievement", &header_format)?;
-    row += 1;
-    for status in &plan.statuses {
-        sheet.write_text_with_format(row, 0, &status.name, &status_format(plan, &status.name))?;
-        sheet.write_text_with_format(row, 1, &status.meaning, &cell_format)?;
-        fit_row(sheet, row, text_lines(&status.meaning, widths[1]))?;
-        row += 1;
-    }
-
-    // Measures per section and status at the latest period.
-    if let Some((period, _)) = reported {
-        row += 1;
-        sheet.write_text_with_format(row, 0, format!("Measures by status, {period}"), &bold())?;
-        row += 1;
-        sheet.write_text_with_format(row, 1, "Section", &header_format)?;
-        for (offset, status) in plan.statuses.iter().enumerate() {
-            sheet.write_text_with_format(
+            tracker_row(
+                sheet,
                 row,
-                2 + offset as u16,
-                &status.name,
-                &status_format(plan, &status.name),
+                (plan, section, measure),
+                &layout,
+                (statuses, latest),
             )?;
-        }
-        row += 1;
-        let counts = &tables.counts;
-        for section in &plan.sections {
-            sheet.write_text_with_format(row, 1, &section.title, &cell_format)?;
-            for (offset, status) in plan.statuses.iter().enumerate() {
-                let mut count = 0.0;
-                for i in 0..counts.height() {
-                    if text(counts, "plan", i)? == plan.id
-                        && text(counts, "section", i)? == section.id
-                        && text(counts, "period", i)? == *period
-                        && text(counts, "status", i)? == status.name
-                    {
-                        count += super::number(counts, "measures", i)?.unwrap_or(0.0);
-                    }
-                }
-                sheet.write_number_with_format(
-                    row,
-                    2 + offset as u16,
-                    count,
-                    &Format::new().set_border(FormatBorder::Thin),
-                )?;
-            }
             row += 1;
         }
+        row += 1;
     }
-
-    for (col, width) in widths.iter().enumerate() {
+    row = vocabulary(sheet, row, plan, &layout)?;
+    if let Some((period, _)) = reported {
+        status_counts(sheet, row, (plan, period), &layout, tables)?;
+    }
+    for (col, width) in layout.widths.iter().enumerate() {
         sheet.set_column_width(col as u16, *width)?;
     }
     sheet.set_freeze_panes(0, 2)?;
+    Ok(())
+}
+
+/// A plan sheet's tracker columns: what they hold, how wide, how drawn.
+struct PlanLayout {
+    headers: Vec<String>,
+    collects: crate::schema::Collects,
+    details: Vec<Detail>,
+    periods: u16,
+    first_status_col: u16,
+    widths: Vec<f64>,
+    header_format: Format,
+    cell_format: Format,
+}
+
+impl PlanLayout {
+    fn new(plan: &Plan) -> PlanLayout {
+        let collects = plan.update.collects;
+        let narrative_heading = if collects.latest_update {
+            "Latest update"
+        } else {
+            "Current position"
+        };
+        let mut headers: Vec<String> = vec!["Ref".into(), "Measure".into()];
+        headers.extend(plan.periods.iter().map(|p| p.label.clone()));
+        headers.extend(["Trend".into(), "Owner".into(), "Due date".into()]);
+        if collects.complete {
+            headers.push("Complete".into());
+        }
+        if collects.date_of_update {
+            headers.push("Date of update".into());
+        }
+        headers.push(narrative_heading.into());
+        let has =
+            |field: fn(&PlanMeasure) -> &String| plan.measures.iter().any(|m| !field(m).is_empty());
+        let all_details: [Detail; 4] = [
+            ("Aim / rationale", |m| &m.aim),
+            ("Measurement", |m| &m.measurement),
+            ("Traffic light criteria", |m| &m.criteria),
+            ("Initial response", |m| &m.initial_response),
+        ];
+        let details: Vec<Detail> = all_details
+            .into_iter()
+            .filter(|(_, field)| has(*field))
+            .collect();
+        headers.extend(details.iter().map(|(h, _)| h.to_string()));
+
+        let periods = plan.periods.len() as u16;
+        PlanLayout {
+            widths: plan_column_widths(headers.len(), periods),
+            headers,
+            collects,
+            details,
+            periods,
+            first_status_col: 2,
+            header_format: bold().set_border(FormatBorder::Thin).set_text_wrap(),
+            cell_format: wrapped().set_border(FormatBorder::Thin),
+        }
+    }
+}
+
+/// One measure's tracker row: its status for each period in the plan's colours, the trend, owner, due
+/// date, what came with the latest update, and the plan's details.
+fn tracker_row(
+    sheet: &mut Worksheet,
+    row: u32,
+    (plan, section, measure): (&Plan, &PlanSection, &PlanMeasure),
+    layout: &PlanLayout,
+    (statuses, latest): (&StatusLookup, &LatestLookup),
+) -> Result<(), RenderError> {
+    let key = (
+        plan.id.clone(),
+        section.id.clone(),
+        measure.reference.clone(),
+    );
+    let by_period = statuses.get(&key);
+    sheet.write_text_with_format(row, 0, &measure.reference, &layout.cell_format)?;
+    sheet.write_text_with_format(row, 1, &measure.title, &layout.cell_format)?;
+    let mut lines = text_lines(&measure.title, layout.widths[1]);
+    let mut path = Vec::new();
+    for (offset, period) in plan.periods.iter().enumerate() {
+        let col = layout.first_status_col + offset as u16;
+        match by_period.and_then(|p| p.get(&period.label)) {
+            Some(status) => {
+                sheet.write_text_with_format(row, col, status, &status_format(plan, status))?;
+                path.push(status.clone());
+            }
+            None => {
+                sheet.write_blank(row, col, &Format::new().set_border(FormatBorder::Thin))?;
+            }
+        }
+    }
+    let empty: [String; 6] = Default::default();
+    let [_, _, narrative, update_date, complete, trend] = latest.get(&key).unwrap_or(&empty);
+    let trend_text = match (path.len(), trend.as_str()) {
+        (0 | 1, _) => String::new(),
+        (_, "") => path.join(" → "),
+        (_, "no change") => "no change".to_owned(),
+        (_, trend) => format!("{} ({trend})", path.join(" → ")),
+    };
+    let mut col = layout.first_status_col + layout.periods;
+    let mut put = |value: &str| -> Result<(), RenderError> {
+        sheet.write_text_with_format(row, col, value, &layout.cell_format)?;
+        let width = layout.widths.get(usize::from(col)).copied().unwrap_or(20.0);
+        lines = lines.max(text_lines(value, width));
+        col += 1;
+        Ok(())
+    };
+    put(&trend_text)?;
+    put(&measure.owner)?;
+    put(&measure.due_text)?;
+    if layout.collects.complete {
+        put(complete)?;
+    }
+    if layout.collects.date_of_update {
+        put(update_date)?;
+    }
+    put(narrative)?;
+    for (_, field) in &layout.details {
+        put(field(measure))?;
+    }
+    fit_row(sheet, row, lines)?;
+    Ok(())
+}
+
+/// The vocabulary, in the plan's own colours; returns the next free row.
+fn vocabulary(
+    sheet: &mut Worksheet,
+    mut row: u32,
+    plan: &Plan,
+    layout: &PlanLayout,
+) -> Result<u32, RenderError> {
+    sheet.write_text_with_format(row, 0, "Traffic Light Colour", &layout.header_format)?;
+    sheet.write_text_with_format(
+        row,
+        1,
+        "Definition of measure achievement",
+        &layout.header_format,
+    )?;
+    row += 1;
+    for status in &plan.statuses {
+        sheet.write_text_with_format(row, 0, &status.name, &status_format(plan, &status.name))?;
+        sheet.write_text_with_format(row, 1, &status.meaning, &layout.cell_format)?;
+        fit_row(sheet, row, text_lines(&status.meaning, layout.widths[1]))?;
+        row += 1;
+    }
+    Ok(row)
+}
+
+/// Measures per section and status at the latest period.
+fn status_counts(
+    sheet: &mut Worksheet,
+    mut row: u32,
+    (plan, period): (&Plan, &str),
+    layout: &PlanLayout,
+    tables: &PlanTables,
+) -> Result<(), RenderError> {
+    row += 1;
+    sheet.write_text_with_format(row, 0, format!("Measures by status, {period}"), &bold())?;
+    row += 1;
+    sheet.write_text_with_format(row, 1, "Section", &layout.header_format)?;
+    for (offset, status) in plan.statuses.iter().enumerate() {
+        sheet.write_text_with_format(
+            row,
+            2 + offset as u16,
+            &status.name,
+            &status_format(plan, &status.name),
+        )?;
+    }
+    row += 1;
+    let counts = &tables.counts;
+    for section in &plan.sections {
+        sheet.write_text_with_format(row, 1, &section.title, &layout.cell_format)?;
+        for (offset, status) in plan.statuses.iter().enumerate() {
+            let mut count = 0.0;
+            for i in 0..counts.height() {
+                if text(counts, "plan", i)? == plan.id
+                    && text(counts, "section", i)? == section.id
+                    && text(counts, "period", i)? == *period
+                    && text(counts, "status", i)? == status.name
+                {
+                    count += super::number(counts, "measures", i)?.unwrap_or(0.0);
+                }
+            }
+            sheet.write_number_with_format(
+                row,
+                2 + offset as u16,
+                count,
+                &Format::new().set_border(FormatBorder::Thin),
+            )?;
+        }
+        row += 1;
+    }
     Ok(())
 }
 
