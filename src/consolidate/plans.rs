@@ -171,6 +171,20 @@ fn keys() -> [Expr; 3] {
 }
 
 pub fn consolidate_plans(history: &History, frames: &PlanFrames) -> PolarsResult<PlanTables> {
+    let statuses = status_table(current_statuses(history), frames)?;
+    let reported = reported_periods(&statuses, frames)?;
+    Ok(PlanTables {
+        latest: latest_statuses(&statuses)?,
+        counts: status_counts(&statuses)?,
+        exceptions: plan_exceptions(&statuses, &reported, frames)?,
+        reported,
+        statuses,
+    })
+}
+
+/// Last good update wins: of the accepted updates giving a measure's status for a period, the one
+/// received last.
+fn current_statuses(history: &History) -> LazyFrame {
     let accepted = history
         .returns
         .clone()
@@ -178,9 +192,7 @@ pub fn consolidate_plans(history: &History, frames: &PlanFrames) -> PolarsResult
         .filter(col("accepted"))
         .select([col("sha256"), col("order")]);
     let (by, order) = sort_by(&["order"]);
-    // Last good update wins: of the accepted updates giving a measure's status for a period, the one
-    // received last.
-    let current = history
+    history
         .statuses
         .clone()
         .lazy()
@@ -195,7 +207,11 @@ pub fn consolidate_plans(history: &History, frames: &PlanFrames) -> PolarsResult
             col("complete").last(),
             col("source_file").last(),
             col("source_cell").last(),
-        ]);
+        ])
+}
+
+/// Every current status with its measure, period and vocabulary facts, and its trend on the period before.
+fn status_table(current: LazyFrame, frames: &PlanFrames) -> PolarsResult<DataFrame> {
     let plan_period = [col("plan"), col("period")];
     let with_schema = current
         .join(frames.measures.clone().lazy(), keys(), keys(), inner())
@@ -220,7 +236,7 @@ pub fn consolidate_plans(history: &History, frames: &PlanFrames) -> PolarsResult
         col("rank").alias("prev_rank"),
     ]);
     let step = [col("plan"), col("section"), col("ref"), col("period_order")];
-    let statuses = with_schema
+    with_schema
         .join(previous, step.clone(), step, left())
         .with_column(
             when(col("prev_rank").is_null())
@@ -270,9 +286,12 @@ pub fn consolidate_plans(history: &History, frames: &PlanFrames) -> PolarsResult
             col("measure_order"),
             col("period_order"),
         ])
-        .collect()?;
+        .collect()
+}
 
-    let latest = statuses
+/// Each measure's latest status, with what came with it.
+fn latest_statuses(statuses: &DataFrame) -> PolarsResult<DataFrame> {
+    statuses
         .clone()
         .lazy()
         .group_by_stable(keys())
@@ -287,9 +306,12 @@ pub fn consolidate_plans(history: &History, frames: &PlanFrames) -> PolarsResult
             col("source_file").last(),
             col("source_cell").last(),
         ])
-        .collect()?;
+        .collect()
+}
 
-    let reported = statuses
+/// Each plan's latest reported period.
+fn reported_periods(statuses: &DataFrame, frames: &PlanFrames) -> PolarsResult<DataFrame> {
+    statuses
         .clone()
         .lazy()
         .group_by_stable([col("plan")])
@@ -307,27 +329,28 @@ pub fn consolidate_plans(history: &History, frames: &PlanFrames) -> PolarsResult
             col("as_at"),
             col("stale_before"),
         ])
-        .collect()?;
+        .collect()
+}
 
-    let counts = statuses
+/// Measures per plan, section, period and status.
+fn status_counts(statuses: &DataFrame) -> PolarsResult<DataFrame> {
+    statuses
         .clone()
         .lazy()
         .group_by_stable([col("plan"), col("section"), col("period"), col("status")])
         .agg([len().alias("measures")])
-        .collect()?;
-
-    let exceptions = plan_exceptions(&statuses, &reported, frames)?;
-    Ok(PlanTables {
-        statuses,
-        latest,
-        reported,
-        counts,
-        exceptions,
-    })
+        .collect()
 }
 
 fn kind_is(kind: StatusKind) -> Expr {
     col("kind").eq(lit(kind.as_str()))
+}
+
+/// A measure complete by its status or by the plan's completion column.
+fn finished() -> Expr {
+    kind_is(StatusKind::Complete)
+        .or(complete_is(Completion::Yes))
+        .or(complete_is(Completion::NotApplicable))
 }
 
 fn complete_is(completion: Completion) -> Expr {
@@ -340,6 +363,50 @@ fn plan_exceptions(
     reported: &DataFrame,
     frames: &PlanFrames,
 ) -> PolarsResult<DataFrame> {
+    let columns = || {
+        [
+            col("plan"),
+            col("section"),
+            col("ref"),
+            col("period"),
+            col("exception"),
+            col("status"),
+            col("prev_status"),
+            col("due_text"),
+            col("as_at"),
+            col("update_date"),
+            col("complete"),
+            col("owner"),
+            col("title"),
+            col("section_title"),
+            col("source_file"),
+            col("source_cell"),
+            col("plan_order"),
+            col("exception_order"),
+            col("section_order"),
+            col("measure_order"),
+        ]
+    };
+    let all: Vec<LazyFrame> = flagged_at_latest(statuses, reported)
+        .into_iter()
+        .chain([no_update(statuses, reported, frames)])
+        .map(|frame| frame.select(columns()))
+        .collect();
+    concat(all, UnionArgs::default())?
+        .sort(
+            [
+                "plan_order",
+                "exception_order",
+                "section_order",
+                "measure_order",
+            ],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .collect()
+}
+
+/// The statuses at each plan's latest period that the board must act on, one frame per kind.
+fn flagged_at_latest(statuses: &DataFrame, reported: &DataFrame) -> [LazyFrame; 5] {
     let plan_period = [col("plan"), col("period")];
     let at_latest = statuses.clone().lazy().join(
         reported.clone().lazy().select([col("plan"), col("period")]),
@@ -348,9 +415,7 @@ fn plan_exceptions(
         inner(),
     );
     let past_due = col("due").is_not_null().and(col("due").lt(col("as_at")));
-    let finished = kind_is(StatusKind::Complete)
-        .or(complete_is(Completion::Yes))
-        .or(complete_is(Completion::NotApplicable));
+    let finished = finished();
     let flagged = |kind: PlanExceptionKind, condition: Expr| {
         at_latest.clone().filter(condition).with_columns([
             lit(kind.label()).alias("exception"),
@@ -394,14 +459,24 @@ fn plan_exceptions(
             .and(finished.clone().not()),
     );
 
-    // Measures with no status at the plan's latest period, unless already complete earlier.
+    [
+        worsened,
+        white_after_due,
+        past_due_not_complete,
+        green_not_complete,
+        out_of_date,
+    ]
+}
+
+/// Measures with no status at the plan's latest period, unless already complete earlier.
+fn no_update(statuses: &DataFrame, reported: &DataFrame, frames: &PlanFrames) -> LazyFrame {
     let done_before = statuses
         .clone()
         .lazy()
-        .filter(finished)
+        .filter(finished())
         .group_by_stable(keys())
         .agg([lit(true).first().alias("done_before")]);
-    let no_update = frames
+    frames
         .measures
         .clone()
         .lazy()
@@ -436,53 +511,5 @@ fn plan_exceptions(
             lit(NULL).cast(DataType::String).alias("complete"),
             lit(NULL).cast(DataType::String).alias("source_file"),
             lit(NULL).cast(DataType::String).alias("source_cell"),
-        ]);
-
-    let columns = || {
-        [
-            col("plan"),
-            col("section"),
-            col("ref"),
-            col("period"),
-            col("exception"),
-            col("status"),
-            col("prev_status"),
-            col("due_text"),
-            col("as_at"),
-            col("update_date"),
-            col("complete"),
-            col("owner"),
-            col("title"),
-            col("section_title"),
-            col("source_file"),
-            col("source_cell"),
-            col("plan_order"),
-            col("exception_order"),
-            col("section_order"),
-            col("measure_order"),
-        ]
-    };
-    let flagged_frames = [
-        worsened,
-        white_after_due,
-        past_due_not_complete,
-        green_not_complete,
-        out_of_date,
-    ]
-    .into_iter()
-    .map(|frame| frame.select(columns()));
-    let all: Vec<LazyFrame> = flagged_frames
-        .chain(std::iter::once(no_update.select(columns())))
-        .collect();
-    concat(all, UnionArgs::default())?
-        .sort(
-            [
-                "plan_order",
-                "exception_order",
-                "section_order",
-                "measure_order",
-            ],
-            SortMultipleOptions::default().with_maintain_order(true),
-        )
-        .collect()
+        ])
 }
