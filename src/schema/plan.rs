@@ -6,7 +6,9 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use super::Department;
-use super::raw::{RawPlan, RawUpdateReturn};
+use super::raw::{
+    RawPlan, RawPlanHeader, RawPlanMeasure, RawPlanPeriod, RawStatus, RawUpdateReturn,
+};
 use crate::error::FatalError;
 use crate::excel::normalise_label;
 
@@ -321,104 +323,15 @@ pub fn compile_plan(
     departments: &[Department],
 ) -> Result<Plan, FatalError> {
     let header = raw.plan;
-    let known_department = |id: &str| departments.iter().any(|d| d.id == id);
     for (index, id) in header.departments.iter().enumerate() {
-        if !known_department(id) {
-            return Err(FatalError::schema(
-                file,
-                format!("plan.departments[{index}]"),
-                format!("unknown department `{id}`"),
-            ));
-        }
+        check_department(file, &format!("plan.departments[{index}]"), id, departments)?;
     }
-    let sheet = header.sheet.trim().to_owned();
-    if sheet.is_empty()
-        || sheet.chars().count() > 31
-        || sheet.contains(['[', ']', ':', '*', '?', '/', '\\'])
-    {
-        return Err(FatalError::schema(
-            file,
-            "plan.sheet",
-            format!(
-                "`{sheet}` cannot be a sheet name: Excel allows 1 to 31 characters and none of []:*?/\\"
-            ),
-        ));
-    }
-
-    if raw.periods.is_empty() {
-        return Err(FatalError::schema(
-            file,
-            "periods",
-            "a plan needs at least one reporting period",
-        ));
-    }
-    let mut periods: Vec<PlanPeriod> = Vec::new();
-    for (index, period) in raw.periods.iter().enumerate() {
-        let key = format!("periods[{index}] ({})", period.label);
-        let as_at = date(file, &format!("{key}.as_at"), &period.as_at)?;
-        if periods
-            .iter()
-            .any(|known| normalise_label(&known.label) == normalise_label(&period.label))
-        {
-            return Err(FatalError::schema(file, key, "the period is listed twice"));
-        }
-        if periods.last().is_some_and(|last| last.as_at >= as_at) {
-            return Err(FatalError::schema(
-                file,
-                format!("{key}.as_at"),
-                "periods must be listed in date order",
-            ));
-        }
-        periods.push(PlanPeriod {
-            label: period.label.trim().to_owned(),
-            as_at,
-        });
-    }
-
+    let sheet = plan_sheet_name(file, &header.sheet)?;
+    let periods = compile_periods(file, &raw.periods)?;
     let mut statuses: Vec<StatusDef> = Vec::new();
     for (index, status) in raw.statuses.into_iter().enumerate() {
-        let key = format!("statuses[{index}] ({})", status.name);
-        let kind = StatusKind::parse(&status.kind).ok_or_else(|| {
-            FatalError::schema(
-                file,
-                format!("{key}.kind"),
-                format!(
-                    "`{}` is not a status kind; use complete, on_track, not_due, at_risk or off_track",
-                    status.kind
-                ),
-            )
-        })?;
-        let hex = status.colour.trim_start_matches('#');
-        if !status.colour.starts_with('#')
-            || hex.len() != 6
-            || u32::from_str_radix(hex, 16).is_err()
-        {
-            return Err(FatalError::schema(
-                file,
-                format!("{key}.colour"),
-                format!("`{}` is not a colour such as \"#00B050\"", status.colour),
-            ));
-        }
-        let name = status.name.trim().to_owned();
-        if name.is_empty() || name.contains('/') {
-            return Err(FatalError::schema(
-                file,
-                format!("{key}.name"),
-                "a status name is needed, without \"/\" (it joins combined statuses)",
-            ));
-        }
-        if statuses
-            .iter()
-            .any(|known| normalise_label(&known.name) == normalise_label(&name))
-        {
-            return Err(FatalError::schema(file, key, "the status is listed twice"));
-        }
-        statuses.push(StatusDef {
-            name,
-            meaning: status.meaning,
-            kind,
-            colour: status.colour.to_ascii_uppercase(),
-        });
+        let status = compile_status(file, index, status, &statuses)?;
+        statuses.push(status);
     }
     if statuses.is_empty() {
         return Err(FatalError::schema(
@@ -445,79 +358,10 @@ pub fn compile_plan(
 
     let mut measures: Vec<PlanMeasure> = Vec::new();
     for (index, measure) in raw.measures.into_iter().enumerate() {
-        let key = format!("measures[{index}] ({})", measure.reference);
-        if !sections.iter().any(|s| s.id == measure.section) {
-            return Err(FatalError::schema(
-                file,
-                format!("{key}.section"),
-                format!("unknown section `{}`", measure.section),
-            ));
-        }
-        let reference = measure.reference.trim().to_owned();
-        if reference.is_empty() {
-            return Err(FatalError::schema(
-                file,
-                format!("{key}.ref"),
-                "a measure needs its ref",
-            ));
-        }
-        if measures
-            .iter()
-            .any(|known| known.section == measure.section && known.reference == reference)
-        {
-            return Err(FatalError::schema(
-                file,
-                key,
-                "the ref is used twice in its section",
-            ));
-        }
-        let updaters = measure
-            .departments
-            .clone()
-            .unwrap_or_else(|| header.departments.clone());
-        if updaters.is_empty() {
-            return Err(FatalError::schema(
-                file,
-                format!("{key}.departments"),
-                "no department may update this measure; name them here or in plan.departments",
-            ));
-        }
-        for id in &updaters {
-            if !known_department(id) {
-                return Err(FatalError::schema(
-                    file,
-                    format!("{key}.departments"),
-                    format!("unknown department `{id}`"),
-                ));
-            }
-        }
-        let due = measure
-            .due
-            .as_ref()
-            .map(|due| date(file, &format!("{key}.due"), due))
-            .transpose()?;
-        let due_text = measure.due_text.clone().unwrap_or_else(|| {
-            due.map(|d| d.format("%d/%m/%Y").to_string())
-                .unwrap_or_default()
-        });
-        measures.push(PlanMeasure {
-            reference,
-            section: measure.section,
-            title: measure.title,
-            owner: measure
-                .owner
-                .or_else(|| header.owner.clone())
-                .unwrap_or_default(),
-            departments: updaters,
-            aim: measure.aim.unwrap_or_default(),
-            measurement: measure.measurement.unwrap_or_default(),
-            due,
-            due_text,
-            criteria: measure.criteria.unwrap_or_default(),
-            initial_response: measure.initial_response.unwrap_or_default(),
-        });
+        let context = (&header, &sections[..], departments);
+        let measure = compile_measure(file, index, measure, context, &measures)?;
+        measures.push(measure);
     }
-
     Ok(Plan {
         id: header.id,
         version: header.version,
@@ -530,6 +374,197 @@ pub fn compile_plan(
         update: compile_update(file, raw.update_return)?,
         sections,
         measures,
+    })
+}
+
+fn check_department(
+    file: &Path,
+    key: &str,
+    id: &str,
+    departments: &[Department],
+) -> Result<(), FatalError> {
+    if departments.iter().any(|d| d.id == id) {
+        return Ok(());
+    }
+    Err(FatalError::schema(
+        file,
+        key,
+        format!("unknown department `{id}`"),
+    ))
+}
+
+/// The plan's dashboard sheet name, as Excel allows it.
+fn plan_sheet_name(file: &Path, sheet: &str) -> Result<String, FatalError> {
+    let sheet = sheet.trim().to_owned();
+    if sheet.is_empty()
+        || sheet.chars().count() > 31
+        || sheet.contains(['[', ']', ':', '*', '?', '/', '\\'])
+    {
+        return Err(FatalError::schema(
+            file,
+            "plan.sheet",
+            format!(
+                "`{sheet}` cannot be a sheet name: Excel allows 1 to 31 characters and none of []:*?/\\"
+            ),
+        ));
+    }
+    Ok(sheet)
+}
+
+/// The reporting periods, in date order, each once.
+fn compile_periods(file: &Path, raw: &[RawPlanPeriod]) -> Result<Vec<PlanPeriod>, FatalError> {
+    if raw.is_empty() {
+        return Err(FatalError::schema(
+            file,
+            "periods",
+            "a plan needs at least one reporting period",
+        ));
+    }
+    let mut periods: Vec<PlanPeriod> = Vec::new();
+    for (index, period) in raw.iter().enumerate() {
+        let key = format!("periods[{index}] ({})", period.label);
+        let as_at = date(file, &format!("{key}.as_at"), &period.as_at)?;
+        if periods
+            .iter()
+            .any(|known| normalise_label(&known.label) == normalise_label(&period.label))
+        {
+            return Err(FatalError::schema(file, key, "the period is listed twice"));
+        }
+        if periods.last().is_some_and(|last| last.as_at >= as_at) {
+            return Err(FatalError::schema(
+                file,
+                format!("{key}.as_at"),
+                "periods must be listed in date order",
+            ));
+        }
+        periods.push(PlanPeriod {
+            label: period.label.trim().to_owned(),
+            as_at,
+        });
+    }
+    Ok(periods)
+}
+
+/// One status of the plan's vocabulary.
+fn compile_status(
+    file: &Path,
+    index: usize,
+    status: RawStatus,
+    earlier: &[StatusDef],
+) -> Result<StatusDef, FatalError> {
+    let key = format!("statuses[{index}] ({})", status.name);
+    let kind = StatusKind::parse(&status.kind).ok_or_else(|| {
+        FatalError::schema(
+            file,
+            format!("{key}.kind"),
+            format!(
+                "`{}` is not a status kind; use complete, on_track, not_due, at_risk or off_track",
+                status.kind
+            ),
+        )
+    })?;
+    let hex = status.colour.trim_start_matches('#');
+    if !status.colour.starts_with('#') || hex.len() != 6 || u32::from_str_radix(hex, 16).is_err() {
+        return Err(FatalError::schema(
+            file,
+            format!("{key}.colour"),
+            format!("`{}` is not a colour such as \"#00B050\"", status.colour),
+        ));
+    }
+    let name = status.name.trim().to_owned();
+    if name.is_empty() || name.contains('/') {
+        return Err(FatalError::schema(
+            file,
+            format!("{key}.name"),
+            "a status name is needed, without \"/\" (it joins combined statuses)",
+        ));
+    }
+    if earlier
+        .iter()
+        .any(|known| normalise_label(&known.name) == normalise_label(&name))
+    {
+        return Err(FatalError::schema(file, key, "the status is listed twice"));
+    }
+    Ok(StatusDef {
+        name,
+        meaning: status.meaning,
+        kind,
+        colour: status.colour.to_ascii_uppercase(),
+    })
+}
+
+/// One measure: its section known, its ref unique there, the departments that may update it known.
+fn compile_measure(
+    file: &Path,
+    index: usize,
+    measure: RawPlanMeasure,
+    (header, sections, departments): (&RawPlanHeader, &[PlanSection], &[Department]),
+    earlier: &[PlanMeasure],
+) -> Result<PlanMeasure, FatalError> {
+    let key = format!("measures[{index}] ({})", measure.reference);
+    if !sections.iter().any(|s| s.id == measure.section) {
+        return Err(FatalError::schema(
+            file,
+            format!("{key}.section"),
+            format!("unknown section `{}`", measure.section),
+        ));
+    }
+    let reference = measure.reference.trim().to_owned();
+    if reference.is_empty() {
+        return Err(FatalError::schema(
+            file,
+            format!("{key}.ref"),
+            "a measure needs its ref",
+        ));
+    }
+    if earlier
+        .iter()
+        .any(|known| known.section == measure.section && known.reference == reference)
+    {
+        return Err(FatalError::schema(
+            file,
+            key,
+            "the ref is used twice in its section",
+        ));
+    }
+    let updaters = measure
+        .departments
+        .clone()
+        .unwrap_or_else(|| header.departments.clone());
+    if updaters.is_empty() {
+        return Err(FatalError::schema(
+            file,
+            format!("{key}.departments"),
+            "no department may update this measure; name them here or in plan.departments",
+        ));
+    }
+    for id in &updaters {
+        check_department(file, &format!("{key}.departments"), id, departments)?;
+    }
+    let due = measure
+        .due
+        .as_ref()
+        .map(|due| date(file, &format!("{key}.due"), due))
+        .transpose()?;
+    let due_text = measure.due_text.clone().unwrap_or_else(|| {
+        due.map(|d| d.format("%d/%m/%Y").to_string())
+            .unwrap_or_default()
+    });
+    Ok(PlanMeasure {
+        reference,
+        section: measure.section,
+        title: measure.title,
+        owner: measure
+            .owner
+            .or_else(|| header.owner.clone())
+            .unwrap_or_default(),
+        departments: updaters,
+        aim: measure.aim.unwrap_or_default(),
+        measurement: measure.measurement.unwrap_or_default(),
+        due,
+        due_text,
+        criteria: measure.criteria.unwrap_or_default(),
+        initial_response: measure.initial_response.unwrap_or_default(),
     })
 }
 
