@@ -529,7 +529,27 @@ fn compile_template(
             format!("unknown department `{}`", header.department),
         ));
     }
-    let kind = match header.kind.as_str() {
+    let kind = template_kind(file, &header.kind)?;
+    let identity = compile_identity(file, &raw.identity, kind)?;
+    let columns = compile_columns(file, &raw.columns, raw.year_columns)?;
+    let mut sources = row_sources(file, raw.rows, &columns, catalogue)?;
+    sources.extend(cell_sources(file, raw.values, catalogue)?);
+    Ok(Template {
+        id: header.id,
+        version: header.version,
+        department: header.department,
+        kind,
+        title: header.title,
+        identity,
+        columns,
+        sources,
+        analysis: compile_analysis(file, raw.analysis, catalogue)?,
+        fields: compile_fields(file, raw.fields)?,
+    })
+}
+
+fn template_kind(file: &Path, kind: &str) -> Result<TemplateKind, FatalError> {
+    Ok(match kind {
         "quarterly" => TemplateKind::Quarterly,
         "historical" => TemplateKind::Historical,
         other => {
@@ -539,23 +559,25 @@ fn compile_template(
                 format!("`{other}` is not a template kind; use quarterly or historical"),
             ));
         }
-    };
+    })
+}
+
+/// Where the return states which template, version, department and period it is.
+fn compile_identity(
+    file: &Path,
+    raw: &RawIdentity,
+    kind: TemplateKind,
+) -> Result<Identity, FatalError> {
     let identity = Identity {
-        template: compile_locator(file, "identity.template", &raw.identity.template)?,
+        template: compile_locator(file, "identity.template", &raw.template)?,
         version: raw
-            .identity
             .version
             .as_ref()
             .map(|locator| compile_locator(file, "identity.version", locator))
             .transpose()?,
-        department: compile_locator(file, "identity.department", &raw.identity.department)?,
-        financial_year: compile_locator(
-            file,
-            "identity.financial_year",
-            &raw.identity.financial_year,
-        )?,
+        department: compile_locator(file, "identity.department", &raw.department)?,
+        financial_year: compile_locator(file, "identity.financial_year", &raw.financial_year)?,
         quarter: raw
-            .identity
             .quarter
             .as_ref()
             .map(|locator| compile_locator(file, "identity.quarter", locator))
@@ -568,9 +590,17 @@ fn compile_template(
             "a quarterly template must say where the return states its quarter",
         ));
     }
+    Ok(identity)
+}
 
+/// What each column heading of a figures table holds.
+fn compile_columns(
+    file: &Path,
+    raw: &std::collections::BTreeMap<String, String>,
+    year_headings: bool,
+) -> Result<Columns, FatalError> {
     let mut by_heading = Vec::new();
-    for (heading, slot) in &raw.columns {
+    for (heading, slot) in raw {
         let slot_kind = parse_slot_kind(slot).ok_or_else(|| {
             FatalError::schema(
                 file,
@@ -580,13 +610,21 @@ fn compile_template(
         })?;
         by_heading.push((heading.clone(), slot_kind));
     }
-    let columns = Columns {
+    Ok(Columns {
         by_heading,
-        year_headings: raw.year_columns,
-    };
+        year_headings,
+    })
+}
 
+/// Figures found by their row label in a table.
+fn row_sources(
+    file: &Path,
+    rows: Vec<RawRow>,
+    columns: &Columns,
+    catalogue: &Catalogue,
+) -> Result<Vec<ValueSource>, FatalError> {
     let mut sources = Vec::new();
-    for (index, row) in raw.rows.into_iter().enumerate() {
+    for (index, row) in rows.into_iter().enumerate() {
         let key = format!("rows[{index}]");
         check_measure(
             file,
@@ -611,7 +649,17 @@ fn compile_template(
             year_offset: row.year_offset,
         });
     }
-    for (index, value) in raw.values.into_iter().enumerate() {
+    Ok(sources)
+}
+
+/// Figures found in a cell of their own.
+fn cell_sources(
+    file: &Path,
+    values: Vec<RawValue>,
+    catalogue: &Catalogue,
+) -> Result<Vec<ValueSource>, FatalError> {
+    let mut sources = Vec::new();
+    for (index, value) in values.into_iter().enumerate() {
         let key = format!("values[{index}]");
         check_measure(
             file,
@@ -636,8 +684,17 @@ fn compile_template(
             locator: compile_locator(file, &format!("{key}.at"), &value.at)?,
         });
     }
+    Ok(sources)
+}
+
+/// The analysis texts the template carries, each for a known indicator.
+fn compile_analysis(
+    file: &Path,
+    raw: Vec<RawAnalysis>,
+    catalogue: &Catalogue,
+) -> Result<Vec<AnalysisSpec>, FatalError> {
     let mut analysis = Vec::new();
-    for (index, spec) in raw.analysis.into_iter().enumerate() {
+    for (index, spec) in raw.into_iter().enumerate() {
         let key = format!("analysis[{index}]");
         if catalogue.indicator(&spec.indicator).is_none() {
             return Err(FatalError::schema(
@@ -652,8 +709,13 @@ fn compile_template(
             required: spec.required,
         });
     }
+    Ok(analysis)
+}
+
+/// The cover's fields and what each may hold.
+fn compile_fields(file: &Path, raw: Vec<RawField>) -> Result<Vec<FieldSpec>, FatalError> {
     let mut fields = Vec::new();
-    for (index, field) in raw.fields.into_iter().enumerate() {
+    for (index, field) in raw.into_iter().enumerate() {
         let key = format!("fields[{index}] ({})", field.id);
         let kind = parse_value_kind(&field.kind, &field.allowed).ok_or_else(|| {
             FatalError::schema(
@@ -684,18 +746,7 @@ fn compile_template(
             locator: compile_locator(file, &format!("{key}.at"), &field.at)?,
         });
     }
-    Ok(Template {
-        id: header.id,
-        version: header.version,
-        department: header.department,
-        kind,
-        title: header.title,
-        identity,
-        columns,
-        sources,
-        analysis,
-        fields,
-    })
+    Ok(fields)
 }
 
 /// Every limit must allow something; the worker's memory must leave room for the program itself.
