@@ -221,69 +221,9 @@ fn compile_catalogue(
         }
         let mut measures: Vec<Measure> = Vec::new();
         for (measure_index, measure) in indicator.measures.into_iter().enumerate() {
-            let measure_key = format!("{key}.measures[{measure_index}] ({})", measure.id);
-            if measures.iter().any(|known| known.id == measure.id) {
-                return Err(FatalError::schema(
-                    file,
-                    measure_key,
-                    "measure id is declared twice",
-                ));
-            }
-            let kind = match measure.kind.as_str() {
-                "count" => ValueKind::Count,
-                "percentage" => ValueKind::Percentage,
-                "number" => ValueKind::Number,
-                other => {
-                    return Err(FatalError::schema(
-                        file,
-                        format!("{measure_key}.type"),
-                        format!("`{other}` is not a figure type; use count, percentage or number"),
-                    ));
-                }
-            };
-            let frequency = match measure.frequency.as_str() {
-                "quarterly" => Frequency::Quarterly,
-                "annual" => Frequency::Annual,
-                other => {
-                    return Err(FatalError::schema(
-                        file,
-                        format!("{measure_key}.frequency"),
-                        format!("`{other}` is not a frequency; use quarterly or annual"),
-                    ));
-                }
-            };
-            if let Some(parts) = &measure.sum_of {
-                for part in parts {
-                    if !measures.iter().any(|known| &known.id == part) {
-                        return Err(FatalError::schema(
-                            file,
-                            format!("{measure_key}.sum_of"),
-                            format!(
-                                "`{part}` is not a measure declared above it in {}",
-                                indicator.code
-                            ),
-                        ));
-                    }
-                }
-            }
-            // Counts add up over a year; shares and rates do not.
-            let summable = measure
-                .summable
-                .unwrap_or(kind == ValueKind::Count && frequency == Frequency::Quarterly);
-            measures.push(Measure {
-                id: measure.id,
-                label: measure.label,
-                kind,
-                frequency,
-                summable,
-                integrity: measure.integrity,
-                limits: Limits {
-                    minimum: measure.minimum,
-                    maximum: measure.maximum,
-                },
-                sum_of: measure.sum_of,
-                not_applicable: measure.not_applicable,
-            });
+            let at = (key.as_str(), indicator.code.as_str(), measure_index);
+            let measure = compile_measure(file, at, measure, &measures)?;
+            measures.push(measure);
         }
         indicators.push(Indicator {
             code: indicator.code,
@@ -297,6 +237,76 @@ fn compile_catalogue(
         });
     }
     Ok(Catalogue { groups, indicators })
+}
+
+/// One measure of an indicator: its id new in the indicator, its type and frequency known, its parts
+/// declared above it.
+fn compile_measure(
+    file: &Path,
+    (key, code, index): (&str, &str, usize),
+    measure: RawMeasure,
+    earlier: &[Measure],
+) -> Result<Measure, FatalError> {
+    let measure_key = format!("{key}.measures[{index}] ({})", measure.id);
+    if earlier.iter().any(|known| known.id == measure.id) {
+        return Err(FatalError::schema(
+            file,
+            measure_key,
+            "measure id is declared twice",
+        ));
+    }
+    let kind = match measure.kind.as_str() {
+        "count" => ValueKind::Count,
+        "percentage" => ValueKind::Percentage,
+        "number" => ValueKind::Number,
+        other => {
+            return Err(FatalError::schema(
+                file,
+                format!("{measure_key}.type"),
+                format!("`{other}` is not a figure type; use count, percentage or number"),
+            ));
+        }
+    };
+    let frequency = match measure.frequency.as_str() {
+        "quarterly" => Frequency::Quarterly,
+        "annual" => Frequency::Annual,
+        other => {
+            return Err(FatalError::schema(
+                file,
+                format!("{measure_key}.frequency"),
+                format!("`{other}` is not a frequency; use quarterly or annual"),
+            ));
+        }
+    };
+    if let Some(parts) = &measure.sum_of {
+        for part in parts {
+            if !earlier.iter().any(|known| &known.id == part) {
+                return Err(FatalError::schema(
+                    file,
+                    format!("{measure_key}.sum_of"),
+                    format!("`{part}` is not a measure declared above it in {}", code),
+                ));
+            }
+        }
+    }
+    // Counts add up over a year; shares and rates do not.
+    let summable = measure
+        .summable
+        .unwrap_or(kind == ValueKind::Count && frequency == Frequency::Quarterly);
+    Ok(Measure {
+        id: measure.id,
+        label: measure.label,
+        kind,
+        frequency,
+        summable,
+        integrity: measure.integrity,
+        limits: Limits {
+            minimum: measure.minimum,
+            maximum: measure.maximum,
+        },
+        sum_of: measure.sum_of,
+        not_applicable: measure.not_applicable,
+    })
 }
 
 fn measure_ref(
