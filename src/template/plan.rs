@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use rust_xlsxwriter::{
     DataValidation, DataValidationErrorStyle, DocProperties, ExcelDateTime, Format, FormatBorder,
-    Workbook, XlsxError,
+    Workbook, Worksheet, XlsxError,
 };
 use serde::Deserialize;
 
 use crate::schema::{
     COMPLETE_HEADING, CURRENT_POSITION_HEADING, DATE_OF_UPDATE_HEADING, DUE_HEADING,
-    INITIAL_RESPONSE_HEADING, LATEST_UPDATE_HEADING, Plan, PlanMeasure, REF_HEADING,
+    INITIAL_RESPONSE_HEADING, LATEST_UPDATE_HEADING, Plan, PlanMeasure, PlanSection, REF_HEADING,
 };
 use crate::validate::{COVER_ROWS, COVER_SHEET};
 
@@ -87,21 +87,66 @@ impl<'p> PlanUpdateDraft<'p> {
                 .set_title(format!("{} update", plan.title))
                 .set_creation_datetime(&created),
         );
-        let bold = Format::new().set_bold();
-        let header = Format::new()
-            .set_bold()
-            .set_text_wrap()
-            .set_border(FormatBorder::Thin);
-        let cell = Format::new().set_text_wrap().set_border(FormatBorder::Thin);
-        let date_format = Format::new()
-            .set_num_format("dd-mmm-yy")
-            .set_border(FormatBorder::Thin);
+        let formats = Formats::new();
+        self.write_cover(workbook.add_worksheet(), &formats)?;
+        let sheet = workbook.add_worksheet();
+        sheet.set_name(&plan.update.sheet)?;
+        sheet.write_string_with_format(0, 0, &plan.title, &formats.bold)?;
+        let layout = UpdateLayout::of(plan);
+        sheet.write_string(
+            1,
+            0,
+            format!(
+                "Give each of your measures' status for the reporting period ({}) and its update.",
+                layout.names.join(", ")
+            ),
+        )?;
+        let validation = DataValidation::new()
+            .allow_list_strings(&layout.names)?
+            .set_error_style(DataValidationErrorStyle::Warning);
+        let mut row = 3u32;
+        for section in &plan.sections {
+            let rows: Vec<&PlanRow> = self
+                .rows
+                .iter()
+                .filter(|r| r.section == section.id)
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            sheet.write_string_with_format(row, 0, &section.title, &formats.bold)?;
+            row += 1;
+            for (col, heading) in layout.order.iter().enumerate() {
+                sheet.write_string_with_format(row, col as u16, heading, &formats.header)?;
+            }
+            row += 1;
+            let first_row = row;
+            for entry in rows {
+                self.write_row(sheet, row, (section, entry), &layout, &formats)?;
+                row += 1;
+            }
+            let status_cols: Vec<u16> = layout
+                .status_headings
+                .iter()
+                .filter_map(|h| layout.column(h))
+                .collect();
+            if let (Some(first), Some(last)) = (status_cols.iter().min(), status_cols.iter().max())
+            {
+                sheet.add_data_validation(first_row, *first, row - 1, *last, &validation)?;
+            }
+            row += 1;
+        }
+        layout.size_columns(sheet)?;
+        workbook.save_to_buffer()
+    }
 
-        let cover = workbook.add_worksheet();
+    /// The cover: which plan, version, department and period the update is.
+    fn write_cover(&self, cover: &mut Worksheet, formats: &Formats) -> Result<(), XlsxError> {
+        let plan = self.plan;
         cover.set_name(COVER_SHEET)?;
-        cover.write_string_with_format(0, 0, format!("{} update", plan.title), &bold)?;
-        cover.write_string_with_format(2, 0, "Item", &bold)?;
-        cover.write_string_with_format(2, 1, "Value", &bold)?;
+        cover.write_string_with_format(0, 0, format!("{} update", plan.title), &formats.bold)?;
+        cover.write_string_with_format(2, 0, "Item", &formats.bold)?;
+        cover.write_string_with_format(2, 1, "Value", &formats.bold)?;
         let values = [
             plan.id.clone(),
             self.version.to_string(),
@@ -121,19 +166,137 @@ impl<'p> PlanUpdateDraft<'p> {
         cover.write_string(8, 0, format!("Reporting periods: {}", periods.join(", ")))?;
         cover.set_column_width(0, 22)?;
         cover.set_column_width(1, 40)?;
+        Ok(())
+    }
 
-        let sheet = workbook.add_worksheet();
-        sheet.set_name(&plan.update.sheet)?;
-        sheet.write_string_with_format(0, 0, &plan.title, &bold)?;
-        let names: Vec<&str> = plan.statuses.iter().map(|s| s.name.as_str()).collect();
-        sheet.write_string(
-            1,
-            0,
-            format!(
-                "Give each of your measures' status for the reporting period ({}) and its update.",
-                names.join(", ")
+    /// One measure's row: its fixed facts, then what the department gives.
+    fn write_row(
+        &self,
+        sheet: &mut Worksheet,
+        row: u32,
+        (section, entry): (&PlanSection, &PlanRow),
+        layout: &UpdateLayout,
+        formats: &Formats,
+    ) -> Result<(), XlsxError> {
+        let plan = self.plan;
+        let measure: Option<&PlanMeasure> = plan.measure(&section.id, &entry.reference);
+        let fixed = [
+            (REF_HEADING.to_owned(), entry.reference.clone()),
+            (
+                plan.update.title_heading.clone(),
+                measure.map(|m| m.title.clone()).unwrap_or_default(),
             ),
-        )?;
+            (
+                plan.update.owner_heading.clone(),
+                measure.map(|m| m.owner.clone()).unwrap_or_default(),
+            ),
+            (
+                DUE_HEADING.to_owned(),
+                measure.map(|m| m.due_text.clone()).unwrap_or_default(),
+            ),
+            (
+                INITIAL_RESPONSE_HEADING.to_owned(),
+                measure
+                    .map(|m| m.initial_response.clone())
+                    .unwrap_or_default(),
+            ),
+        ];
+        for (heading, value) in fixed {
+            if let Some(col) = layout.column(&heading) {
+                sheet.write_string_with_format(row, col, value, &formats.cell)?;
+            }
+        }
+        for heading in &layout.status_headings {
+            if let Some(col) = layout.column(heading) {
+                // A single status column takes the status given for the update's own period.
+                let status = entry.statuses.get(heading).or_else(|| {
+                    plan.update
+                        .status_heading
+                        .as_ref()
+                        .and_then(|_| entry.statuses.get(&self.period))
+                });
+                match status {
+                    Some(status) => {
+                        sheet.write_string_with_format(row, col, status, &formats.cell)?
+                    }
+                    None => sheet.write_blank(row, col, &formats.cell)?,
+                };
+            }
+        }
+        let texts = [
+            (CURRENT_POSITION_HEADING, &entry.current_position),
+            (LATEST_UPDATE_HEADING, &entry.latest_update),
+            (COMPLETE_HEADING, &entry.complete),
+        ];
+        for (heading, value) in texts {
+            if let Some(col) = layout.column(heading) {
+                match value {
+                    Some(value) => {
+                        sheet.write_string_with_format(row, col, value, &formats.cell)?
+                    }
+                    None => sheet.write_blank(row, col, &formats.cell)?,
+                };
+            }
+        }
+        if let Some(col) = layout.column(DATE_OF_UPDATE_HEADING) {
+            match entry.date_of_update.as_deref().map(|d| (d, as_date(d))) {
+                Some((_, Some(date))) => {
+                    let excel = ExcelDateTime::from_ymd(
+                        u16::try_from(chrono::Datelike::year(&date)).unwrap_or(1900),
+                        chrono::Datelike::month(&date) as u8,
+                        chrono::Datelike::day(&date) as u8,
+                    )?;
+                    sheet.write_datetime_with_format(row, col, &excel, &formats.date)?;
+                }
+                Some((typed, None)) => {
+                    sheet.write_string_with_format(row, col, typed, &formats.cell)?;
+                }
+                None => {
+                    sheet.write_blank(row, col, &formats.cell)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The formats an update is written with.
+struct Formats {
+    bold: Format,
+    header: Format,
+    cell: Format,
+    date: Format,
+}
+
+impl Formats {
+    fn new() -> Formats {
+        Formats {
+            bold: Format::new().set_bold(),
+            header: Format::new()
+                .set_bold()
+                .set_text_wrap()
+                .set_border(FormatBorder::Thin),
+            cell: Format::new().set_text_wrap().set_border(FormatBorder::Thin),
+            date: Format::new()
+                .set_num_format("dd-mmm-yy")
+                .set_border(FormatBorder::Thin),
+        }
+    }
+}
+
+/// The columns of an update's tables, in order, as the plan lays them out.
+struct UpdateLayout {
+    order: Vec<String>,
+    status_headings: Vec<String>,
+    first_status: u16,
+    with_initial: bool,
+    /// The plan's status names, offered in a list.
+    names: Vec<String>,
+}
+
+impl UpdateLayout {
+    fn of(plan: &Plan) -> UpdateLayout {
+        let names: Vec<String> = plan.statuses.iter().map(|s| s.name.clone()).collect();
         let collects = plan.update.collects;
         let with_initial = plan.measures.iter().any(|m| !m.initial_response.is_empty());
         let mut headings: Vec<String> = vec![
@@ -173,120 +336,34 @@ impl<'p> PlanUpdateDraft<'p> {
         if status_last {
             order.extend(status_headings.iter().cloned());
         }
-        let column = |heading: &str| order.iter().position(|h| h == heading).map(|p| p as u16);
-
-        let validation = DataValidation::new()
-            .allow_list_strings(&names)?
-            .set_error_style(DataValidationErrorStyle::Warning);
-        let mut row = 3u32;
-        for section in &plan.sections {
-            let rows: Vec<&PlanRow> = self
-                .rows
-                .iter()
-                .filter(|r| r.section == section.id)
-                .collect();
-            if rows.is_empty() {
-                continue;
-            }
-            sheet.write_string_with_format(row, 0, &section.title, &bold)?;
-            row += 1;
-            for (col, heading) in order.iter().enumerate() {
-                sheet.write_string_with_format(row, col as u16, heading, &header)?;
-            }
-            row += 1;
-            let first_row = row;
-            for entry in rows {
-                let measure: Option<&PlanMeasure> = plan.measure(&section.id, &entry.reference);
-                let fixed = [
-                    (REF_HEADING.to_owned(), entry.reference.clone()),
-                    (
-                        plan.update.title_heading.clone(),
-                        measure.map(|m| m.title.clone()).unwrap_or_default(),
-                    ),
-                    (
-                        plan.update.owner_heading.clone(),
-                        measure.map(|m| m.owner.clone()).unwrap_or_default(),
-                    ),
-                    (
-                        DUE_HEADING.to_owned(),
-                        measure.map(|m| m.due_text.clone()).unwrap_or_default(),
-                    ),
-                    (
-                        INITIAL_RESPONSE_HEADING.to_owned(),
-                        measure
-                            .map(|m| m.initial_response.clone())
-                            .unwrap_or_default(),
-                    ),
-                ];
-                for (heading, value) in fixed {
-                    if let Some(col) = column(&heading) {
-                        sheet.write_string_with_format(row, col, value, &cell)?;
-                    }
-                }
-                for heading in &status_headings {
-                    if let Some(col) = column(heading) {
-                        // A single status column takes the status given for the update's own period.
-                        let status = entry.statuses.get(heading).or_else(|| {
-                            plan.update
-                                .status_heading
-                                .as_ref()
-                                .and_then(|_| entry.statuses.get(&self.period))
-                        });
-                        match status {
-                            Some(status) => {
-                                sheet.write_string_with_format(row, col, status, &cell)?
-                            }
-                            None => sheet.write_blank(row, col, &cell)?,
-                        };
-                    }
-                }
-                let texts = [
-                    (CURRENT_POSITION_HEADING, &entry.current_position),
-                    (LATEST_UPDATE_HEADING, &entry.latest_update),
-                    (COMPLETE_HEADING, &entry.complete),
-                ];
-                for (heading, value) in texts {
-                    if let Some(col) = column(heading) {
-                        match value {
-                            Some(value) => {
-                                sheet.write_string_with_format(row, col, value, &cell)?
-                            }
-                            None => sheet.write_blank(row, col, &cell)?,
-                        };
-                    }
-                }
-                if let Some(col) = column(DATE_OF_UPDATE_HEADING) {
-                    match entry.date_of_update.as_deref().map(|d| (d, as_date(d))) {
-                        Some((_, Some(date))) => {
-                            let excel = ExcelDateTime::from_ymd(
-                                u16::try_from(chrono::Datelike::year(&date)).unwrap_or(1900),
-                                chrono::Datelike::month(&date) as u8,
-                                chrono::Datelike::day(&date) as u8,
-                            )?;
-                            sheet.write_datetime_with_format(row, col, &excel, &date_format)?;
-                        }
-                        Some((typed, None)) => {
-                            sheet.write_string_with_format(row, col, typed, &cell)?;
-                        }
-                        None => {
-                            sheet.write_blank(row, col, &cell)?;
-                        }
-                    }
-                }
-                row += 1;
-            }
-            let status_cols: Vec<u16> = status_headings.iter().filter_map(|h| column(h)).collect();
-            if let (Some(first), Some(last)) = (status_cols.iter().min(), status_cols.iter().max())
-            {
-                sheet.add_data_validation(first_row, *first, row - 1, *last, &validation)?;
-            }
-            row += 1;
+        UpdateLayout {
+            order,
+            status_headings,
+            first_status,
+            with_initial,
+            names,
         }
+    }
+
+    fn column(&self, heading: &str) -> Option<u16> {
+        self.order
+            .iter()
+            .position(|h| h == heading)
+            .map(|p| p as u16)
+    }
+
+    fn size_columns(&self, sheet: &mut Worksheet) -> Result<(), XlsxError> {
+        let layout = self;
         sheet.set_column_width(0, 8)?;
         sheet.set_column_width(1, 50)?;
         sheet.set_column_width(2, 24)?;
         sheet.set_column_width(3, 14)?;
-        for (col, heading) in order.iter().enumerate().skip(usize::from(first_status)) {
+        for (col, heading) in layout
+            .order
+            .iter()
+            .enumerate()
+            .skip(usize::from(layout.first_status))
+        {
             let wide = [
                 CURRENT_POSITION_HEADING,
                 LATEST_UPDATE_HEADING,
@@ -295,10 +372,10 @@ impl<'p> PlanUpdateDraft<'p> {
             .contains(&heading.as_str());
             sheet.set_column_width(col as u16, if wide { 60 } else { 12 })?;
         }
-        if with_initial {
+        if layout.with_initial {
             sheet.set_column_width(4, 60)?;
         }
-        workbook.save_to_buffer()
+        Ok(())
     }
 }
 
