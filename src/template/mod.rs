@@ -6,7 +6,7 @@ mod plan;
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
-use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook, XlsxError};
+use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook, Worksheet, XlsxError};
 
 use crate::excel::a1;
 use crate::period::FinancialYear;
@@ -159,6 +159,42 @@ impl<'t> ReturnDraft<'t> {
 
     pub fn to_bytes(&self) -> Result<Vec<u8>, XlsxError> {
         let mut layout = Layout::default();
+        for (locator, label, entry) in self.cover_items() {
+            layout.place(locator, &label, entry.map(Placed::Entry), None);
+        }
+        let headings = self.row_headings();
+        for source in &self.template.sources {
+            match source {
+                ValueSource::Row {
+                    indicator,
+                    measure,
+                    sheet,
+                    within,
+                    row,
+                    year_offset,
+                } => {
+                    let measure_ref = (indicator.as_str(), measure.as_str(), *year_offset);
+                    let at = (sheet.as_str(), within.as_deref(), row.as_str());
+                    self.place_row(&mut layout, measure_ref, at, &headings);
+                }
+                ValueSource::Cell {
+                    indicator,
+                    measure,
+                    year_offset,
+                    locator,
+                    ..
+                } => {
+                    let measure_ref = (indicator.as_str(), measure.as_str(), *year_offset);
+                    self.place_cell(&mut layout, measure_ref, locator);
+                }
+            }
+        }
+        self.place_analysis(&mut layout);
+        layout.write(&self.template.title, &self.hidden)
+    }
+
+    /// The cover's items: which template, version, department and period, then the template's fields.
+    fn cover_items(&self) -> Vec<(&Locator, String, Option<Entry>)> {
         let identity = &self.template.identity;
         let mut cover_items: Vec<(&Locator, String, Option<Entry>)> = vec![(
             &identity.template,
@@ -196,81 +232,74 @@ impl<'t> ReturnDraft<'t> {
                 self.fields.get(&field.id).cloned(),
             ));
         }
-        for (locator, label, entry) in cover_items {
-            layout.place(locator, &label, entry.map(Placed::Entry), None);
-        }
+        cover_items
+    }
 
-        let headings = self.row_headings();
-        for source in &self.template.sources {
-            match source {
-                ValueSource::Row {
-                    indicator,
-                    measure,
-                    sheet,
-                    within,
-                    row,
-                    year_offset,
-                } => {
-                    let block = layout.block(
-                        sheet,
-                        within.as_deref(),
-                        self.indicator_title(within.as_deref().unwrap_or("")),
-                    );
-                    let mut quarter_cells = Vec::new();
-                    for (heading, kind) in &headings {
-                        let key = (
-                            indicator.clone(),
-                            measure.clone(),
-                            *year_offset,
-                            heading.clone(),
-                        );
-                        let summable = self
-                            .catalogue
-                            .measure(indicator, measure)
-                            .is_some_and(|m| m.summable);
-                        if *kind == Some(SlotKind::Total) && !summable {
-                            block.cell(row, heading, None);
-                            continue;
-                        }
-                        let mut entry = self.figures.get(&key).cloned().map(Placed::Entry);
-                        if matches!(kind, Some(SlotKind::Quarter(_))) {
-                            quarter_cells.push(heading.clone());
-                        }
-                        if *kind == Some(SlotKind::Total) && self.total_formulas && entry.is_none()
-                        {
-                            entry = Some(Placed::SumOf(quarter_cells.clone()));
-                        }
-                        block.cell(row, heading, entry);
-                    }
-                }
-                ValueSource::Cell {
-                    indicator,
-                    measure,
-                    year_offset,
-                    locator,
-                    ..
-                } => {
-                    let key = (
-                        indicator.clone(),
-                        measure.clone(),
-                        *year_offset,
-                        String::new(),
-                    );
-                    let label = self
-                        .catalogue
-                        .measure(indicator, measure)
-                        .map(|m| m.label.clone())
-                        .unwrap_or_else(|| measure.clone());
-                    let title = self.indicator_title(indicator);
-                    layout.place(
-                        locator,
-                        &label,
-                        self.figures.get(&key).cloned().map(Placed::Entry),
-                        Some(title),
-                    );
-                }
+    /// A measure's row of a figures table: a cell under each heading, a total summing the quarters.
+    fn place_row(
+        &self,
+        layout: &mut Layout,
+        (indicator, measure, year_offset): (&str, &str, i32),
+        (sheet, within, row): (&str, Option<&str>, &str),
+        headings: &[(String, Option<SlotKind>)],
+    ) {
+        let block = layout.block(sheet, within, self.indicator_title(within.unwrap_or("")));
+        let mut quarter_cells = Vec::new();
+        for (heading, kind) in headings {
+            let key = (
+                indicator.to_owned(),
+                measure.to_owned(),
+                year_offset,
+                heading.clone(),
+            );
+            let summable = self
+                .catalogue
+                .measure(indicator, measure)
+                .is_some_and(|m| m.summable);
+            if *kind == Some(SlotKind::Total) && !summable {
+                block.cell(row, heading, None);
+                continue;
             }
+            let mut entry = self.figures.get(&key).cloned().map(Placed::Entry);
+            if matches!(kind, Some(SlotKind::Quarter(_))) {
+                quarter_cells.push(heading.clone());
+            }
+            if *kind == Some(SlotKind::Total) && self.total_formulas && entry.is_none() {
+                entry = Some(Placed::SumOf(quarter_cells.clone()));
+            }
+            block.cell(row, heading, entry);
         }
+    }
+
+    /// A measure's figure in a cell of its own.
+    fn place_cell(
+        &self,
+        layout: &mut Layout,
+        (indicator, measure, year_offset): (&str, &str, i32),
+        locator: &Locator,
+    ) {
+        let key = (
+            indicator.to_owned(),
+            measure.to_owned(),
+            year_offset,
+            String::new(),
+        );
+        let label = self
+            .catalogue
+            .measure(indicator, measure)
+            .map(|m| m.label.clone())
+            .unwrap_or_else(|| measure.to_owned());
+        let title = self.indicator_title(indicator);
+        layout.place(
+            locator,
+            &label,
+            self.figures.get(&key).cloned().map(Placed::Entry),
+            Some(title),
+        );
+    }
+
+    /// The analysis texts, each merged across its row.
+    fn place_analysis(&self, layout: &mut Layout) {
         for spec in &self.template.analysis {
             let text = self
                 .analysis
@@ -292,7 +321,6 @@ impl<'t> ReturnDraft<'t> {
                     .merge_across(row, column);
             }
         }
-        layout.write(&self.template.title, &self.hidden)
     }
 }
 
@@ -402,11 +430,8 @@ impl Layout {
         let created = ExcelDateTime::from_ymd(2000, 1, 1)?;
         workbook
             .set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&created));
-        let bold = Format::new().set_bold();
-        let date_format = Format::new().set_num_format("dd/mm/yyyy");
-        let wrap = Format::new().set_text_wrap();
+        let formats = Formats::new();
         let mut names: Vec<(String, String)> = Vec::new();
-        let mut fixed_done = vec![false; self.fixed.len()];
         for (index, (sheet_name, blocks)) in self.sheets.iter().enumerate() {
             let sheet = workbook.add_worksheet();
             sheet.set_name(sheet_name)?;
@@ -418,113 +443,15 @@ impl Layout {
             sheet.set_column_range_width(2, 12, 12)?;
             let mut row = 0u32;
             if index == 0 {
-                sheet.write_string_with_format(0, 0, title, &bold)?;
+                sheet.write_string_with_format(0, 0, title, &formats.bold)?;
                 row = 2;
             }
             for block in blocks {
-                if let Some(within) = &block.within {
-                    sheet.write_string_with_format(row, 0, within, &bold)?;
-                    sheet.write_string_with_format(row, 1, &block.title, &bold)?;
-                    row += 1;
-                }
-                sheet.write_string_with_format(
-                    row,
-                    1,
-                    if block.within.is_some() {
-                        "Measure"
-                    } else {
-                        "Item"
-                    },
-                    &bold,
-                )?;
-                for (offset, heading) in block.headings.iter().enumerate() {
-                    sheet.write_string_with_format(row, 2 + offset as u16, heading, &bold)?;
-                }
-                let header_row = row;
-                row += 1;
-                for label in &block.rows {
-                    sheet.write_string(row, 1, label)?;
-                    for (offset, heading) in block.headings.iter().enumerate() {
-                        let col = 2 + offset as u16;
-                        let merged = block
-                            .merged_rows
-                            .iter()
-                            .any(|(r, h)| r == label && h == heading);
-                        match block.cells.get(&(label.clone(), heading.clone())) {
-                            Some(Placed::Entry(Entry::Text(text))) if merged => {
-                                let last = 2 + block.headings.len().max(offset + 2) as u16 - 1;
-                                sheet.merge_range(row, col, row, last.max(col + 1), text, &wrap)?;
-                                sheet.set_row_height(row, 60)?;
-                            }
-                            Some(Placed::Entry(entry)) => {
-                                write_entry(sheet, row, col, entry, &date_format)?
-                            }
-                            Some(Placed::SumOf(headings)) => {
-                                let cols: Vec<u16> = headings
-                                    .iter()
-                                    .filter_map(|h| block.headings.iter().position(|x| x == h))
-                                    .map(|p| 2 + p as u16)
-                                    .collect();
-                                if let (Some(first), Some(last)) = (cols.first(), cols.last()) {
-                                    let sum: f64 = cols
-                                        .iter()
-                                        .filter_map(|c| {
-                                            let heading = &block.headings[usize::from(*c - 2)];
-                                            match block.cells.get(&(label.clone(), heading.clone()))
-                                            {
-                                                Some(Placed::Entry(Entry::Number(n))) => Some(*n),
-                                                _ => None,
-                                            }
-                                        })
-                                        .sum();
-                                    let formula = Formula::new(format!(
-                                        "=SUM({}:{})",
-                                        a1(row, u32::from(*first)),
-                                        a1(row, u32::from(*last))
-                                    ))
-                                    .set_result(sum.to_string());
-                                    sheet.write_formula(row, col, formula)?;
-                                }
-                            }
-                            None => {}
-                        }
-                    }
-                    row += 1;
-                }
-                let _ = header_row;
-                row += 1;
+                row = write_block(sheet, row, block, &formats)? + 1;
             }
-            for (done, (fixed_sheet, r, c, label, entry)) in fixed_done.iter_mut().zip(&self.fixed)
-            {
-                if fixed_sheet != sheet_name {
-                    continue;
-                }
-                *done = true;
-                let col = u16::try_from(*c).unwrap_or(u16::MAX);
-                if col > 0 {
-                    sheet.write_string_with_format(*r, col - 1, label, &bold)?;
-                }
-                if let Some(Placed::Entry(entry)) = entry {
-                    write_entry(sheet, *r, col, entry, &date_format)?;
-                }
-            }
+            self.write_fixed(sheet, sheet_name, &formats)?;
             if index == 0 {
-                for (name, label, entry) in &self.named {
-                    sheet.write_string_with_format(row, 1, label, &bold)?;
-                    if let Some(Placed::Entry(entry)) = entry {
-                        write_entry(sheet, row, 2, entry, &date_format)?;
-                    }
-                    names.push((
-                        name.clone(),
-                        format!(
-                            "='{}'!${}${}",
-                            sheet_name.replace('\'', "''"),
-                            column_letters(2),
-                            row + 1
-                        ),
-                    ));
-                    row += 1;
-                }
+                names.extend(self.write_named(sheet, sheet_name, row, &formats)?);
             }
         }
         for (name, target) in names {
@@ -532,6 +459,166 @@ impl Layout {
         }
         workbook.save_to_buffer()
     }
+
+    /// The items placed at fixed cells of this sheet, each with its label to the left.
+    fn write_fixed(
+        &self,
+        sheet: &mut Worksheet,
+        sheet_name: &str,
+        formats: &Formats,
+    ) -> Result<(), XlsxError> {
+        for (fixed_sheet, r, c, label, entry) in &self.fixed {
+            if fixed_sheet != sheet_name {
+                continue;
+            }
+            let col = u16::try_from(*c).unwrap_or(u16::MAX);
+            if col > 0 {
+                sheet.write_string_with_format(*r, col - 1, label, &formats.bold)?;
+            }
+            if let Some(Placed::Entry(entry)) = entry {
+                write_entry(sheet, *r, col, entry, &formats.date)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The items found by defined name, listed from `row` on; returns the names with their targets.
+    fn write_named(
+        &self,
+        sheet: &mut Worksheet,
+        sheet_name: &str,
+        mut row: u32,
+        formats: &Formats,
+    ) -> Result<Vec<(String, String)>, XlsxError> {
+        let mut names = Vec::new();
+        for (name, label, entry) in &self.named {
+            sheet.write_string_with_format(row, 1, label, &formats.bold)?;
+            if let Some(Placed::Entry(entry)) = entry {
+                write_entry(sheet, row, 2, entry, &formats.date)?;
+            }
+            names.push((
+                name.clone(),
+                format!(
+                    "='{}'!${}${}",
+                    sheet_name.replace('\'', "''"),
+                    column_letters(2),
+                    row + 1
+                ),
+            ));
+            row += 1;
+        }
+        Ok(names)
+    }
+}
+
+/// The formats a return template is written with.
+struct Formats {
+    bold: Format,
+    date: Format,
+    wrap: Format,
+}
+
+impl Formats {
+    fn new() -> Formats {
+        Formats {
+            bold: Format::new().set_bold(),
+            date: Format::new().set_num_format("dd/mm/yyyy"),
+            wrap: Format::new().set_text_wrap(),
+        }
+    }
+}
+
+/// One block: its anchor label and title, its headings, then its labelled rows; returns the row after it.
+fn write_block(
+    sheet: &mut Worksheet,
+    mut row: u32,
+    block: &Block,
+    formats: &Formats,
+) -> Result<u32, XlsxError> {
+    if let Some(within) = &block.within {
+        sheet.write_string_with_format(row, 0, within, &formats.bold)?;
+        sheet.write_string_with_format(row, 1, &block.title, &formats.bold)?;
+        row += 1;
+    }
+    let item = if block.within.is_some() {
+        "Measure"
+    } else {
+        "Item"
+    };
+    sheet.write_string_with_format(row, 1, item, &formats.bold)?;
+    for (offset, heading) in block.headings.iter().enumerate() {
+        sheet.write_string_with_format(row, 2 + offset as u16, heading, &formats.bold)?;
+    }
+    row += 1;
+    for label in &block.rows {
+        sheet.write_string(row, 1, label)?;
+        for (offset, heading) in block.headings.iter().enumerate() {
+            write_block_cell(sheet, (row, offset), block, (label, heading), formats)?;
+        }
+        row += 1;
+    }
+    Ok(row)
+}
+
+/// The cell of one row label and heading of a block.
+fn write_block_cell(
+    sheet: &mut Worksheet,
+    (row, offset): (u32, usize),
+    block: &Block,
+    (label, heading): (&String, &String),
+    formats: &Formats,
+) -> Result<(), XlsxError> {
+    let col = 2 + offset as u16;
+    let merged = block
+        .merged_rows
+        .iter()
+        .any(|(r, h)| r == label && h == heading);
+    match block.cells.get(&(label.clone(), heading.clone())) {
+        Some(Placed::Entry(Entry::Text(text))) if merged => {
+            let last = 2 + block.headings.len().max(offset + 2) as u16 - 1;
+            sheet.merge_range(row, col, row, last.max(col + 1), text, &formats.wrap)?;
+            sheet.set_row_height(row, 60)?;
+        }
+        Some(Placed::Entry(entry)) => write_entry(sheet, row, col, entry, &formats.date)?,
+        Some(Placed::SumOf(headings)) => sum_of(sheet, (row, col), block, label, headings)?,
+        None => {}
+    }
+    Ok(())
+}
+
+/// A total as a formula summing the cells under `headings` on its row, with their sum as its value.
+fn sum_of(
+    sheet: &mut Worksheet,
+    (row, col): (u32, u16),
+    block: &Block,
+    label: &str,
+    headings: &[String],
+) -> Result<(), XlsxError> {
+    let cols: Vec<u16> = headings
+        .iter()
+        .filter_map(|h| block.headings.iter().position(|x| x == h))
+        .map(|p| 2 + p as u16)
+        .collect();
+    if let (Some(first), Some(last)) = (cols.first(), cols.last()) {
+        let sum: f64 = cols
+            .iter()
+            .filter_map(|c| {
+                let heading = &block.headings[usize::from(*c - 2)];
+                match block.cells.get(&(label.to_owned(), heading.clone())) {
+                    Some(Placed::Entry(Entry::Number(n))) => Some(*n),
+                    _ => None,
+                }
+            })
+            .sum();
+        let formula = Formula::new(format!(
+            "=SUM({}:{})",
+            a1(row, u32::from(*first)),
+            a1(row, u32::from(*last))
+        ))
+        .set_result(sum.to_string());
+        sheet.write_formula(row, col, formula)?;
+    }
+    Ok(())
 }
 
 fn column_letters(col: u16) -> String {
