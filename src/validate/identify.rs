@@ -192,17 +192,13 @@ fn read_financial_year(
     workbook: &mut SourceWorkbook,
     locator: &Locator,
 ) -> Option<FinancialYear> {
-    let cell = read_identity_cell(checker, workbook, locator, "the financial year")?;
-    let year = FinancialYear::parse(&cell_text(&cell.value));
-    if year.is_none() {
-        checker.cell_problem(
-            BuiltinCheck::UnreadablePeriod,
-            &cell,
-            "the financial year cannot be read; expected a year such as 2020/21".into(),
-            "Write the financial year the return covers as 2020/21.",
-        );
-    }
-    year
+    let expected = PeriodPart {
+        what: "the financial year",
+        parse: FinancialYear::parse,
+        message: "the financial year cannot be read; expected a year such as 2020/21",
+        guidance: "Write the financial year the return covers as 2020/21.",
+    };
+    read_period_part(checker, workbook, locator, expected)
 }
 
 fn read_quarter(
@@ -210,17 +206,40 @@ fn read_quarter(
     workbook: &mut SourceWorkbook,
     locator: &Locator,
 ) -> Option<Quarter> {
-    let cell = read_identity_cell(checker, workbook, locator, "the quarter")?;
-    let quarter = Quarter::parse(&cell_text(&cell.value));
-    if quarter.is_none() {
+    let expected = PeriodPart {
+        what: "the quarter",
+        parse: Quarter::parse,
+        message: "the quarter cannot be read; expected QTR 1, QTR 2, QTR 3 or QTR 4",
+        guidance: "Write the quarter the return covers as QTR 1 to QTR 4 (QTR 1 is April to June).",
+    };
+    read_period_part(checker, workbook, locator, expected)
+}
+
+/// A part of the period a return states (its year, its quarter), and what to say when it cannot be read.
+struct PeriodPart<T> {
+    what: &'static str,
+    parse: fn(&str) -> Option<T>,
+    message: &'static str,
+    guidance: &'static str,
+}
+
+fn read_period_part<T>(
+    checker: &mut Checker<'_>,
+    workbook: &mut SourceWorkbook,
+    locator: &Locator,
+    expected: PeriodPart<T>,
+) -> Option<T> {
+    let cell = read_identity_cell(checker, workbook, locator, expected.what)?;
+    let part = (expected.parse)(&cell_text(&cell.value));
+    if part.is_none() {
         checker.cell_problem(
             BuiltinCheck::UnreadablePeriod,
             &cell,
-            "the quarter cannot be read; expected QTR 1, QTR 2, QTR 3 or QTR 4".into(),
-            "Write the quarter the return covers as QTR 1 to QTR 4 (QTR 1 is April to June).",
+            expected.message.into(),
+            expected.guidance,
         );
     }
-    quarter
+    part
 }
 
 /// A cover cell that identifies the return: found and filled in, or an exception saying which.
