@@ -16,9 +16,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rayon::prelude::*;
 
 use crate::error::{Cause, FatalError};
-use crate::pipeline::{rejected_file, validate_bytes};
 use crate::schema::{ReadLimits, Schemas};
-use crate::validate::{BuiltinCheck, Validated};
+use crate::validate::{BuiltinCheck, Validated, validate_bytes};
 
 /// The hidden subcommand a worker is started with.
 pub const WORKER_COMMAND: &str = "read-worker";
@@ -130,7 +129,7 @@ impl WorkerPool {
 }
 
 fn unsafe_to_read(file: &str, reason: String) -> Validated {
-    rejected_file(
+    Validated::rejected(
         file,
         BuiltinCheck::UnsafeWorkbook,
         format!("the workbook could not be read safely: {reason}"),

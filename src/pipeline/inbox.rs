@@ -8,15 +8,13 @@ use sha2::{Digest, Sha256};
 use super::Folders;
 use crate::error::FatalError;
 use crate::outfile::write_atomically;
+use crate::read::WORKBOOK_EXTENSIONS;
 
 /// The status file `collate` keeps in the inbox, listing what is still pending.
 pub const STATUS_FILE: &str = "collate-status.txt";
 
 /// Where files that are not returns are moved, each with a note of why.
 pub const SET_ASIDE_FOLDER: &str = "set aside";
-
-/// What counts as a workbook: the extensions a return may have.
-pub const WORKBOOK_EXTENSIONS: [&str; 4] = ["xlsx", "xlsm", "xls", "ods"];
 
 /// What the inbox holds, in received order: returns to process, and files that are not returns.
 #[derive(Debug, Default)]

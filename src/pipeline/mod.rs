@@ -10,15 +10,12 @@ use std::path::{Path, PathBuf};
 use crate::period::Period;
 
 pub use inbox::{
-    DEFAULT_SETTLE, InboxScan, Received, SET_ASIDE_FOLDER, STATUS_FILE, WORKBOOK_EXTENSIONS,
-    has_settled, is_ignored, is_workbook_name, receive, scan_inbox, set_aside, sha256_hex,
-    write_inbox_status,
+    DEFAULT_SETTLE, InboxScan, Received, SET_ASIDE_FOLDER, STATUS_FILE, has_settled, is_ignored,
+    is_workbook_name, receive, scan_inbox, set_aside, sha256_hex, write_inbox_status,
 };
 pub use outputs::{Written, replace_output, write_outputs};
-pub(crate) use session::rejected_file;
 pub use session::{
-    Collator, process_file, process_inbox, process_inbox_in_order, validate_bytes,
-    validate_received,
+    Collator, process_file, process_inbox, process_inbox_in_order, validate_received,
 };
 
 /// The folders of one installation.

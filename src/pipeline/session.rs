@@ -2,82 +2,22 @@
 //! report, the batch stored as one segment; and the one pass `run`, `rebuild` and the watcher make.
 
 use std::collections::HashMap;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use super::inbox::{
-    DEFAULT_SETTLE, Received, WORKBOOK_EXTENSIONS, file_name, receive, received_at, scan_inbox,
-    set_aside, sha256_hex, wait_for_young_files, write_inbox_status,
+    DEFAULT_SETTLE, Received, file_name, receive, received_at, scan_inbox, set_aside, sha256_hex,
+    wait_for_young_files, write_inbox_status,
 };
 use super::outputs::{Written, write_outputs};
 use super::{Folders, Outcome, RunSummary};
 use crate::error::{Cause, FatalError};
-use crate::exception::Exception;
 use crate::outfile::{flush_filesystem, write_atomically_deferred};
 use crate::period::PeriodChoice;
-use crate::read::SourceWorkbook;
 use crate::render;
 use crate::schema::{Schemas, Severity};
 use crate::store::{History, ProcessedReturn, ReturnKey, Store, return_key, tables_for};
-use crate::validate::{BuiltinCheck, Validated, validate};
+use crate::validate::{BuiltinCheck, Validated};
 use crate::worker::WorkerPool;
-
-/// A return rejected before validation could start, with its one-line reason.
-pub(crate) fn rejected_file(
-    file: &str,
-    check: BuiltinCheck,
-    reason: String,
-    guidance: &str,
-) -> Validated {
-    Validated::Unidentified {
-        exceptions: vec![Exception {
-            file: file.to_owned(),
-            sheet: String::new(),
-            cell: String::new(),
-            value_found: String::new(),
-            rule_id: check.id().to_owned(),
-            severity: Severity::Error,
-            message: reason,
-            guidance: guidance.to_owned(),
-        }],
-    }
-}
-
-/// Validates the bytes of one file. Never fails and never panics outward: a file that breaks the reader
-/// is a rejected return with a reason, and the run goes on.
-pub fn validate_bytes(schemas: &Schemas, file: &str, bytes: Vec<u8>) -> Validated {
-    let extension = Path::new(file)
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    if !WORKBOOK_EXTENSIONS.contains(&extension.as_str()) {
-        return rejected_file(
-            file,
-            BuiltinCheck::UnsupportedFile,
-            format!("\"{file}\" is not a spreadsheet return (.xlsx, .xlsm, .xls or .ods)"),
-            "Save the return from Excel as .xlsx and send it again.",
-        );
-    }
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        match SourceWorkbook::open(bytes, &extension, &schemas.dashboard.limits) {
-            Ok(mut workbook) => validate(schemas, file, &mut workbook),
-            Err(unreadable) => rejected_file(
-                file,
-                BuiltinCheck::UnreadableWorkbook,
-                unreadable.0,
-                "Open the file in Excel, check it shows your return, save it as .xlsx and send it again.",
-            ),
-        }
-    }));
-    outcome.unwrap_or_else(|_| {
-        rejected_file(
-            file,
-            BuiltinCheck::UnreadableWorkbook,
-            "the workbook could not be read (the reader failed on its content)".to_owned(),
-            "Open the file in Excel, save it as a new .xlsx and send it again.",
-        )
-    })
-}
 
 /// Validates received files on the workers, all at once, results in the order given. Never fails: a
 /// file that cannot be read from disk, or that a worker dies on, is a rejected return.
@@ -92,7 +32,7 @@ pub fn validate_received(workers: &WorkerPool, received: Vec<Received>) -> Vec<P
         .map(|received| {
             let validated = match &received.bytes {
                 Ok(_) => validated.next().unwrap_or_default(),
-                Err(error) => rejected_file(
+                Err(error) => Validated::rejected(
                     &received.file,
                     BuiltinCheck::UnreadableFile,
                     format!("the file cannot be opened: {error}"),

@@ -10,6 +10,9 @@ use calamine::{
 use crate::excel::{a1, normalise_label, parse_a1};
 use crate::schema::{Columns, Locator, ReadLimits, Slot};
 
+/// What counts as a workbook: the extensions a return may have.
+pub const WORKBOOK_EXTENSIONS: [&str; 4] = ["xlsx", "xlsm", "xls", "ods"];
+
 pub mod inspect;
 
 /// Why a file could not be opened as a workbook at all. Each reads as one line for the department.

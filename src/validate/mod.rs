@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::exception::Exception;
 use crate::period::{FinancialYear, Period, Quarter};
-use crate::read::SourceWorkbook;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+
+use crate::read::{SourceWorkbook, WORKBOOK_EXTENSIONS};
 use crate::schema::{Schemas, Severity};
 
 pub use builtin::BuiltinCheck;
@@ -106,6 +109,22 @@ impl Default for Validated {
 }
 
 impl Validated {
+    /// A return rejected before validation could start, with its one-line reason.
+    pub fn rejected(file: &str, check: BuiltinCheck, reason: String, guidance: &str) -> Validated {
+        Validated::Unidentified {
+            exceptions: vec![Exception {
+                file: file.to_owned(),
+                sheet: String::new(),
+                cell: String::new(),
+                value_found: String::new(),
+                rule_id: check.id().to_owned(),
+                severity: Severity::Error,
+                message: reason,
+                guidance: guidance.to_owned(),
+            }],
+        }
+    }
+
     pub fn exceptions(&self) -> &[Exception] {
         match self {
             Validated::Unidentified { exceptions }
@@ -155,6 +174,42 @@ impl Validated {
             _ => None,
         }
     }
+}
+
+/// Validates the bytes of one file. Never fails and never panics outward: a file that breaks the reader
+/// is a rejected return with a reason, and the run goes on.
+pub fn validate_bytes(schemas: &Schemas, file: &str, bytes: Vec<u8>) -> Validated {
+    let extension = Path::new(file)
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !WORKBOOK_EXTENSIONS.contains(&extension.as_str()) {
+        return Validated::rejected(
+            file,
+            BuiltinCheck::UnsupportedFile,
+            format!("\"{file}\" is not a spreadsheet return (.xlsx, .xlsm, .xls or .ods)"),
+            "Save the return from Excel as .xlsx and send it again.",
+        );
+    }
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        match SourceWorkbook::open(bytes, &extension, &schemas.dashboard.limits) {
+            Ok(mut workbook) => validate(schemas, file, &mut workbook),
+            Err(unreadable) => Validated::rejected(
+                file,
+                BuiltinCheck::UnreadableWorkbook,
+                unreadable.0,
+                "Open the file in Excel, check it shows your return, save it as .xlsx and send it again.",
+            ),
+        }
+    }));
+    outcome.unwrap_or_else(|_| {
+        Validated::rejected(
+            file,
+            BuiltinCheck::UnreadableWorkbook,
+            "the workbook could not be read (the reader failed on its content)".to_owned(),
+            "Open the file in Excel, save it as a new .xlsx and send it again.",
+        )
+    })
 }
 
 /// Validates one opened workbook. Never fails: everything wrong is an exception in the result.

@@ -14,6 +14,7 @@ mod board;
 mod collation;
 mod consistency;
 mod flags;
+mod layout;
 mod plans;
 mod quirks;
 mod schemas;
