@@ -12,6 +12,7 @@ mod returns;
 use polars::prelude::*;
 
 pub use catalogue::catalogue_frames;
+pub use flags::{BoardFlag, board_flag_rows};
 pub use plans::{PlanExceptionKind, PlanFrames, PlanTables, consolidate_plans, plan_frames};
 pub use returns::{latest_period, stored_periods};
 

@@ -11,7 +11,7 @@ use super::{
     RenderError, WriteText, bold, deterministic_workbook, heading, not_printed, number,
     print_on_a4, sheet_name, text, wrapped,
 };
-use crate::consolidate::Consolidated;
+use crate::consolidate::{Consolidated, board_flag_rows};
 use crate::period::FinancialYear;
 use crate::schema::{Indicator, Measure, Schemas};
 
@@ -226,31 +226,21 @@ const QUARTER_COL: u16 = 2;
 type FlagNotes = std::collections::BTreeMap<(String, String, String), Vec<String>>;
 
 fn flag_notes(consolidated: &Consolidated) -> Result<FlagNotes, RenderError> {
-    let flags = &consolidated.flags;
     let year = consolidated.period.year.to_string();
     let mut notes = FlagNotes::new();
-    for i in 0..flags.height() {
-        let financial_year = text(flags, "financial_year", i)?;
-        if !financial_year.is_empty() && financial_year != year {
+    for flag in board_flag_rows(&consolidated.flags)? {
+        if !flag.financial_year.is_empty() && flag.financial_year != year {
             continue;
         }
-        let mut note = format!("Board flag: {}", text(flags, "flag", i)?);
-        if let Some(baseline) = number(flags, "baseline", i)? {
+        let mut note = format!("Board flag: {}", flag.flag);
+        if let Some(baseline) = flag.baseline {
             note.push_str(&format!(" (a typical quarter is {baseline:.1})"));
         }
-        let source = text(flags, "source_cell", i)?;
-        if !source.is_empty() {
-            note.push_str(&format!(
-                "; from {} {source}",
-                text(flags, "source_file", i)?
-            ));
+        if !flag.source_cell.is_empty() {
+            note.push_str(&format!("; from {} {}", flag.source_file, flag.source_cell));
         }
         notes
-            .entry((
-                text(flags, "indicator", i)?,
-                text(flags, "measure", i)?,
-                text(flags, "quarter", i)?,
-            ))
+            .entry((flag.indicator, flag.measure, flag.quarter))
             .or_default()
             .push(note);
     }

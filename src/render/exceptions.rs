@@ -9,7 +9,7 @@ use super::{
     RenderError, WriteText, bold, deterministic_workbook, fit_row, heading, list_sheet, number,
     print_on_a4, text, text_lines, wrapped,
 };
-use crate::consolidate::Consolidated;
+use crate::consolidate::{Consolidated, board_flag_rows};
 use crate::exception::Exception;
 use crate::period::FinancialYear;
 use crate::schema::{Schemas, Severity};
@@ -545,36 +545,26 @@ fn board_flags_sheet(
     ];
     list_sheet(board, "Board flags", &flag_headers)?;
     let number_format = Format::new().set_num_format("#,##0.##");
-    for i in 0..flags.height() {
+    for (i, flag) in board_flag_rows(flags)?.into_iter().enumerate() {
         let row = 1 + i as u32;
-        let indicator = text(flags, "indicator", i)?;
-        let measure = text(flags, "measure", i)?;
         let measure_label = schemas
             .catalogue
-            .measure(&indicator, &measure)
+            .measure(&flag.indicator, &flag.measure)
             .map(|m| m.label.clone())
-            .unwrap_or(measure);
-        board.write_text(row, 0, text(flags, "flag", i)?)?;
-        board.write_text(row, 1, &indicator)?;
+            .unwrap_or(flag.measure);
+        board.write_text(row, 0, &flag.flag)?;
+        board.write_text(row, 1, &flag.indicator)?;
         board.write_text(row, 2, measure_label)?;
-        board.write_text(
-            row,
-            3,
-            format!(
-                "{} {}",
-                text(flags, "financial_year", i)?,
-                text(flags, "quarter", i)?
-            )
-            .trim(),
-        )?;
-        if let Some(value) = number(flags, "value", i)? {
+        let period = format!("{} {}", flag.financial_year, flag.quarter);
+        board.write_text(row, 3, period.trim())?;
+        if let Some(value) = flag.value {
             board.write_number_with_format(row, 4, value, &number_format)?;
         }
-        if let Some(baseline) = number(flags, "baseline", i)? {
+        if let Some(baseline) = flag.baseline {
             board.write_number_with_format(row, 5, baseline, &number_format)?;
         }
-        board.write_text(row, 6, text(flags, "source_file", i)?)?;
-        board.write_text(row, 7, text(flags, "source_cell", i)?)?;
+        board.write_text(row, 6, &flag.source_file)?;
+        board.write_text(row, 7, &flag.source_cell)?;
     }
     board.set_column_width(0, 28)?;
     board.set_column_width(2, 44)?;
