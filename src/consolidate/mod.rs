@@ -14,7 +14,7 @@ use polars::prelude::*;
 pub use catalogue::catalogue_frames;
 pub use flags::{BoardFlag, board_flag_rows};
 pub use plans::{PlanExceptionKind, PlanFrames, PlanTables, consolidate_plans, plan_frames};
-pub use returns::{latest_period, stored_periods};
+pub use returns::{MissingReturn, latest_period, missing_return_rows, stored_periods};
 
 use crate::period::Period;
 use crate::store::History;

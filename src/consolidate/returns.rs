@@ -171,6 +171,33 @@ pub(super) fn period_commentary(
         .collect()
 }
 
+/// A quarterly return owed for the chased quarter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissingReturn {
+    pub department: String,
+    pub template: String,
+    /// The last return received for it and rejected, if any.
+    pub rejected_file: Option<String>,
+}
+
+/// The missing returns table as typed rows: the one place its column names are read back.
+pub fn missing_return_rows(missing: &DataFrame) -> PolarsResult<Vec<MissingReturn>> {
+    let text =
+        |name: &str| -> PolarsResult<StringChunked> { Ok(missing.column(name)?.str()?.clone()) };
+    let (department, template, rejected) = (
+        text("department")?,
+        text("template")?,
+        text("rejected_file")?,
+    );
+    Ok((0..missing.height())
+        .map(|i| MissingReturn {
+            department: department.get(i).unwrap_or_default().to_owned(),
+            template: template.get(i).unwrap_or_default().to_owned(),
+            rejected_file: rejected.get(i).filter(|f| !f.is_empty()).map(str::to_owned),
+        })
+        .collect())
+}
+
 /// The quarterly returns expected for the chased quarter with no accepted return, naming a rejected one
 /// where there is one.
 pub(super) fn missing_returns(

@@ -9,7 +9,7 @@ use super::{
     RenderError, WriteText, bold, deterministic_workbook, fit_row, heading, list_sheet, number,
     print_on_a4, text, text_lines, wrapped,
 };
-use crate::consolidate::{Consolidated, board_flag_rows};
+use crate::consolidate::{Consolidated, board_flag_rows, missing_return_rows};
 use crate::exception::Exception;
 use crate::period::FinancialYear;
 use crate::schema::{Schemas, Severity};
@@ -499,21 +499,17 @@ fn chase_sheet(
         })
         .map(|date| date.format("%d/%m/%Y").to_string())
         .unwrap_or_default();
-    let missing = &consolidated.missing;
-    for i in 0..missing.height() {
+    for (i, missing) in missing_return_rows(&consolidated.missing)?
+        .iter()
+        .enumerate()
+    {
         let row = 1 + i as u32;
-        let rejected_file = text(missing, "rejected_file", i)?;
-        let status = if rejected_file.is_empty() {
-            "not received".to_owned()
-        } else {
-            format!("received but rejected ({rejected_file}): see the Rejected sheet")
+        let status = match &missing.rejected_file {
+            None => "not received".to_owned(),
+            Some(file) => format!("received but rejected ({file}): see the Rejected sheet"),
         };
-        chase.write_text(
-            row,
-            0,
-            department_name(schemas, &text(missing, "department", i)?),
-        )?;
-        chase.write_text(row, 1, text(missing, "template", i)?)?;
+        chase.write_text(row, 0, department_name(schemas, &missing.department))?;
+        chase.write_text(row, 1, &missing.template)?;
         chase.write_text(row, 2, chased.to_string())?;
         chase.write_text(row, 3, &due_by)?;
         chase.write_text(row, 4, status)?;
