@@ -42,6 +42,12 @@ pub fn over_cell_limit(text: &str) -> Option<usize> {
 }
 
 /// "C5" → (4, 2), zero-based; `$` signs are allowed.
+/// Numbers added up as a cell shows their sum: from 0.0, since Rust's float sum of nothing is -0.0, which a
+/// workbook would show as "-0" and a message as "add up to -0".
+pub fn cell_sum(numbers: impl IntoIterator<Item = f64>) -> f64 {
+    numbers.into_iter().fold(0.0, |sum, n| sum + n)
+}
+
 pub fn parse_a1(text: &str) -> Option<(u32, u32)> {
     let text = text.trim().replace('$', "");
     let split = text.find(|c: char| c.is_ascii_digit())?;
@@ -92,6 +98,12 @@ pub fn normalise_label(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_sum_of_nothing_is_zero_not_minus_zero() {
+        assert!(super::cell_sum([]).is_sign_positive());
+        assert_eq!(super::cell_sum([1.5, 2.0]), 3.5);
+    }
+
     use super::*;
 
     #[test]

@@ -4,10 +4,64 @@
 
 use polars::prelude::*;
 
+use super::rows::table_rows;
 use super::{
     CatalogueFrames, ReportingQuarter, inner, join_list_column, left, quarter_label, sort_by,
 };
 use crate::store::History;
+
+table_rows! {
+    /// A figure of the `Data` table.
+    pub struct DataRow {
+        indicator: text,
+        measure: text,
+        financial_year: text,
+        /// "Q1"…"Q4", or empty for a whole-year figure.
+        quarter: text,
+        value: number,
+        source_file: text,
+        source_cell: text,
+        /// What kind of figure it is: as returned, a year total, or derived.
+        figure: text,
+        /// `Some(false)` for a total over a blank quarter.
+        complete: flag,
+    }
+}
+
+table_rows! {
+    /// A measure's reporting year by quarter.
+    pub struct YearRow {
+        indicator: text,
+        measure: text,
+        q1: number,
+        q2: number,
+        q3: number,
+        q4: number,
+        year_value: number,
+        /// `Some(false)` for a total over a blank quarter.
+        year_complete: flag,
+        same_quarter_last_year: number,
+    }
+}
+
+impl YearRow {
+    /// The figures of quarters 1 to 4.
+    pub fn quarters(&self) -> [Option<f64>; 4] {
+        [self.q1, self.q2, self.q3, self.q4]
+    }
+}
+
+table_rows! {
+    /// A measure's whole-year figure of an earlier year.
+    pub struct HistoryRow {
+        indicator: text,
+        measure: text,
+        year_start: number,
+        value: number,
+        /// On the year before.
+        change: number,
+    }
+}
 
 /// The columns every kind of figure on the `Data` sheet is brought to before they are stacked.
 const DATA_COLUMNS: [&str; 10] = [

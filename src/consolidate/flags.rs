@@ -3,6 +3,7 @@
 
 use polars::prelude::*;
 
+use super::rows::table_rows;
 use super::{CatalogueFrames, FlagSettings, ReportingQuarter, inner, left, quarter_label};
 use crate::period::FinancialYear;
 
@@ -19,66 +20,22 @@ const FLAG_COLUMNS: [&str; 9] = [
     "source_cell",
 ];
 
-/// One flag for the board, as the outputs show it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BoardFlag {
-    pub flag: String,
-    pub indicator: String,
-    /// Empty for a flag on the indicator as a whole (its analysis missing).
-    pub measure: String,
-    pub financial_year: String,
-    /// "Q1"…"Q4".
-    pub quarter: String,
-    pub value: Option<f64>,
-    /// The typical quarter the value was compared with.
-    pub baseline: Option<f64>,
-    pub source_file: String,
-    pub source_cell: String,
-}
-
-/// The flags table as typed rows: the one place its column names are read back.
-pub fn board_flag_rows(flags: &DataFrame) -> PolarsResult<Vec<BoardFlag>> {
-    let text =
-        |name: &str| -> PolarsResult<StringChunked> { Ok(flags.column(name)?.str()?.clone()) };
-    let number = |name: &str| -> PolarsResult<Float64Chunked> {
-        Ok(flags.column(name)?.cast(&DataType::Float64)?.f64()?.clone())
-    };
-    let [
-        flag,
-        indicator,
-        measure,
-        financial_year,
-        quarter,
-        source_file,
-        source_cell,
-    ] = [
-        "flag",
-        "indicator",
-        "measure",
-        "financial_year",
-        "quarter",
-        "source_file",
-        "source_cell",
-    ]
-    .map(text);
-    let (flag, indicator, measure) = (flag?, indicator?, measure?);
-    let (financial_year, quarter) = (financial_year?, quarter?);
-    let (source_file, source_cell) = (source_file?, source_cell?);
-    let (value, baseline) = (number("value")?, number("baseline")?);
-    let owned = |column: &StringChunked, i: usize| column.get(i).unwrap_or_default().to_owned();
-    Ok((0..flags.height())
-        .map(|i| BoardFlag {
-            flag: owned(&flag, i),
-            indicator: owned(&indicator, i),
-            measure: owned(&measure, i),
-            financial_year: owned(&financial_year, i),
-            quarter: owned(&quarter, i),
-            value: value.get(i),
-            baseline: baseline.get(i),
-            source_file: owned(&source_file, i),
-            source_cell: owned(&source_cell, i),
-        })
-        .collect())
+table_rows! {
+    /// One flag for the board, as the outputs show it.
+    pub struct BoardFlag {
+        flag: text,
+        indicator: text,
+        /// Empty for a flag on the indicator as a whole (its analysis missing).
+        measure: text,
+        financial_year: text,
+        /// "Q1"…"Q4".
+        quarter: text,
+        value: number,
+        /// The typical quarter the value was compared with.
+        baseline: number,
+        source_file: text,
+        source_cell: text,
+    }
 }
 
 fn keys() -> [Expr; 2] {

@@ -8,13 +8,21 @@ mod figures;
 mod flags;
 mod plans;
 mod returns;
+mod rows;
 
 use polars::prelude::*;
 
 pub use catalogue::catalogue_frames;
-pub use flags::{BoardFlag, board_flag_rows};
-pub use plans::{PlanExceptionKind, PlanFrames, PlanTables, consolidate_plans, plan_frames};
-pub use returns::{MissingReturn, latest_period, missing_return_rows, stored_periods};
+pub use figures::{DataRow, HistoryRow, YearRow};
+pub use flags::BoardFlag;
+pub use plans::{
+    LatestStatus, PlanException, PlanExceptionKind, PlanFrames, PlanStatusRow, PlanTables,
+    ReportedPeriod, StatusCount, consolidate_plans, plan_frames,
+};
+pub use returns::{
+    Commentary, CurrentReturn, MissingReturn, OpenException, ReplacedReturn, latest_period,
+    stored_periods,
+};
 
 use crate::period::Period;
 use crate::store::History;
@@ -62,7 +70,7 @@ pub struct Consolidated {
     pub missing: DataFrame,
     /// Rejected returns not since replaced by an accepted one: the store's return rows.
     pub rejected: DataFrame,
-    /// Exceptions of the returns in the current picture: outcome ("accepted" or "rejected"), department,
+    /// Exceptions of the returns in the current picture: accepted_return (false for a rejected one), department,
     /// ret_year, ret_q, received_at, and the exception's file, sheet, cell, value_found, rule_id, severity,
     /// message and guidance.
     pub open_exceptions: DataFrame,

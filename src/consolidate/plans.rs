@@ -6,6 +6,7 @@
 
 use polars::prelude::*;
 
+use super::rows::table_rows;
 use super::{inner, left, sort_by};
 use crate::schema::{Completion, Schemas, StatusKind};
 use crate::store::History;
@@ -512,4 +513,95 @@ fn no_update(statuses: &DataFrame, reported: &DataFrame, frames: &PlanFrames) ->
             lit(NULL).cast(DataType::String).alias("source_file"),
             lit(NULL).cast(DataType::String).alias("source_cell"),
         ])
+}
+
+table_rows! {
+    /// A measure's status for a period, with what came with it: a row of the `PlanStatus` table.
+    pub struct PlanStatusRow {
+        plan: text,
+        section: text,
+        reference: text = "ref",
+        period: text,
+        status: text,
+        owner: text,
+        source_file: text,
+        source_cell: text,
+        /// ISO date.
+        as_at: text,
+        status_as_written: text,
+        complete: text,
+        /// ISO date, or empty.
+        update_date: text,
+        narrative: text,
+        title: text,
+        section_title: text,
+        due_text: text,
+    }
+}
+
+table_rows! {
+    /// A measure's latest status and what came with it.
+    pub struct LatestStatus {
+        plan: text,
+        section: text,
+        reference: text = "ref",
+        period: text,
+        status: text,
+        narrative: text,
+        /// ISO date, or empty.
+        update_date: text,
+        complete: text,
+        trend: text,
+    }
+}
+
+table_rows! {
+    /// A plan's latest reported period.
+    pub struct ReportedPeriod {
+        plan: text,
+        period: text,
+        /// ISO date.
+        as_at: text,
+    }
+}
+
+table_rows! {
+    /// How many measures of a plan's section stood at a status in a period.
+    pub struct StatusCount {
+        plan: text,
+        section: text,
+        period: text,
+        status: text,
+        measures: number,
+    }
+}
+
+table_rows! {
+    /// Something the board is to act on in a plan, with the measure and the facts behind it.
+    pub struct PlanException {
+        plan: text,
+        section_title: text,
+        reference: text = "ref",
+        title: text,
+        /// The kind's label.
+        exception: text,
+        period: text,
+        status: text,
+        prev_status: text,
+        due_text: text,
+        /// ISO date.
+        as_at: text,
+        /// ISO date, or empty.
+        update_date: text,
+        complete: text,
+        owner: text,
+        source_file: text,
+        source_cell: text,
+    }
+}
+
+impl PlanException {
+    pub fn kind(&self) -> Option<PlanExceptionKind> {
+        PlanExceptionKind::from_label(&self.exception)
+    }
 }

@@ -4,6 +4,7 @@
 
 use polars::prelude::*;
 
+use super::rows::table_rows;
 use super::{CatalogueFrames, ReportingQuarter, inner, left, sort_by};
 use crate::period::{FinancialYear, Period, Quarter};
 use crate::store::History;
@@ -171,31 +172,14 @@ pub(super) fn period_commentary(
         .collect()
 }
 
-/// A quarterly return owed for the chased quarter.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MissingReturn {
-    pub department: String,
-    pub template: String,
-    /// The last return received for it and rejected, if any.
-    pub rejected_file: Option<String>,
-}
-
-/// The missing returns table as typed rows: the one place its column names are read back.
-pub fn missing_return_rows(missing: &DataFrame) -> PolarsResult<Vec<MissingReturn>> {
-    let text =
-        |name: &str| -> PolarsResult<StringChunked> { Ok(missing.column(name)?.str()?.clone()) };
-    let (department, template, rejected) = (
-        text("department")?,
-        text("template")?,
-        text("rejected_file")?,
-    );
-    Ok((0..missing.height())
-        .map(|i| MissingReturn {
-            department: department.get(i).unwrap_or_default().to_owned(),
-            template: template.get(i).unwrap_or_default().to_owned(),
-            rejected_file: rejected.get(i).filter(|f| !f.is_empty()).map(str::to_owned),
-        })
-        .collect())
+table_rows! {
+    /// A quarterly return owed for the chased quarter.
+    pub struct MissingReturn {
+        department: text,
+        template: text,
+        /// The last return received for it and rejected, if any.
+        rejected_file: optional_text,
+    }
 }
 
 /// The quarterly returns expected for the chased quarter with no accepted return, naming a rejected one
@@ -290,11 +274,7 @@ pub(super) fn open_exceptions(
     rejected: &DataFrame,
 ) -> PolarsResult<DataFrame> {
     let in_picture = concat(
-        [
-            (current.clone(), "accepted"),
-            (rejected.clone().lazy(), "rejected"),
-        ]
-        .map(|(frame, outcome)| {
+        [(current.clone(), true), (rejected.clone().lazy(), false)].map(|(frame, accepted)| {
             frame
                 .select([
                     col("sha256"),
@@ -304,7 +284,7 @@ pub(super) fn open_exceptions(
                     col("plan_period"),
                     col("received_at"),
                 ])
-                .with_column(lit(outcome).alias("outcome"))
+                .with_column(lit(accepted).alias("accepted_return"))
         }),
         UnionArgs::default(),
     )?;
@@ -315,14 +295,77 @@ pub(super) fn open_exceptions(
         .join(in_picture, [col("sha256")], [col("sha256")], inner())
         .sort(
             [
-                "outcome",
+                "accepted_return",
                 "department",
                 "ret_year",
                 "ret_q",
                 "received_at",
                 "source_file",
             ],
-            SortMultipleOptions::default().with_maintain_order(true),
+            // The accepted returns' exceptions first.
+            SortMultipleOptions::default()
+                .with_order_descending_multi([true, false, false, false, false, false])
+                .with_maintain_order(true),
         )
         .collect()
+}
+
+table_rows! {
+    /// The return in use for a department, template and period.
+    pub struct CurrentReturn {
+        department: text,
+        template: text,
+        /// The financial year's first calendar year (0 when the return has none).
+        ret_year: number,
+        /// The quarter (0 for a whole-year or plan return).
+        ret_q: number,
+        plan_period: text,
+        source_file: text,
+    }
+}
+
+table_rows! {
+    /// An analysis text of the reporting period's returns.
+    pub struct Commentary {
+        indicator: text,
+        text: text,
+        department: text,
+        source_file: text,
+        sheet: text,
+        cell: text,
+    }
+}
+
+table_rows! {
+    /// An exception the owner still has to deal with, with the return it was found in.
+    pub struct OpenException {
+        /// Whether the return was accepted (a query) or rejected (an error to fix).
+        accepted_return: flag,
+        department: text,
+        ret_year: number,
+        ret_q: number,
+        plan_period: text,
+        received_at: text,
+        source_file: text,
+        sheet: text,
+        cell: text,
+        value_found: text,
+        rule_id: text,
+        severity: text,
+        message: text,
+        guidance: text,
+    }
+}
+
+table_rows! {
+    /// An accepted return another return has replaced, with the file in use instead.
+    pub struct ReplacedReturn {
+        department: text,
+        ret_year: number,
+        ret_q: number,
+        plan_period: text,
+        source_file: text,
+        received_at: text,
+        in_use_file: text,
+    }
 }

@@ -8,11 +8,13 @@ use rust_xlsxwriter::{Chart, ChartType, Format, Table, TableColumn, Workbook, Wo
 use crate::excel::fit_cell;
 
 use super::{
-    RenderError, WriteText, bold, deterministic_workbook, heading, not_printed, number,
-    print_on_a4, sheet_name, text, wrapped,
+    RenderError, WriteText, bold, deterministic_workbook, heading, not_printed, print_on_a4,
+    sheet_name, wrapped,
 };
-use crate::consolidate::{Consolidated, board_flag_rows};
-use crate::period::FinancialYear;
+use crate::consolidate::{
+    BoardFlag, Commentary, Consolidated, CurrentReturn, DataRow, HistoryRow, OpenException, YearRow,
+};
+use crate::period::{FinancialYear, Period};
 use crate::schema::{Indicator, Measure, Schemas};
 
 /// The columns of the `Data` sheet; the first seven are the contract Power BI and pivot tables rely on.
@@ -43,6 +45,7 @@ pub fn dashboard_workbook(
     );
     let mut workbook = deterministic_workbook(&title)?;
     summary_sheet(&mut workbook, schemas, consolidated, &title)?;
+    let figures = Figures::read(consolidated)?;
     let mut chart_sources = Vec::new();
     for group in &schemas.catalogue.groups {
         let name = sheet_name(&group.title);
@@ -61,7 +64,7 @@ pub fn dashboard_workbook(
             &group.title,
             &indicators,
             schemas,
-            consolidated,
+            &figures,
         )?);
     }
     charts_sheet(&mut workbook, &chart_sources)?;
@@ -144,7 +147,8 @@ fn department_counts(
     schemas: &Schemas,
     consolidated: &Consolidated,
 ) -> Result<Vec<(String, [f64; 5])>, RenderError> {
-    let (current, open) = (&consolidated.current_returns, &consolidated.open_exceptions);
+    let current = CurrentReturn::rows(&consolidated.current_returns)?;
+    let open = OpenException::rows(&consolidated.open_exceptions)?;
     let period = consolidated.period;
     let (year, quarter) = (
         f64::from(period.year.0),
@@ -164,23 +168,22 @@ fn department_counts(
             continue;
         }
         named.push(department.id.clone());
-        let mut received = 0.0;
-        for i in 0..current.height() {
-            if text(current, "department", i)? == department.id
-                && number(current, "ret_year", i)? == Some(year)
-                && number(current, "ret_q", i)? == Some(quarter)
-            {
-                received += 1.0;
-            }
-        }
-        let (errors, queries) = exception_counts(open, |d| d == department.id)?;
+        let received = current
+            .iter()
+            .filter(|r| {
+                r.department == department.id
+                    && r.ret_year == Some(year)
+                    && r.ret_q == Some(quarter)
+            })
+            .count() as f64;
+        let (errors, queries) = exception_counts(&open, |d| d == department.id);
         let missing = (expected - received).max(0.0);
         counts.push((
             department.name.clone(),
             [expected, received, missing, errors, queries],
         ));
     }
-    let (errors, queries) = exception_counts(open, |d| !named.iter().any(|n| n == d))?;
+    let (errors, queries) = exception_counts(&open, |d| !named.iter().any(|n| n == d));
     if errors + queries > 0.0 {
         counts.push((
             "Other files (not identified)".to_owned(),
@@ -191,21 +194,16 @@ fn department_counts(
 }
 
 /// The errors in rejected returns and the queries in accepted ones, of the departments `belongs` accepts.
-fn exception_counts(
-    open: &polars::prelude::DataFrame,
-    belongs: impl Fn(&str) -> bool,
-) -> Result<(f64, f64), RenderError> {
+fn exception_counts(open: &[OpenException], belongs: impl Fn(&str) -> bool) -> (f64, f64) {
     let (mut errors, mut queries) = (0.0, 0.0);
-    for i in 0..open.height() {
-        if !belongs(&text(open, "department", i)?) {
-            continue;
-        }
-        match text(open, "outcome", i)?.as_str() {
-            "rejected" => errors += 1.0,
-            _ => queries += 1.0,
+    for exception in open.iter().filter(|e| belongs(&e.department)) {
+        if exception.accepted_return == Some(false) {
+            errors += 1.0;
+        } else {
+            queries += 1.0;
         }
     }
-    Ok((errors, queries))
+    (errors, queries)
 }
 
 /// Where an indicator's figures sit on its group sheet, for the charts that refer to them.
@@ -228,7 +226,7 @@ type FlagNotes = std::collections::BTreeMap<(String, String, String), Vec<String
 fn flag_notes(consolidated: &Consolidated) -> Result<FlagNotes, RenderError> {
     let year = consolidated.period.year.to_string();
     let mut notes = FlagNotes::new();
-    for flag in board_flag_rows(&consolidated.flags)? {
+    for flag in BoardFlag::rows(&consolidated.flags)? {
         if !flag.financial_year.is_empty() && flag.financial_year != year {
             continue;
         }
@@ -260,29 +258,15 @@ fn mark_flagged(
     Ok(())
 }
 
-/// Whether row `i` of the year matrix has a total over a blank quarter.
-fn partial(matrix: &polars::prelude::DataFrame, i: usize) -> Result<bool, RenderError> {
-    Ok(matches!(
-        matrix.column("year_complete")?.get(i)?,
-        polars::prelude::AnyValue::Boolean(false)
-    ))
-}
-
 /// The quarters due by the reporting period that have no figure, as "QTR 2" or "QTR 1 and QTR 3".
-fn blank_quarters(
-    matrix: &polars::prelude::DataFrame,
-    i: usize,
-    consolidated: &Consolidated,
-) -> Result<String, RenderError> {
-    let due = consolidated.period.quarter.map_or(4, |q| q.number());
-    let mut blank = Vec::new();
-    for q in 1..=due {
-        if number(matrix, &format!("q{q}"), i)?.is_none() {
-            blank.push(format!("QTR {q}"));
-        }
-    }
+fn blank_quarters(year: &YearRow, period: Period) -> String {
+    let due = usize::from(period.quarter.map_or(4, |q| q.number()));
+    let blank: Vec<String> = (1..=due)
+        .filter(|q| year.quarters()[q - 1].is_none())
+        .map(|q| format!("QTR {q}"))
+        .collect();
     let verb = if blank.len() == 1 { "is" } else { "are" };
-    Ok(format!("{} {verb}", blank.join(" and ")))
+    format!("{} {verb}", blank.join(" and "))
 }
 
 /// A partial total: italic on grey, so that it cannot be read as the whole year.
@@ -305,9 +289,9 @@ fn group_sheet(
     title: &str,
     indicators: &[&Indicator],
     schemas: &Schemas,
-    consolidated: &Consolidated,
+    figures: &Figures,
 ) -> Result<Vec<ChartSource>, RenderError> {
-    let layout = GroupLayout::new(indicators, consolidated)?;
+    let layout = GroupLayout::new(indicators, figures);
     sheet.write_text_with_format(0, 0, format!("{title} Indicators"), &heading())?;
     sheet.set_column_width(0, 10)?;
     sheet.set_column_width(1, 48)?;
@@ -317,22 +301,16 @@ fn group_sheet(
     for indicator in indicators {
         indicator_title(sheet, row, indicator, &layout)?;
         let header_row = row + 1;
-        indicator_headers(sheet, header_row, &layout, consolidated.period.year)?;
+        indicator_headers(sheet, header_row, &layout, figures.period.year)?;
         row = header_row + 1;
         let first_row = row;
         let mut has_history = false;
         for measure in &indicator.measures {
-            has_history |= measure_row(sheet, row, (indicator, measure), &layout, consolidated)?;
+            has_history |= measure_row(sheet, row, (indicator, measure), &layout)?;
             row += 1;
         }
         let last_row = row.saturating_sub(1);
-        row = indicator_texts(
-            sheet,
-            row,
-            indicator,
-            (schemas, consolidated),
-            layout.change_col,
-        )?;
+        row = indicator_texts(sheet, row, indicator, (schemas, figures), layout.change_col)?;
         if indicator.chart && !indicator.measures.is_empty() {
             sources.push(ChartSource {
                 code: indicator.code.clone(),
@@ -349,37 +327,55 @@ fn group_sheet(
     Ok(sources)
 }
 
-/// Where a group sheet's columns fall, and what its cells are marked with.
-struct GroupLayout {
+/// The consolidated tables the group sheets show, read once as typed rows.
+struct Figures {
+    period: Period,
+    year: Vec<YearRow>,
+    history: Vec<HistoryRow>,
+    commentary: Vec<Commentary>,
+    notes: FlagNotes,
+}
+
+impl Figures {
+    fn read(consolidated: &Consolidated) -> Result<Self, RenderError> {
+        Ok(Figures {
+            period: consolidated.period,
+            year: YearRow::rows(&consolidated.year_matrix)?,
+            history: HistoryRow::rows(&consolidated.history)?,
+            commentary: Commentary::rows(&consolidated.commentary)?,
+            notes: flag_notes(consolidated)?,
+        })
+    }
+}
+
+/// Where a group sheet's columns fall, and the figures it shows.
+struct GroupLayout<'f> {
     /// Earlier years shown: every year any of the sheet's indicators has a whole-year figure for.
     years: Vec<i32>,
     first_year_col: u16,
     change_col: u16,
     number_format: Format,
-    notes: FlagNotes,
+    figures: &'f Figures,
 }
 
-impl GroupLayout {
-    fn new(indicators: &[&Indicator], consolidated: &Consolidated) -> Result<Self, RenderError> {
-        let history = &consolidated.history;
+impl<'f> GroupLayout<'f> {
+    fn new(indicators: &[&Indicator], figures: &'f Figures) -> Self {
         let codes: Vec<&str> = indicators.iter().map(|i| i.code.as_str()).collect();
-        let mut years = BTreeSet::new();
-        for i in 0..history.height() {
-            if codes.contains(&text(history, "indicator", i)?.as_str())
-                && let Some(start) = number(history, "year_start", i)?
-            {
-                years.insert(start as i32);
-            }
-        }
+        let years: BTreeSet<i32> = figures
+            .history
+            .iter()
+            .filter(|h| codes.contains(&h.indicator.as_str()))
+            .filter_map(|h| h.year_start.map(|start| start as i32))
+            .collect();
         let years: Vec<i32> = years.into_iter().collect();
         let first_year_col = QUARTER_COL + 6;
-        Ok(GroupLayout {
+        GroupLayout {
             change_col: first_year_col + years.len() as u16,
             first_year_col,
             years,
             number_format: Format::new().set_num_format("#,##0.##"),
-            notes: flag_notes(consolidated)?,
-        })
+            figures,
+        }
     }
 }
 
@@ -391,7 +387,7 @@ fn indicator_title(
     layout: &GroupLayout,
 ) -> Result<(), RenderError> {
     let whole = (indicator.code.clone(), String::new(), String::new());
-    match layout.notes.get(&whole) {
+    match layout.figures.notes.get(&whole) {
         Some(reasons) => {
             sheet.write_text_with_format(row, 0, &indicator.code, &flagged(&bold()))?;
             mark_flagged(sheet, (row, 0), reasons)?;
@@ -434,15 +430,18 @@ fn measure_row(
     row: u32,
     (indicator, measure): (&Indicator, &Measure),
     layout: &GroupLayout,
-    consolidated: &Consolidated,
 ) -> Result<bool, RenderError> {
     sheet.write_text(row, 0, &indicator.code)?;
     sheet.write_text(row, 1, &measure.label)?;
-    let matrix = &consolidated.year_matrix;
-    if let Some(i) = find_row(matrix, &indicator.code, &measure.id)? {
-        reporting_year_cells(sheet, row, (indicator, measure), layout, (consolidated, i))?;
+    let year = layout
+        .figures
+        .year
+        .iter()
+        .find(|year| year.indicator == indicator.code && year.measure == measure.id);
+    if let Some(year) = year {
+        reporting_year_cells(sheet, row, (indicator, measure), layout, year)?;
     }
-    history_cells(sheet, row, (indicator, measure), layout, consolidated)
+    history_cells(sheet, row, (indicator, measure), layout)
 }
 
 fn reporting_year_cells(
@@ -450,25 +449,19 @@ fn reporting_year_cells(
     row: u32,
     (indicator, measure): (&Indicator, &Measure),
     layout: &GroupLayout,
-    (consolidated, i): (&Consolidated, usize),
+    year: &YearRow,
 ) -> Result<(), RenderError> {
-    let matrix = &consolidated.year_matrix;
     let number_format = &layout.number_format;
-    let columns = [
-        "q1",
-        "q2",
-        "q3",
-        "q4",
-        "year_value",
-        "same_quarter_last_year",
-    ];
-    for (offset, column) in columns.iter().enumerate() {
-        let Some(value) = number(matrix, column, i)? else {
+    let [q1, q2, q3, q4] = year.quarters();
+    let values = [q1, q2, q3, q4, year.year_value, year.same_quarter_last_year];
+    const YEAR_VALUE: usize = 4;
+    for (offset, value) in values.into_iter().enumerate() {
+        let Some(value) = value else {
             continue;
         };
         let at = (row, QUARTER_COL + offset as u16);
-        if *column == "year_value" && partial(matrix, i)? {
-            let blank = blank_quarters(matrix, i, consolidated)?;
+        if offset == YEAR_VALUE && year.year_complete == Some(false) {
+            let blank = blank_quarters(year, layout.figures.period);
             sheet.write_number_with_format(at.0, at.1, value, &partial_format(number_format))?;
             let note = rust_xlsxwriter::Note::new(format!(
                 "Partial total: {blank} blank in the return, so not counted (a blank is not 0)."
@@ -479,7 +472,7 @@ fn reporting_year_cells(
         }
         let quarter = format!("Q{}", offset + 1);
         let key = (indicator.code.clone(), measure.id.clone(), quarter);
-        match layout.notes.get(&key).filter(|_| offset < 4) {
+        match layout.figures.notes.get(&key).filter(|_| offset < 4) {
             Some(reasons) => {
                 let format = flagged(number_format);
                 sheet.write_number_with_format(at.0, at.1, value, &format)?;
@@ -500,31 +493,27 @@ fn history_cells(
     row: u32,
     (indicator, measure): (&Indicator, &Measure),
     layout: &GroupLayout,
-    consolidated: &Consolidated,
 ) -> Result<bool, RenderError> {
-    let history = &consolidated.history;
-    let year = consolidated.period.year;
+    let year = layout.figures.period.year;
     let mut has_history = false;
     let mut last_change = None;
-    for h in 0..history.height() {
-        if text(history, "indicator", h)? == indicator.code {
+    for past in &layout.figures.history {
+        if past.indicator == indicator.code {
             has_history = true;
         }
-        if text(history, "indicator", h)? != indicator.code
-            || text(history, "measure", h)? != measure.id
-        {
+        if past.indicator != indicator.code || past.measure != measure.id {
             continue;
         }
-        let Some(start) = number(history, "year_start", h)? else {
+        let Some(start) = past.year_start else {
             continue;
         };
         if let Some(position) = layout.years.iter().position(|y| f64::from(*y) == start)
-            && let Some(value) = number(history, "value", h)?
+            && let Some(value) = past.value
         {
             let col = layout.first_year_col + position as u16;
             sheet.write_number_with_format(row, col, value, &layout.number_format)?;
             if start as i32 == year.0 - 1 {
-                last_change = number(history, "change", h)?;
+                last_change = past.change;
             }
         }
     }
@@ -539,7 +528,7 @@ fn indicator_texts(
     sheet: &mut Worksheet,
     mut row: u32,
     indicator: &Indicator,
-    (schemas, consolidated): (&Schemas, &Consolidated),
+    (schemas, figures): (&Schemas, &Figures),
     change_col: u16,
 ) -> Result<u32, RenderError> {
     let text_format = wrapped();
@@ -555,7 +544,7 @@ fn indicator_texts(
     )?;
     sheet.set_row_height(row, row_height(&indicator.rationale))?;
     row += 1;
-    let analysis = analysis_for(consolidated, &indicator.code)?;
+    let analysis = analysis_for(figures, &indicator.code);
     let owner = schemas
         .department(&indicator.owner)
         .map(|d| d.name.clone())
@@ -566,7 +555,7 @@ fn indicator_texts(
         }
         None => format!(
             "Analysis - no analysis has been supplied by {owner} for {}.",
-            consolidated.period
+            figures.period
         ),
     };
     sheet.write_text_with_format(row, 0, "Analysis", &label)?;
@@ -589,31 +578,15 @@ fn row_height(text: &str) -> f64 {
     (lines * 15.0).min(400.0)
 }
 
-fn find_row(
-    frame: &polars::prelude::DataFrame,
-    indicator: &str,
-    measure: &str,
-) -> Result<Option<usize>, RenderError> {
-    for i in 0..frame.height() {
-        if text(frame, "indicator", i)? == indicator && text(frame, "measure", i)? == measure {
-            return Ok(Some(i));
-        }
-    }
-    Ok(None)
-}
-
-fn analysis_for(
-    consolidated: &Consolidated,
-    indicator: &str,
-) -> Result<Option<String>, RenderError> {
-    let commentary = &consolidated.commentary;
-    let mut texts = Vec::new();
-    for i in 0..commentary.height() {
-        if text(commentary, "indicator", i)? == indicator {
-            texts.push(text(commentary, "text", i)?);
-        }
-    }
-    Ok((!texts.is_empty()).then(|| texts.join("\n")))
+/// The analysis the period's returns give for an indicator, if any.
+fn analysis_for(figures: &Figures, indicator: &str) -> Option<String> {
+    let texts: Vec<&str> = figures
+        .commentary
+        .iter()
+        .filter(|analysis| analysis.indicator == indicator)
+        .map(|analysis| analysis.text.as_str())
+        .collect();
+    (!texts.is_empty()).then(|| texts.join("\n"))
 }
 
 fn charts_sheet(workbook: &mut Workbook, sources: &[ChartSource]) -> Result<(), RenderError> {
@@ -712,39 +685,18 @@ fn data_sheet(
     schemas: &Schemas,
     consolidated: &Consolidated,
 ) -> Result<(), RenderError> {
-    let data = &consolidated.data;
+    let data = DataRow::rows(&consolidated.data)?;
     let sheet = workbook.add_worksheet();
     sheet.set_name("Data")?;
-    for i in 0..data.height() {
-        let row = 1 + i as u32;
-        for (col, column) in DATA_COLUMNS.iter().enumerate().take(8) {
-            let col = col as u16;
-            if *column == "value" {
-                if let Some(value) = number(data, column, i)? {
-                    sheet.write_number(row, col, value)?;
-                }
-            } else {
-                sheet.write_text(row, col, text(data, column, i)?)?;
-            }
-        }
-        let label = schemas
-            .catalogue
-            .measure(&text(data, "indicator", i)?, &text(data, "measure", i)?)
-            .map(|m| m.label.clone())
-            .unwrap_or_default();
-        sheet.write_text(row, 8, label)?;
-        let complete = !matches!(
-            data.column("complete")?.get(i)?,
-            polars::prelude::AnyValue::Boolean(false)
-        );
-        sheet.write_boolean(row, 9, complete)?;
+    for (i, figure) in data.iter().enumerate() {
+        data_row(sheet, 1 + i as u32, schemas, figure)?;
     }
     let columns: Vec<TableColumn> = DATA_COLUMNS
         .iter()
         .map(|name| TableColumn::new().set_header(*name))
         .collect();
     // A table needs a data row; an empty store still gets a well-formed, empty table.
-    let last_row = data.height().max(1) as u32;
+    let last_row = data.len().max(1) as u32;
     let table = Table::new().set_name("IntegrityData").set_columns(&columns);
     not_printed(sheet, DATA_COLUMNS.len() as u16 - 1)?;
     sheet.add_table(0, 0, last_row, DATA_COLUMNS.len() as u16 - 1, &table)?;
@@ -752,5 +704,38 @@ fn data_sheet(
     sheet.set_column_range_width(2, 4, 14)?;
     sheet.set_column_range_width(5, 6, 34)?;
     sheet.set_column_range_width(7, 8, 30)?;
+    Ok(())
+}
+
+/// One figure of the `Data` table, in the order of `DATA_COLUMNS`.
+fn data_row(
+    sheet: &mut Worksheet,
+    row: u32,
+    schemas: &Schemas,
+    figure: &DataRow,
+) -> Result<(), RenderError> {
+    let texts = [
+        &figure.indicator,
+        &figure.measure,
+        &figure.financial_year,
+        &figure.quarter,
+    ];
+    for (col, text) in texts.into_iter().enumerate() {
+        sheet.write_text(row, col as u16, text)?;
+    }
+    if let Some(value) = figure.value {
+        sheet.write_number(row, 4, value)?;
+    }
+    let texts = [&figure.source_file, &figure.source_cell, &figure.figure];
+    for (offset, text) in texts.into_iter().enumerate() {
+        sheet.write_text(row, 5 + offset as u16, text)?;
+    }
+    let label = schemas
+        .catalogue
+        .measure(&figure.indicator, &figure.measure)
+        .map(|m| m.label.as_str())
+        .unwrap_or_default();
+    sheet.write_text(row, 8, label)?;
+    sheet.write_boolean(row, 9, figure.complete != Some(false))?;
     Ok(())
 }

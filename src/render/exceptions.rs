@@ -6,10 +6,10 @@ use rust_xlsxwriter::{Format, Worksheet};
 use serde::Serialize;
 
 use super::{
-    RenderError, WriteText, bold, deterministic_workbook, fit_row, heading, list_sheet, number,
-    print_on_a4, text, text_lines, wrapped,
+    RenderError, WriteText, bold, deterministic_workbook, fit_row, heading, list_sheet,
+    print_on_a4, text_lines, wrapped,
 };
-use crate::consolidate::{Consolidated, board_flag_rows, missing_return_rows};
+use crate::consolidate::{BoardFlag, Consolidated, MissingReturn, OpenException, ReplacedReturn};
 use crate::exception::Exception;
 use crate::period::FinancialYear;
 use crate::schema::{Schemas, Severity};
@@ -71,7 +71,7 @@ fn quarantined_sheet(
 fn not_in_use_sheet(
     sheet: &mut Worksheet,
     schemas: &Schemas,
-    replaced: &polars::prelude::DataFrame,
+    replaced: &DataFrame,
 ) -> Result<(), RenderError> {
     let headers = [
         "Department",
@@ -83,33 +83,18 @@ fn not_in_use_sheet(
     ];
     list_sheet(sheet, "Not in use", &headers)?;
     let widths = [22.0, 10.0, 34.0, 20.0, 34.0, 60.0];
-    for i in 0..replaced.height() {
-        let department = text(replaced, "department", i)?;
-        let plan_period = text(replaced, "plan_period", i)?;
-        let period = if plan_period.is_empty() {
-            period_label(
-                number(replaced, "ret_year", i)?,
-                number(replaced, "ret_q", i)?,
-            )
-        } else {
-            plan_period
-        };
-        let (file, in_use) = (
-            text(replaced, "source_file", i)?,
-            text(replaced, "in_use_file", i)?,
-        );
+    for (i, replaced) in ReplacedReturn::rows(replaced)?.iter().enumerate() {
+        let period = period_label(&replaced.plan_period, replaced.ret_year, replaced.ret_q);
+        let (file, in_use) = (&replaced.source_file, &replaced.in_use_file);
         let why = format!(
             "{in_use} was received after it, and the last return received for a period is the one in use. To use this one instead: collate use \"inbox/{file}\""
         );
-        let name = schemas
-            .department(&department)
-            .map_or(department.clone(), |d| d.name.clone());
-        let received = text(replaced, "received_at", i)?;
+        let name = department_name(schemas, &replaced.department);
         let cells = [
             name.as_str(),
             period.as_str(),
             file.as_str(),
-            received.as_str(),
+            replaced.received_at.as_str(),
             in_use.as_str(),
             why.as_str(),
         ];
@@ -326,7 +311,11 @@ pub fn return_report_json(processed: &ProcessedReturn) -> Result<Vec<u8>, Render
     Ok(bytes)
 }
 
-fn period_label(year: Option<f64>, quarter: Option<f64>) -> String {
+/// A return's period as the owner reads it: a plan update's own period, else "2020/21 Q2" or "2020/21".
+fn period_label(plan_period: &str, year: Option<f64>, quarter: Option<f64>) -> String {
+    if !plan_period.is_empty() {
+        return plan_period.to_owned();
+    }
     match (year, quarter) {
         (Some(year), Some(q)) if year > 0.0 && q > 0.0 => {
             format!("{} Q{q}", FinancialYear(year as i32))
@@ -342,10 +331,14 @@ pub fn exceptions_workbook(
     consolidated: &Consolidated,
 ) -> Result<Vec<u8>, RenderError> {
     let mut workbook = deterministic_workbook("Integrity dashboard exceptions")?;
-    summary_sheet(workbook.add_worksheet(), schemas, consolidated)?;
-    for (sheet_title, outcome) in [("Rejected", "rejected"), ("Warnings", "accepted")] {
-        let sheet = workbook.add_worksheet();
-        open_exceptions_sheet(sheet, schemas, consolidated, (sheet_title, outcome))?;
+    let open = OpenException::rows(&consolidated.open_exceptions)?;
+    summary_sheet(workbook.add_worksheet(), schemas, consolidated, &open)?;
+    for (sheet_title, accepted) in [("Rejected", false), ("Warnings", true)] {
+        let listed: Vec<&OpenException> = open
+            .iter()
+            .filter(|e| e.accepted_return == Some(accepted))
+            .collect();
+        open_exceptions_sheet(workbook.add_worksheet(), schemas, sheet_title, &listed)?;
     }
     if !consolidated.quarantined.is_empty() {
         quarantined_sheet(workbook.add_worksheet(), &consolidated.quarantined)?;
@@ -374,8 +367,8 @@ fn summary_sheet(
     summary: &mut Worksheet,
     schemas: &Schemas,
     consolidated: &Consolidated,
+    open: &[OpenException],
 ) -> Result<(), RenderError> {
-    let open = &consolidated.open_exceptions;
     summary.set_name("Summary")?;
     summary.write_text_with_format(
         0,
@@ -387,8 +380,8 @@ fn summary_sheet(
         &heading(),
     )?;
     let mut counts = [0usize; 2];
-    for i in 0..open.height() {
-        counts[usize::from(text(open, "outcome", i)? == "accepted")] += 1;
+    for exception in open {
+        counts[usize::from(exception.accepted_return != Some(false))] += 1;
     }
     let lines = [
         ("Rejected returns", consolidated.rejected.height()),
@@ -423,44 +416,31 @@ fn summary_sheet(
 fn open_exceptions_sheet(
     sheet: &mut Worksheet,
     schemas: &Schemas,
-    consolidated: &Consolidated,
-    (sheet_title, outcome): (&str, &str),
+    sheet_title: &str,
+    open: &[&OpenException],
 ) -> Result<(), RenderError> {
-    let open = &consolidated.open_exceptions;
     sheet.set_name(sheet_title)?;
     write_headers(sheet, 0, 0, &["Department", "Period", "Received"])?;
     write_headers(sheet, 0, 3, &EXCEPTION_HEADERS)?;
-    let mut row = 1u32;
-    for i in 0..open.height() {
-        if text(open, "outcome", i)? != outcome {
-            continue;
-        }
+    for (i, open) in open.iter().enumerate() {
+        let row = 1 + i as u32;
         let exception = Exception {
-            file: text(open, "source_file", i)?,
-            sheet: text(open, "sheet", i)?,
-            cell: text(open, "cell", i)?,
-            value_found: text(open, "value_found", i)?,
-            rule_id: text(open, "rule_id", i)?,
-            severity: Severity::from_stored(&text(open, "severity", i)?),
-            message: text(open, "message", i)?,
-            guidance: text(open, "guidance", i)?,
+            file: open.source_file.clone(),
+            sheet: open.sheet.clone(),
+            cell: open.cell.clone(),
+            value_found: open.value_found.clone(),
+            rule_id: open.rule_id.clone(),
+            severity: Severity::from_stored(&open.severity),
+            message: open.message.clone(),
+            guidance: open.guidance.clone(),
         };
+        let period = period_label(&open.plan_period, open.ret_year, open.ret_q);
+        let department = department_name(schemas, &open.department);
         // Top-aligned like the exception's own cells, which may run to several lines.
-        let plan_period = text(open, "plan_period", i)?;
-        let period = if plan_period.is_empty() {
-            period_label(number(open, "ret_year", i)?, number(open, "ret_q", i)?)
-        } else {
-            plan_period
-        };
-        let department = department_name(schemas, &text(open, "department", i)?);
-        for (col, value) in [department, period, text(open, "received_at", i)?]
-            .iter()
-            .enumerate()
-        {
+        for (col, value) in [&department, &period, &open.received_at].iter().enumerate() {
             sheet.write_text_with_format(row, col as u16, value, &wrapped())?;
         }
         write_exception(sheet, row, 3, &exception)?;
-        row += 1;
     }
     sheet.set_column_width(0, 24)?;
     sheet.set_column_width(1, 12)?;
@@ -499,7 +479,7 @@ fn chase_sheet(
         })
         .map(|date| date.format("%d/%m/%Y").to_string())
         .unwrap_or_default();
-    for (i, missing) in missing_return_rows(&consolidated.missing)?
+    for (i, missing) in MissingReturn::rows(&consolidated.missing)?
         .iter()
         .enumerate()
     {
@@ -541,7 +521,7 @@ fn board_flags_sheet(
     ];
     list_sheet(board, "Board flags", &flag_headers)?;
     let number_format = Format::new().set_num_format("#,##0.##");
-    for (i, flag) in board_flag_rows(flags)?.into_iter().enumerate() {
+    for (i, flag) in BoardFlag::rows(flags)?.into_iter().enumerate() {
         let row = 1 + i as u32;
         let measure_label = schemas
             .catalogue

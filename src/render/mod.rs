@@ -5,14 +5,13 @@ mod dashboard;
 mod exceptions;
 mod plans;
 
-use polars::prelude::{AnyValue, DataFrame, PolarsResult};
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 
 use crate::excel::fit_cell;
 
 pub use dashboard::dashboard_workbook;
 pub use exceptions::{exceptions_workbook, return_report_json, return_report_workbook};
-pub use plans::PLAN_STATUS_COLUMNS;
+pub use plans::PLAN_STATUS_HEADERS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -137,29 +136,6 @@ impl WriteText for Worksheet {
     ) -> Result<&mut Worksheet, XlsxError> {
         self.write_string_with_format(row, col, fit_cell(text.as_ref()), format)
     }
-}
-
-/// Reads one cell of a frame as text, whatever its type; nulls read as empty.
-fn text(frame: &DataFrame, column: &str, row: usize) -> PolarsResult<String> {
-    Ok(match frame.column(column)?.get(row)? {
-        AnyValue::Null => String::new(),
-        AnyValue::String(text) => text.to_owned(),
-        AnyValue::StringOwned(text) => text.to_string(),
-        other => other.to_string(),
-    })
-}
-
-/// Reads one cell of a frame as a number; nulls and text read as `None`.
-fn number(frame: &DataFrame, column: &str, row: usize) -> PolarsResult<Option<f64>> {
-    Ok(match frame.column(column)?.get(row)? {
-        AnyValue::Float64(n) => Some(n),
-        AnyValue::Float32(n) => Some(f64::from(n)),
-        AnyValue::Int64(n) => Some(n as f64),
-        AnyValue::Int32(n) => Some(f64::from(n)),
-        AnyValue::UInt32(n) => Some(f64::from(n)),
-        AnyValue::UInt64(n) => Some(n as f64),
-        _ => None,
-    })
 }
 
 /// Excel refuses sheet names over 31 characters or with []:*?/\ in them.

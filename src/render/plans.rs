@@ -8,36 +8,62 @@ use rust_xlsxwriter::{
 };
 
 use super::{
-    RenderError, WriteText, bold, fit_row, heading, list_sheet, not_printed, print_on_a4, text,
+    RenderError, WriteText, bold, fit_row, heading, list_sheet, not_printed, print_on_a4,
     text_lines, wrapped,
 };
-use crate::consolidate::{PlanExceptionKind, PlanTables};
+use crate::consolidate::{
+    LatestStatus, PlanException, PlanExceptionKind, PlanStatusRow, PlanTables, ReportedPeriod,
+    StatusCount,
+};
+use crate::excel::cell_sum;
 use crate::schema::{Plan, PlanMeasure, PlanSection, Schemas};
 
-/// The columns of the `PlanStatus` table; the first eight are the contract other tools rely on.
-pub const PLAN_STATUS_COLUMNS: [(&str, &str); 16] = [
-    ("plan", "plan"),
-    ("section", "section"),
-    ("ref", "ref"),
-    ("period", "period"),
-    ("status", "status"),
-    ("owner", "owner"),
-    ("source_file", "source_file"),
-    ("source_cell", "source_cell"),
-    ("as_at", "as_at"),
-    ("status_as_written", "status_as_written"),
-    ("complete", "complete"),
-    ("date_of_update", "update_date"),
-    ("update", "narrative"),
-    ("measure", "title"),
-    ("section_title", "section_title"),
-    ("due", "due_text"),
+/// The headers of the `PlanStatus` table; the first eight are the contract other tools rely on.
+pub const PLAN_STATUS_HEADERS: [&str; 16] = [
+    "plan",
+    "section",
+    "ref",
+    "period",
+    "status",
+    "owner",
+    "source_file",
+    "source_cell",
+    "as_at",
+    "status_as_written",
+    "complete",
+    "date_of_update",
+    "update",
+    "measure",
+    "section_title",
+    "due",
 ];
+
+/// A status as the `PlanStatus` table shows it, in the order of `PLAN_STATUS_HEADERS`.
+fn plan_status_cells(status: &PlanStatusRow) -> [String; 16] {
+    [
+        status.plan.clone(),
+        status.section.clone(),
+        status.reference.clone(),
+        status.period.clone(),
+        status.status.clone(),
+        status.owner.clone(),
+        status.source_file.clone(),
+        status.source_cell.clone(),
+        uk_date(&status.as_at),
+        status.status_as_written.clone(),
+        status.complete.clone(),
+        uk_date(&status.update_date),
+        status.narrative.clone(),
+        status.title.clone(),
+        status.section_title.clone(),
+        status.due_text.clone(),
+    ]
+}
 
 /// A measure's detail shown beside its statuses: its heading, and how to read it.
 type Detail = (&'static str, fn(&PlanMeasure) -> &String);
 
-/// "2015-08-24" → "24/08/2015", as the board reads dates.
+/// "2015-08-24" → "24/08/2015", as the board reads dates; anything else (an empty date) as it is.
 fn uk_date(iso: &str) -> String {
     chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
         .map(|d| d.format("%d/%m/%Y").to_string())
@@ -67,56 +93,45 @@ fn status_format(plan: &Plan, status: &str) -> Format {
     }
 }
 
-/// Statuses by (plan, section, ref) then period, from the status table.
-type StatusLookup = HashMap<(String, String, String), HashMap<String, String>>;
+/// A measure of a plan: (plan, section, ref).
+type MeasureKey = (String, String, String);
 
-fn status_lookup(tables: &PlanTables) -> Result<StatusLookup, RenderError> {
-    let statuses = &tables.statuses;
-    let mut lookup: StatusLookup = HashMap::new();
-    for i in 0..statuses.height() {
-        let key = (
-            text(statuses, "plan", i)?,
-            text(statuses, "section", i)?,
-            text(statuses, "ref", i)?,
-        );
-        lookup
-            .entry(key)
-            .or_default()
-            .insert(text(statuses, "period", i)?, text(statuses, "status", i)?);
-    }
-    Ok(lookup)
+/// The plan tables the plan sheets show, read once as typed rows.
+struct PlanRows {
+    /// Each measure's status by period.
+    statuses: HashMap<MeasureKey, HashMap<String, String>>,
+    /// Each measure's latest status and what came with it.
+    latest: HashMap<MeasureKey, LatestStatus>,
+    /// Each plan's latest reported period and its date, as the board reads it.
+    reported: HashMap<String, (String, String)>,
+    counts: Vec<StatusCount>,
 }
 
-/// What each measure's latest row says: its period, status, narrative, update date, completion, trend.
-type LatestLookup = HashMap<(String, String, String), [String; 6]>;
-
-fn latest_lookup(tables: &PlanTables) -> Result<LatestLookup, RenderError> {
-    let latest = &tables.latest;
-    let mut lookup = HashMap::new();
-    for i in 0..latest.height() {
-        let key = (
-            text(latest, "plan", i)?,
-            text(latest, "section", i)?,
-            text(latest, "ref", i)?,
-        );
-        let update_date = text(latest, "update_date", i)?;
-        lookup.insert(
-            key,
-            [
-                text(latest, "period", i)?,
-                text(latest, "status", i)?,
-                text(latest, "narrative", i)?,
-                if update_date.is_empty() {
-                    update_date
-                } else {
-                    uk_date(&update_date)
-                },
-                text(latest, "complete", i)?,
-                text(latest, "trend", i)?,
-            ],
-        );
+impl PlanRows {
+    fn read(tables: &PlanTables) -> Result<Self, RenderError> {
+        let mut statuses: HashMap<MeasureKey, HashMap<String, String>> = HashMap::new();
+        for status in PlanStatusRow::rows(&tables.statuses)? {
+            let key = (status.plan, status.section, status.reference);
+            statuses
+                .entry(key)
+                .or_default()
+                .insert(status.period, status.status);
+        }
+        let latest = LatestStatus::rows(&tables.latest)?
+            .into_iter()
+            .map(|l| ((l.plan.clone(), l.section.clone(), l.reference.clone()), l))
+            .collect();
+        let reported = ReportedPeriod::rows(&tables.reported)?
+            .into_iter()
+            .map(|r| (r.plan, (r.period, uk_date(&r.as_at))))
+            .collect();
+        Ok(PlanRows {
+            statuses,
+            latest,
+            reported,
+            counts: StatusCount::rows(&tables.counts)?,
+        })
     }
-    Ok(lookup)
 }
 
 /// One sheet per plan, after the dashboard's own sheets.
@@ -125,39 +140,15 @@ pub fn plan_sheets(
     schemas: &Schemas,
     tables: &PlanTables,
 ) -> Result<(), RenderError> {
-    let statuses = status_lookup(tables)?;
-    let latest = latest_lookup(tables)?;
-    let mut reported: HashMap<String, (String, String)> = HashMap::new();
-    for i in 0..tables.reported.height() {
-        reported.insert(
-            text(&tables.reported, "plan", i)?,
-            (
-                text(&tables.reported, "period", i)?,
-                uk_date(&text(&tables.reported, "as_at", i)?),
-            ),
-        );
-    }
+    let rows = PlanRows::read(tables)?;
     for plan in &schemas.plans {
-        plan_sheet(
-            workbook,
-            plan,
-            &statuses,
-            &latest,
-            reported.get(&plan.id),
-            tables,
-        )?;
+        plan_sheet(workbook, plan, &rows)?;
     }
     Ok(())
 }
 
-fn plan_sheet(
-    workbook: &mut Workbook,
-    plan: &Plan,
-    statuses: &StatusLookup,
-    latest: &LatestLookup,
-    reported: Option<&(String, String)>,
-    tables: &PlanTables,
-) -> Result<(), RenderError> {
+fn plan_sheet(workbook: &mut Workbook, plan: &Plan, rows: &PlanRows) -> Result<(), RenderError> {
+    let reported = rows.reported.get(&plan.id);
     let sheet = workbook.add_worksheet();
     sheet.set_name(&plan.sheet)?;
     print_on_a4(sheet, None)?;
@@ -188,20 +179,14 @@ fn plan_sheet(
         }
         row += 1;
         for measure in plan.measures.iter().filter(|m| m.section == section.id) {
-            tracker_row(
-                sheet,
-                row,
-                (plan, section, measure),
-                &layout,
-                (statuses, latest),
-            )?;
+            tracker_row(sheet, row, (plan, section, measure), &layout, rows)?;
             row += 1;
         }
         row += 1;
     }
     row = vocabulary(sheet, row, plan, &layout)?;
     if let Some((period, _)) = reported {
-        status_counts(sheet, row, (plan, period), &layout, tables)?;
+        status_counts(sheet, row, (plan, period), &layout, &rows.counts)?;
     }
     for (col, width) in layout.widths.iter().enumerate() {
         sheet.set_column_width(col as u16, *width)?;
@@ -275,14 +260,14 @@ fn tracker_row(
     row: u32,
     (plan, section, measure): (&Plan, &PlanSection, &PlanMeasure),
     layout: &PlanLayout,
-    (statuses, latest): (&StatusLookup, &LatestLookup),
+    rows: &PlanRows,
 ) -> Result<(), RenderError> {
     let key = (
         plan.id.clone(),
         section.id.clone(),
         measure.reference.clone(),
     );
-    let by_period = statuses.get(&key);
+    let by_period = rows.statuses.get(&key);
     sheet.write_text_with_format(row, 0, &measure.reference, &layout.cell_format)?;
     sheet.write_text_with_format(row, 1, &measure.title, &layout.cell_format)?;
     let mut lines = text_lines(&measure.title, layout.widths[1]);
@@ -299,9 +284,12 @@ fn tracker_row(
             }
         }
     }
-    let empty: [String; 6] = Default::default();
-    let [_, _, narrative, update_date, complete, trend] = latest.get(&key).unwrap_or(&empty);
-    let trend_text = match (path.len(), trend.as_str()) {
+    let latest = rows.latest.get(&key);
+    let latest_text =
+        |field: fn(&LatestStatus) -> &String| latest.map_or("", |l| field(l).as_str());
+    let (narrative, complete) = (latest_text(|l| &l.narrative), latest_text(|l| &l.complete));
+    let update_date = uk_date(latest_text(|l| &l.update_date));
+    let trend_text = match (path.len(), latest_text(|l| &l.trend)) {
         (0 | 1, _) => String::new(),
         (_, "") => path.join(" → "),
         (_, "no change") => "no change".to_owned(),
@@ -322,7 +310,7 @@ fn tracker_row(
         put(complete)?;
     }
     if layout.collects.date_of_update {
-        put(update_date)?;
+        put(&update_date)?;
     }
     put(narrative)?;
     for (_, field) in &layout.details {
@@ -362,7 +350,7 @@ fn status_counts(
     mut row: u32,
     (plan, period): (&Plan, &str),
     layout: &PlanLayout,
-    tables: &PlanTables,
+    counts: &[StatusCount],
 ) -> Result<(), RenderError> {
     row += 1;
     sheet.write_text_with_format(row, 0, format!("Measures by status, {period}"), &bold())?;
@@ -377,20 +365,20 @@ fn status_counts(
         )?;
     }
     row += 1;
-    let counts = &tables.counts;
     for section in &plan.sections {
         sheet.write_text_with_format(row, 1, &section.title, &layout.cell_format)?;
         for (offset, status) in plan.statuses.iter().enumerate() {
-            let mut count = 0.0;
-            for i in 0..counts.height() {
-                if text(counts, "plan", i)? == plan.id
-                    && text(counts, "section", i)? == section.id
-                    && text(counts, "period", i)? == *period
-                    && text(counts, "status", i)? == status.name
-                {
-                    count += super::number(counts, "measures", i)?.unwrap_or(0.0);
-                }
-            }
+            let count = cell_sum(
+                counts
+                    .iter()
+                    .filter(|c| {
+                        c.plan == plan.id
+                            && c.section == section.id
+                            && c.period == *period
+                            && c.status == status.name
+                    })
+                    .filter_map(|c| c.measures),
+            );
             sheet.write_number_with_format(
                 row,
                 2 + offset as u16,
@@ -405,27 +393,22 @@ fn status_counts(
 
 /// The `PlanStatus` sheet: every status as one Excel table.
 pub fn plan_status_sheet(workbook: &mut Workbook, tables: &PlanTables) -> Result<(), RenderError> {
-    let statuses = &tables.statuses;
+    let statuses = PlanStatusRow::rows(&tables.statuses)?;
     let sheet = workbook.add_worksheet();
     sheet.set_name("PlanStatus")?;
-    for i in 0..statuses.height() {
-        let row = 1 + i as u32;
-        for (col, (_, column)) in PLAN_STATUS_COLUMNS.iter().enumerate() {
-            let mut value = text(statuses, column, i)?;
-            if matches!(*column, "as_at" | "update_date") && !value.is_empty() {
-                value = uk_date(&value);
-            }
-            sheet.write_text(row, col as u16, value)?;
+    for (i, status) in statuses.iter().enumerate() {
+        for (col, value) in plan_status_cells(status).iter().enumerate() {
+            sheet.write_text(1 + i as u32, col as u16, value)?;
         }
     }
-    let columns: Vec<TableColumn> = PLAN_STATUS_COLUMNS
+    let columns: Vec<TableColumn> = PLAN_STATUS_HEADERS
         .iter()
-        .map(|(header, _)| TableColumn::new().set_header(*header))
+        .map(|header| TableColumn::new().set_header(*header))
         .collect();
-    let last_row = statuses.height().max(1) as u32;
+    let last_row = statuses.len().max(1) as u32;
     let table = Table::new().set_name("PlanStatus").set_columns(&columns);
-    not_printed(sheet, PLAN_STATUS_COLUMNS.len() as u16 - 1)?;
-    sheet.add_table(0, 0, last_row, PLAN_STATUS_COLUMNS.len() as u16 - 1, &table)?;
+    not_printed(sheet, PLAN_STATUS_HEADERS.len() as u16 - 1)?;
+    sheet.add_table(0, 0, last_row, PLAN_STATUS_HEADERS.len() as u16 - 1, &table)?;
     sheet.set_column_range_width(0, 5, 16)?;
     sheet.set_column_range_width(6, 7, 34)?;
     sheet.set_column_range_width(8, 11, 14)?;
@@ -433,17 +416,43 @@ pub fn plan_status_sheet(workbook: &mut Workbook, tables: &PlanTables) -> Result
     Ok(())
 }
 
+/// A plan exception as its sheet shows it, in the order of its headers.
+fn plan_exception_cells(schemas: &Schemas, exception: &PlanException) -> [String; 14] {
+    let plan_title = schemas
+        .plan(&exception.plan)
+        .map_or(exception.plan.clone(), |p| p.title.clone());
+    [
+        plan_title,
+        exception.section_title.clone(),
+        exception.reference.clone(),
+        exception.title.clone(),
+        exception.exception.clone(),
+        exception.period.clone(),
+        exception.status.clone(),
+        exception
+            .kind()
+            .map(|kind| exception_detail(kind, exception))
+            .unwrap_or_default(),
+        exception.due_text.clone(),
+        uk_date(&exception.update_date),
+        exception.complete.clone(),
+        exception.owner.clone(),
+        exception.source_file.clone(),
+        exception.source_cell.clone(),
+    ]
+}
+
 /// One sentence saying what the board is to act on.
-fn exception_detail(kind: PlanExceptionKind, row: &[String; 7]) -> String {
-    let [
+fn exception_detail(kind: PlanExceptionKind, exception: &PlanException) -> String {
+    let PlanException {
         period,
         status,
         prev_status,
-        due,
-        as_at,
-        update_date,
+        due_text: due,
         complete,
-    ] = row;
+        ..
+    } = exception;
+    let (as_at, update_date) = (uk_date(&exception.as_at), uk_date(&exception.update_date));
     match kind {
         PlanExceptionKind::StatusWorsened => {
             format!("went from {prev_status} to {status} at {period}")
@@ -475,7 +484,7 @@ pub fn plan_exceptions_sheet(
     schemas: &Schemas,
     tables: &PlanTables,
 ) -> Result<(), RenderError> {
-    let exceptions = &tables.exceptions;
+    let exceptions = PlanException::rows(&tables.exceptions)?;
     let sheet = workbook.add_worksheet();
     let headers = [
         "Plan",
@@ -494,49 +503,10 @@ pub fn plan_exceptions_sheet(
         "Source cell",
     ];
     list_sheet(sheet, "Plan exceptions", &headers)?;
-    for i in 0..exceptions.height() {
-        let row = 1 + i as u32;
-        let plan_id = text(exceptions, "plan", i)?;
-        let plan_title = schemas
-            .plan(&plan_id)
-            .map(|p| p.title.clone())
-            .unwrap_or(plan_id);
-        let kind = text(exceptions, "exception", i)?;
-        let update_date = text(exceptions, "update_date", i)?;
-        let update_date = if update_date.is_empty() {
-            update_date
-        } else {
-            uk_date(&update_date)
-        };
-        let facts = [
-            text(exceptions, "period", i)?,
-            text(exceptions, "status", i)?,
-            text(exceptions, "prev_status", i)?,
-            text(exceptions, "due_text", i)?,
-            uk_date(&text(exceptions, "as_at", i)?),
-            update_date.clone(),
-            text(exceptions, "complete", i)?,
-        ];
-        let cells = [
-            plan_title,
-            text(exceptions, "section_title", i)?,
-            text(exceptions, "ref", i)?,
-            text(exceptions, "title", i)?,
-            kind.clone(),
-            facts[0].clone(),
-            facts[1].clone(),
-            PlanExceptionKind::from_label(&kind)
-                .map(|kind| exception_detail(kind, &facts))
-                .unwrap_or_default(),
-            facts[3].clone(),
-            update_date,
-            facts[6].clone(),
-            text(exceptions, "owner", i)?,
-            text(exceptions, "source_file", i)?,
-            text(exceptions, "source_cell", i)?,
-        ];
+    for (i, exception) in exceptions.iter().enumerate() {
+        let cells = plan_exception_cells(schemas, exception);
         for (col, value) in cells.iter().enumerate() {
-            sheet.write_text(row, col as u16, value)?;
+            sheet.write_text(1 + i as u32, col as u16, value)?;
         }
     }
     let widths = [

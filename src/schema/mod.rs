@@ -372,65 +372,7 @@ fn compile_rules(
             return Err(FatalError::schema(file, key, "rule id is used twice"));
         }
         let severity = parse_severity(file, &format!("{key}.severity"), &rule.severity)?;
-        let check = match rule.kind.as_str() {
-            "part_within_whole" => Check::PartWithinWhole {
-                part: measure_ref(file, &format!("{key}.part"), rule.part.as_ref(), catalogue)?,
-                whole: measure_ref(
-                    file,
-                    &format!("{key}.whole"),
-                    rule.whole.as_ref(),
-                    catalogue,
-                )?,
-            },
-            "total_matches_quarters" => Check::TotalMatchesQuarters,
-            "sums_to" => {
-                let listed = rule.measures.as_ref().ok_or_else(|| {
-                    FatalError::schema(
-                        file,
-                        format!("{key}.measures"),
-                        "missing: list the measures that add up",
-                    )
-                })?;
-                let measures = listed
-                    .iter()
-                    .map(|text| {
-                        measure_ref(file, &format!("{key}.measures"), Some(text), catalogue)
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                Check::SumsTo {
-                    measures,
-                    target: rule.target.ok_or_else(|| {
-                        FatalError::schema(
-                            file,
-                            format!("{key}.target"),
-                            "missing: the sum expected",
-                        )
-                    })?,
-                    tolerance: rule.tolerance.unwrap_or(0.0),
-                }
-            }
-            "needs_when_positive" => Check::NeedsWhenPositive {
-                when: measure_ref(file, &format!("{key}.when"), rule.when.as_ref(), catalogue)?,
-                needs: measure_ref(
-                    file,
-                    &format!("{key}.needs"),
-                    rule.needs.as_ref(),
-                    catalogue,
-                )?,
-            },
-            "no_future_quarters" => Check::NoFutureQuarters,
-            "figures_complete" => Check::FiguresComplete,
-            other => {
-                return Err(FatalError::schema(
-                    file,
-                    format!("{key}.kind"),
-                    format!(
-                        "unknown rule kind `{other}`; use part_within_whole, total_matches_quarters, \
-                         sums_to, needs_when_positive, no_future_quarters or figures_complete"
-                    ),
-                ));
-            }
-        };
+        let check = compile_check(file, &key, &rule, catalogue)?;
         rules.push(Rule {
             id: rule.id,
             severity,
@@ -440,6 +382,68 @@ fn compile_rules(
         });
     }
     Ok(rules)
+}
+
+/// A rule's check, from its kind and the keys that kind needs.
+fn compile_check(
+    file: &Path,
+    key: &str,
+    rule: &RawRule,
+    catalogue: &Catalogue,
+) -> Result<Check, FatalError> {
+    Ok(match rule.kind.as_str() {
+        "part_within_whole" => Check::PartWithinWhole {
+            part: measure_ref(file, &format!("{key}.part"), rule.part.as_ref(), catalogue)?,
+            whole: measure_ref(
+                file,
+                &format!("{key}.whole"),
+                rule.whole.as_ref(),
+                catalogue,
+            )?,
+        },
+        "total_matches_quarters" => Check::TotalMatchesQuarters,
+        "sums_to" => {
+            let listed = rule.measures.as_ref().ok_or_else(|| {
+                FatalError::schema(
+                    file,
+                    format!("{key}.measures"),
+                    "missing: list the measures that add up",
+                )
+            })?;
+            let measures = listed
+                .iter()
+                .map(|text| measure_ref(file, &format!("{key}.measures"), Some(text), catalogue))
+                .collect::<Result<Vec<_>, _>>()?;
+            Check::SumsTo {
+                measures,
+                target: rule.target.ok_or_else(|| {
+                    FatalError::schema(file, format!("{key}.target"), "missing: the sum expected")
+                })?,
+                tolerance: rule.tolerance.unwrap_or(0.0),
+            }
+        }
+        "needs_when_positive" => Check::NeedsWhenPositive {
+            when: measure_ref(file, &format!("{key}.when"), rule.when.as_ref(), catalogue)?,
+            needs: measure_ref(
+                file,
+                &format!("{key}.needs"),
+                rule.needs.as_ref(),
+                catalogue,
+            )?,
+        },
+        "no_future_quarters" => Check::NoFutureQuarters,
+        "figures_complete" => Check::FiguresComplete,
+        other => {
+            return Err(FatalError::schema(
+                file,
+                format!("{key}.kind"),
+                format!(
+                    "unknown rule kind `{other}`; use part_within_whole, total_matches_quarters, \
+                     sums_to, needs_when_positive, no_future_quarters or figures_complete"
+                ),
+            ));
+        }
+    })
 }
 
 fn parse_severity(file: &Path, key: &str, text: &str) -> Result<Severity, FatalError> {

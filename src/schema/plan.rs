@@ -33,6 +33,46 @@ pub struct PlanPeriod {
     pub as_at: NaiveDate,
 }
 
+impl PlanPeriod {
+    /// The period as a return's statuses and identity name it.
+    pub fn id(&self) -> PlanPeriodLabel {
+        PlanPeriodLabel(self.label.clone())
+    }
+}
+
+/// Declares a name of something an action plan defines: made from the plan's own definition (or read back
+/// from the store), so that a period and a status cannot be taken for one another or for free text.
+macro_rules! plan_name {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+plan_name! {
+    /// A reporting period of an action plan, by the plan's label for it ("Q2 2020/21", "Jan 22").
+    PlanPeriodLabel
+}
+
+plan_name! {
+    /// A status of an action plan, by the plan's own name for it ("GREEN", "COMPLETE").
+    StatusName
+}
+
 /// What a status says about a measure, whatever the plan calls it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusKind {
@@ -92,6 +132,11 @@ pub struct StatusDef {
 }
 
 impl StatusDef {
+    /// The status as a return's statuses name it.
+    pub fn id(&self) -> StatusName {
+        StatusName(self.name.clone())
+    }
+
     /// The fill as a number for the workbook writer.
     pub fn rgb(&self) -> u32 {
         u32::from_str_radix(self.colour.trim_start_matches('#'), 16).unwrap_or(0xFF_FF_FF)

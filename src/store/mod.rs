@@ -444,7 +444,7 @@ pub fn return_key(validated: &Validated) -> Option<ReturnKey> {
             template: identity.plan.clone(),
             year: None,
             quarter: None,
-            plan_period: identity.period.clone(),
+            plan_period: identity.period.to_string(),
         }),
         Validated::Unidentified { .. } => None,
     }

@@ -118,7 +118,7 @@ impl ReturnsColumns {
         self.financial_year.push(None);
         self.year_start.push(None);
         self.quarter.push(None);
-        self.plan_period.push(Some(identity.period.clone()));
+        self.plan_period.push(Some(identity.period.to_string()));
     }
 
     fn push_unidentified(&mut self) {
@@ -315,8 +315,8 @@ impl StatusColumns {
         self.plan.push(plan_update.plan.clone());
         self.section.push(update.section.clone());
         self.reference.push(update.reference.clone());
-        self.period.push(update.period.clone());
-        self.status.push(update.status.clone());
+        self.period.push(update.period.to_string());
+        self.status.push(update.status.to_string());
         self.status_as_written.push(update.as_written.clone());
         self.sheet.push(update.sheet.clone());
         self.cell.push(update.cell.clone());

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{Datelike, NaiveDate};
 use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook, Worksheet, XlsxError};
 
-use crate::excel::a1;
+use crate::excel::{a1, cell_sum};
 use crate::period::FinancialYear;
 use crate::schema::{Catalogue, Locator, SlotKind, Template, ValueSource};
 
@@ -600,16 +600,13 @@ fn sum_of(
         .map(|p| 2 + p as u16)
         .collect();
     if let (Some(first), Some(last)) = (cols.first(), cols.last()) {
-        let sum: f64 = cols
-            .iter()
-            .filter_map(|c| {
-                let heading = &block.headings[usize::from(*c - 2)];
-                match block.cells.get(&(label.to_owned(), heading.clone())) {
-                    Some(Placed::Entry(Entry::Number(n))) => Some(*n),
-                    _ => None,
-                }
-            })
-            .sum();
+        let sum = cell_sum(cols.iter().filter_map(|c| {
+            let heading = &block.headings[usize::from(*c - 2)];
+            match block.cells.get(&(label.to_owned(), heading.clone())) {
+                Some(Placed::Entry(Entry::Number(n))) => Some(*n),
+                _ => None,
+            }
+        }));
         let formula = Formula::new(format!(
             "=SUM({}:{})",
             a1(row, u32::from(*first)),

@@ -215,12 +215,7 @@ impl<'p> PlanUpdateDraft<'p> {
                         .as_ref()
                         .and_then(|_| entry.statuses.get(&self.period))
                 });
-                match status {
-                    Some(status) => {
-                        sheet.write_string_with_format(row, col, status, &formats.cell)?
-                    }
-                    None => sheet.write_blank(row, col, &formats.cell)?,
-                };
+                write_optional(sheet, (row, col), status, &formats.cell)?;
             }
         }
         let texts = [
@@ -230,34 +225,54 @@ impl<'p> PlanUpdateDraft<'p> {
         ];
         for (heading, value) in texts {
             if let Some(col) = layout.column(heading) {
-                match value {
-                    Some(value) => {
-                        sheet.write_string_with_format(row, col, value, &formats.cell)?
-                    }
-                    None => sheet.write_blank(row, col, &formats.cell)?,
-                };
+                write_optional(sheet, (row, col), value.as_ref(), &formats.cell)?;
             }
         }
         if let Some(col) = layout.column(DATE_OF_UPDATE_HEADING) {
-            match entry.date_of_update.as_deref().map(|d| (d, as_date(d))) {
-                Some((_, Some(date))) => {
-                    let excel = ExcelDateTime::from_ymd(
-                        u16::try_from(chrono::Datelike::year(&date)).unwrap_or(1900),
-                        chrono::Datelike::month(&date) as u8,
-                        chrono::Datelike::day(&date) as u8,
-                    )?;
-                    sheet.write_datetime_with_format(row, col, &excel, &formats.date)?;
-                }
-                Some((typed, None)) => {
-                    sheet.write_string_with_format(row, col, typed, &formats.cell)?;
-                }
-                None => {
-                    sheet.write_blank(row, col, &formats.cell)?;
-                }
-            }
+            write_date_of_update(sheet, (row, col), entry.date_of_update.as_deref(), formats)?;
         }
         Ok(())
     }
+}
+
+/// A text cell of an update row, or a blank one drawn like it.
+fn write_optional(
+    sheet: &mut Worksheet,
+    (row, col): (u32, u16),
+    value: Option<&String>,
+    format: &Format,
+) -> Result<(), XlsxError> {
+    match value {
+        Some(value) => sheet.write_string_with_format(row, col, value, format)?,
+        None => sheet.write_blank(row, col, format)?,
+    };
+    Ok(())
+}
+
+/// The date of an update as a real date where it reads as one, else as it was typed.
+fn write_date_of_update(
+    sheet: &mut Worksheet,
+    (row, col): (u32, u16),
+    typed: Option<&str>,
+    formats: &Formats,
+) -> Result<(), XlsxError> {
+    match typed.map(|d| (d, as_date(d))) {
+        Some((_, Some(date))) => {
+            let excel = ExcelDateTime::from_ymd(
+                u16::try_from(chrono::Datelike::year(&date)).unwrap_or(1900),
+                chrono::Datelike::month(&date) as u8,
+                chrono::Datelike::day(&date) as u8,
+            )?;
+            sheet.write_datetime_with_format(row, col, &excel, &formats.date)?;
+        }
+        Some((typed, None)) => {
+            sheet.write_string_with_format(row, col, typed, &formats.cell)?;
+        }
+        None => {
+            sheet.write_blank(row, col, &formats.cell)?;
+        }
+    }
+    Ok(())
 }
 
 /// The formats an update is written with.

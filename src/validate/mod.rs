@@ -162,7 +162,7 @@ impl Validated {
     pub fn period_label(&self) -> Option<String> {
         match self {
             Validated::Figures { identity, .. } => Some(identity.period.to_string()),
-            Validated::PlanUpdate { identity, .. } => Some(identity.period.clone()),
+            Validated::PlanUpdate { identity, .. } => Some(identity.period.to_string()),
             Validated::Unidentified { .. } => None,
         }
     }

@@ -14,7 +14,8 @@ use crate::read::{FoundCell, SourceWorkbook, display_value};
 use crate::schema::PlanMeasure;
 use crate::schema::{
     COMPLETE_HEADING, CURRENT_POSITION_HEADING, Completion, DATE_OF_UPDATE_HEADING,
-    LATEST_UPDATE_HEADING, Locator, Plan, PlanSection, REF_HEADING, Severity,
+    LATEST_UPDATE_HEADING, Locator, Plan, PlanPeriodLabel, PlanSection, REF_HEADING, Severity,
+    StatusName,
 };
 
 /// Which plan update this is, as the workbook states it.
@@ -22,7 +23,7 @@ use crate::schema::{
 pub struct PlanUpdateIdentity {
     pub plan: String,
     pub department: String,
-    pub period: String,
+    pub period: PlanPeriodLabel,
     pub template_version: u32,
 }
 
@@ -31,9 +32,8 @@ pub struct PlanUpdateIdentity {
 pub struct StatusUpdate {
     pub section: String,
     pub reference: String,
-    pub period: String,
-    /// The plan's own name for the status.
-    pub status: String,
+    pub period: PlanPeriodLabel,
+    pub status: StatusName,
     /// The status as the owner typed it ("GREEN /COMPLETE").
     pub as_written: String,
     pub sheet: String,
@@ -102,7 +102,7 @@ pub(super) fn validate_update(
     workbook: &mut SourceWorkbook,
 ) -> Option<(PlanUpdateIdentity, Vec<super::StatusUpdate>)> {
     let identity = identify(checker, plan, workbook)?;
-    let (own_period, _) = plan.period(&identity.period)?;
+    let (own_period, _) = plan.period(identity.period.as_str())?;
     let sheet = plan.update.sheet.as_str();
     let anchors = section_anchors(checker, plan, &identity, workbook)?;
     let mut rows = UpdateRows {
@@ -436,8 +436,8 @@ impl<'a> UpdateRows<'a> {
                     self.statuses.push(super::StatusUpdate {
                         section: section.id.clone(),
                         reference: reference.to_owned(),
-                        period: period.label.clone(),
-                        status: status.name.clone(),
+                        period: period.id(),
+                        status: status.id(),
                         as_written,
                         sheet: cell.sheet.clone(),
                         cell: cell.address(),
@@ -607,7 +607,7 @@ fn identify(
     .and_then(|cell| {
         let stated = cell_text(&cell.value);
         match plan.period(&stated) {
-            Some((_, period)) => Some(period.label.clone()),
+            Some((_, period)) => Some(period.id()),
             None => {
                 let labels: Vec<&str> = plan.periods.iter().map(|p| p.label.as_str()).collect();
                 checker.cell_problem(

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::checker::{Checker, Problem};
 use super::figures::{Blank, is_due};
 use super::{BuiltinCheck, Figure, FigureSlot, ReturnIdentity};
+use crate::excel::cell_sum;
 use crate::period::{FinancialYear, Period, Quarter};
 use crate::schema::{Check, Frequency, MeasureRef, Schemas, Severity, Template, TemplateKind};
 
@@ -234,12 +235,13 @@ fn total_matches_quarters(context: &RuleContext<'_>, raise: &mut Raise<'_>) {
             indicator: total.indicator.clone(),
             measure: total.measure.clone(),
         };
-        let sum: f64 = Quarter::ALL
-            .iter()
-            .filter_map(|q| context.get(&measure, total.year, FigureSlot::Quarter(*q)))
-            .filter(|f| !context.is_future(f))
-            .map(|f| f.value)
-            .sum();
+        let sum = cell_sum(
+            Quarter::ALL
+                .iter()
+                .filter_map(|q| context.get(&measure, total.year, FigureSlot::Quarter(*q)))
+                .filter(|f| !context.is_future(f))
+                .map(|f| f.value),
+        );
         if (sum - total.value).abs() > 1e-6 {
             let values = [
                 ("measure", context.label(&total.indicator, &total.measure)),
@@ -270,7 +272,7 @@ fn sums_to(
             .map(|m| context.get(m, anchor.year, anchor.slot))
             .collect();
         let Some(parts) = parts else { continue };
-        let sum: f64 = parts.iter().map(|f| f.value).sum();
+        let sum = cell_sum(parts.iter().map(|f| f.value));
         if (sum - target).abs() > tolerance + 1e-9 {
             let cells: Vec<String> = parts
                 .iter()

@@ -1,0 +1,135 @@
+//! Reading consolidated tables back as typed rows: the hand-off to render, so that a table's column names
+//! are written only where consolidation builds it and where its row type is declared.
+
+use polars::prelude::{AnyValue, Column, PolarsResult};
+
+/// Declares a consolidated table's row type and how it is read from the table: each field is read from the
+/// column of its own name (or the one given after `=`), as `text`, `number`, `flag` or `optional_text`.
+macro_rules! table_rows {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$field_meta:meta])* $field:ident : $kind:ident $(= $column:literal)? ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $name {
+            $( $(#[$field_meta])* pub $field: table_rows!(@type $kind) ),*
+        }
+
+        impl $name {
+            /// The table's rows, in its order.
+            pub fn rows(frame: &polars::prelude::DataFrame) -> polars::prelude::PolarsResult<Vec<Self>> {
+                $( let $field = frame.column(table_rows!(@column $field $($column)?))?; )*
+                (0..frame.height())
+                    .map(|i| {
+                        Ok(Self {
+                            $( $field: $crate::consolidate::rows::$kind($field, i)? ),*
+                        })
+                    })
+                    .collect()
+            }
+        }
+    };
+    (@type text) => { String };
+    (@type optional_text) => { Option<String> };
+    (@type number) => { Option<f64> };
+    (@type flag) => { Option<bool> };
+    (@column $field:ident) => { stringify!($field) };
+    (@column $field:ident $column:literal) => { $column };
+}
+
+pub(crate) use table_rows;
+
+/// A cell as text, whatever its type; a null reads as empty.
+pub(crate) fn text(column: &Column, row: usize) -> PolarsResult<String> {
+    Ok(match column.get(row)? {
+        AnyValue::Null => String::new(),
+        AnyValue::String(text) => text.to_owned(),
+        AnyValue::StringOwned(text) => text.to_string(),
+        other => other.to_string(),
+    })
+}
+
+/// A cell as text, `None` when null or empty.
+pub(crate) fn optional_text(column: &Column, row: usize) -> PolarsResult<Option<String>> {
+    Ok(Some(text(column, row)?).filter(|text| !text.is_empty()))
+}
+
+/// A cell as a number; a null or a text reads as `None`.
+pub(crate) fn number(column: &Column, row: usize) -> PolarsResult<Option<f64>> {
+    Ok(match column.get(row)? {
+        AnyValue::Float64(n) => Some(n),
+        AnyValue::Float32(n) => Some(f64::from(n)),
+        AnyValue::Int64(n) => Some(n as f64),
+        AnyValue::Int32(n) => Some(f64::from(n)),
+        AnyValue::UInt32(n) => Some(f64::from(n)),
+        AnyValue::UInt64(n) => Some(n as f64),
+        _ => None,
+    })
+}
+
+/// A cell as true or false; anything else reads as `None`.
+pub(crate) fn flag(column: &Column, row: usize) -> PolarsResult<Option<bool>> {
+    Ok(match column.get(row)? {
+        AnyValue::Boolean(value) => Some(value),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use polars::prelude::*;
+
+    table_rows! {
+        /// A row of the test table.
+        pub struct Sample {
+            name: text,
+            reference: text = "ref",
+            note: optional_text,
+            value: number,
+            done: flag,
+        }
+    }
+
+    #[test]
+    fn rows_read_each_field_from_its_column_with_nulls_as_empty() -> PolarsResult<()> {
+        let frame = df!(
+            "name" => ["a", "b"],
+            "ref" => [Some(1i32), None],
+            "note" => [Some(""), Some("seen")],
+            "value" => [Some(2.5), None],
+            "done" => [Some(true), None],
+        )?;
+        let rows = Sample::rows(&frame)?;
+        assert_eq!(
+            rows,
+            vec![
+                Sample {
+                    name: "a".into(),
+                    reference: "1".into(),
+                    note: None,
+                    value: Some(2.5),
+                    done: Some(true),
+                },
+                Sample {
+                    name: "b".into(),
+                    reference: String::new(),
+                    note: Some("seen".into()),
+                    value: None,
+                    done: None,
+                },
+            ]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_missing_column_is_an_error_naming_it() -> PolarsResult<()> {
+        let frame = df!("name" => ["a"])?;
+        let error = Sample::rows(&frame).err().map(|e| e.to_string());
+        assert!(error.is_some_and(|e| e.contains("ref")));
+        Ok(())
+    }
+}
