@@ -46,6 +46,7 @@ builtin_checks! {
     FigureType => "figure-type",
     FigureRange => "figure-range",
     FormulaNotCalculated => "formula-not-calculated",
+    TotalNotCalculated => "total-not-calculated",
     NotApplicable => "not-applicable",
     TextTooLong => "text-too-long",
     AnalysisMissing => "analysis-missing",

@@ -138,6 +138,16 @@ fn a_file_that_is_not_a_spreadsheet_return_is_rejected() {
 
 /// Removes the cached results of every formula, as a file saved by a tool that never calculates does.
 fn strip_formula_results(bytes: &[u8]) -> Vec<u8> {
+    rewrite_sheets(bytes, |text| {
+        while let Some(start) = text.find("</f><v>") {
+            let end = text[start..].find("</v>").expect("end of value") + start + 4;
+            text.replace_range(start + 4..end, "");
+        }
+    })
+}
+
+/// The workbook with each worksheet's XML edited by `edit`.
+fn rewrite_sheets(bytes: &[u8], edit: impl Fn(&mut String)) -> Vec<u8> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
     let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for index in 0..archive.len() {
@@ -147,10 +157,7 @@ fn strip_formula_results(bytes: &[u8]) -> Vec<u8> {
         entry.read_to_end(&mut content).expect("read entry");
         if name.starts_with("xl/worksheets/") {
             let mut text = String::from_utf8(content).expect("xml");
-            while let Some(start) = text.find("</f><v>") {
-                let end = text[start..].find("</v>").expect("end of value") + start + 4;
-                text.replace_range(start + 4..end, "");
-            }
+            edit(&mut text);
             content = text.into_bytes();
         }
         out.start_file(name, zip::write::SimpleFileOptions::default())
@@ -161,9 +168,55 @@ fn strip_formula_results(bytes: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn a_formula_with_no_calculated_value_asks_for_a_recalculation() {
+fn a_total_saved_with_no_calculated_value_is_worked_out_from_its_quarters_and_queried() {
+    // As a program that fills templates in without calculating (openpyxl) saves them.
     let installation = Installation::new();
     let bytes = strip_formula_results(&psd_q2(&installation, |_| {}));
+    let path = installation.receive("psd.xlsx", &bytes, 0);
+    let (accepted, exceptions) = check(&installation, &path);
+    assert!(accepted, "every quarter is there: {exceptions:?}");
+    assert!(
+        !exceptions
+            .iter()
+            .any(|(id, ..)| id == "formula-not-calculated"),
+        "{exceptions:?}"
+    );
+    let (_, sheet, cell, message) = exceptions
+        .iter()
+        .find(|(id, ..)| id == "total-not-calculated")
+        .expect("a query on the total");
+    assert_eq!((sheet.as_str(), cell.as_str()), ("PSD", "G3"));
+    assert_eq!(installation.run(), 0);
+    let rows = data_rows(&installation.dashboard());
+    let value = |quarter: &str| -> f64 {
+        figure(&rows, "PSD 1", "complaints", "2020/21", quarter)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("PSD 1 complaints {quarter} on the Data sheet"))
+    };
+    let total = value("");
+    assert_eq!(total, value("Q1") + value("Q2"));
+    assert!(
+        message.contains(&format!("add up to {total}")),
+        "the query gives the sum used: {message}"
+    );
+}
+
+/// Puts a formula with no calculated value into `cell` of each sheet that has it (only PSD has D3 here),
+/// as a program that writes formulas without calculating them leaves it.
+fn uncalculated_formula_in(bytes: &[u8], cell: &str, formula: &str) -> Vec<u8> {
+    rewrite_sheets(bytes, |text| {
+        let Some(start) = text.find(&format!("<c r=\"{cell}\"")) else {
+            return;
+        };
+        let end = text[start..].find("</c>").expect("end of cell") + start + 4;
+        text.replace_range(start..end, &format!("<c r=\"{cell}\"><f>{formula}</f></c>"));
+    })
+}
+
+#[test]
+fn a_figure_saved_as_a_formula_with_no_calculated_value_asks_for_a_recalculation() {
+    let installation = Installation::new();
+    let bytes = uncalculated_formula_in(&psd_q2(&installation, |_| {}), "D3", "C3*2");
     let exceptions = assert_rejected(
         "psd.xlsx",
         &bytes,
@@ -176,10 +229,10 @@ fn a_formula_with_no_calculated_value_asks_for_a_recalculation() {
         .expect("exception");
     assert_eq!(
         (sheet.as_str(), cell.as_str()),
-        ("PSD", "G3"),
-        "the Total of the first row"
+        ("PSD", "D3"),
+        "the first row's QTR 2"
     );
-    assert!(message.contains("=SUM(C3:F3)"), "{message}");
+    assert!(message.contains("=C3*2"), "{message}");
 }
 
 #[test]
