@@ -10,6 +10,7 @@ pub mod excel;
 pub mod exception;
 pub mod lock;
 pub mod outfile;
+pub mod pack;
 pub mod period;
 pub mod pipeline;
 pub mod read;

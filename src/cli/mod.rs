@@ -3,6 +3,7 @@
 mod check;
 mod init;
 mod lint;
+mod pack;
 mod prefer;
 mod rebuild;
 mod run;
@@ -121,8 +122,10 @@ enum Command {
     /// before another, say), then write the outputs again.
     #[command(name = "use")]
     Use(prefer::UseArgs),
-    /// Write a blank return template for a department to fill in.
+    /// Write a return template for a department to fill in: blank, or prefilled for a period.
     Template(template::TemplateArgs),
+    /// Write the quarter's pack: a prefilled template for every return still owed, and who owes what.
+    Pack(pack::PackArgs),
     /// Watch the inbox: process each return within seconds of it landing, until stopped (Ctrl-C, SIGTERM).
     Watch(watch::WatchArgs),
     /// Reads returns handed over on standard input, for `collate` itself (one worker of its pool).
@@ -210,6 +213,7 @@ pub fn main() -> ExitCode {
         Command::Lint => lint::lint(&cli.locations),
         Command::Use(args) => prefer::prefer(&cli.locations, args),
         Command::Template(args) => template::template(&cli.locations, args),
+        Command::Pack(args) => pack::pack(&cli.locations, args),
         Command::Watch(args) => watch::watch(&cli.locations, args),
         Command::ReadWorker => read_worker(&cli.locations),
     };

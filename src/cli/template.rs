@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use super::{Locations, exit};
+use super::{Locations, exit, parse_period};
+use crate::consolidate::DataRow;
+use crate::pack;
+use crate::period::PeriodChoice;
 use crate::schema;
 use crate::template::{PlanUpdateDraft, ReturnDraft};
 
@@ -20,7 +23,9 @@ pub struct TemplateArgs {
     /// For an action plan: the department whose measures the update lists (required for a plan).
     #[arg(long)]
     department: Option<String>,
-    /// For an action plan: the reporting period the update is for (default: the plan's first).
+    /// The period the template is for. For a return: a quarter such as 2020/21-Q2, or `due`; the template
+    /// then comes with the period, and with the year's figures already accepted (default: blank). For an
+    /// action plan: its reporting period, as the plan names it (default: the plan's first).
     #[arg(long)]
     period: Option<String>,
 }
@@ -34,13 +39,31 @@ pub fn template(locations: &Locations, args: &TemplateArgs) -> anyhow::Result<u8
         let known = schemas.return_ids();
         anyhow::bail!("no template \"{}\" (known: {})", args.id, known.join(", "));
     };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{}.xlsx", template.id)));
-    let bytes = ReturnDraft::new(template, &schemas.catalogue)
-        .to_bytes()
-        .context("cannot lay out the template")?;
+    let period = match &args.period {
+        None => None,
+        Some(text) => Some(match parse_period(text).map_err(anyhow::Error::msg)? {
+            PeriodChoice::Due(period) | PeriodChoice::Named(period) => period,
+            PeriodChoice::Latest => anyhow::bail!("name the quarter, such as 2020/21-Q2, or due"),
+        }),
+    };
+    let out = args.out.clone().unwrap_or_else(|| match period {
+        Some(period) => PathBuf::from(format!(
+            "{} {}.xlsx",
+            template.id,
+            period.to_string().replace('/', "-")
+        )),
+        None => PathBuf::from(format!("{}.xlsx", template.id)),
+    });
+    let draft = match period {
+        Some(period) => {
+            let consolidated =
+                pack::consolidated_for(&schemas, &locations.folders().store, period)?;
+            let accepted = DataRow::rows(&consolidated.data)?;
+            pack::prefilled(&schemas, template, period, &accepted)
+        }
+        None => ReturnDraft::new(template, &schemas),
+    };
+    let bytes = draft.to_bytes().context("cannot lay out the template")?;
     crate::outfile::write_atomically(&out, &bytes)?;
     println!("{}", out.display());
     Ok(exit::ACCEPTED)
@@ -95,6 +118,7 @@ fn plan_update(
         .unwrap_or_else(|| PathBuf::from(format!("{} {} {}.xlsx", plan.id, department.id, period)));
     let bytes = PlanUpdateDraft::new(plan, &department.name, &period)
         .with_measures_of(&department.id)
+        .guarded(&schemas.dashboard.templates)
         .to_bytes()
         .context("cannot lay out the update")?;
     crate::outfile::write_atomically(&out, &bytes)?;

@@ -469,16 +469,7 @@ fn chase_sheet(
         ],
     )?;
     let chased = consolidated.chase_period;
-    let due_by = chased
-        .quarter
-        .and_then(|q| q.last_day(chased.year))
-        .and_then(|end| {
-            end.checked_add_days(chrono::Days::new(u64::from(
-                schemas.dashboard.returns_due_days,
-            )))
-        })
-        .map(|date| date.format("%d/%m/%Y").to_string())
-        .unwrap_or_default();
+    let due_by = super::due_by(schemas, chased);
     for (i, missing) in MissingReturn::rows(&consolidated.missing)?
         .iter()
         .enumerate()

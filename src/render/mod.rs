@@ -3,6 +3,7 @@
 
 mod dashboard;
 mod exceptions;
+mod pack;
 mod plans;
 
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
@@ -11,6 +12,7 @@ use crate::excel::fit_cell;
 
 pub use dashboard::dashboard_workbook;
 pub use exceptions::{exceptions_workbook, return_report_json, return_report_workbook};
+pub use pack::{OwedReturn, pack_cover};
 pub use plans::PLAN_STATUS_HEADERS;
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +138,21 @@ impl WriteText for Worksheet {
     ) -> Result<&mut Worksheet, XlsxError> {
         self.write_string_with_format(row, col, fit_cell(text.as_ref()), format)
     }
+}
+
+/// The date a quarter's returns are due, as the board reads dates ("30/10/2020"): the schema's
+/// `returns_due_days` after the quarter ends. Empty for a whole-year period.
+fn due_by(schemas: &crate::schema::Schemas, period: crate::period::Period) -> String {
+    period
+        .quarter
+        .and_then(|q| q.last_day(period.year))
+        .and_then(|end| {
+            end.checked_add_days(chrono::Days::new(u64::from(
+                schemas.dashboard.returns_due_days,
+            )))
+        })
+        .map(|date| date.format("%d/%m/%Y").to_string())
+        .unwrap_or_default()
 }
 
 /// Excel refuses sheet names over 31 characters or with []:*?/\ in them.

@@ -66,6 +66,29 @@ pub struct DashboardSettings {
     pub returns_due_days: u32,
     /// What one return may make `collate` do (`[limits]` in `dashboard.toml`).
     pub limits: ReadLimits,
+    /// How the templates sent to departments are guarded (`[templates]` in `dashboard.toml`).
+    pub templates: TemplateSettings,
+}
+
+/// How the templates `collate` writes are guarded. By default the sheets and the workbook's structure are
+/// protected without a password: a department cannot overtype a label or rename a sheet by accident, and
+/// anyone who must change the layout can still unprotect it from the Review tab.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TemplateSettings {
+    /// Protect the sheets (labels and headings locked, input cells open) and the workbook's structure.
+    pub protect: bool,
+    /// A password needed to unprotect them; none by default.
+    pub password: Option<String>,
+}
+
+impl Default for TemplateSettings {
+    fn default() -> Self {
+        TemplateSettings {
+            protect: true,
+            password: None,
+        }
+    }
 }
 
 /// Limits on what reading one return may take. A return is small; these keep an untrusted file from
@@ -219,6 +242,9 @@ pub enum TemplateKind {
 pub struct Template {
     pub id: String,
     pub version: u32,
+    /// The first 16 hex digits of the SHA-256 of the template's schema file: written into every template,
+    /// so that a return says which exact layout it was made from.
+    pub fingerprint: String,
     pub department: String,
     pub kind: TemplateKind,
     pub title: String,

@@ -40,7 +40,8 @@ pub fn load(dir: &Path) -> Result<Schemas, FatalError> {
     let mut templates = Vec::new();
     for file in toml_files(&dir.join("templates"), "return templates")? {
         let raw: RawTemplate = parse_file(&file)?;
-        let template = compile_template(&file, raw, &departments, &catalogue)?;
+        let mut template = compile_template(&file, raw, &departments, &catalogue)?;
+        template.fingerprint = fingerprint(&file)?;
         if templates
             .iter()
             .any(|existing: &Template| existing.id == template.id)
@@ -73,6 +74,7 @@ pub fn load(dir: &Path) -> Result<Schemas, FatalError> {
             far_above_min_excess: raw_dashboard.flags.far_above_min_excess,
             returns_due_days: raw_dashboard.returns_due_days,
             limits: check_limits(&dashboard_file, raw_dashboard.limits)?,
+            templates: raw_dashboard.templates,
         },
         departments,
         catalogue,
@@ -81,6 +83,11 @@ pub fn load(dir: &Path) -> Result<Schemas, FatalError> {
         plans,
     })
 }
+
+/// The very hidden sheet of every template `collate` writes: which template it is (row 1), its version
+/// (row 2) and its schema's fingerprint (row 3), labels in column A and values in column B, so that a
+/// return is identified even if its cover is damaged.
+pub const IDENTITY_SHEET: &str = "collate";
 
 /// Sheets of the dashboard that a plan's sheet may not take.
 pub const DASHBOARD_SHEETS: [&str; 5] = [
@@ -106,7 +113,8 @@ fn load_plans(
     let mut plans: Vec<Plan> = Vec::new();
     for file in toml_files(dir, "plans")? {
         let raw: RawPlan = parse_file(&file)?;
-        let plan = compile_plan(&file, raw, departments)?;
+        let mut plan = compile_plan(&file, raw, departments)?;
+        plan.fingerprint = fingerprint(&file)?;
         let id = normalise_label(&plan.id);
         if plans.iter().any(|p| normalise_label(&p.id) == id)
             || templates.iter().any(|t| normalise_label(&t.id) == id)
@@ -145,6 +153,15 @@ fn toml_files(dir: &Path, what: &str) -> Result<Vec<PathBuf>, FatalError> {
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// The first 16 hex digits of a schema file's SHA-256.
+fn fingerprint(file: &Path) -> Result<String, FatalError> {
+    use sha2::Digest;
+    let bytes = std::fs::read(file)
+        .map_err(|error| FatalError::schema(file, "(file)", format!("cannot read: {error}")))?;
+    let digest = sha2::Sha256::digest(&bytes);
+    Ok(digest.iter().take(8).map(|b| format!("{b:02x}")).collect())
 }
 
 fn parse_file<T: serde::de::DeserializeOwned>(file: &Path) -> Result<T, FatalError> {
@@ -551,6 +568,7 @@ fn compile_template(
     Ok(Template {
         id: header.id,
         version: header.version,
+        fingerprint: String::new(),
         department: header.department,
         kind,
         title: header.title,

@@ -16,6 +16,8 @@ use crate::excel::normalise_label;
 pub struct Plan {
     pub id: String,
     pub version: u32,
+    /// As a template's: which exact schema file an update was made from.
+    pub fingerprint: String,
     pub title: String,
     pub sheet: String,
     pub owner: String,
@@ -410,6 +412,7 @@ pub fn compile_plan(
     Ok(Plan {
         id: header.id,
         version: header.version,
+        fingerprint: String::new(),
         title: header.title,
         sheet,
         owner: header.owner.unwrap_or_default(),

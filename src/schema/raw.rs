@@ -16,6 +16,8 @@ pub struct RawDashboard {
     pub returns_due_days: u32,
     #[serde(default)]
     pub limits: super::ReadLimits,
+    #[serde(default)]
+    pub templates: super::TemplateSettings,
 }
 
 fn default_due_days() -> u32 {

@@ -1,44 +1,33 @@
 //! Writes a return workbook laid out from its template schema: blank for departments to fill in
-//! (`collate template`), or filled, for sample returns, test fixtures and benchmarks.
+//! (`collate template`), prefilled for a period (`collate pack`), or filled, for sample returns, test
+//! fixtures and benchmarks. Every one is guarded the same way: input cells validated, named and open,
+//! the rest locked, the schema's rules shown as the department types.
 
+mod guard;
+mod inputs;
+mod layout;
 mod plan;
+mod rules;
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, NaiveDate};
-use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{ExcelDateTime, Workbook, XlsxError};
 
-use crate::excel::{a1, cell_sum};
-use crate::period::FinancialYear;
-use crate::schema::{Catalogue, Locator, SlotKind, Template, ValueSource};
+use crate::period::{FinancialYear, Quarter};
+use crate::schema::{Catalogue, Locator, Schemas, SlotKind, Template, ValueKind, ValueSource};
+use inputs::{Input, defined_name};
+use layout::{CellRole, Layout, Placed};
 
+pub use guard::IDENTITY_SHEET;
+pub use layout::Entry;
 pub use plan::{PlanRow, PlanUpdateDraft};
-
-/// What goes into one cell of a return.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Entry {
-    Number(f64),
-    Text(String),
-    Date(NaiveDate),
-}
-
-impl From<f64> for Entry {
-    fn from(value: f64) -> Self {
-        Entry::Number(value)
-    }
-}
-
-impl From<&str> for Entry {
-    fn from(value: &str) -> Self {
-        Entry::Text(value.to_owned())
-    }
-}
 
 /// A return being filled in: the cover, the figures by (indicator, measure, year offset, column heading),
 /// and the analysis texts.
 #[derive(Debug, Clone)]
 pub struct ReturnDraft<'t> {
     template: &'t Template,
+    schemas: &'t Schemas,
     catalogue: &'t Catalogue,
     identity: HashMap<&'static str, Entry>,
     fields: HashMap<String, Entry>,
@@ -48,17 +37,22 @@ pub struct ReturnDraft<'t> {
     hidden: Vec<String>,
     /// Totals are written as SUM formulas, as in the departments' own templates.
     total_formulas: bool,
+    /// In a template prefilled for a quarter: the quarter after which the year's cells are closed.
+    closed_after: Option<Quarter>,
+    /// Figures filled in from returns already accepted, by (indicator, measure, heading).
+    prefilled: Vec<(String, String, String, f64)>,
 }
 
 impl<'t> ReturnDraft<'t> {
-    pub fn new(template: &'t Template, catalogue: &'t Catalogue) -> Self {
+    pub fn new(template: &'t Template, schemas: &'t Schemas) -> Self {
         let mut identity = HashMap::new();
         identity.insert("template", Entry::Text(template.id.clone()));
         identity.insert("version", Entry::Number(f64::from(template.version)));
         identity.insert("department", Entry::Text(template.department.clone()));
         ReturnDraft {
             template,
-            catalogue,
+            schemas,
+            catalogue: &schemas.catalogue,
             identity,
             fields: HashMap::new(),
             figures: HashMap::new(),
@@ -66,7 +60,27 @@ impl<'t> ReturnDraft<'t> {
             year_headings: Vec::new(),
             hidden: Vec::new(),
             total_formulas: true,
+            closed_after: None,
+            prefilled: Vec::new(),
         }
+    }
+
+    /// Fills in a figure already accepted for this year (`heading` "QTR 1"): still open, so that it can be
+    /// restated, and highlighted once it differs from what was accepted.
+    pub fn prefill(mut self, indicator: &str, measure: &str, heading: &str, value: f64) -> Self {
+        self.prefilled.push((
+            indicator.to_owned(),
+            measure.to_owned(),
+            heading.to_owned(),
+            value,
+        ));
+        self.figure(indicator, measure, 0, heading, value)
+    }
+
+    /// Closes the year's quarters after `quarter`: greyed and locked, since nothing is due there yet.
+    pub fn close_after(mut self, quarter: Quarter) -> Self {
+        self.closed_after = Some(quarter);
+        self
     }
 
     /// Sets a cover item: "template", "version", "department", "financial_year" or "quarter".
@@ -158,9 +172,32 @@ impl<'t> ReturnDraft<'t> {
     }
 
     pub fn to_bytes(&self) -> Result<Vec<u8>, XlsxError> {
+        let layout = self.layout();
+        let mut workbook = Workbook::new();
+        let created = ExcelDateTime::from_ymd(2000, 1, 1)?;
+        workbook.set_properties(
+            &rust_xlsxwriter::DocProperties::new()
+                .set_title(&self.template.title)
+                .set_creation_datetime(&created),
+        );
+        let written = layout.write(&mut workbook, &self.template.title, &self.hidden)?;
+        guard::validate_and_name(&mut workbook, &written)?;
+        rules::show_rules(&mut workbook, self.template, &self.schemas.rules, &written)?;
+        rules::show_restatements(&mut workbook, &self.prefilled, &written)?;
+        let identity = [
+            ("Template", self.template.id.clone()),
+            ("Template version", self.template.version.to_string()),
+            ("Schema fingerprint", self.template.fingerprint.clone()),
+        ];
+        guard::identity_sheet(&mut workbook, &identity)?;
+        guard::protect(workbook, &self.schemas.dashboard.templates)
+    }
+
+    /// Where every item of the return goes, and what each cell is for.
+    fn layout(&self) -> Layout {
         let mut layout = Layout::default();
-        for (locator, label, entry) in self.cover_items() {
-            layout.place(locator, &label, entry.map(Placed::Entry), None);
+        for (locator, label, entry, role) in self.cover_items() {
+            layout.place(locator, (&label, None), entry.map(Placed::Entry), role);
         }
         let headings = self.row_headings();
         for source in &self.template.sources {
@@ -190,49 +227,139 @@ impl<'t> ReturnDraft<'t> {
             }
         }
         self.place_analysis(&mut layout);
-        layout.write(&self.template.title, &self.hidden)
+        layout
     }
 
     /// The cover's items: which template, version, department and period, then the template's fields.
-    fn cover_items(&self) -> Vec<(&Locator, String, Option<Entry>)> {
+    /// The template, version and department are set by `collate`; so is the period once it is chosen.
+    fn cover_items(&self) -> Vec<(&Locator, String, Option<Entry>, CellRole)> {
         let identity = &self.template.identity;
-        let mut cover_items: Vec<(&Locator, String, Option<Entry>)> = vec![(
+        let fixed = |item: &str| self.identity.get(item).cloned();
+        let mut items = vec![(
             &identity.template,
-            "Template".into(),
-            self.identity.get("template").cloned(),
+            "Template".to_owned(),
+            fixed("template"),
+            CellRole::Fixed,
         )];
         if let Some(locator) = &identity.version {
-            cover_items.push((
+            items.push((
                 locator,
                 "Template version".into(),
-                self.identity.get("version").cloned(),
+                fixed("version"),
+                CellRole::Fixed,
             ));
         }
-        cover_items.push((
+        items.push((
             &identity.department,
             "Department".into(),
-            self.identity.get("department").cloned(),
+            fixed("department"),
+            CellRole::Fixed,
         ));
-        cover_items.push((
-            &identity.financial_year,
-            "Financial year".into(),
-            self.identity.get("financial_year").cloned(),
-        ));
+        let year = self.period_item("financial_year", "Financial year", ValueKind::Text);
+        items.push((&identity.financial_year, year.0, year.1, year.2));
         if let Some(locator) = &identity.quarter {
-            cover_items.push((
-                locator,
-                "Quarter".into(),
-                self.identity.get("quarter").cloned(),
-            ));
+            let quarters = Quarter::ALL.map(|q| format!("QTR {}", q.number())).to_vec();
+            let quarter = self.period_item("quarter", "Quarter", ValueKind::Choice(quarters));
+            items.push((locator, quarter.0, quarter.1, quarter.2));
         }
         for field in &self.template.fields {
-            cover_items.push((
+            let input = Input {
+                name: defined_name(&["field", &field.id]),
+                title: field.label.clone(),
+                label: field.label.clone(),
+                kind: field.kind.clone(),
+                limits: field.limits,
+                guidance: Vec::new(),
+            };
+            let entry = self.fields.get(&field.id).cloned();
+            items.push((
                 &field.locator,
                 field.label.clone(),
-                self.fields.get(&field.id).cloned(),
+                entry,
+                CellRole::Input(Box::new(input)),
             ));
         }
-        cover_items
+        items
+    }
+
+    /// A part of the period on the cover: fixed once the template is made for a period, else typed.
+    fn period_item(
+        &self,
+        item: &str,
+        label: &str,
+        kind: ValueKind,
+    ) -> (String, Option<Entry>, CellRole) {
+        if let Some(entry) = self.identity.get(item) {
+            return (label.to_owned(), Some(entry.clone()), CellRole::Fixed);
+        }
+        let example = match kind {
+            ValueKind::Choice(_) => {
+                "Choose the quarter the return covers (QTR 1 is April to June)."
+            }
+            _ => "Write it as 2020/21.",
+        };
+        let input = Input {
+            name: defined_name(&["collate", item]),
+            title: label.to_owned(),
+            label: format!("The {} the return covers", label.to_lowercase()),
+            kind,
+            limits: Default::default(),
+            guidance: vec![example.to_owned()],
+        };
+        (label.to_owned(), None, CellRole::Input(Box::new(input)))
+    }
+
+    /// What a figure cell takes: the measure's type and limits, with the rules' guidance on it.
+    fn figure_input(
+        &self,
+        (indicator, measure, year_offset): (&str, &str, i32),
+        heading: &str,
+    ) -> Input {
+        let known = self.catalogue.measure(indicator, measure);
+        let year = match year_offset {
+            0 => String::new(),
+            -1 => " last year".to_owned(),
+            offset => format!(" {offset} years on"),
+        };
+        let offset_part = if year_offset == 0 {
+            String::new()
+        } else {
+            format!("y{year_offset}")
+        };
+        let mut guidance = self.rule_guidance(indicator, measure);
+        let accepted = self.prefilled.iter().find(|(i, m, h, _)| {
+            year_offset == 0 && i == indicator && m == measure && h == heading
+        });
+        if let Some((.., value)) = accepted {
+            guidance.insert(
+                0,
+                format!("Accepted earlier: {value}. Change it only to correct it (the cell then turns blue)."),
+            );
+        }
+        if known.is_some_and(|m| m.not_applicable) {
+            guidance.insert(0, "Type n/a if it does not apply.".to_owned());
+        }
+        Input {
+            name: defined_name(&[indicator, measure, &offset_part, heading]),
+            title: format!("{indicator}, {heading}{year}")
+                .trim_end_matches(", ")
+                .to_owned(),
+            label: known.map_or_else(|| measure.to_owned(), |m| m.label.clone()),
+            kind: known.map_or(ValueKind::Number, |m| m.kind.clone()),
+            limits: known.map(|m| m.limits).unwrap_or_default(),
+            guidance,
+        }
+    }
+
+    /// The guidance of the schema's rules that involve a measure, in the department's terms.
+    fn rule_guidance(&self, indicator: &str, measure: &str) -> Vec<String> {
+        self.schemas
+            .rules
+            .iter()
+            .filter(|rule| rules::involves(&rule.check, indicator, measure))
+            .map(|rule| rules::fill_labels(&rule.guidance, &rule.check, self.catalogue))
+            .filter(|guidance| !guidance.contains('{'))
+            .collect()
     }
 
     /// A measure's row of a figures table: a cell under each heading, a total summing the quarters.
@@ -243,6 +370,10 @@ impl<'t> ReturnDraft<'t> {
         (sheet, within, row): (&str, Option<&str>, &str),
         headings: &[(String, Option<SlotKind>)],
     ) {
+        let summable = self
+            .catalogue
+            .measure(indicator, measure)
+            .is_some_and(|m| m.summable);
         let block = layout.block(sheet, within, self.indicator_title(within.unwrap_or("")));
         let mut quarter_cells = Vec::new();
         for (heading, kind) in headings {
@@ -252,12 +383,9 @@ impl<'t> ReturnDraft<'t> {
                 year_offset,
                 heading.clone(),
             );
-            let summable = self
-                .catalogue
-                .measure(indicator, measure)
-                .is_some_and(|m| m.summable);
+            block.figure(row, heading, key.clone());
             if *kind == Some(SlotKind::Total) && !summable {
-                block.cell(row, heading, None);
+                block.cell(row, heading, None, CellRole::Fixed);
                 continue;
             }
             let mut entry = self.figures.get(&key).cloned().map(Placed::Entry);
@@ -267,8 +395,22 @@ impl<'t> ReturnDraft<'t> {
             if *kind == Some(SlotKind::Total) && self.total_formulas && entry.is_none() {
                 entry = Some(Placed::SumOf(quarter_cells.clone()));
             }
-            block.cell(row, heading, entry);
+            let role = match (kind, &entry) {
+                (_, Some(Placed::SumOf(_))) => CellRole::Fixed,
+                (Some(SlotKind::Quarter(q)), _) if year_offset == 0 && self.is_closed(*q) => {
+                    CellRole::Closed
+                }
+                _ => {
+                    let input = self.figure_input((indicator, measure, year_offset), heading);
+                    CellRole::Input(Box::new(input))
+                }
+            };
+            block.cell(row, heading, entry, role);
         }
+    }
+
+    fn is_closed(&self, quarter: Quarter) -> bool {
+        self.closed_after.is_some_and(|last| quarter > last)
     }
 
     /// A measure's figure in a cell of its own.
@@ -284,17 +426,14 @@ impl<'t> ReturnDraft<'t> {
             year_offset,
             String::new(),
         );
-        let label = self
-            .catalogue
-            .measure(indicator, measure)
-            .map(|m| m.label.clone())
-            .unwrap_or_else(|| measure.to_owned());
+        let input = self.figure_input((indicator, measure, year_offset), "");
+        let label = input.label.clone();
         let title = self.indicator_title(indicator);
         layout.place(
             locator,
-            &label,
+            (&label, Some(title)),
             self.figures.get(&key).cloned().map(Placed::Entry),
-            Some(title),
+            CellRole::Input(Box::new(input)),
         );
     }
 
@@ -308,7 +447,23 @@ impl<'t> ReturnDraft<'t> {
                 .map(Entry::Text)
                 .map(Placed::Entry);
             let title = self.indicator_title(&spec.indicator);
-            layout.place(&spec.locator, "Analysis", text, Some(title));
+            let input = Input {
+                name: defined_name(&[&spec.indicator, "analysis"]),
+                title: format!("{} analysis", spec.indicator),
+                label: format!("{} analysis", spec.indicator),
+                kind: ValueKind::Text,
+                limits: Default::default(),
+                guidance: vec![
+                    "A short analysis of this quarter's figures for the integrity board."
+                        .to_owned(),
+                ],
+            };
+            layout.place(
+                &spec.locator,
+                ("Analysis", Some(title)),
+                text,
+                CellRole::Input(Box::new(input)),
+            );
             if let Locator::Label {
                 sheet,
                 within,
@@ -322,326 +477,4 @@ impl<'t> ReturnDraft<'t> {
             }
         }
     }
-}
-
-/// What a laid-out cell holds.
-#[derive(Debug, Clone)]
-enum Placed {
-    Entry(Entry),
-    /// A Total: the sum of the cells under these headings on the same row.
-    SumOf(Vec<String>),
-}
-
-/// A labelled grid: an optional anchor label, column headings, and labelled rows.
-#[derive(Debug, Default)]
-struct Block {
-    within: Option<String>,
-    title: String,
-    headings: Vec<String>,
-    rows: Vec<String>,
-    cells: HashMap<(String, String), Placed>,
-    merged_rows: Vec<(String, String)>,
-}
-
-impl Block {
-    fn cell(&mut self, row: &str, heading: &str, entry: Option<Placed>) {
-        if !self.rows.iter().any(|r| r == row) {
-            self.rows.push(row.to_owned());
-        }
-        if !self.headings.iter().any(|h| h == heading) {
-            self.headings.push(heading.to_owned());
-        }
-        if let Some(entry) = entry {
-            self.cells
-                .insert((row.to_owned(), heading.to_owned()), entry);
-        }
-    }
-
-    fn merge_across(&mut self, row: &str, heading: &str) {
-        self.merged_rows.push((row.to_owned(), heading.to_owned()));
-    }
-}
-
-#[derive(Debug, Default)]
-struct Layout {
-    /// Sheets in order, each with its blocks in order.
-    sheets: Vec<(String, Vec<Block>)>,
-    fixed: Vec<(String, u32, u32, String, Option<Placed>)>,
-    named: Vec<(String, String, Option<Placed>)>,
-}
-
-impl Layout {
-    fn sheet(&mut self, sheet: &str) -> &mut Vec<Block> {
-        if !self.sheets.iter().any(|(name, _)| name == sheet) {
-            self.sheets.push((sheet.to_owned(), Vec::new()));
-        }
-        let position = self
-            .sheets
-            .iter()
-            .position(|(name, _)| name == sheet)
-            .unwrap_or(0);
-        &mut self.sheets[position].1
-    }
-
-    fn block(&mut self, sheet: &str, within: Option<&str>, title: String) -> &mut Block {
-        let blocks = self.sheet(sheet);
-        let position = match blocks.iter().position(|b| b.within.as_deref() == within) {
-            Some(position) => position,
-            None => {
-                blocks.push(Block {
-                    within: within.map(str::to_owned),
-                    title,
-                    ..Block::default()
-                });
-                blocks.len() - 1
-            }
-        };
-        &mut blocks[position]
-    }
-
-    fn place(
-        &mut self,
-        locator: &Locator,
-        label: &str,
-        entry: Option<Placed>,
-        title: Option<String>,
-    ) {
-        match locator {
-            Locator::Label {
-                sheet,
-                within,
-                row,
-                column,
-            } => {
-                self.block(sheet, within.as_deref(), title.unwrap_or_default())
-                    .cell(row, column, entry);
-            }
-            Locator::Cell { sheet, row, col } => {
-                self.sheet(sheet);
-                self.fixed
-                    .push((sheet.clone(), *row, *col, label.to_owned(), entry));
-            }
-            Locator::Name(name) => self.named.push((name.clone(), label.to_owned(), entry)),
-        }
-    }
-
-    fn write(&self, title: &str, hidden: &[String]) -> Result<Vec<u8>, XlsxError> {
-        let mut workbook = Workbook::new();
-        let created = ExcelDateTime::from_ymd(2000, 1, 1)?;
-        workbook
-            .set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&created));
-        let formats = Formats::new();
-        let mut names: Vec<(String, String)> = Vec::new();
-        for (index, (sheet_name, blocks)) in self.sheets.iter().enumerate() {
-            let sheet = workbook.add_worksheet();
-            sheet.set_name(sheet_name)?;
-            if hidden.contains(sheet_name) {
-                sheet.set_hidden(true);
-            }
-            sheet.set_column_width(0, 10)?;
-            sheet.set_column_width(1, 48)?;
-            sheet.set_column_range_width(2, 12, 12)?;
-            let mut row = 0u32;
-            if index == 0 {
-                sheet.write_string_with_format(0, 0, title, &formats.bold)?;
-                row = 2;
-            }
-            for block in blocks {
-                row = write_block(sheet, row, block, &formats)? + 1;
-            }
-            self.write_fixed(sheet, sheet_name, &formats)?;
-            if index == 0 {
-                names.extend(self.write_named(sheet, sheet_name, row, &formats)?);
-            }
-        }
-        for (name, target) in names {
-            workbook.define_name(name, &target)?;
-        }
-        workbook.save_to_buffer()
-    }
-
-    /// The items placed at fixed cells of this sheet, each with its label to the left.
-    fn write_fixed(
-        &self,
-        sheet: &mut Worksheet,
-        sheet_name: &str,
-        formats: &Formats,
-    ) -> Result<(), XlsxError> {
-        for (fixed_sheet, r, c, label, entry) in &self.fixed {
-            if fixed_sheet != sheet_name {
-                continue;
-            }
-            let col = u16::try_from(*c).unwrap_or(u16::MAX);
-            if col > 0 {
-                sheet.write_string_with_format(*r, col - 1, label, &formats.bold)?;
-            }
-            if let Some(Placed::Entry(entry)) = entry {
-                write_entry(sheet, *r, col, entry, &formats.date)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// The items found by defined name, listed from `row` on; returns the names with their targets.
-    fn write_named(
-        &self,
-        sheet: &mut Worksheet,
-        sheet_name: &str,
-        mut row: u32,
-        formats: &Formats,
-    ) -> Result<Vec<(String, String)>, XlsxError> {
-        let mut names = Vec::new();
-        for (name, label, entry) in &self.named {
-            sheet.write_string_with_format(row, 1, label, &formats.bold)?;
-            if let Some(Placed::Entry(entry)) = entry {
-                write_entry(sheet, row, 2, entry, &formats.date)?;
-            }
-            names.push((
-                name.clone(),
-                format!(
-                    "='{}'!${}${}",
-                    sheet_name.replace('\'', "''"),
-                    column_letters(2),
-                    row + 1
-                ),
-            ));
-            row += 1;
-        }
-        Ok(names)
-    }
-}
-
-/// The formats a return template is written with.
-struct Formats {
-    bold: Format,
-    date: Format,
-    wrap: Format,
-}
-
-impl Formats {
-    fn new() -> Formats {
-        Formats {
-            bold: Format::new().set_bold(),
-            date: Format::new().set_num_format("dd/mm/yyyy"),
-            wrap: Format::new().set_text_wrap(),
-        }
-    }
-}
-
-/// One block: its anchor label and title, its headings, then its labelled rows; returns the row after it.
-fn write_block(
-    sheet: &mut Worksheet,
-    mut row: u32,
-    block: &Block,
-    formats: &Formats,
-) -> Result<u32, XlsxError> {
-    if let Some(within) = &block.within {
-        sheet.write_string_with_format(row, 0, within, &formats.bold)?;
-        sheet.write_string_with_format(row, 1, &block.title, &formats.bold)?;
-        row += 1;
-    }
-    let item = if block.within.is_some() {
-        "Measure"
-    } else {
-        "Item"
-    };
-    sheet.write_string_with_format(row, 1, item, &formats.bold)?;
-    for (offset, heading) in block.headings.iter().enumerate() {
-        sheet.write_string_with_format(row, 2 + offset as u16, heading, &formats.bold)?;
-    }
-    row += 1;
-    for label in &block.rows {
-        sheet.write_string(row, 1, label)?;
-        for (offset, heading) in block.headings.iter().enumerate() {
-            write_block_cell(sheet, (row, offset), block, (label, heading), formats)?;
-        }
-        row += 1;
-    }
-    Ok(row)
-}
-
-/// The cell of one row label and heading of a block.
-fn write_block_cell(
-    sheet: &mut Worksheet,
-    (row, offset): (u32, usize),
-    block: &Block,
-    (label, heading): (&String, &String),
-    formats: &Formats,
-) -> Result<(), XlsxError> {
-    let col = 2 + offset as u16;
-    let merged = block
-        .merged_rows
-        .iter()
-        .any(|(r, h)| r == label && h == heading);
-    match block.cells.get(&(label.clone(), heading.clone())) {
-        Some(Placed::Entry(Entry::Text(text))) if merged => {
-            let last = 2 + block.headings.len().max(offset + 2) as u16 - 1;
-            sheet.merge_range(row, col, row, last.max(col + 1), text, &formats.wrap)?;
-            sheet.set_row_height(row, 60)?;
-        }
-        Some(Placed::Entry(entry)) => write_entry(sheet, row, col, entry, &formats.date)?,
-        Some(Placed::SumOf(headings)) => sum_of(sheet, (row, col), block, label, headings)?,
-        None => {}
-    }
-    Ok(())
-}
-
-/// A total as a formula summing the cells under `headings` on its row, with their sum as its value.
-fn sum_of(
-    sheet: &mut Worksheet,
-    (row, col): (u32, u16),
-    block: &Block,
-    label: &str,
-    headings: &[String],
-) -> Result<(), XlsxError> {
-    let cols: Vec<u16> = headings
-        .iter()
-        .filter_map(|h| block.headings.iter().position(|x| x == h))
-        .map(|p| 2 + p as u16)
-        .collect();
-    if let (Some(first), Some(last)) = (cols.first(), cols.last()) {
-        let sum = cell_sum(cols.iter().filter_map(|c| {
-            let heading = &block.headings[usize::from(*c - 2)];
-            match block.cells.get(&(label.to_owned(), heading.clone())) {
-                Some(Placed::Entry(Entry::Number(n))) => Some(*n),
-                _ => None,
-            }
-        }));
-        let formula = Formula::new(format!(
-            "=SUM({}:{})",
-            a1(row, u32::from(*first)),
-            a1(row, u32::from(*last))
-        ))
-        .set_result(sum.to_string());
-        sheet.write_formula(row, col, formula)?;
-    }
-    Ok(())
-}
-
-fn column_letters(col: u16) -> String {
-    let address = a1(0, u32::from(col));
-    address.trim_end_matches('1').to_owned()
-}
-
-fn write_entry(
-    sheet: &mut rust_xlsxwriter::Worksheet,
-    row: u32,
-    col: u16,
-    entry: &Entry,
-    date_format: &Format,
-) -> Result<(), XlsxError> {
-    match entry {
-        Entry::Number(number) => {
-            sheet.write_number(row, col, *number)?;
-        }
-        Entry::Text(text) => {
-            sheet.write_string(row, col, text)?;
-        }
-        Entry::Date(date) => {
-            let date =
-                ExcelDateTime::from_ymd(date.year() as u16, date.month() as u8, date.day() as u8)?;
-            sheet.write_datetime_with_format(row, col, &date, date_format)?;
-        }
-    }
-    Ok(())
 }

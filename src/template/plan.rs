@@ -5,10 +5,14 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use rust_xlsxwriter::{
-    DataValidation, DataValidationErrorStyle, DocProperties, ExcelDateTime, Format, FormatBorder,
-    Workbook, Worksheet, XlsxError,
+    Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError,
 };
 use serde::Deserialize;
+
+use super::guard;
+use super::inputs::{Input, defined_name};
+use super::layout::Written;
+use crate::schema::{TemplateSettings, ValueKind};
 
 use crate::schema::{
     COMPLETE_HEADING, CURRENT_POSITION_HEADING, DATE_OF_UPDATE_HEADING, DUE_HEADING,
@@ -36,6 +40,7 @@ pub struct PlanRow {
 #[derive(Debug, Clone)]
 pub struct PlanUpdateDraft<'p> {
     plan: &'p Plan,
+    guard: TemplateSettings,
     department: String,
     period: String,
     rows: Vec<PlanRow>,
@@ -47,6 +52,7 @@ impl<'p> PlanUpdateDraft<'p> {
     pub fn new(plan: &'p Plan, department: &str, period: &str) -> Self {
         PlanUpdateDraft {
             plan,
+            guard: TemplateSettings::default(),
             department: department.to_owned(),
             period: period.to_owned(),
             rows: Vec::new(),
@@ -70,6 +76,13 @@ impl<'p> PlanUpdateDraft<'p> {
 
     pub fn rows(mut self, rows: Vec<PlanRow>) -> Self {
         self.rows = rows;
+        self
+    }
+
+    /// How the update is protected (`[templates]` in `dashboard.toml`); protected without a password by
+    /// default.
+    pub fn guarded(mut self, settings: &TemplateSettings) -> Self {
+        self.guard = settings.clone();
         self
     }
 
@@ -101,9 +114,7 @@ impl<'p> PlanUpdateDraft<'p> {
                 layout.names.join(", ")
             ),
         )?;
-        let validation = DataValidation::new()
-            .allow_list_strings(&layout.names)?
-            .set_error_style(DataValidationErrorStyle::Warning);
+        let mut written = Written::default();
         let mut row = 3u32;
         for section in &plan.sections {
             let rows: Vec<&PlanRow> = self
@@ -120,24 +131,33 @@ impl<'p> PlanUpdateDraft<'p> {
                 sheet.write_string_with_format(row, col as u16, heading, &formats.header)?;
             }
             row += 1;
-            let first_row = row;
             for entry in rows {
-                self.write_row(sheet, row, (section, entry), &layout, &formats)?;
+                let inputs = self.write_row(sheet, row, (section, entry), &layout, &formats)?;
+                let sheet_name = &plan.update.sheet;
+                written.inputs.extend(
+                    inputs
+                        .into_iter()
+                        .map(|(col, input)| (sheet_name.clone(), row, col, input)),
+                );
                 row += 1;
-            }
-            let status_cols: Vec<u16> = layout
-                .status_headings
-                .iter()
-                .filter_map(|h| layout.column(h))
-                .collect();
-            if let (Some(first), Some(last)) = (status_cols.iter().min(), status_cols.iter().max())
-            {
-                sheet.add_data_validation(first_row, *first, row - 1, *last, &validation)?;
             }
             row += 1;
         }
         layout.size_columns(sheet)?;
-        workbook.save_to_buffer()
+        for sheet in workbook.worksheets_mut() {
+            sheet
+                .set_landscape()
+                .set_paper_size(9)
+                .set_print_fit_to_pages(1, 0);
+        }
+        guard::validate_and_name(&mut workbook, &written)?;
+        let identity = [
+            ("Template", plan.id.clone()),
+            ("Template version", self.version.to_string()),
+            ("Schema fingerprint", plan.fingerprint.clone()),
+        ];
+        guard::identity_sheet(&mut workbook, &identity)?;
+        guard::protect(workbook, &self.guard)
     }
 
     /// The cover: which plan, version, department and period the update is.
@@ -177,9 +197,10 @@ impl<'p> PlanUpdateDraft<'p> {
         (section, entry): (&PlanSection, &PlanRow),
         layout: &UpdateLayout,
         formats: &Formats,
-    ) -> Result<(), XlsxError> {
+    ) -> Result<Vec<(u16, Input)>, XlsxError> {
         let plan = self.plan;
         let measure: Option<&PlanMeasure> = plan.measure(&section.id, &entry.reference);
+        let mut inputs = Vec::new();
         let fixed = [
             (REF_HEADING.to_owned(), entry.reference.clone()),
             (
@@ -215,7 +236,12 @@ impl<'p> PlanUpdateDraft<'p> {
                         .as_ref()
                         .and_then(|_| entry.statuses.get(&self.period))
                 });
-                write_optional(sheet, (row, col), status, &formats.cell)?;
+                if self.is_after_own_period(heading) {
+                    write_optional(sheet, (row, col), status, &formats.closed)?;
+                    continue;
+                }
+                write_optional(sheet, (row, col), status, &formats.input)?;
+                inputs.push((col, self.status_input(section, &entry.reference, heading)));
             }
         }
         let texts = [
@@ -225,13 +251,65 @@ impl<'p> PlanUpdateDraft<'p> {
         ];
         for (heading, value) in texts {
             if let Some(col) = layout.column(heading) {
-                write_optional(sheet, (row, col), value.as_ref(), &formats.cell)?;
+                write_optional(sheet, (row, col), value.as_ref(), &formats.input)?;
+                inputs.push((col, self.detail_input(section, &entry.reference, heading)));
             }
         }
         if let Some(col) = layout.column(DATE_OF_UPDATE_HEADING) {
             write_date_of_update(sheet, (row, col), entry.date_of_update.as_deref(), formats)?;
+            let heading = DATE_OF_UPDATE_HEADING;
+            inputs.push((col, self.detail_input(section, &entry.reference, heading)));
         }
-        Ok(())
+        Ok(inputs)
+    }
+
+    /// Whether a status column is for a period after the update's own: nothing is due there yet.
+    fn is_after_own_period(&self, heading: &str) -> bool {
+        let periods = &self.plan.periods;
+        let index = |label: &str| periods.iter().position(|p| p.label == label);
+        matches!((index(heading), index(&self.period)), (Some(at), Some(own)) if at > own)
+    }
+
+    /// A status cell: one of the plan's statuses.
+    fn status_input(&self, section: &PlanSection, reference: &str, heading: &str) -> Input {
+        let plan = self.plan;
+        let names: Vec<String> = plan.statuses.iter().map(|s| s.name.clone()).collect();
+        let meanings: Vec<String> = plan
+            .statuses
+            .iter()
+            .map(|s| format!("{}: {}", s.name, s.meaning.trim_end_matches('.')))
+            .collect();
+        Input {
+            name: defined_name(&[&plan.id, &section.id, reference, heading]),
+            title: format!("{reference}, {heading}"),
+            label: format!(
+                "The status of measure {}",
+                plan.measure_label(&section.id, reference)
+            ),
+            kind: ValueKind::Choice(names),
+            limits: Default::default(),
+            guidance: vec![format!("{}.", meanings.join("; "))],
+        }
+    }
+
+    /// A cell of what comes with the status: the narrative, whether it is complete, the date of update.
+    fn detail_input(&self, section: &PlanSection, reference: &str, heading: &str) -> Input {
+        let kind = match heading {
+            COMPLETE_HEADING => ValueKind::Choice(vec!["Yes".into(), "No".into(), "N/A".into()]),
+            DATE_OF_UPDATE_HEADING => ValueKind::Date,
+            _ => ValueKind::Text,
+        };
+        Input {
+            name: defined_name(&[&self.plan.id, &section.id, reference, heading]),
+            title: format!("{reference}, {heading}"),
+            label: format!(
+                "{heading} of {}",
+                self.plan.measure_label(&section.id, reference)
+            ),
+            kind,
+            limits: Default::default(),
+            guidance: Vec::new(),
+        }
     }
 }
 
@@ -266,10 +344,10 @@ fn write_date_of_update(
             sheet.write_datetime_with_format(row, col, &excel, &formats.date)?;
         }
         Some((typed, None)) => {
-            sheet.write_string_with_format(row, col, typed, &formats.cell)?;
+            sheet.write_string_with_format(row, col, typed, &formats.input)?;
         }
         None => {
-            sheet.write_blank(row, col, &formats.cell)?;
+            sheet.write_blank(row, col, &formats.input)?;
         }
     }
     Ok(())
@@ -281,6 +359,10 @@ struct Formats {
     header: Format,
     cell: Format,
     date: Format,
+    /// What the department fills in: open and shaded, as in the figures templates.
+    input: Format,
+    /// A status for a period after the update's own: greyed and locked.
+    closed: Format,
 }
 
 impl Formats {
@@ -294,7 +376,18 @@ impl Formats {
             cell: Format::new().set_text_wrap().set_border(FormatBorder::Thin),
             date: Format::new()
                 .set_num_format("dd-mmm-yy")
-                .set_border(FormatBorder::Thin),
+                .set_border(FormatBorder::Thin)
+                .set_unlocked()
+                .set_background_color(Color::RGB(0xFF_F2_CC)),
+            input: Format::new()
+                .set_text_wrap()
+                .set_border(FormatBorder::Thin)
+                .set_unlocked()
+                .set_background_color(Color::RGB(0xFF_F2_CC)),
+            closed: Format::new()
+                .set_text_wrap()
+                .set_border(FormatBorder::Thin)
+                .set_background_color(Color::RGB(0xD9_D9_D9)),
         }
     }
 }

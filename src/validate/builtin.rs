@@ -33,6 +33,7 @@ builtin_checks! {
     UnsafeWorkbook => "unsafe-workbook",
     // Which return it is.
     UnknownTemplate => "unknown-template",
+    CoverTemplateMissing => "cover-template-missing",
     TemplateVersion => "template-version",
     WrongTemplate => "wrong-template",
     UnknownDepartment => "unknown-department",

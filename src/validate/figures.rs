@@ -7,8 +7,8 @@ use super::cells::{CellNumber, cell_text, check_number, locate_explained, read_d
 use super::checker::{Checker, Problem, not_applicable_query, too_long};
 use super::rules::{apply_rules, cover_disagrees_with_sheet};
 use super::{BuiltinCheck, Commentary, Figure, FigureSlot, ReturnIdentity, Validated};
-use crate::excel::{cell_sum, normalise_label, over_cell_limit};
-use crate::period::{FinancialYear, Period, Quarter};
+use crate::excel::{normalise_label, over_cell_limit};
+use crate::period::{FinancialYear, Period};
 use crate::read::{FoundCell, SourceWorkbook};
 use crate::schema::{Measure, Severity, Slot, SlotKind, Template, ValueKind, ValueSource};
 
@@ -70,9 +70,6 @@ struct ReadFigures {
 /// A Total cell holding a formula whose value was never calculated (a file saved by a program that does
 /// not calculate, such as one that filled the template in).
 struct UncalculatedTotal {
-    indicator: String,
-    measure: String,
-    year: FinancialYear,
     /// "PSD1 Number of complaints, 2020/21 total".
     what: String,
     formula: String,
@@ -115,57 +112,42 @@ fn read_figures(
             read_figure_cell(checker, workbook, &spec, at, cell, &mut read);
         }
     }
-    settle_uncalculated_totals(checker, &mut read, identity.period);
+    settle_uncalculated_totals(checker, &mut read);
     read
 }
 
 /// A total with no calculated value is no reason to send a return back: the dashboard adds up the
-/// quarters itself. It is a query, saying what the quarters add up to (and which are blank, if any).
-fn settle_uncalculated_totals(checker: &mut Checker<'_>, read: &mut ReadFigures, period: Period) {
-    for total in std::mem::take(&mut read.uncalculated_totals) {
-        let mut given = Vec::new();
-        let mut blank = Vec::new();
-        for quarter in Quarter::ALL {
-            let slot = FigureSlot::Quarter(quarter);
-            if !is_due(slot, total.year, period) {
-                continue;
-            }
-            let figure = read.figures.iter().find(|f| {
-                f.indicator == total.indicator
-                    && f.measure == total.measure
-                    && f.year == total.year
-                    && f.slot == slot
-            });
-            match figure {
-                Some(figure) => given.push(figure.value),
-                None => blank.push(format!("QTR {}", quarter.number())),
-            }
-        }
-        let sum = cell_sum(given);
-        let used = if blank.is_empty() {
-            format!("the quarters add up to {sum}, which the dashboard uses")
-        } else {
-            format!(
-                "the quarters given add up to {sum} ({} blank), which the dashboard shows as a partial total",
-                blank.join(" and ")
-            )
-        };
-        let UncalculatedTotal {
-            what,
-            formula,
-            cell,
-            ..
-        } = total;
-        checker.raise(Problem {
-            check: BuiltinCheck::TotalNotCalculated,
-            severity: Severity::Warning,
-            sheet: cell.sheet.clone(),
-            cell: cell.address(),
-            value_found: format!("={formula}"),
-            message: format!("{what} is a formula with no calculated value saved; {used}"),
-            guidance: "Nothing to resend for this. Next time, let the spreadsheet recalculate (F9 in Excel) before saving.".into(),
-        });
-    }
+/// quarters itself (a total over a blank quarter shows as partial). One query says so for the return,
+/// naming every such cell, rather than one per row.
+fn settle_uncalculated_totals(checker: &mut Checker<'_>, read: &mut ReadFigures) {
+    let totals = std::mem::take(&mut read.uncalculated_totals);
+    let Some(first) = totals.first() else {
+        return;
+    };
+    let cells: Vec<String> = totals.iter().map(|t| t.cell.address()).collect();
+    let (what, value_found) = match totals.len() {
+        1 => (first.what.clone(), format!("={}", first.formula)),
+        n => (
+            format!("{n} totals ({})", cells.join(", ")),
+            format!("={} and {} more", first.formula, n - 1),
+        ),
+    };
+    let verb = if totals.len() == 1 {
+        "is a formula"
+    } else {
+        "are formulas"
+    };
+    checker.raise(Problem {
+        check: BuiltinCheck::TotalNotCalculated,
+        severity: Severity::Warning,
+        sheet: first.cell.sheet.clone(),
+        cell: first.cell.address(),
+        value_found,
+        message: format!(
+            "{what} {verb} with no calculated value saved; the dashboard adds up the quarters itself"
+        ),
+        guidance: "Nothing to resend for this. Next time, let the spreadsheet recalculate (F9 in Excel) before saving.".into(),
+    });
 }
 
 /// The cells a source of the template names, each with the slot and year it gives.
@@ -233,9 +215,6 @@ fn read_figure_cell(
     if let Some(formula) = &cell.uncalculated_formula {
         if slot == FigureSlot::Total {
             read.uncalculated_totals.push(UncalculatedTotal {
-                indicator: spec.indicator.to_owned(),
-                measure: spec.measure_id.to_owned(),
-                year: figure_year,
                 formula: formula.clone(),
                 what,
                 cell,

@@ -8,7 +8,7 @@ use super::{BuiltinCheck, ReturnIdentity};
 use crate::excel::normalise_label;
 use crate::period::{FinancialYear, Period, Quarter};
 use crate::read::{FoundCell, SourceWorkbook, display_value};
-use crate::schema::{Department, Locator, Severity, Template};
+use crate::schema::{Department, IDENTITY_SHEET, Locator, Severity, Template};
 
 /// Finds which template the workbook is and reads its department and period.
 pub(super) fn identify<'s>(
@@ -69,6 +69,15 @@ fn find_template<'s>(
             }
         }
     }
+    if let Some((id, _)) = hidden_identity(workbook)
+        && let Some(template) = schemas.template(&id)
+    {
+        checker.raise(identified_from_hidden_sheet(
+            &template.id,
+            stated_ids.first(),
+        ));
+        return Some(template);
+    }
     let known = schemas.return_ids();
     match stated_ids.into_iter().next() {
         Some((stated, cell)) => checker.cell_problem(
@@ -91,6 +100,45 @@ fn find_template<'s>(
         }),
     }
     None
+}
+
+/// The id a workbook's very hidden identity sheet states (templates `collate` writes have one), if any.
+fn hidden_identity(workbook: &mut SourceWorkbook) -> Option<(String, FoundCell)> {
+    let cell = workbook.cell(IDENTITY_SHEET, 0, 1).ok()?;
+    let id = cell_text(&cell.value);
+    (!id.is_empty()).then_some((id, cell))
+}
+
+/// A query: the cover did not name the return's template (`stated` is what it said, if anything), so it
+/// was identified from the template's hidden identity instead.
+fn identified_from_hidden_sheet(id: &str, stated: Option<&(String, FoundCell)>) -> Problem {
+    let (sheet, cell, found) = match stated {
+        Some((text, cell)) => (cell.sheet.clone(), cell.address(), text.clone()),
+        None => (String::new(), String::new(), "(no template id)".to_owned()),
+    };
+    Problem {
+        check: BuiltinCheck::CoverTemplateMissing,
+        severity: Severity::Warning,
+        sheet,
+        cell,
+        value_found: found,
+        message: format!(
+            "the cover does not say which template this is; it was identified as {id} from the template's own hidden record"
+        ),
+        guidance: "Fill in the template as it was sent, without changing its cover.".into(),
+    }
+}
+
+/// The plan a workbook's hidden identity names, when its cover does not name one: a query, as for
+/// figures returns.
+pub(super) fn plan_from_identity_sheet<'s>(
+    checker: &mut Checker<'s>,
+    workbook: &mut SourceWorkbook,
+) -> Option<&'s crate::schema::Plan> {
+    let (id, _) = hidden_identity(workbook)?;
+    let plan = checker.schemas.plan(&id)?;
+    checker.raise(identified_from_hidden_sheet(&plan.id, None));
+    Some(plan)
 }
 
 /// The version a return must state, and how to speak of it.

@@ -219,7 +219,10 @@ pub fn validate(schemas: &Schemas, file: &str, workbook: &mut SourceWorkbook) ->
         file: file.to_owned(),
         exceptions: Vec::new(),
     };
-    if let Some((plan, _)) = plan::which_plan(&schemas.plans, workbook) {
+    let plan = plan::which_plan(&schemas.plans, workbook)
+        .map(|(plan, _)| plan)
+        .or_else(|| identify::plan_from_identity_sheet(&mut checker, workbook));
+    if let Some(plan) = plan {
         let update = plan::validate_update(&mut checker, plan, workbook);
         let exceptions = checker.exceptions;
         return match update {

@@ -18,5 +18,6 @@ mod layout;
 mod plans;
 mod quirks;
 mod schemas;
+mod templates;
 mod untrusted;
 mod watch;

@@ -266,7 +266,7 @@ pub fn department_draft<'s>(
 ) -> ReturnDraft<'s> {
     let completed =
         NaiveDate::from_ymd_opt(2020, if quarter == 1 { 7 } else { 10 }, 15).expect("date");
-    let mut draft = ReturnDraft::new(template(schemas, department.template), &schemas.catalogue)
+    let mut draft = ReturnDraft::new(template(schemas, department.template), schemas)
         .period("2020/21", &format!("QTR {quarter}"))
         .field("completed_by", department.completed_by)
         .field("date_completed", Entry::Date(completed));
@@ -289,7 +289,7 @@ pub fn department_draft<'s>(
 pub fn survey_draft(schemas: &Schemas, quarter: u8) -> ReturnDraft<'_> {
     let completed =
         NaiveDate::from_ymd_opt(2020, if quarter == 1 { 7 } else { 10 }, 15).expect("date");
-    let mut draft = ReturnDraft::new(template(schemas, "sd-quarterly"), &schemas.catalogue)
+    let mut draft = ReturnDraft::new(template(schemas, "sd-quarterly"), schemas)
         .period("2020/21", &format!("QTR {quarter}"))
         .field("completed_by", "Strategic Development Officer")
         .field("date_completed", Entry::Date(completed));
@@ -309,7 +309,7 @@ pub fn survey_draft(schemas: &Schemas, quarter: u8) -> ReturnDraft<'_> {
 }
 
 pub fn history_draft(schemas: &Schemas) -> ReturnDraft<'_> {
-    let mut draft = ReturnDraft::new(template(schemas, "historical"), &schemas.catalogue)
+    let mut draft = ReturnDraft::new(template(schemas, "historical"), schemas)
         .identity("financial_year", "2020/21");
     for (indicator, measure, series) in seed_history() {
         for (year, value) in series {

@@ -1,0 +1,174 @@
+//! The quarter's pack: which quarterly returns are owed for a period, each as its template prefilled with
+//! the period, the department and the year's figures already accepted, and a cover listing who owes what
+//! by when. `collate template --period` uses the same prefilling for one template.
+
+use std::path::{Path, PathBuf};
+
+use crate::consolidate::{self, Consolidated, DataRow, FlagSettings, MissingReturn};
+use crate::error::{Cause, FatalError};
+use crate::outfile::write_atomically;
+use crate::period::Period;
+use crate::render::{self, OwedReturn};
+use crate::schema::{Schemas, SlotKind, Template, ValueSource};
+use crate::store::{Store, tables_for};
+use crate::template::ReturnDraft;
+
+/// The history as the store holds it, consolidated for `period` (the chase list then lists the returns
+/// owed for it). A store not yet made holds nothing.
+pub fn consolidated_for(
+    schemas: &Schemas,
+    store: &Path,
+    period: Period,
+) -> Result<Consolidated, FatalError> {
+    let history = if store.is_dir() {
+        Store::open(store)?.load()?
+    } else {
+        tables_for(&[])?
+    };
+    let catalogue = consolidate::catalogue_frames(schemas).map_err(FatalError::Consolidation)?;
+    let settings = FlagSettings {
+        far_above_ratio: schemas.dashboard.far_above_ratio,
+        far_above_min_excess: schemas.dashboard.far_above_min_excess,
+    };
+    consolidate::consolidate(&history, &catalogue, (period, period), settings)
+        .map_err(FatalError::Consolidation)
+}
+
+/// A template prefilled for `period`: the period and department set, the year's earlier quarters filled
+/// with the figures accepted for them (still open, to restate), and later quarters closed.
+pub fn prefilled<'s>(
+    schemas: &'s Schemas,
+    template: &'s Template,
+    period: Period,
+    accepted: &[DataRow],
+) -> ReturnDraft<'s> {
+    let mut draft = ReturnDraft::new(template, schemas);
+    let Some(quarter) = period.quarter else {
+        return draft.identity("financial_year", period.year.to_string().as_str());
+    };
+    draft = draft
+        .period(
+            &period.year.to_string(),
+            &format!("QTR {}", quarter.number()),
+        )
+        .close_after(quarter);
+    let year = period.year.to_string();
+    for source in &template.sources {
+        let ValueSource::Row {
+            indicator,
+            measure,
+            year_offset: 0,
+            ..
+        } = source
+        else {
+            continue;
+        };
+        for (heading, kind) in &template.columns.by_heading {
+            let SlotKind::Quarter(q) = kind else { continue };
+            if *q >= quarter {
+                continue;
+            }
+            let label = format!("Q{}", q.number());
+            let figure = accepted.iter().find(|f| {
+                f.indicator == *indicator
+                    && f.measure == *measure
+                    && f.financial_year == year
+                    && f.quarter == label
+            });
+            if let Some(value) = figure.and_then(|f| f.value) {
+                draft = draft.prefill(indicator, measure, heading, value);
+            }
+        }
+    }
+    draft
+}
+
+/// What `write_pack` wrote: the folder, and each return owed with its file.
+#[derive(Debug)]
+pub struct Pack {
+    pub folder: PathBuf,
+    pub owed: Vec<OwedReturn>,
+}
+
+/// Writes the pack for `period` into `outbox/pack/<period>/`: a prefilled template per return still owed
+/// and the cover, `Who owes what.xlsx`. Files of an earlier pack for the period are replaced.
+pub fn write_pack(
+    schemas: &Schemas,
+    (store, outbox): (&Path, &Path),
+    period: Period,
+) -> Result<Pack, FatalError> {
+    let consolidated = consolidated_for(schemas, store, period)?;
+    let accepted = DataRow::rows(&consolidated.data).map_err(FatalError::Consolidation)?;
+    let missing = MissingReturn::rows(&consolidated.missing).map_err(FatalError::Consolidation)?;
+    let folder = outbox
+        .join("pack")
+        .join(period.to_string().replace('/', "-"));
+    let mut owed = Vec::new();
+    for missing in missing {
+        let Some(template) = schemas.template(&missing.template) else {
+            continue;
+        };
+        let department = schemas
+            .department(&missing.department)
+            .map_or(missing.department.clone(), |d| d.name.clone());
+        let file = pack_file_name(schemas, &department, template, period);
+        let bytes = prefilled(schemas, template, period, &accepted)
+            .to_bytes()
+            .map_err(|error| {
+                FatalError::output(&folder.join(&file), Cause::Other(Box::new(error)))
+            })?;
+        write_atomically(&folder.join(&file), &bytes)?;
+        owed.push(OwedReturn {
+            department,
+            template: template.title.clone(),
+            file,
+            rejected_file: missing.rejected_file,
+        });
+    }
+    let cover = render::pack_cover(schemas, period, &owed).map_err(|error| {
+        FatalError::output(&folder.join(COVER_FILE), Cause::Other(Box::new(error)))
+    })?;
+    write_atomically(&folder.join(COVER_FILE), &cover)?;
+    remove_stale(&folder, &owed)?;
+    Ok(Pack { folder, owed })
+}
+
+/// Removes the templates an earlier pack for the period wrote for returns no longer owed, so that the
+/// folder holds only what is still to be sent.
+fn remove_stale(folder: &Path, owed: &[OwedReturn]) -> Result<(), FatalError> {
+    let entries = std::fs::read_dir(folder)
+        .map_err(|error| FatalError::folder_failed(folder, "list the pack folder", error))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = name.ends_with(".xlsx") && name != COVER_FILE;
+        if ours && !owed.iter().any(|o| o.file == name) {
+            std::fs::remove_file(entry.path())
+                .map_err(|error| FatalError::output(&entry.path(), error))?;
+        }
+    }
+    Ok(())
+}
+
+/// The pack's cover: who owes what, by when.
+pub const COVER_FILE: &str = "Who owes what.xlsx";
+
+/// "2020-21 Q2 Professional Standards return.xlsx", with the template's id where a department owes two.
+fn pack_file_name(
+    schemas: &Schemas,
+    department: &str,
+    template: &Template,
+    period: Period,
+) -> String {
+    let period = period.to_string().replace('/', "-");
+    let quarterly_templates = schemas
+        .templates
+        .iter()
+        .filter(|t| t.department == template.department && t.kind == template.kind)
+        .count();
+    let name = if quarterly_templates > 1 {
+        format!("{period} {department} {}.xlsx", template.id)
+    } else {
+        format!("{period} {department} return.xlsx")
+    };
+    name.replace(['/', '\\', ':', '*', '?', '"', '<', '>', '|'], "-")
+}
