@@ -21,7 +21,7 @@ mkdir -p "$out"
 cargo build -q --bin collate
 collate="${CARGO_TARGET_DIR:-target}/debug/collate"
 "$collate" --schemas schemas template psd-quarterly --out "$out/psd-quarterly.xlsx" >/dev/null
-"$collate" --schemas schemas template delivery-plan-2018-19 --department SD --period "Aug 18" \
+"$collate" --schemas schemas --store "$work/store" template delivery-plan-2018-19 --department SD --period "Aug 18" \
   --out "$work/delivery-plan-2018-19.xlsx" >/dev/null
 
 python3 scripts/template_readback.py "$out/psd-quarterly.xlsx" >"$out/psd-quarterly.openpyxl.json"

@@ -4,14 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::consolidate::{self, Consolidated, DataRow, FlagSettings, MissingReturn};
+use crate::consolidate::{self, Consolidated, DataRow, FlagSettings, MissingReturn, PlanStatusRow};
 use crate::error::{Cause, FatalError};
 use crate::outfile::write_atomically;
 use crate::period::Period;
 use crate::render::{self, OwedReturn};
-use crate::schema::{Schemas, SlotKind, Template, ValueSource};
+use crate::schema::{Plan, Schemas, SlotKind, Template, ValueSource};
 use crate::store::{Store, tables_for};
-use crate::template::ReturnDraft;
+use crate::template::{PlanRow, PlanUpdateDraft, ReturnDraft};
 
 /// The history as the store holds it, consolidated for `period` (the chase list then lists the returns
 /// owed for it). A store not yet made holds nothing.
@@ -81,6 +81,46 @@ pub fn prefilled<'s>(
         }
     }
     draft
+}
+
+/// A plan update for a department's measures and a reporting period, with the statuses already accepted
+/// for the plan's earlier periods filled in (where the plan has a column per period), so the department
+/// sees the path so far and gives the period's own.
+pub fn prefilled_update<'p>(
+    plan: &'p Plan,
+    (department_id, department_name): (&str, &str),
+    period: &str,
+    accepted: &[PlanStatusRow],
+) -> PlanUpdateDraft<'p> {
+    let own = plan.period(period).map_or(0, |(index, _)| index);
+    let earlier: Vec<&str> = plan.periods[..own]
+        .iter()
+        .map(|p| p.label.as_str())
+        .collect();
+    let per_period_columns = plan.update.status_heading.is_none();
+    let rows = plan
+        .measures_of(department_id)
+        .map(|measure| {
+            let statuses = accepted
+                .iter()
+                .filter(|s| {
+                    per_period_columns
+                        && s.plan == plan.id
+                        && s.section == measure.section
+                        && s.reference == measure.reference
+                        && earlier.contains(&s.period.as_str())
+                })
+                .map(|s| (s.period.clone(), s.status.clone()))
+                .collect();
+            PlanRow {
+                section: measure.section.clone(),
+                reference: measure.reference.clone(),
+                statuses,
+                ..PlanRow::default()
+            }
+        })
+        .collect();
+    PlanUpdateDraft::new(plan, department_name, period).rows(rows)
 }
 
 /// What `write_pack` wrote: the folder, and each return owed with its file.

@@ -8,10 +8,11 @@ use clap::Args;
 
 use super::{Locations, exit, parse_period};
 use crate::consolidate::DataRow;
+use crate::consolidate::PlanStatusRow;
 use crate::pack;
-use crate::period::PeriodChoice;
+use crate::period::{Period, PeriodChoice};
 use crate::schema;
-use crate::template::{PlanUpdateDraft, ReturnDraft};
+use crate::template::ReturnDraft;
 
 #[derive(Debug, Args)]
 pub struct TemplateArgs {
@@ -33,7 +34,7 @@ pub struct TemplateArgs {
 pub fn template(locations: &Locations, args: &TemplateArgs) -> anyhow::Result<u8> {
     let schemas = schema::load(&locations.schemas())?;
     if let Some(plan) = schemas.plan(&args.id) {
-        return plan_update(&schemas, plan, args);
+        return plan_update(locations, &schemas, plan, args);
     }
     let Some(template) = schemas.template(&args.id) else {
         let known = schemas.return_ids();
@@ -70,6 +71,7 @@ pub fn template(locations: &Locations, args: &TemplateArgs) -> anyhow::Result<u8
 }
 
 fn plan_update(
+    locations: &Locations,
     schemas: &schema::Schemas,
     plan: &schema::Plan,
     args: &TemplateArgs,
@@ -116,11 +118,14 @@ fn plan_update(
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{} {} {}.xlsx", plan.id, department.id, period)));
-    let bytes = PlanUpdateDraft::new(plan, &department.name, &period)
-        .with_measures_of(&department.id)
-        .guarded(&schemas.dashboard.templates)
-        .to_bytes()
-        .context("cannot lay out the update")?;
+    let today = Period::most_recently_ended(chrono::Local::now().date_naive());
+    let consolidated = pack::consolidated_for(schemas, &locations.folders().store, today)?;
+    let statuses = PlanStatusRow::rows(&consolidated.plans.statuses)?;
+    let bytes =
+        pack::prefilled_update(plan, (&department.id, &department.name), &period, &statuses)
+            .guarded(&schemas.dashboard.templates)
+            .to_bytes()
+            .context("cannot lay out the update")?;
     crate::outfile::write_atomically(&out, &bytes)?;
     println!("{}", out.display());
     Ok(exit::ACCEPTED)

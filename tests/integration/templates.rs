@@ -340,3 +340,36 @@ fn the_pack_for_the_quarter_due_covers_every_department_with_a_quarterly_return(
         .count();
     assert_eq!(listed, quarterly, "{}", stdout(&output));
 }
+
+#[test]
+fn a_plan_update_template_comes_with_the_statuses_already_given_for_earlier_periods() {
+    let installation = Installation::with_sample_inbox();
+    assert_eq!(installation.run(), 0);
+    let args = [
+        "template",
+        "delivery-plan-2018-19",
+        "--department",
+        "SD",
+        "--period",
+        "Aug 18",
+    ];
+    let output = installation.collate(&args);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let made = installation.inbox().with_file_name(stdout(&output).trim());
+    let plan = installation
+        .schemas
+        .plan("delivery-plan-2018-19")
+        .expect("plan");
+    let rows = crate::support::sheet_rows(&made, &plan.update.sheet);
+    let header = rows
+        .iter()
+        .find(|row| row.first().is_some_and(|c| c == "Ref"))
+        .expect("a table header");
+    let column = |heading: &str| header.iter().position(|h| h == heading).expect(heading);
+    let measure = rows
+        .iter()
+        .find(|row| row.first().is_some_and(|c| c == "2.2"))
+        .expect("measure 2.2");
+    assert_eq!(measure[column("May 18")], "WHITE", "as accepted for May 18");
+    assert_eq!(measure[column("Aug 18")], "", "the period's own, to give");
+}
