@@ -212,21 +212,8 @@ fn read_figure_cell(
     } else {
         cell
     };
-    if let Some(formula) = &cell.uncalculated_formula {
-        if slot == FigureSlot::Total {
-            read.uncalculated_totals.push(UncalculatedTotal {
-                formula: formula.clone(),
-                what,
-                cell,
-            });
-            return;
-        }
-        checker.cell_problem(
-            BuiltinCheck::FormulaNotCalculated,
-            &cell,
-            format!("{what} is a formula (={formula}) with no calculated value saved"),
-            "Open the file in Excel, let it recalculate (F9), save it and send it again.",
-        );
+    if let Some(formula) = cell.uncalculated_formula.clone() {
+        uncalculated_formula(checker, (slot, what, formula), cell, read);
         return;
     }
     let number = match read_number(&cell.value) {
@@ -279,6 +266,30 @@ fn read_figure_cell(
             "Correct the figure; a count is a whole number of 0 or more, a percentage is from 0 to 100.",
         ),
     }
+}
+
+/// A figure cell saved as a formula with no calculated value: a total is settled once every quarter is
+/// read (it is worked out from them); any other figure cannot be read, and is an error.
+fn uncalculated_formula(
+    checker: &mut Checker<'_>,
+    (slot, what, formula): (FigureSlot, String, String),
+    cell: FoundCell,
+    read: &mut ReadFigures,
+) {
+    if slot == FigureSlot::Total {
+        read.uncalculated_totals.push(UncalculatedTotal {
+            formula,
+            what,
+            cell,
+        });
+        return;
+    }
+    checker.cell_problem(
+        BuiltinCheck::FormulaNotCalculated,
+        &cell,
+        format!("{what} is a formula (={formula}) with no calculated value saved"),
+        "Open the file in Excel, let it recalculate (F9), save it and send it again.",
+    );
 }
 
 /// The analysis texts the template asks for.
