@@ -48,6 +48,40 @@ pub fn cell_sum(numbers: impl IntoIterator<Item = f64>) -> f64 {
     numbers.into_iter().fold(0.0, |sum, n| sum + n)
 }
 
+/// An Excel defined name from its parts: letters, digits and underscores only, starting with a letter,
+/// so that `PSD 1` / `complaints` / `QTR 2` becomes `PSD1_complaints_QTR2`.
+pub fn defined_name(parts: &[&str]) -> String {
+    let cleaned: Vec<String> = parts
+        .iter()
+        .map(|part| {
+            part.chars()
+                .filter_map(|c| match c {
+                    c if c.is_ascii_alphanumeric() => Some(c),
+                    '_' | '-' | '/' | '.' => Some('_'),
+                    _ => None,
+                })
+                .collect::<String>()
+        })
+        .filter(|part| !part.is_empty())
+        .collect();
+    let name = cleaned.join("_");
+    match name.chars().next() {
+        Some(c) if c.is_ascii_alphabetic() => name,
+        _ => format!("n_{name}"),
+    }
+}
+
+/// The defined name of a figure cell in the templates `collate` writes ("PSD1_complaints_QTR2"; a year
+/// before the return's own adds "y_1"): the validator finds a figure by it when its row label was changed.
+pub fn figure_name(indicator: &str, measure: &str, year_offset: i32, heading: &str) -> String {
+    let offset = if year_offset == 0 {
+        String::new()
+    } else {
+        format!("y{year_offset}")
+    };
+    defined_name(&[indicator, measure, &offset, heading])
+}
+
 pub fn parse_a1(text: &str) -> Option<(u32, u32)> {
     let text = text.trim().replace('$', "");
     let split = text.find(|c: char| c.is_ascii_digit())?;
@@ -98,6 +132,15 @@ pub fn normalise_label(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn names_keep_letters_digits_and_underscores() {
+        assert_eq!(
+            super::defined_name(&["PSD 1", "complaints", "QTR 2"]),
+            "PSD1_complaints_QTR2"
+        );
+        assert_eq!(super::defined_name(&["2015/16", "x"]), "n_2015_16_x");
+    }
+
     #[test]
     fn a_sum_of_nothing_is_zero_not_minus_zero() {
         assert!(super::cell_sum([]).is_sign_positive());

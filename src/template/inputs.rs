@@ -102,29 +102,6 @@ fn fit(text: &str, limit: usize) -> String {
     cut
 }
 
-/// An Excel defined name from its parts: letters, digits and underscores only, starting with a letter,
-/// so that `PSD 1` / `complaints` / `QTR 2` becomes `PSD1_complaints_QTR2`.
-pub(super) fn defined_name(parts: &[&str]) -> String {
-    let cleaned: Vec<String> = parts
-        .iter()
-        .map(|part| {
-            part.chars()
-                .filter_map(|c| match c {
-                    c if c.is_ascii_alphanumeric() => Some(c),
-                    '_' | '-' | '/' | '.' => Some('_'),
-                    _ => None,
-                })
-                .collect::<String>()
-        })
-        .filter(|part| !part.is_empty())
-        .collect();
-    let name = cleaned.join("_");
-    match name.chars().next() {
-        Some(c) if c.is_ascii_alphabetic() => name,
-        _ => format!("n_{name}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,15 +112,6 @@ mod tests {
             number_formula("C3", &ValueKind::Count, Limits::default()),
             "=OR(AND(ISNUMBER(C3),C3>=0,INT(C3)=C3),LOWER(TRIM(C3))=\"n/a\")"
         );
-    }
-
-    #[test]
-    fn names_keep_letters_digits_and_underscores() {
-        assert_eq!(
-            defined_name(&["PSD 1", "complaints", "QTR 2"]),
-            "PSD1_complaints_QTR2"
-        );
-        assert_eq!(defined_name(&["2015/16", "x"]), "n_2015_16_x");
     }
 
     #[test]

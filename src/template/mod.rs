@@ -13,9 +13,10 @@ use std::collections::HashMap;
 
 use rust_xlsxwriter::{ExcelDateTime, Workbook, XlsxError};
 
+use crate::excel::{defined_name, figure_name};
 use crate::period::{FinancialYear, Quarter};
 use crate::schema::{Catalogue, Locator, Schemas, SlotKind, Template, ValueKind, ValueSource};
-use inputs::{Input, defined_name};
+use inputs::Input;
 use layout::{CellRole, Layout, Placed};
 
 pub use guard::IDENTITY_SHEET;
@@ -321,11 +322,7 @@ impl<'t> ReturnDraft<'t> {
             -1 => " last year".to_owned(),
             offset => format!(" {offset} years on"),
         };
-        let offset_part = if year_offset == 0 {
-            String::new()
-        } else {
-            format!("y{year_offset}")
-        };
+
         let mut guidance = self.rule_guidance(indicator, measure);
         let accepted = self.prefilled.iter().find(|(i, m, h, _)| {
             year_offset == 0 && i == indicator && m == measure && h == heading
@@ -340,7 +337,7 @@ impl<'t> ReturnDraft<'t> {
             guidance.insert(0, "Type n/a if it does not apply.".to_owned());
         }
         Input {
-            name: defined_name(&[indicator, measure, &offset_part, heading]),
+            name: figure_name(indicator, measure, year_offset, heading),
             title: format!("{indicator}, {heading}{year}")
                 .trim_end_matches(", ")
                 .to_owned(),

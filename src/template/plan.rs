@@ -10,8 +10,9 @@ use rust_xlsxwriter::{
 use serde::Deserialize;
 
 use super::guard;
-use super::inputs::{Input, defined_name};
+use super::inputs::Input;
 use super::layout::Written;
+use crate::excel::defined_name;
 use crate::schema::{TemplateSettings, ValueKind};
 
 use crate::schema::{

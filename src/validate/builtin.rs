@@ -42,6 +42,7 @@ builtin_checks! {
     HiddenSheet => "hidden-sheet",
     // The figures and the analysis.
     TemplateLayout => "template-layout",
+    RowFoundByName => "row-found-by-name",
     Required => "required",
     FieldType => "field-type",
     FigureType => "figure-type",

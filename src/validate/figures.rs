@@ -7,10 +7,10 @@ use super::cells::{CellNumber, cell_text, check_number, locate_explained, read_d
 use super::checker::{Checker, Problem, not_applicable_query, too_long};
 use super::rules::{apply_rules, cover_disagrees_with_sheet};
 use super::{BuiltinCheck, Commentary, Figure, FigureSlot, ReturnIdentity, Validated};
-use crate::excel::{normalise_label, over_cell_limit};
+use crate::excel::{figure_name, normalise_label, over_cell_limit};
 use crate::period::{FinancialYear, Period};
 use crate::read::{FoundCell, SourceWorkbook};
-use crate::schema::{Measure, Severity, Slot, SlotKind, Template, ValueKind, ValueSource};
+use crate::schema::{Locator, Measure, Severity, Slot, SlotKind, Template, ValueKind, ValueSource};
 
 /// A figure cell left blank: whether that matters is for the rules to say.
 pub(super) struct Blank {
@@ -189,10 +189,52 @@ fn source_cells(
                 .filter(|(slot, _, _)| measure.summable || *slot != FigureSlot::Total)
                 .collect(),
             Err(missing) => {
-                checker.not_found(label, missing);
-                Vec::new()
+                let named = named_row_cells(workbook, template, spec, *year_offset, year);
+                match named.first() {
+                    Some((_, _, cell)) => checker.raise(row_found_by_name(spec, row, cell)),
+                    None => checker.not_found(label, missing),
+                }
+                named
             }
         },
+    }
+}
+
+/// A row whose label is not found, read from the defined names the templates `collate` writes give each
+/// figure cell: a label overtyped or changed does not lose the figures.
+fn named_row_cells(
+    workbook: &mut SourceWorkbook,
+    template: &Template,
+    spec: &MeasureCells<'_>,
+    year_offset: i32,
+    year: FinancialYear,
+) -> Vec<(FigureSlot, FinancialYear, FoundCell)> {
+    template
+        .columns
+        .by_heading
+        .iter()
+        .filter(|(_, kind)| spec.measure.summable || *kind != SlotKind::Total)
+        .filter_map(|(heading, kind)| {
+            let name = figure_name(spec.indicator, spec.measure_id, year_offset, heading);
+            let cell = workbook.locate(&Locator::Name(name)).ok()?;
+            Some((figure_slot(*kind), year.offset(year_offset), cell))
+        })
+        .collect()
+}
+
+/// A query: the row's label was not found, so its figures were read from the template's named cells.
+fn row_found_by_name(spec: &MeasureCells<'_>, row: &str, cell: &FoundCell) -> Problem {
+    Problem {
+        check: BuiltinCheck::RowFoundByName,
+        severity: Severity::Warning,
+        sheet: cell.sheet.clone(),
+        cell: cell.address(),
+        value_found: String::new(),
+        message: format!(
+            "{}: no row labelled \"{row}\" was found; its figures were read from the template's named cells",
+            spec.label
+        ),
+        guidance: "Keep the template's labels as they were sent; check these figures are on the right row.".into(),
     }
 }
 

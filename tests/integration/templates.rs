@@ -373,3 +373,53 @@ fn a_plan_update_template_comes_with_the_statuses_already_given_for_earlier_peri
     assert_eq!(measure[column("May 18")], "WHITE", "as accepted for May 18");
     assert_eq!(measure[column("Aug 18")], "", "the period's own, to give");
 }
+
+/// The workbook with `from` replaced by `to` in its shared strings (the text of its cells).
+fn retyped(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).expect("entry");
+        let name = entry.name().expect("entry name").into_owned();
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).expect("read entry");
+        if name == "xl/sharedStrings.xml" {
+            let text = String::from_utf8(content).expect("xml");
+            assert!(text.contains(from), "{from} is in the workbook");
+            content = text.replace(from, to).into_bytes();
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .expect("start");
+        out.write_all(&content).expect("write");
+    }
+    out.finish().expect("finish").into_inner()
+}
+
+#[test]
+fn a_row_whose_label_was_overtyped_is_still_read_from_its_named_cells() {
+    let installation = Installation::new();
+    let bytes = crate::support::seed_draft(&installation, "psd-quarterly")
+        .to_bytes()
+        .expect("workbook");
+    let bytes = retyped(
+        &bytes,
+        "Number of Complaints Made Per Quarter",
+        "Complaints (all)",
+    );
+    installation.receive("psd.xlsx", &bytes, 0);
+    let output = installation.collate(&["check", "inbox/psd.xlsx"]);
+    let report = stdout(&output);
+    assert!(report.contains("psd.xlsx: accepted"), "{report}");
+    assert!(
+        report.contains("[PSD!C3]: warning row-found-by-name")
+            && report.contains("no row labelled \"Number of Complaints Made Per Quarter\""),
+        "{report}"
+    );
+    assert_eq!(installation.run(), 0);
+    let rows = data_rows(&installation.dashboard());
+    assert_eq!(
+        figure(&rows, "PSD 1", "complaints", "2020/21", "Q2"),
+        Some("24".to_owned())
+    );
+}
