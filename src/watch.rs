@@ -21,8 +21,8 @@ use crate::error::{Cause, FatalError};
 use crate::lock;
 use crate::period::PeriodChoice;
 use crate::pipeline::{
-    Collator, Folders, Outcome, RunSummary, has_settled, is_ignored, is_workbook_name, scan_inbox,
-    write_inbox_status,
+    Collator, Folders, Outcome, RunSummary, has_settled, is_ignored, is_return_or_message,
+    scan_inbox, write_inbox_status,
 };
 use crate::read::looks_complete;
 use crate::schema::Schemas;
@@ -339,7 +339,7 @@ impl<'o> Watcher<'o> {
         stop: &AtomicBool,
     ) -> Result<RunSummary, FatalError> {
         let (returns, others): (Vec<PathBuf>, Vec<PathBuf>) =
-            ready.into_iter().partition(|p| is_workbook_name(p));
+            ready.into_iter().partition(|p| is_return_or_message(p));
         let store = &collator.folders().store;
         let _batch = lock::acquire(&lock::batch_lock_path(store), "collate watch")?;
         collator.refresh()?;

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rayon::prelude::*;
 
 use crate::error::{Cause, FatalError};
+use crate::read::message::{Attachment, MessageProvenance, Unpacked, is_message_name, unpack};
 use crate::schema::{ReadLimits, Schemas};
 use crate::validate::{BuiltinCheck, Validated, validate_bytes};
 
@@ -105,25 +106,43 @@ impl WorkerPool {
     }
 
     fn validate_one(&self, file: &str, bytes: &[u8]) -> Validated {
+        self.call(file, bytes, read_reply)
+            .unwrap_or_else(|reason| unsafe_to_read(file, reason))
+    }
+
+    /// Opens saved emails on every worker at once, results in the order given: each message's
+    /// workbooks, or why it could not be opened (its worker's death included).
+    pub fn unpack_all(&self, files: &[(&str, &[u8])]) -> Vec<Result<Unpacked, String>> {
+        files
+            .par_iter()
+            .map(|&(file, bytes)| {
+                self.call(file, bytes, read_unpacked)
+                    .and_then(|unpacked| unpacked)
+            })
+            .collect()
+    }
+
+    /// Hands one file to a worker and reads its answer with `read`; `Err` says why the worker died.
+    fn call<R>(
+        &self,
+        file: &str,
+        bytes: &[u8],
+        read: fn(&mut BufReader<ChildStdout>) -> Result<R, ()>,
+    ) -> Result<R, String> {
         let worker = match self.take() {
             Some(worker) => Ok(worker),
             None => Worker::start(&self.program, &self.schemas),
         };
-        let mut worker = match worker {
-            Ok(worker) => worker,
-            Err(reason) => {
-                return unsafe_to_read(file, format!("no worker could start ({reason})"));
-            }
-        };
+        let mut worker = worker.map_err(|reason| format!("no worker could start ({reason})"))?;
         let reply = send(&mut worker.requests, (file, bytes))
             .map_err(|_| ())
-            .and_then(|()| read_reply(&mut worker.replies));
+            .and_then(|()| read(&mut worker.replies));
         match reply {
-            Ok(validated) => {
+            Ok(answer) => {
                 self.give_back(worker);
-                validated
+                Ok(answer)
             }
-            Err(()) => unsafe_to_read(file, worker.why_it_died(&self.limits)),
+            Err(()) => Err(worker.why_it_died(&self.limits)),
         }
     }
 }
@@ -208,11 +227,77 @@ fn send(requests: &mut BufWriter<ChildStdin>, (file, bytes): (&str, &[u8])) -> s
 }
 
 fn read_reply(replies: &mut BufReader<ChildStdout>) -> Result<Validated, ()> {
+    serde_json::from_slice(&read_frame(replies)?).map_err(|_| ())
+}
+
+/// One length-prefixed frame of a worker's reply.
+fn read_frame(replies: &mut impl Read) -> Result<Vec<u8>, ()> {
     let mut length = [0u8; 8];
     replies.read_exact(&mut length).map_err(|_| ())?;
-    let mut reply = vec![0u8; u64::from_le_bytes(length) as usize];
-    replies.read_exact(&mut reply).map_err(|_| ())?;
-    serde_json::from_slice(&reply).map_err(|_| ())
+    let mut frame = vec![0u8; u64::from_le_bytes(length) as usize];
+    replies.read_exact(&mut frame).map_err(|_| ())?;
+    Ok(frame)
+}
+
+fn write_frame(replies: &mut impl Write, frame: &[u8]) -> std::io::Result<()> {
+    replies.write_all(&(frame.len() as u64).to_le_bytes())?;
+    replies.write_all(frame)
+}
+
+/// What a worker says of a saved email: its workbooks' provenance and the other attachments' names (as
+/// JSON), then each workbook's bytes in a frame of its own; or why the email could not be opened.
+#[derive(serde::Serialize, serde::Deserialize)]
+enum UnpackReply {
+    Opened {
+        workbooks: Vec<MessageProvenance>,
+        others: Vec<String>,
+    },
+    Unreadable(String),
+}
+
+fn read_unpacked(replies: &mut BufReader<ChildStdout>) -> Result<Result<Unpacked, String>, ()> {
+    let reply: UnpackReply = serde_json::from_slice(&read_frame(replies)?).map_err(|_| ())?;
+    match reply {
+        UnpackReply::Unreadable(reason) => Ok(Err(reason)),
+        UnpackReply::Opened { workbooks, others } => {
+            let mut unpacked = Unpacked {
+                workbooks: Vec::new(),
+                others,
+            };
+            for provenance in workbooks {
+                let bytes = read_frame(replies)?;
+                unpacked.workbooks.push(Attachment { provenance, bytes });
+            }
+            Ok(Ok(unpacked))
+        }
+    }
+}
+
+/// The worker's answer for a saved email.
+fn write_unpacked(
+    replies: &mut impl Write,
+    unpacked: Result<Unpacked, crate::read::Unreadable>,
+) -> std::io::Result<()> {
+    let (reply, blobs) = match unpacked {
+        Ok(unpacked) => {
+            let (workbooks, blobs): (Vec<_>, Vec<_>) = unpacked
+                .workbooks
+                .into_iter()
+                .map(|a| (a.provenance, a.bytes))
+                .unzip();
+            let others = unpacked.others;
+            (UnpackReply::Opened { workbooks, others }, blobs)
+        }
+        Err(unreadable) => (UnpackReply::Unreadable(unreadable.0), Vec::new()),
+    };
+    write_frame(
+        replies,
+        &serde_json::to_vec(&reply).map_err(std::io::Error::other)?,
+    )?;
+    for blob in blobs {
+        write_frame(replies, &blob)?;
+    }
+    Ok(())
 }
 
 impl Drop for Worker {
@@ -303,10 +388,16 @@ pub fn serve(schemas: &Schemas) -> std::io::Result<()> {
         requests.read_exact(&mut bytes)?;
         let file = String::from_utf8_lossy(&file).into_owned();
         limits::limit_cpu_for_next(schemas.dashboard.limits.cpu_seconds);
-        let validated = validate_bytes(schemas, &file, bytes);
-        let reply = serde_json::to_vec(&validated).map_err(std::io::Error::other)?;
-        replies.write_all(&(reply.len() as u64).to_le_bytes())?;
-        replies.write_all(&reply)?;
+        if is_message_name(&file) {
+            write_unpacked(
+                &mut replies,
+                unpack(&file, &bytes, &schemas.dashboard.limits),
+            )?;
+        } else {
+            let validated = validate_bytes(schemas, &file, bytes);
+            let reply = serde_json::to_vec(&validated).map_err(std::io::Error::other)?;
+            write_frame(&mut replies, &reply)?;
+        }
         replies.flush()?;
     }
 }

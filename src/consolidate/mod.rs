@@ -268,6 +268,7 @@ mod tests {
             sha256: format!("sha-{name}"),
             source_file: name.into(),
             received_at: format!("2020-10-01T10:{minute:02}:00Z"),
+            message: None,
             validated: Validated::Figures {
                 identity: ReturnIdentity {
                     department: "PSD".into(),

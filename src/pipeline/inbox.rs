@@ -9,6 +9,7 @@ use super::Folders;
 use crate::error::FatalError;
 use crate::outfile::write_atomically;
 use crate::read::WORKBOOK_EXTENSIONS;
+use crate::read::message::{MessageProvenance, is_message_name};
 
 /// The status file `collate` keeps in the inbox, listing what is still pending.
 pub const STATUS_FILE: &str = "collate-status.txt";
@@ -44,6 +45,11 @@ pub fn is_workbook_name(path: &Path) -> bool {
         .is_some_and(|e| WORKBOOK_EXTENSIONS.contains(&e.as_str()))
 }
 
+/// Whether a file is read for returns: a workbook, or a saved email carrying them.
+pub fn is_return_or_message(path: &Path) -> bool {
+    is_workbook_name(path) || is_message_name(&file_name(path))
+}
+
 pub fn scan_inbox(inbox: &Path) -> Result<InboxScan, FatalError> {
     let entries = std::fs::read_dir(inbox)
         .map_err(|error| FatalError::folder_failed(inbox, "cannot read the inbox", error))?;
@@ -63,7 +69,7 @@ pub fn scan_inbox(inbox: &Path) -> Result<InboxScan, FatalError> {
     files.sort();
     let mut scan = InboxScan::default();
     for (_, path) in files {
-        if is_workbook_name(&path) {
+        if is_return_or_message(&path) {
             scan.returns.push(path);
         } else {
             scan.not_returns.push(path);
@@ -88,6 +94,16 @@ pub fn has_settled(path: &Path, window: std::time::Duration) -> bool {
 /// Moves a file that is not a return into `inbox/set aside/`, beside a note saying why. Its bytes are
 /// untouched.
 pub fn set_aside(inbox: &Path, path: &Path) -> Result<PathBuf, FatalError> {
+    let name = file_name(path);
+    let reason = format!(
+        "{name} is not a spreadsheet return (.xlsx, .xlsm, .xls or .ods), so collate set it aside unread.\n\
+         If it is a return, save it from Excel as .xlsx and put it in the inbox again.\n"
+    );
+    set_aside_because(inbox, path, &reason)
+}
+
+/// Moves a file that holds no return into `inbox/set aside/`, beside a note giving `reason`.
+pub fn set_aside_because(inbox: &Path, path: &Path, reason: &str) -> Result<PathBuf, FatalError> {
     let folder = inbox.join(SET_ASIDE_FOLDER);
     let fail = |error: std::io::Error| {
         FatalError::folder_failed(&folder, "cannot set a file aside", error)
@@ -100,14 +116,10 @@ pub fn set_aside(inbox: &Path, path: &Path) -> Result<PathBuf, FatalError> {
         target = folder.join(format!("{name} ({copy})"));
         copy += 1;
     }
-    let reason = format!(
-        "{name} is not a spreadsheet return (.xlsx, .xlsm, .xls or .ods), so collate set it aside unread.\n\
-         If it is a return, save it from Excel as .xlsx and put it in the inbox again.\n"
-    );
     let note = PathBuf::from(format!("{}.reason.txt", target.display()));
     write_atomically(&note, reason.as_bytes())?;
     std::fs::rename(path, &target).map_err(fail)?;
-    tracing::warn!(file = %name, "set aside: not a spreadsheet return");
+    tracing::warn!(file = %name, reason = %reason.lines().next().unwrap_or_default(), "set aside");
     Ok(target)
 }
 
@@ -139,6 +151,8 @@ pub struct Received {
     pub received_at: String,
     pub bytes: Result<Vec<u8>, std::io::Error>,
     pub sha256: String,
+    /// For a workbook that came attached to a saved email: the message it came in.
+    pub message: Option<MessageProvenance>,
 }
 
 /// Reads and hashes one file; validation waits until the hash says the file is new.
@@ -149,6 +163,7 @@ pub fn receive(path: &Path) -> Received {
         received_at: received_at(path),
         sha256: bytes.as_deref().map(sha256_hex).unwrap_or_default(),
         bytes,
+        message: None,
     }
 }
 

@@ -11,7 +11,8 @@ use crate::period::Period;
 
 pub use inbox::{
     DEFAULT_SETTLE, InboxScan, Received, SET_ASIDE_FOLDER, STATUS_FILE, has_settled, is_ignored,
-    is_workbook_name, receive, scan_inbox, set_aside, sha256_hex, write_inbox_status,
+    is_return_or_message, is_workbook_name, receive, scan_inbox, set_aside, sha256_hex,
+    write_inbox_status,
 };
 pub use outputs::{Written, replace_output, write_outputs};
 pub use session::{

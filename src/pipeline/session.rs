@@ -5,14 +5,15 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::inbox::{
-    DEFAULT_SETTLE, Received, file_name, receive, received_at, scan_inbox, set_aside, sha256_hex,
-    wait_for_young_files, write_inbox_status,
+    DEFAULT_SETTLE, Received, file_name, receive, received_at, scan_inbox, set_aside,
+    set_aside_because, sha256_hex, wait_for_young_files, write_inbox_status,
 };
 use super::outputs::{Written, write_outputs};
 use super::{Folders, Outcome, RunSummary};
 use crate::error::{Cause, FatalError};
 use crate::outfile::{flush_filesystem, write_atomically_deferred};
 use crate::period::PeriodChoice;
+use crate::read::message::{Unpacked, is_message_name};
 use crate::render;
 use crate::schema::{Schemas, Severity};
 use crate::store::{History, ProcessedReturn, ReturnKey, Store, return_key, tables_for};
@@ -44,6 +45,7 @@ pub fn validate_received(workers: &WorkerPool, received: Vec<Received>) -> Vec<P
                 source_file: received.file,
                 received_at: received.received_at,
                 validated,
+                message: received.message,
             }
         })
         .collect()
@@ -57,7 +59,25 @@ pub fn process_file(workers: &WorkerPool, path: &Path) -> ProcessedReturn {
         source_file: file_name(path),
         received_at: received_at(path),
         validated: Validated::default(),
+        message: None,
     })
+}
+
+/// A saved email's workbooks as returns received with it: each named after the email and the attachment
+/// ("Q2 return.eml › PSD Q2.xlsx"), hashed on its own bytes (so the same workbook saved separately too
+/// counts once), with the message it came in.
+fn attachments_received(email: &Received, unpacked: Unpacked) -> Vec<Received> {
+    unpacked
+        .workbooks
+        .into_iter()
+        .map(|attachment| Received {
+            file: format!("{} › {}", email.file, attachment.provenance.attachment),
+            received_at: email.received_at.clone(),
+            sha256: sha256_hex(&attachment.bytes),
+            bytes: Ok(attachment.bytes),
+            message: Some(attachment.provenance),
+        })
+        .collect()
 }
 
 /// Files are read, hashed and validated in parallel this many at a time; results keep inbox order, and
@@ -172,6 +192,7 @@ impl<'s> Collator<'s> {
                     break;
                 }
                 next = following.map(|chunk| scope.spawn(move || receive_all(chunk)));
+                let received = self.open_messages(received, &mut summary)?;
                 let new = self.only_new(received, &mut summary);
                 for processed in validate_received(self.workers, new) {
                     let replaces = self.replaces(&processed, &mut in_use)?;
@@ -217,6 +238,72 @@ impl<'s> Collator<'s> {
         };
         in_use.insert(key, processed.source_file.clone());
         Ok(earlier.filter(|file| *file != processed.source_file))
+    }
+
+    /// Each saved email replaced by the workbooks attached to it (opened on the workers), in order; an
+    /// email carrying no workbook, or that cannot be opened, is set aside with the reason.
+    fn open_messages(
+        &self,
+        received: Vec<Received>,
+        summary: &mut RunSummary,
+    ) -> Result<Vec<Received>, FatalError> {
+        if !received.iter().any(|r| is_message_name(&r.file)) {
+            return Ok(received);
+        }
+        let messages: Vec<(&str, &[u8])> = received
+            .iter()
+            .filter(|r| is_message_name(&r.file))
+            .filter_map(|r| Some((r.file.as_str(), r.bytes.as_deref().ok()?)))
+            .collect();
+        let mut opened = self.workers.unpack_all(&messages).into_iter();
+        let mut expanded = Vec::new();
+        for received in received {
+            if !is_message_name(&received.file) {
+                expanded.push(received);
+                continue;
+            }
+            let unpacked = match &received.bytes {
+                Ok(_) => opened
+                    .next()
+                    .unwrap_or_else(|| Err("it was not read".into())),
+                Err(error) => Err(format!("the file cannot be opened: {error}")),
+            };
+            match unpacked {
+                Ok(unpacked) if !unpacked.workbooks.is_empty() => {
+                    expanded.extend(attachments_received(&received, unpacked));
+                }
+                outcome => self.set_email_aside(&received.file, outcome, summary)?,
+            }
+        }
+        Ok(expanded)
+    }
+
+    /// Sets aside an email that holds no return, saying why.
+    fn set_email_aside(
+        &self,
+        file: &str,
+        outcome: Result<Unpacked, String>,
+        summary: &mut RunSummary,
+    ) -> Result<(), FatalError> {
+        let reason = match outcome {
+            Ok(unpacked) if unpacked.others.is_empty() => {
+                format!("{file} carries no attachment, so no return: collate set it aside.\n")
+            }
+            Ok(unpacked) => format!(
+                "{file} carries no spreadsheet return (its attachments: {}), so collate set it aside.\n\
+                 If a return was meant to be attached, ask for it as .xlsx.\n",
+                unpacked.others.join(", ")
+            ),
+            Err(reason) => format!(
+                "{file} could not be read as an email ({reason}), so collate set it aside.\n\
+                 Save the return attached to it into the inbox instead.\n"
+            ),
+        };
+        set_aside_because(&self.folders.inbox, &self.folders.inbox.join(file), &reason)?;
+        summary.outcomes.push(Outcome::SetAside {
+            file: file.to_owned(),
+        });
+        Ok(())
     }
 
     /// The files whose content is new, in order: the same bytes twice in one batch count once.

@@ -14,6 +14,7 @@ use crate::schema::{Columns, Locator, ReadLimits, Slot};
 pub const WORKBOOK_EXTENSIONS: [&str; 4] = ["xlsx", "xlsm", "xls", "ods"];
 
 pub mod inspect;
+pub mod message;
 
 /// Why a file could not be opened as a workbook at all. Each reads as one line for the department.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,6 +12,7 @@ use super::{
 use crate::consolidate::{BoardFlag, Consolidated, MissingReturn, OpenException, ReplacedReturn};
 use crate::exception::Exception;
 use crate::period::FinancialYear;
+use crate::read::message::MessageProvenance;
 use crate::schema::{Schemas, Severity};
 use crate::store::ProcessedReturn;
 
@@ -178,6 +179,10 @@ pub fn return_report_workbook(
         ("In use", in_use_line(processed, replaces)),
         ("SHA-256", processed.sha256.clone()),
     ];
+    let mut facts = facts.to_vec();
+    if let Some(message) = &processed.message {
+        facts.extend(message_facts(message));
+    }
     for (offset, (label, value)) in facts.iter().enumerate() {
         sheet.write_text_with_format(2 + offset as u32, 0, *label, &bold())?;
         sheet.write_text(2 + offset as u32, 1, value)?;
@@ -192,6 +197,25 @@ pub fn return_report_workbook(
     }
     lay_out_report(sheet, top)?;
     Ok(workbook.save_to_buffer()?)
+}
+
+/// Where a return that came by email came from, as the report lists it.
+fn message_facts(message: &MessageProvenance) -> [(&'static str, String); 3] {
+    let sender = match (
+        message.sender_name.as_str(),
+        message.sender_address.as_str(),
+    ) {
+        ("", address) => address.to_owned(),
+        (name, address) => format!("{name} <{address}>"),
+    };
+    [
+        ("Sent by", sender),
+        ("Sent", message.sent_at.clone()),
+        (
+            "Email",
+            format!("{} ({})", message.subject, message.email_file),
+        ),
+    ]
 }
 
 /// The department reads its report on paper as often as on screen: each exception on one line, its
@@ -289,6 +313,9 @@ struct ReturnReport<'a> {
     template: Option<&'a str>,
     template_version: Option<u32>,
     period: Option<String>,
+    /// For a return that came attached to a saved email: the message it came in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a MessageProvenance>,
     exceptions: &'a [Exception],
 }
 
@@ -304,6 +331,7 @@ pub fn return_report_json(processed: &ProcessedReturn) -> Result<Vec<u8>, Render
         template: identity.map(|i| i.template.as_str()),
         template_version: identity.map(|i| i.template_version),
         period: identity.map(|i| i.period.to_string()),
+        message: processed.message.as_ref(),
         exceptions: processed.validated.exceptions(),
     };
     let mut bytes = serde_json::to_vec_pretty(&report)?;

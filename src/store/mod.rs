@@ -16,6 +16,7 @@ pub use tables::tables_for;
 
 use crate::error::FatalError;
 use crate::outfile::{flush_filesystem, write_atomically, write_atomically_deferred};
+use crate::read::message::MessageProvenance;
 use crate::validate::Validated;
 
 /// One file as processed: where it came from, its content hash, and what validation made of it.
@@ -26,6 +27,8 @@ pub struct ProcessedReturn {
     /// When the file reached the inbox (its modification time), so a rebuild orders returns as a run did.
     pub received_at: String,
     pub validated: Validated,
+    /// For a return that came attached to a saved email: who sent it, when, and in which message.
+    pub message: Option<MessageProvenance>,
 }
 
 /// Everything the store holds, as polars frames.
@@ -461,6 +464,7 @@ mod tests {
             source_file: name.to_owned(),
             received_at: "2020-10-01T10:00:00Z".to_owned(),
             validated: Validated::default(),
+            message: None,
         }
     }
 

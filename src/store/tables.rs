@@ -6,6 +6,7 @@ use polars::prelude::*;
 use super::{History, ProcessedReturn};
 use crate::error::FatalError;
 use crate::exception::Exception;
+use crate::read::message::MessageProvenance;
 use crate::schema::Severity;
 use crate::validate::{
     Commentary, Figure, FigureSlot, PlanUpdateIdentity, ReturnIdentity, StatusUpdate, Validated,
@@ -78,11 +79,50 @@ struct ReturnsColumns {
     errors: Vec<i64>,
     warnings: Vec<i64>,
     plan_period: Vec<Option<String>>,
+    message: MessageColumns,
+}
+
+/// Where a return that came by email came from; null for a return saved as a file.
+#[derive(Default)]
+struct MessageColumns {
+    email_file: Vec<Option<String>>,
+    attachment: Vec<Option<String>>,
+    sender_address: Vec<Option<String>>,
+    sender_name: Vec<Option<String>>,
+    sent_at: Vec<Option<String>>,
+    subject: Vec<Option<String>>,
+    message_id: Vec<Option<String>>,
+}
+
+impl MessageColumns {
+    fn push(&mut self, message: Option<&MessageProvenance>) {
+        let field = |get: fn(&MessageProvenance) -> &String| message.map(|m| get(m).clone());
+        self.email_file.push(field(|m| &m.email_file));
+        self.attachment.push(field(|m| &m.attachment));
+        self.sender_address.push(field(|m| &m.sender_address));
+        self.sender_name.push(field(|m| &m.sender_name));
+        self.sent_at.push(field(|m| &m.sent_at));
+        self.subject.push(field(|m| &m.subject));
+        self.message_id.push(field(|m| &m.message_id));
+    }
+
+    fn into_columns(self) -> [Column; 7] {
+        [
+            Column::new("email_file".into(), self.email_file),
+            Column::new("attachment".into(), self.attachment),
+            Column::new("sender_address".into(), self.sender_address),
+            Column::new("sender_name".into(), self.sender_name),
+            Column::new("sent_at".into(), self.sent_at),
+            Column::new("subject".into(), self.subject),
+            Column::new("message_id".into(), self.message_id),
+        ]
+    }
 }
 
 impl ReturnsColumns {
     fn push(&mut self, processed: &ProcessedReturn) {
         let validated = &processed.validated;
+        self.message.push(processed.message.as_ref());
         self.sha256.push(processed.sha256.clone());
         self.source_file.push(processed.source_file.clone());
         self.received_at.push(processed.received_at.clone());
@@ -133,7 +173,7 @@ impl ReturnsColumns {
 
     fn into_frame(self) -> PolarsResult<DataFrame> {
         let count = self.sha256.len();
-        DataFrame::new_infer_height(vec![
+        let mut columns = vec![
             text_column("sha256", self.sha256),
             text_column("source_file", self.source_file),
             text_column("received_at", self.received_at),
@@ -150,7 +190,10 @@ impl ReturnsColumns {
             // Numbered when the batch is stored (`History::numbered_from`); a store from before arrival
             // numbers existed reads as nulls, ordered by file time.
             Column::new("arrival".into(), vec![None::<i64>; count]),
-        ])
+        ];
+        // A store from before emails were read has none of these: they read as nulls.
+        columns.extend(self.message.into_columns());
+        DataFrame::new_infer_height(columns)
     }
 }
 

@@ -13,6 +13,7 @@ mod bad_files;
 mod board;
 mod collation;
 mod consistency;
+mod emails;
 mod flags;
 mod layout;
 mod plans;

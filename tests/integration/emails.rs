@@ -1,0 +1,127 @@
+//! Returns that arrive as saved emails: every workbook attached is a return, with the message it came
+//! in; an email with no workbook is set aside with the reason. The emails were written by Python's own
+//! `email` package (`scripts/make-email-fixtures.py`).
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{Installation, repo, sheet_rows};
+
+fn emails(folder: &str) -> PathBuf {
+    repo().join("tests/fixtures/emails").join(folder)
+}
+
+/// Copies emails into the inbox, as saved an hour ago (settled).
+fn receive_emails(installation: &Installation, paths: &[PathBuf]) {
+    for (i, path) in paths.iter().enumerate() {
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        installation.receive(&name, &std::fs::read(path).expect("email"), i as u64);
+    }
+}
+
+fn sample_emails() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(emails("sample"))
+        .expect("sample emails")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// A sheet's rows with the columns named `without` left out, sorted.
+fn table_without(path: &Path, sheet: &str, without: &[&str]) -> Vec<Vec<String>> {
+    let rows = sheet_rows(path, sheet);
+    let keep: Vec<usize> = (0..rows[0].len())
+        .filter(|&c| !without.contains(&rows[0][c].as_str()))
+        .collect();
+    let mut table: Vec<Vec<String>> = rows[1..]
+        .iter()
+        .map(|row| {
+            keep.iter()
+                .map(|&c| row.get(c).cloned().unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    table.sort();
+    table
+}
+
+#[test]
+fn the_sample_returns_sent_as_emails_give_the_same_tables_as_the_files() {
+    let files = Installation::with_sample_inbox();
+    assert_eq!(files.run(), 0);
+    let mail = Installation::new();
+    receive_emails(&mail, &sample_emails());
+    assert_eq!(mail.run(), 0, "every return attached is accepted");
+    for (sheet, provenance) in [("Data", ["source_file"]), ("PlanStatus", ["source_file"])] {
+        assert_eq!(
+            table_without(&mail.dashboard(), sheet, &provenance),
+            table_without(&files.dashboard(), sheet, &provenance),
+            "{sheet}"
+        );
+    }
+    let data = sheet_rows(&mail.dashboard(), "Data");
+    assert!(
+        data.iter()
+            .any(|row| row[5] == "PSD returns.eml › 2020-21 Q2 PSD return.xlsx"),
+        "a figure names the email and the attachment"
+    );
+    let again = mail.collate(&["run"]);
+    assert!(
+        crate::support::stderr(&again).contains("0 accepted, 0 rejected, 21 already processed"),
+        "{}",
+        crate::support::stderr(&again)
+    );
+}
+
+#[test]
+fn an_email_with_no_workbook_is_set_aside_with_the_reason() {
+    let installation = Installation::new();
+    receive_emails(&installation, &[emails("PDF only.eml")]);
+    assert_eq!(installation.run(), 0);
+    let aside = installation.inbox().join("set aside");
+    assert!(
+        aside.join("PDF only.eml").exists(),
+        "kept, unchanged, set aside"
+    );
+    let reason = std::fs::read_to_string(aside.join("PDF only.eml.reason.txt")).expect("reason");
+    assert!(
+        reason.contains("carries no spreadsheet return (its attachments: minutes.pdf)"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_return_forwarded_in_an_email_is_read_with_who_forwarded_it() {
+    let installation = Installation::new();
+    receive_emails(&installation, &[emails("forwarded PSD return.eml")]);
+    assert_eq!(installation.run(), 0);
+    let report = installation
+        .outbox()
+        .join("returns/forwarded PSD return.eml › 2020-21 Q2 PSD return.xlsx.exceptions.json");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("the return's report"))
+            .expect("JSON");
+    let message = &report["message"];
+    assert_eq!(message["sender_address"], "deputy@example.police.uk");
+    assert_eq!(message["subject"], "Fw: PSD Q2 return");
+    assert_eq!(message["attachment"], "2020-21 Q2 PSD return.xlsx");
+    assert_eq!(message["email_file"], "forwarded PSD return.eml");
+}
+
+#[test]
+fn the_same_return_saved_as_a_file_and_attached_to_an_email_counts_once() {
+    let installation = Installation::new();
+    let psd = std::fs::read(repo().join("inbox/2020-21 Q2 PSD return.xlsx")).expect("sample");
+    installation.receive("2020-21 Q2 PSD return.xlsx", &psd, 0);
+    receive_emails(&installation, &[emails("forwarded PSD return.eml")]);
+    let output = installation.collate(&["run"]);
+    let log = crate::support::stderr(&output);
+    assert!(
+        log.contains("1 accepted, 0 rejected, 1 already processed"),
+        "{log}"
+    );
+}
