@@ -20,8 +20,8 @@ pub use plans::{
     ReportedPeriod, StatusCount, consolidate_plans, plan_frames,
 };
 pub use returns::{
-    Commentary, CurrentReturn, MissingReturn, OpenException, ReplacedReturn, latest_period,
-    stored_periods,
+    Commentary, CurrentReturn, MissingReturn, OpenException, ReceivedReturn, ReplacedReturn,
+    latest_period, stored_periods,
 };
 
 use crate::period::Period;
@@ -82,6 +82,9 @@ pub struct Consolidated {
     pub flags: DataFrame,
     /// The action plan trackers.
     pub plans: PlanTables,
+    /// Every return received, in the order it arrived, with who sent it when it came by email: see
+    /// [`ReceivedReturn`].
+    pub received: DataFrame,
     /// Returns in the store that could no longer be consolidated or rendered, left out of the outputs.
     pub quarantined: Vec<Quarantined>,
 }
@@ -163,6 +166,7 @@ pub fn consolidate(
             )
             .collect()?,
         plans: consolidate_plans(history, &catalogue.plans)?,
+        received: returns::received_returns(&returns)?,
         data,
         rejected,
         quarantined: Vec::new(),

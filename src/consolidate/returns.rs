@@ -369,3 +369,49 @@ table_rows! {
         in_use_file: text,
     }
 }
+
+/// Every return received, in the order it arrived, with the message it came in (null for a file).
+pub(super) fn received_returns(returns: &LazyFrame) -> PolarsResult<DataFrame> {
+    returns
+        .clone()
+        .sort(
+            ["order"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .select([
+            col("source_file"),
+            col("department"),
+            col("ret_year"),
+            col("ret_q"),
+            col("plan_period"),
+            col("received_at"),
+            col("sender_name"),
+            col("sender_address"),
+            col("sent_at"),
+            col("subject"),
+            col("accepted"),
+            col("errors"),
+            col("warnings"),
+        ])
+        .collect()
+}
+
+table_rows! {
+    /// A return as received: what it was, when it arrived, who sent it, and what became of it.
+    pub struct ReceivedReturn {
+        source_file: text,
+        department: text,
+        ret_year: number,
+        ret_q: number,
+        plan_period: text,
+        received_at: text,
+        /// Empty for a return saved into the inbox as a file.
+        sender_name: text,
+        sender_address: text,
+        sent_at: text,
+        subject: text,
+        accepted: flag,
+        errors: number,
+        warnings: number,
+    }
+}

@@ -69,6 +69,7 @@ pub fn dashboard_workbook(
     }
     charts_sheet(&mut workbook, &chart_sources)?;
     owners_sheet(&mut workbook, schemas)?;
+    super::received::returns_sheet(&mut workbook, schemas, consolidated)?;
     data_sheet(&mut workbook, schemas, consolidated)?;
     if !schemas.plans.is_empty() {
         super::plans::plan_sheets(&mut workbook, schemas, &consolidated.plans)?;

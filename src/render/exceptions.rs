@@ -6,12 +6,11 @@ use rust_xlsxwriter::{Format, Worksheet};
 use serde::Serialize;
 
 use super::{
-    RenderError, WriteText, bold, deterministic_workbook, fit_row, heading, list_sheet,
-    print_on_a4, text_lines, wrapped,
+    RenderError, WriteText, bold, department_name, deterministic_workbook, heading, list_sheet,
+    period_label, print_on_a4, wrapped, write_wrapped_row,
 };
 use crate::consolidate::{BoardFlag, Consolidated, MissingReturn, OpenException, ReplacedReturn};
 use crate::exception::Exception;
-use crate::period::FinancialYear;
 use crate::read::message::MessageProvenance;
 use crate::schema::{Schemas, Severity};
 use crate::store::ProcessedReturn;
@@ -253,27 +252,6 @@ fn write_report_line(
     write_wrapped_row(sheet, row, 0, &cells, &REPORT_WIDTHS)
 }
 
-/// Writes a row of wrapped cells, top-aligned, and makes the row tall enough for the longest.
-fn write_wrapped_row(
-    sheet: &mut Worksheet,
-    row: u32,
-    first_col: u16,
-    cells: &[&str],
-    widths: &[f64],
-) -> Result<(), RenderError> {
-    for (offset, value) in cells.iter().enumerate() {
-        sheet.write_text_with_format(row, first_col + offset as u16, *value, &wrapped())?;
-    }
-    let lines = cells
-        .iter()
-        .zip(widths)
-        .map(|(text, width)| text_lines(text, *width))
-        .max()
-        .unwrap_or(1);
-    fit_row(sheet, row, lines)?;
-    Ok(())
-}
-
 /// A4 landscape, one page wide, the heading row repeated on every page.
 fn lay_out_report(sheet: &mut Worksheet, header_row: u32) -> Result<(), RenderError> {
     for (col, width) in REPORT_WIDTHS.iter().enumerate() {
@@ -339,20 +317,6 @@ pub fn return_report_json(processed: &ProcessedReturn) -> Result<Vec<u8>, Render
     Ok(bytes)
 }
 
-/// A return's period as the owner reads it: a plan update's own period, else "2020/21 Q2" or "2020/21".
-fn period_label(plan_period: &str, year: Option<f64>, quarter: Option<f64>) -> String {
-    if !plan_period.is_empty() {
-        return plan_period.to_owned();
-    }
-    match (year, quarter) {
-        (Some(year), Some(q)) if year > 0.0 && q > 0.0 => {
-            format!("{} Q{q}", FinancialYear(year as i32))
-        }
-        (Some(year), _) if year > 0.0 => FinancialYear(year as i32).to_string(),
-        _ => String::new(),
-    }
-}
-
 /// The dashboard owner's workbook: everything that needs chasing or the board's attention.
 pub fn exceptions_workbook(
     schemas: &Schemas,
@@ -380,14 +344,6 @@ pub fn exceptions_workbook(
         super::plans::plan_exceptions_sheet(&mut workbook, schemas, &consolidated.plans)?;
     }
     Ok(workbook.save_to_buffer()?)
-}
-
-/// A department's name as the owner knows it.
-fn department_name(schemas: &Schemas, id: &str) -> String {
-    schemas
-        .department(id)
-        .map(|d| d.name.clone())
-        .unwrap_or_else(|| id.to_owned())
 }
 
 /// The counts the owner looks at first.

@@ -5,10 +5,12 @@ mod dashboard;
 mod exceptions;
 mod pack;
 mod plans;
+mod received;
 
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 
 use crate::excel::fit_cell;
+use crate::period::FinancialYear;
 
 pub use dashboard::dashboard_workbook;
 pub use exceptions::{exceptions_workbook, return_report_json, return_report_workbook};
@@ -153,6 +155,49 @@ fn due_by(schemas: &crate::schema::Schemas, period: crate::period::Period) -> St
         })
         .map(|date| date.format("%d/%m/%Y").to_string())
         .unwrap_or_default()
+}
+
+/// A return's period as the owner reads it: a plan update's own period, else "2020/21 Q2" or "2020/21".
+pub(crate) fn period_label(plan_period: &str, year: Option<f64>, quarter: Option<f64>) -> String {
+    if !plan_period.is_empty() {
+        return plan_period.to_owned();
+    }
+    match (year, quarter) {
+        (Some(year), Some(q)) if year > 0.0 && q > 0.0 => {
+            format!("{} Q{q}", FinancialYear(year as i32))
+        }
+        (Some(year), _) if year > 0.0 => FinancialYear(year as i32).to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Writes a row of wrapped cells, top-aligned, and makes the row tall enough for the longest.
+fn write_wrapped_row(
+    sheet: &mut Worksheet,
+    row: u32,
+    first_col: u16,
+    cells: &[&str],
+    widths: &[f64],
+) -> Result<(), RenderError> {
+    for (offset, value) in cells.iter().enumerate() {
+        sheet.write_text_with_format(row, first_col + offset as u16, *value, &wrapped())?;
+    }
+    let lines = cells
+        .iter()
+        .zip(widths)
+        .map(|(text, width)| text_lines(text, *width))
+        .max()
+        .unwrap_or(1);
+    fit_row(sheet, row, lines)?;
+    Ok(())
+}
+
+/// A department's name as the owner knows it.
+fn department_name(schemas: &crate::schema::Schemas, id: &str) -> String {
+    schemas
+        .department(id)
+        .map(|d| d.name.clone())
+        .unwrap_or_else(|| id.to_owned())
 }
 
 /// Excel refuses sheet names over 31 characters or with []:*?/\ in them.

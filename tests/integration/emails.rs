@@ -69,6 +69,26 @@ fn the_sample_returns_sent_as_emails_give_the_same_tables_as_the_files() {
             .any(|row| row[5] == "PSD returns.eml › 2020-21 Q2 PSD return.xlsx"),
         "a figure names the email and the attachment"
     );
+    let returns = sheet_rows(&mail.dashboard(), "Returns");
+    assert_eq!(
+        returns[0][..5],
+        ["Received", "File", "Department", "Period", "Sent by"]
+    );
+    let psd_q2 = returns
+        .iter()
+        .find(|row| row[1] == "PSD returns.eml › 2020-21 Q2 PSD return.xlsx")
+        .expect("the PSD Q2 return in the Returns view");
+    assert_eq!(
+        psd_q2[2..],
+        [
+            "Professional Standards",
+            "2020/21 Q2",
+            "PSD Performance Analyst <psd.performance@example.police.uk>",
+            "15/10/2020 14:05",
+            "PSD integrity returns",
+            "accepted, 2 queries"
+        ]
+    );
     let again = mail.collate(&["run"]);
     assert!(
         crate::support::stderr(&again).contains("0 accepted, 0 rejected, 21 already processed"),

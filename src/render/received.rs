@@ -1,0 +1,87 @@
+//! The dashboard's `Returns` sheet: every return received, in the order it arrived, who sent it and when
+//! (for a return that came by email), and what became of it.
+
+use rust_xlsxwriter::Workbook;
+
+use super::{RenderError, department_name, list_sheet, period_label, write_wrapped_row};
+use crate::consolidate::{Consolidated, ReceivedReturn};
+use crate::schema::Schemas;
+
+const HEADERS: [&str; 8] = [
+    "Received",
+    "File",
+    "Department",
+    "Period",
+    "Sent by",
+    "Sent",
+    "Subject",
+    "Outcome",
+];
+const WIDTHS: [f64; 8] = [19.0, 40.0, 20.0, 11.0, 30.0, 19.0, 26.0, 22.0];
+
+pub fn returns_sheet(
+    workbook: &mut Workbook,
+    schemas: &Schemas,
+    consolidated: &Consolidated,
+) -> Result<(), RenderError> {
+    let sheet = workbook.add_worksheet();
+    list_sheet(sheet, "Returns", &HEADERS)?;
+    for (i, received) in ReceivedReturn::rows(&consolidated.received)?
+        .iter()
+        .enumerate()
+    {
+        let cells = row_cells(schemas, received);
+        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+        write_wrapped_row(sheet, 1 + i as u32, 0, &cells, &WIDTHS)?;
+    }
+    for (col, width) in WIDTHS.iter().enumerate() {
+        sheet.set_column_width(col as u16, *width)?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    Ok(())
+}
+
+/// "2020-10-15T09:00:00+01:00" as the owner reads a time: "15/10/2020 09:00"; anything else as it is.
+fn uk_time(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|time| time.format("%d/%m/%Y %H:%M").to_string())
+        .unwrap_or_else(|_| rfc3339.to_owned())
+}
+
+/// A return's row, in the order of `HEADERS`.
+fn row_cells(schemas: &Schemas, received: &ReceivedReturn) -> [String; 8] {
+    let sent_by = match (
+        received.sender_name.as_str(),
+        received.sender_address.as_str(),
+    ) {
+        ("", "") => "(saved as a file)".to_owned(),
+        ("", address) => address.to_owned(),
+        (name, address) => format!("{name} <{address}>"),
+    };
+    let count = |n: Option<f64>, one: &str, many: &str| match n.unwrap_or(0.0) as u64 {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    };
+    let outcome = match received.accepted {
+        Some(true) if received.warnings.unwrap_or(0.0) > 0.0 => {
+            format!("accepted, {}", count(received.warnings, "query", "queries"))
+        }
+        Some(true) => "accepted".to_owned(),
+        _ => format!("rejected, {}", count(received.errors, "error", "errors")),
+    };
+    let department = if received.department.is_empty() {
+        String::new()
+    } else {
+        department_name(schemas, &received.department)
+    };
+    [
+        uk_time(&received.received_at),
+        received.source_file.clone(),
+        department,
+        period_label(&received.plan_period, received.ret_year, received.ret_q),
+        sent_by,
+        uk_time(&received.sent_at),
+        received.subject.clone(),
+        outcome,
+    ]
+}
