@@ -24,8 +24,11 @@ pub fn check(locations: &Locations, args: &CheckArgs) -> anyhow::Result<u8> {
     let workers = locations.workers(&schemas)?;
     let mut any_rejected = false;
     let mut reports = Vec::new();
-    for file in &args.files {
-        let processed = process_file(&workers, file);
+    for processed in args
+        .files
+        .iter()
+        .flat_map(|file| process_file(&schemas, &workers, file))
+    {
         let validated = &processed.validated;
         any_rejected |= !validated.accepted();
         if args.json {

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::inbox::{
-    DEFAULT_SETTLE, Received, file_name, receive, received_at, scan_inbox, set_aside,
-    set_aside_because, sha256_hex, wait_for_young_files, write_inbox_status,
+    DEFAULT_SETTLE, Received, file_name, receive, scan_inbox, set_aside, set_aside_because,
+    sha256_hex, wait_for_young_files, write_inbox_status,
 };
 use super::outputs::{Written, write_outputs};
 use super::{Folders, Outcome, RunSummary};
@@ -17,12 +17,16 @@ use crate::read::message::{Unpacked, is_message_name};
 use crate::render;
 use crate::schema::{Schemas, Severity};
 use crate::store::{History, ProcessedReturn, ReturnKey, Store, return_key, tables_for};
-use crate::validate::{BuiltinCheck, Validated};
+use crate::validate::{BuiltinCheck, Validated, check_sender};
 use crate::worker::WorkerPool;
 
 /// Validates received files on the workers, all at once, results in the order given. Never fails: a
 /// file that cannot be read from disk, or that a worker dies on, is a rejected return.
-pub fn validate_received(workers: &WorkerPool, received: Vec<Received>) -> Vec<ProcessedReturn> {
+pub fn validate_received(
+    schemas: &Schemas,
+    workers: &WorkerPool,
+    received: Vec<Received>,
+) -> Vec<ProcessedReturn> {
     let readable: Vec<(&str, &[u8])> = received
         .iter()
         .filter_map(|r| Some((r.file.as_str(), r.bytes.as_deref().ok()?)))
@@ -40,6 +44,10 @@ pub fn validate_received(workers: &WorkerPool, received: Vec<Received>) -> Vec<P
                     "Check the file is not open elsewhere and save it into the inbox again.",
                 ),
             };
+            let mut validated = validated;
+            if let Some(message) = &received.message {
+                check_sender(schemas, &mut validated, message);
+            }
             ProcessedReturn {
                 sha256: received.sha256,
                 source_file: received.file,
@@ -51,16 +59,56 @@ pub fn validate_received(workers: &WorkerPool, received: Vec<Received>) -> Vec<P
         .collect()
 }
 
-/// Reads, hashes and validates one file (in a worker).
-pub fn process_file(workers: &WorkerPool, path: &Path) -> ProcessedReturn {
-    let mut processed = validate_received(workers, vec![receive(path)]);
-    processed.pop().unwrap_or_else(|| ProcessedReturn {
-        sha256: String::new(),
-        source_file: file_name(path),
-        received_at: received_at(path),
-        validated: Validated::default(),
-        message: None,
-    })
+/// Reads, hashes and validates one file (in a worker): a workbook is one return; a saved email is one
+/// return per workbook attached, or one rejected return saying why it holds none.
+pub fn process_file(schemas: &Schemas, workers: &WorkerPool, path: &Path) -> Vec<ProcessedReturn> {
+    let received = receive(path);
+    if !is_message_name(&received.file) {
+        return validate_received(schemas, workers, vec![received]);
+    }
+    match open_message(workers, &received) {
+        Ok(attachments) => validate_received(schemas, workers, attachments),
+        Err(reason) => vec![ProcessedReturn {
+            sha256: received.sha256,
+            source_file: received.file.clone(),
+            received_at: received.received_at,
+            validated: Validated::rejected(
+                &received.file,
+                BuiltinCheck::UnsupportedFile,
+                reason,
+                "Save the return attached to the email into the inbox instead.",
+            ),
+            message: None,
+        }],
+    }
+}
+
+/// A saved email's workbooks as returns received (opened in a worker), or why it holds none.
+fn open_message(workers: &WorkerPool, email: &Received) -> Result<Vec<Received>, String> {
+    let bytes = email
+        .bytes
+        .as_deref()
+        .map_err(|error| format!("the file cannot be opened: {error}"))?;
+    let mut opened = workers.unpack_all(&[(email.file.as_str(), bytes)]);
+    let unpacked = opened
+        .pop()
+        .unwrap_or_else(|| Err("it was not read".into()))?;
+    if unpacked.workbooks.is_empty() {
+        return Err(no_workbook_reason(&email.file, &unpacked));
+    }
+    Ok(attachments_received(email, unpacked))
+}
+
+/// Why an email that opened holds no return.
+fn no_workbook_reason(file: &str, unpacked: &Unpacked) -> String {
+    if unpacked.others.is_empty() {
+        format!("{file} carries no attachment, so no return")
+    } else {
+        format!(
+            "{file} carries no spreadsheet return (its attachments: {})",
+            unpacked.others.join(", ")
+        )
+    }
 }
 
 /// A saved email's workbooks as returns received with it: each named after the email and the attachment
@@ -194,7 +242,7 @@ impl<'s> Collator<'s> {
                 next = following.map(|chunk| scope.spawn(move || receive_all(chunk)));
                 let received = self.open_messages(received, &mut summary)?;
                 let new = self.only_new(received, &mut summary);
-                for processed in validate_received(self.workers, new) {
+                for processed in validate_received(self.schemas, self.workers, new) {
                     let replaces = self.replaces(&processed, &mut in_use)?;
                     report_outcome(&processed, replaces.as_deref(), &mut summary);
                     reports_written |=
@@ -286,13 +334,10 @@ impl<'s> Collator<'s> {
         summary: &mut RunSummary,
     ) -> Result<(), FatalError> {
         let reason = match outcome {
-            Ok(unpacked) if unpacked.others.is_empty() => {
-                format!("{file} carries no attachment, so no return: collate set it aside.\n")
-            }
             Ok(unpacked) => format!(
-                "{file} carries no spreadsheet return (its attachments: {}), so collate set it aside.\n\
+                "{}, so collate set it aside.\n\
                  If a return was meant to be attached, ask for it as .xlsx.\n",
-                unpacked.others.join(", ")
+                no_workbook_reason(file, &unpacked)
             ),
             Err(reason) => format!(
                 "{file} could not be read as an email ({reason}), so collate set it aside.\n\

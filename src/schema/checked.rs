@@ -136,6 +136,26 @@ pub struct Department {
     pub id: String,
     pub name: String,
     pub aliases: Vec<String>,
+    /// Who may send the department's returns by email (addresses, or domains as "@example.uk"); empty
+    /// when the schema names none, and then anyone may.
+    pub contacts: Vec<String>,
+    /// How a return emailed by someone who is not a contact is raised.
+    pub sender_not_a_contact: Severity,
+}
+
+impl Department {
+    /// Whether `address` is one of the department's contacts (or the department names none).
+    pub fn is_contact(&self, address: &str) -> bool {
+        let address = address.trim().to_ascii_lowercase();
+        self.contacts.is_empty()
+            || self.contacts.iter().any(|contact| {
+                let contact = contact.trim().to_ascii_lowercase();
+                match contact.strip_prefix('@') {
+                    Some(domain) => address.rsplit_once('@').is_some_and(|(_, d)| d == domain),
+                    None => address == contact,
+                }
+            })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -457,4 +477,29 @@ pub enum Check {
     NoFutureQuarters,
     /// Every quarterly figure up to the return's quarter is filled in.
     FiguresComplete,
+}
+
+#[cfg(test)]
+mod contact_tests {
+    use super::*;
+
+    fn psd(contacts: &[&str]) -> Department {
+        Department {
+            id: "PSD".into(),
+            name: "Professional Standards".into(),
+            aliases: Vec::new(),
+            contacts: contacts.iter().map(|c| c.to_string()).collect(),
+            sender_not_a_contact: Severity::Warning,
+        }
+    }
+
+    #[test]
+    fn a_contact_is_an_address_or_anyone_at_a_domain() {
+        let department = psd(&["Analyst@PSD.example.uk", "@standards.example.uk"]);
+        assert!(department.is_contact("analyst@psd.example.uk"));
+        assert!(department.is_contact("anyone@standards.example.uk"));
+        assert!(!department.is_contact("deputy@psd.example.uk"));
+        assert!(!department.is_contact("x@evil-standards.example.uk"));
+        assert!(psd(&[]).is_contact("anyone@anywhere.uk"), "no contacts: anyone");
+    }
 }

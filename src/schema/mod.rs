@@ -190,10 +190,26 @@ fn compile_departments(file: &Path, raw: RawDepartments) -> Result<Vec<Departmen
                 format!("department `{}` is declared twice", department.id),
             ));
         }
+        let key = format!("departments[{index}]");
+        let sender_not_a_contact = match department.sender_not_a_contact.as_deref() {
+            None => Severity::Warning,
+            Some(text) => parse_severity(file, &format!("{key}.sender_not_a_contact"), text)?,
+        };
+        if let Some(bad) = department.contacts.iter().find(|c| !c.contains('@')) {
+            return Err(FatalError::schema(
+                file,
+                format!("{key}.contacts"),
+                format!(
+                    "`{bad}` is neither an address (name@example.uk) nor a domain (@example.uk)"
+                ),
+            ));
+        }
         departments.push(Department {
             id: department.id,
             name: department.name,
             aliases: department.aliases,
+            contacts: department.contacts,
+            sender_not_a_contact,
         });
     }
     Ok(departments)

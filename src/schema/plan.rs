@@ -665,6 +665,8 @@ title = "A measure"
             id: "SD".into(),
             name: "Strategic Development".into(),
             aliases: vec![],
+            contacts: vec![],
+            sender_not_a_contact: crate::schema::Severity::Warning,
         }];
         compile_plan(Path::new("p.toml"), raw, &departments).expect("plan compiles")
     }

@@ -63,6 +63,11 @@ pub struct RawDepartment {
     pub name: String,
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// Who may send the department's returns by email: addresses, or domains ("@psd.example.uk").
+    #[serde(default)]
+    pub contacts: Vec<String>,
+    /// What a return emailed by someone else is: "warning" (a query, the default) or "error".
+    pub sender_not_a_contact: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

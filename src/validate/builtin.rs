@@ -40,6 +40,7 @@ builtin_checks! {
     UnreadablePeriod => "unreadable-period",
     CoverPeriodMismatch => "cover-period-mismatch",
     HiddenSheet => "hidden-sheet",
+    SenderNotAContact => "sender-not-a-contact",
     // The figures and the analysis.
     TemplateLayout => "template-layout",
     RowFoundByName => "row-found-by-name",

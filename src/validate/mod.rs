@@ -7,6 +7,7 @@ mod figures;
 mod identify;
 mod plan;
 mod rules;
+mod sender;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,7 @@ pub use builtin::BuiltinCheck;
 pub use cells::{CellNumber, check_number, read_date, read_number};
 use checker::Checker;
 pub use plan::{COVER_ROWS, COVER_SHEET, PlanUpdateIdentity, StatusUpdate};
+pub use sender::check_sender;
 
 /// Which return this is, as the workbook itself states it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,6 +124,15 @@ impl Validated {
                 message: reason,
                 guidance: guidance.to_owned(),
             }],
+        }
+    }
+
+    /// Adds an exception found outside the workbook (who sent it, say).
+    pub fn push_exception(&mut self, exception: Exception) {
+        match self {
+            Validated::Unidentified { exceptions }
+            | Validated::Figures { exceptions, .. }
+            | Validated::PlanUpdate { exceptions, .. } => exceptions.push(exception),
         }
     }
 

@@ -145,3 +145,60 @@ fn the_same_return_saved_as_a_file_and_attached_to_an_email_counts_once() {
         "{log}"
     );
 }
+
+/// The installation's PSD entry given contacts (and, if any, how a stranger's return is raised).
+fn psd_contacts(installation: &Installation, extra: &str) {
+    let path = installation
+        .inbox()
+        .with_file_name("schemas")
+        .join("departments.toml");
+    let text = std::fs::read_to_string(&path).expect("departments.toml");
+    let psd = "aliases = [\"PSD\", \"Professional Standards Department\"]";
+    assert!(text.contains(psd));
+    let with = format!("{psd}\ncontacts = [\"psd.performance@example.police.uk\"]\n{extra}");
+    std::fs::write(&path, text.replace(psd, &with)).expect("write");
+}
+
+#[test]
+fn a_return_emailed_by_someone_not_a_contact_of_its_department_is_queried() {
+    let installation = Installation::new();
+    psd_contacts(&installation, "");
+    receive_emails(&installation, &[emails("forwarded PSD return.eml")]);
+    assert_eq!(installation.run(), 0, "a query only");
+    let output = installation.collate(&["check", "inbox/forwarded PSD return.eml"]);
+    let report = crate::support::stdout(&output);
+    assert!(
+        report.contains("warning sender-not-a-contact")
+            && report.contains("emailed by deputy@example.police.uk, who is not one of its contacts (psd.performance@example.police.uk)"),
+        "{report}"
+    );
+}
+
+#[test]
+fn where_the_schema_says_so_a_strangers_return_is_rejected() {
+    let installation = Installation::new();
+    psd_contacts(&installation, "sender_not_a_contact = \"error\"");
+    receive_emails(&installation, &[emails("forwarded PSD return.eml")]);
+    assert_eq!(installation.run(), 1, "rejected");
+    let rows = sheet_rows(&installation.exceptions(), "Rejected");
+    assert!(
+        rows.iter()
+            .any(|row| row.iter().any(|c| c == "sender-not-a-contact")),
+        "{rows:?}"
+    );
+}
+
+#[test]
+fn a_return_from_a_contact_raises_nothing_about_its_sender() {
+    let installation = Installation::new();
+    psd_contacts(&installation, "");
+    receive_emails(&installation, &[emails("sample/PSD returns.eml")]);
+    assert_eq!(installation.run(), 0);
+    let rows = sheet_rows(&installation.exceptions(), "Warnings");
+    assert!(
+        !rows
+            .iter()
+            .any(|row| row.iter().any(|c| c == "sender-not-a-contact")),
+        "{rows:?}"
+    );
+}
