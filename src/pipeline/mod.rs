@@ -47,6 +47,11 @@ impl Folders {
     pub fn return_reports(&self) -> PathBuf {
         self.outbox.join("returns")
     }
+
+    /// Where the draft replies to departments are written, one per return with exceptions.
+    pub fn replies(&self) -> PathBuf {
+        self.outbox.join("replies")
+    }
 }
 
 /// What became of one file in the inbox.

@@ -245,8 +245,12 @@ impl<'s> Collator<'s> {
                 for processed in validate_received(self.schemas, self.workers, new) {
                     let replaces = self.replaces(&processed, &mut in_use)?;
                     report_outcome(&processed, replaces.as_deref(), &mut summary);
-                    reports_written |=
-                        write_return_report(&self.folders, &processed, replaces.as_deref())?;
+                    reports_written |= write_return_report(
+                        self.schemas,
+                        &self.folders,
+                        &processed,
+                        replaces.as_deref(),
+                    )?;
                     batch.push(processed);
                 }
             }
@@ -481,6 +485,7 @@ fn report_outcome(processed: &ProcessedReturn, replaces: Option<&str>, summary: 
 /// something to send back. A clean return has none: its outcome is in the store's returns table. Returns
 /// whether a report was written.
 fn write_return_report(
+    schemas: &Schemas,
     folders: &Folders,
     processed: &ProcessedReturn,
     replaces: Option<&str>,
@@ -491,9 +496,12 @@ fn write_return_report(
         with_suffix(".exceptions.xlsx"),
         with_suffix(".exceptions.json"),
     );
+    let reply = folders
+        .replies()
+        .join(format!("{}.eml", processed.source_file));
     if processed.validated.exceptions().is_empty() {
         // A clean return replacing one of the same name must not leave the old report behind.
-        for stale in [&xlsx, &json] {
+        for stale in [&xlsx, &json, &reply] {
             if stale.exists() {
                 std::fs::remove_file(stale).map_err(|error| FatalError::output(stale, error))?;
             }
@@ -507,9 +515,13 @@ fn write_return_report(
         &json,
         &render::return_report_json(processed).map_err(|e| fail(&json, e))?,
     )?;
-    write_atomically_deferred(
-        &xlsx,
-        &render::return_report_workbook(processed, replaces).map_err(|e| fail(&xlsx, e))?,
-    )?;
+    let workbook =
+        render::return_report_workbook(processed, replaces).map_err(|e| fail(&xlsx, e))?;
+    write_atomically_deferred(&xlsx, &workbook)?;
+    let draft = render::reply_draft(schemas, processed, &workbook)
+        .map_err(|error| FatalError::output(&reply, error))?;
+    if let Some(draft) = draft {
+        write_atomically_deferred(&reply, &draft)?;
+    }
     Ok(true)
 }

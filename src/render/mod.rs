@@ -6,6 +6,7 @@ mod exceptions;
 mod pack;
 mod plans;
 mod received;
+mod reply;
 
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 
@@ -16,6 +17,7 @@ pub use dashboard::dashboard_workbook;
 pub use exceptions::{exceptions_workbook, return_report_json, return_report_workbook};
 pub use pack::{OwedReturn, pack_cover};
 pub use plans::PLAN_STATUS_HEADERS;
+pub use reply::reply_draft;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {

@@ -500,6 +500,9 @@ mod contact_tests {
         assert!(department.is_contact("anyone@standards.example.uk"));
         assert!(!department.is_contact("deputy@psd.example.uk"));
         assert!(!department.is_contact("x@evil-standards.example.uk"));
-        assert!(psd(&[]).is_contact("anyone@anywhere.uk"), "no contacts: anyone");
+        assert!(
+            psd(&[]).is_contact("anyone@anywhere.uk"),
+            "no contacts: anyone"
+        );
     }
 }

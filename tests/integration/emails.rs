@@ -202,3 +202,91 @@ fn a_return_from_a_contact_raises_nothing_about_its_sender() {
         "{rows:?}"
     );
 }
+
+/// The draft reply to the forwarded PSD return, after a run.
+fn forwarded_reply(installation: &Installation) -> PathBuf {
+    receive_emails(installation, &[emails("forwarded PSD return.eml")]);
+    assert_eq!(installation.run(), 0);
+    installation
+        .outbox()
+        .join("replies/forwarded PSD return.eml › 2020-21 Q2 PSD return.xlsx.eml")
+}
+
+#[test]
+fn a_return_with_queries_gets_a_draft_reply_threaded_under_its_email() {
+    use calamine::Reader;
+    use mail_parser::{MessageParser, MimeHeaders};
+    let installation = Installation::new();
+    let bytes = std::fs::read(forwarded_reply(&installation)).expect("the draft reply");
+    let draft = MessageParser::default().parse(&bytes).expect("a message");
+    let to = draft
+        .to()
+        .and_then(|to| to.first())
+        .and_then(|a| a.address());
+    assert_eq!(to, Some("deputy@example.police.uk"));
+    assert_eq!(draft.subject(), Some("Re: Fw: PSD Q2 return"));
+    assert_eq!(
+        draft.in_reply_to().as_text(),
+        Some("sample-21@example.police.uk")
+    );
+    assert_eq!(draft.header_raw("X-Unsent").map(str::trim), Some("1"));
+    let body = draft.body_text(0).expect("a text body");
+    assert!(
+        body.contains("Queries to answer:") && body.contains("- PSD!E8: "),
+        "{body}"
+    );
+    let attachment = draft.attachment(0).expect("the exceptions workbook");
+    assert_eq!(
+        attachment.attachment_name(),
+        Some("forwarded PSD return.eml › 2020-21 Q2 PSD return.xlsx.exceptions.xlsx")
+    );
+    let mut workbook =
+        calamine::Xlsx::new(std::io::Cursor::new(attachment.contents().to_vec())).expect("xlsx");
+    let sheet = workbook
+        .worksheet_range("Exceptions")
+        .expect("Exceptions sheet");
+    let places: Vec<String> = sheet
+        .rows()
+        .filter_map(|row| row.first().map(|c| c.to_string()))
+        .collect();
+    assert!(places.iter().any(|p| p.contains("E8")), "{places:?}");
+}
+
+#[test]
+fn pythons_email_package_reads_the_draft_reply_the_same_way() {
+    let installation = Installation::new();
+    let draft = forwarded_reply(&installation);
+    let script = r#"
+import email, email.policy, json, sys
+m = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)
+print(json.dumps({
+    'to': str(m['To']), 'subject': str(m['Subject']), 'in_reply_to': str(m['In-Reply-To']),
+    'unsent': str(m['X-Unsent']), 'body': m.get_body(('plain',)).get_content(),
+    'attachments': [a.get_filename() for a in m.iter_attachments()],
+}))
+"#;
+    let output = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&draft)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let read: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(read["to"], "deputy@example.police.uk");
+    assert_eq!(read["subject"], "Re: Fw: PSD Q2 return");
+    assert_eq!(read["in_reply_to"], "<sample-21@example.police.uk>");
+    assert_eq!(read["unsent"], "1");
+    assert!(
+        read["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("PSD!D6: "))
+    );
+    assert_eq!(
+        read["attachments"][0],
+        "forwarded PSD return.eml › 2020-21 Q2 PSD return.xlsx.exceptions.xlsx"
+    );
+}

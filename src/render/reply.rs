@@ -1,0 +1,141 @@
+//! Draft replies to departments: for a return with exceptions, an email the owner opens, reads and sends.
+//! It goes to whoever sent the return (or the department's contacts), threads under their message, says
+//! in plain words what to fix and what to answer, each with its cell, and carries the return's exception
+//! workbook. `X-Unsent: 1` makes Outlook open it as an editable draft rather than a received message.
+
+use mail_builder::MessageBuilder;
+use mail_builder::headers::content_type::ContentType;
+use mail_builder::headers::raw::Raw;
+use mail_builder::mime::MimePart;
+
+use crate::exception::Exception;
+use crate::schema::{Schemas, Severity};
+use crate::store::ProcessedReturn;
+
+/// The draft reply for a return with exceptions; `None` for a clean return.
+pub fn reply_draft(
+    schemas: &Schemas,
+    processed: &ProcessedReturn,
+    report: &[u8],
+) -> std::io::Result<Option<Vec<u8>>> {
+    let exceptions = processed.validated.exceptions();
+    if exceptions.is_empty() {
+        return Ok(None);
+    }
+    let department = processed
+        .validated
+        .department()
+        .and_then(|id| schemas.department(id));
+    let recipients: Vec<String> = match &processed.message {
+        Some(message) if !message.sender_address.is_empty() => vec![message.sender_address.clone()],
+        _ => department
+            .map(|d| {
+                d.contacts
+                    .iter()
+                    .filter(|c| !c.starts_with('@'))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    let subject = match &processed.message {
+        Some(message) => format!("Re: {}", message.subject.trim_start_matches("Re: ")),
+        None => format!("Your return {}", processed.source_file),
+    };
+    // Fixed from the return itself, so that the same return always gives the same draft.
+    let key: String = processed.sha256.chars().take(16).collect();
+    let sent = chrono::DateTime::parse_from_rfc3339(&processed.received_at)
+        .map(|t| t.timestamp())
+        .unwrap_or(0);
+    let attachment = format!("{}.exceptions.xlsx", processed.source_file);
+    let body = MimePart::new(
+        ContentType::new("multipart/mixed").attribute("boundary", format!("collate-{key}")),
+        vec![
+            MimePart::new(
+                "text/plain",
+                body_text(schemas, processed, department.map(|d| d.name.as_str())),
+            ),
+            MimePart::new(
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                report.to_vec(),
+            )
+            .attachment(attachment),
+        ],
+    );
+    let mut draft = MessageBuilder::new()
+        .subject(subject)
+        .message_id(format!("{key}.reply@collate"))
+        .date(sent)
+        .header("X-Unsent", Raw::new("1"))
+        .body(body);
+    if !recipients.is_empty() {
+        draft = draft.to(recipients);
+    }
+    if let Some(id) = processed
+        .message
+        .as_ref()
+        .map(|m| m.message_id.clone())
+        .filter(|id| !id.is_empty())
+    {
+        draft = draft.in_reply_to(id.clone()).references(id);
+    }
+    draft.write_to_vec().map(Some)
+}
+
+/// The reply's words: what was received, then the errors to fix and the queries to answer.
+fn body_text(schemas: &Schemas, processed: &ProcessedReturn, department: Option<&str>) -> String {
+    let exceptions = processed.validated.exceptions();
+    let what = processed
+        .message
+        .as_ref()
+        .map_or(processed.source_file.as_str(), |m| m.attachment.as_str());
+    let period = processed
+        .validated
+        .period_label()
+        .map(|p| format!(" for {p}"))
+        .unwrap_or_default();
+    let mut text = format!(
+        "Dear {},\n\nThank you for your return{period} ({what}).\n\n",
+        department.unwrap_or("colleague")
+    );
+    if processed.validated.accepted() {
+        text.push_str("It has been accepted. Please answer the queries below; a corrected return is welcome if a figure was wrong.\n");
+    } else {
+        text.push_str("It could not be accepted yet: please correct what is listed under \"To fix\" and send the return again.\n");
+    }
+    for (heading, severity) in [
+        ("To fix", Severity::Error),
+        ("Queries to answer", Severity::Warning),
+    ] {
+        let listed: Vec<&Exception> = exceptions
+            .iter()
+            .filter(|e| e.severity == severity)
+            .collect();
+        if listed.is_empty() {
+            continue;
+        }
+        text.push_str(&format!("\n{heading}:\n"));
+        for exception in listed {
+            text.push_str(&format!("- {}\n", line(exception)));
+        }
+    }
+    text.push_str(&format!(
+        "\nThe attached workbook lists each of these with its cell.\n\nKind regards,\n{} {}\n",
+        schemas.dashboard.force, schemas.dashboard.title
+    ));
+    text
+}
+
+/// One exception as the department reads it: where, what is wrong, what to do.
+fn line(exception: &Exception) -> String {
+    let place = match (exception.sheet.as_str(), exception.cell.as_str()) {
+        ("", _) => String::new(),
+        (sheet, "") => format!("{sheet}: "),
+        (sheet, cell) => format!("{sheet}!{cell}: "),
+    };
+    let mut line = format!("{place}{}", exception.message);
+    if !exception.guidance.is_empty() {
+        line.push_str(&format!(". {}", exception.guidance));
+    }
+    line
+}
