@@ -158,12 +158,14 @@ pub fn write_pack(
                 FatalError::output(&folder.join(&file), Cause::Other(Box::new(error)))
             })?;
         write_atomically(&folder.join(&file), &bytes)?;
-        owed.push(OwedReturn {
+        let return_owed = OwedReturn {
             department,
             template: template.title.clone(),
             file,
             rejected_file: missing.rejected_file,
-        });
+        };
+        write_reminder(schemas, (&folder, period), &return_owed, &bytes)?;
+        owed.push(return_owed);
     }
     let cover = render::pack_cover(schemas, period, &owed).map_err(|error| {
         FatalError::output(&folder.join(COVER_FILE), Cause::Other(Box::new(error)))
@@ -173,15 +175,54 @@ pub fn write_pack(
     Ok(Pack { folder, owed })
 }
 
-/// Removes the templates an earlier pack for the period wrote for returns no longer owed, so that the
-/// folder holds only what is still to be sent.
+/// The reminder draft for a return owed, beside its template: `Reminder - <template file>.eml`.
+fn write_reminder(
+    schemas: &Schemas,
+    (folder, period): (&Path, Period),
+    owed: &OwedReturn,
+    template: &[u8],
+) -> Result<(), FatalError> {
+    let path = folder.join(reminder_name(&owed.file));
+    let to = schemas
+        .departments
+        .iter()
+        .find(|d| d.name == owed.department)
+        .map(|d| {
+            d.contacts
+                .iter()
+                .filter(|c| !c.starts_with('@'))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let reminder = render::Reminder {
+        owed,
+        to,
+        period,
+        due: render::due_by(schemas, period),
+        template,
+    };
+    let draft = render::reminder_draft(schemas, &reminder)
+        .map_err(|error| FatalError::output(&path, error))?;
+    write_atomically(&path, &draft)
+}
+
+fn reminder_name(template_file: &str) -> String {
+    format!("Reminder - {}.eml", template_file.trim_end_matches(".xlsx"))
+}
+
+/// Removes the templates and reminders an earlier pack for the period wrote for returns no longer owed,
+/// so that the folder holds only what is still to be sent.
 fn remove_stale(folder: &Path, owed: &[OwedReturn]) -> Result<(), FatalError> {
     let entries = std::fs::read_dir(folder)
         .map_err(|error| FatalError::folder_failed(folder, "list the pack folder", error))?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let ours = name.ends_with(".xlsx") && name != COVER_FILE;
-        if ours && !owed.iter().any(|o| o.file == name) {
+        let ours = (name.ends_with(".xlsx") || name.ends_with(".eml")) && name != COVER_FILE;
+        let still_owed = owed
+            .iter()
+            .any(|o| o.file == name || reminder_name(&o.file) == name);
+        if ours && !still_owed {
             std::fs::remove_file(entry.path())
                 .map_err(|error| FatalError::output(&entry.path(), error))?;
         }

@@ -17,7 +17,7 @@ pub use dashboard::dashboard_workbook;
 pub use exceptions::{exceptions_workbook, return_report_json, return_report_workbook};
 pub use pack::{OwedReturn, pack_cover};
 pub use plans::PLAN_STATUS_HEADERS;
-pub use reply::reply_draft;
+pub use reply::{Reminder, reminder_draft, reply_draft};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -146,7 +146,7 @@ impl WriteText for Worksheet {
 
 /// The date a quarter's returns are due, as the board reads dates ("30/10/2020"): the schema's
 /// `returns_due_days` after the quarter ends. Empty for a whole-year period.
-fn due_by(schemas: &crate::schema::Schemas, period: crate::period::Period) -> String {
+pub fn due_by(schemas: &crate::schema::Schemas, period: crate::period::Period) -> String {
     period
         .quarter
         .and_then(|q| q.last_day(period.year))

@@ -139,3 +139,82 @@ fn line(exception: &Exception) -> String {
     }
     line
 }
+
+/// What a reminder is about: the return owed, by whom, by when, and its template.
+pub struct Reminder<'a> {
+    pub owed: &'a super::OwedReturn,
+    /// The department's contact addresses (none: the owner addresses it).
+    pub to: Vec<String>,
+    pub period: crate::period::Period,
+    /// "30/10/2020".
+    pub due: String,
+    pub template: &'a [u8],
+}
+
+/// A reminder draft for a return still owed: to the department's contacts, with its template attached
+/// (filled in with the period and the year's figures so far) and the due date in the body.
+pub fn reminder_draft(schemas: &Schemas, reminder: &Reminder<'_>) -> std::io::Result<Vec<u8>> {
+    let owed = reminder.owed;
+    let key = short_hash(&format!("{}|{}", reminder.period, owed.file));
+    let status = match &owed.rejected_file {
+        None => "We have not received it yet.".to_owned(),
+        Some(file) => {
+            format!("The one we received ({file}) could not be accepted; the reply to it says why.")
+        }
+    };
+    let body = format!(
+        "Dear {},\n\nA reminder that your {} for {} is due by {}. {status}\n\n\
+         The template is attached, already filled in with the period, your department and the figures \
+         accepted so far this year: please fill in the yellow cells and send it back.\n\n\
+         Kind regards,\n{} {}\n",
+        owed.department,
+        owed.template,
+        reminder.period,
+        reminder.due,
+        schemas.dashboard.force,
+        schemas.dashboard.title
+    );
+    let parts = MimePart::new(
+        ContentType::new("multipart/mixed").attribute("boundary", format!("collate-{key}")),
+        vec![
+            MimePart::new("text/plain", body),
+            MimePart::new(
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                reminder.template.to_vec(),
+            )
+            .attachment(owed.file.clone()),
+        ],
+    );
+    let mut draft = MessageBuilder::new()
+        .subject(format!(
+            "Reminder: {} for {}, due by {}",
+            owed.template, reminder.period, reminder.due
+        ))
+        .message_id(format!("{key}.reminder@collate"))
+        .date(reminder_date(reminder.period))
+        .header("X-Unsent", Raw::new("1"))
+        .body(parts);
+    if !reminder.to.is_empty() {
+        draft = draft.to(reminder.to.clone());
+    }
+    draft.write_to_vec()
+}
+
+/// The end of the period reminded about, as the draft's date: fixed, so the same pack gives the same bytes.
+fn reminder_date(period: crate::period::Period) -> i64 {
+    period
+        .quarter
+        .and_then(|q| q.last_day(period.year))
+        .and_then(|day| day.and_hms_opt(12, 0, 0))
+        .map_or(0, |time| time.and_utc().timestamp())
+}
+
+/// The first 16 hex digits of a text's SHA-256: a stable key for a draft's id and boundary.
+fn short_hash(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

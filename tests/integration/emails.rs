@@ -290,3 +290,45 @@ print(json.dumps({
         "forwarded PSD return.eml › 2020-21 Q2 PSD return.xlsx.exceptions.xlsx"
     );
 }
+
+#[test]
+fn the_pack_has_a_reminder_draft_for_each_return_owed_with_its_template() {
+    use mail_parser::{MessageParser, MimeHeaders};
+    let installation = Installation::with_sample_inbox();
+    psd_contacts(&installation, "");
+    std::fs::remove_file(installation.inbox().join("2020-21 Q2 PSD return.xlsx")).expect("remove");
+    assert_eq!(installation.run(), 0);
+    let output = installation.collate(&["pack", "--period", "2020/21-Q2"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let folder = installation.outbox().join("pack/2020-21 Q2");
+    let bytes =
+        std::fs::read(folder.join("Reminder - 2020-21 Q2 Professional Standards return.eml"))
+            .expect("the reminder");
+    let draft = MessageParser::default().parse(&bytes).expect("a message");
+    let to = draft
+        .to()
+        .and_then(|to| to.first())
+        .and_then(|a| a.address());
+    assert_eq!(to, Some("psd.performance@example.police.uk"));
+    assert_eq!(
+        draft.subject(),
+        Some(
+            "Reminder: Professional Standards quarterly integrity return for 2020/21 Q2, due by 30/10/2020"
+        )
+    );
+    assert_eq!(draft.header_raw("X-Unsent").map(str::trim), Some("1"));
+    let body = draft.body_text(0).expect("body");
+    assert!(body.contains("is due by 30/10/2020"), "{body}");
+    let attachment = draft.attachment(0).expect("the template");
+    assert_eq!(
+        attachment.attachment_name(),
+        Some("2020-21 Q2 Professional Standards return.xlsx")
+    );
+    let template = std::fs::read(folder.join("2020-21 Q2 Professional Standards return.xlsx"))
+        .expect("template");
+    assert_eq!(
+        attachment.contents(),
+        template.as_slice(),
+        "the pack's own template"
+    );
+}

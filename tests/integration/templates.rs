@@ -295,6 +295,7 @@ fn the_pack_holds_a_prefilled_template_for_each_return_still_owed_and_who_owes_w
         files,
         [
             "2020-21 Q2 Professional Standards return.xlsx",
+            "Reminder - 2020-21 Q2 Professional Standards return.eml",
             "Who owes what.xlsx"
         ]
     );
@@ -321,6 +322,12 @@ fn the_pack_holds_a_prefilled_template_for_each_return_still_owed_and_who_owes_w
         "{output:?}"
     );
     assert!(!template.exists());
+    assert!(
+        !folder
+            .join("Reminder - 2020-21 Q2 Professional Standards return.eml")
+            .exists(),
+        "nor its reminder"
+    );
 }
 
 #[test]
