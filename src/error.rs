@@ -47,6 +47,13 @@ pub enum FatalError {
     Outputs(String),
     #[error("--period {period}: {reason}")]
     Period { period: String, reason: String },
+    /// The SMTP server named in `dashboard.toml` cannot be used.
+    #[error("the mail server {server} cannot be used")]
+    MailServer {
+        server: String,
+        #[source]
+        cause: Cause,
+    },
 }
 
 /// What failed underneath a fatal error.

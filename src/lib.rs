@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod read;
 pub mod render;
 pub mod schema;
+pub mod send;
 pub mod store;
 pub mod template;
 pub mod validate;

@@ -7,6 +7,7 @@ mod pack;
 mod prefer;
 mod rebuild;
 mod run;
+mod send;
 mod template;
 mod watch;
 
@@ -26,7 +27,7 @@ pub mod exit {
     /// Every return processed was accepted (queries may have been raised).
     pub const ACCEPTED: u8 = 0;
     /// At least one return was rejected, or a file was still being written and not read; the outputs
-    /// were still written.
+    /// were still written. For `collate send`: at least one draft could not be sent.
     pub const SOME_REJECTED: u8 = 1;
     /// Could not run: bad schema, unusable folder, bad arguments.
     pub const COULD_NOT_RUN: u8 = 2;
@@ -126,6 +127,9 @@ enum Command {
     Template(template::TemplateArgs),
     /// Write the quarter's pack: a prefilled template for every return still owed, and who owes what.
     Pack(pack::PackArgs),
+    /// Send the draft replies and reminders in the outbox through the mail server dashboard.toml names,
+    /// each once.
+    Send(send::SendArgs),
     /// Watch the inbox: process each return within seconds of it landing, until stopped (Ctrl-C, SIGTERM).
     Watch(watch::WatchArgs),
     /// Reads returns handed over on standard input, for `collate` itself (one worker of its pool).
@@ -214,6 +218,7 @@ pub fn main() -> ExitCode {
         Command::Use(args) => prefer::prefer(&cli.locations, args),
         Command::Template(args) => template::template(&cli.locations, args),
         Command::Pack(args) => pack::pack(&cli.locations, args),
+        Command::Send(args) => send::send(&cli.locations, args),
         Command::Watch(args) => watch::watch(&cli.locations, args),
         Command::ReadWorker => read_worker(&cli.locations),
     };

@@ -68,6 +68,35 @@ pub struct DashboardSettings {
     pub limits: ReadLimits,
     /// How the templates sent to departments are guarded (`[templates]` in `dashboard.toml`).
     pub templates: TemplateSettings,
+    /// Sending the drafts (`[mail]` in `dashboard.toml`): without a server named there, nothing is sent.
+    pub mail: MailSettings,
+}
+
+/// `[mail]` in `dashboard.toml`: the owner's address and the SMTP server `collate send` uses.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailSettings {
+    /// The address the drafts are sent from: the owner's.
+    pub from: Option<String>,
+    pub smtp: Option<SmtpSettings>,
+}
+
+/// `[mail.smtp]`: where to send. Credentials are never in the file: only the names of the environment
+/// variables that hold them.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    /// "starttls" (the default), "tls" (implicit TLS, port 465) or "none" (a relay on the same network).
+    #[serde(default = "default_security")]
+    pub security: String,
+    pub username_env: Option<String>,
+    pub password_env: Option<String>,
+}
+
+fn default_security() -> String {
+    "starttls".to_owned()
 }
 
 /// How the templates `collate` writes are guarded. By default the sheets and the workbook's structure are

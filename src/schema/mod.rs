@@ -75,6 +75,7 @@ pub fn load(dir: &Path) -> Result<Schemas, FatalError> {
             returns_due_days: raw_dashboard.returns_due_days,
             limits: check_limits(&dashboard_file, raw_dashboard.limits)?,
             templates: raw_dashboard.templates,
+            mail: check_mail(&dashboard_file, raw_dashboard.mail)?,
         },
         departments,
         catalogue,
@@ -153,6 +154,27 @@ fn toml_files(dir: &Path, what: &str) -> Result<Vec<PathBuf>, FatalError> {
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// `[mail]` as given, once its security and its sender are known to be usable.
+fn check_mail(file: &Path, mail: MailSettings) -> Result<MailSettings, FatalError> {
+    if let Some(smtp) = &mail.smtp {
+        if !["starttls", "tls", "none"].contains(&smtp.security.as_str()) {
+            return Err(FatalError::schema(
+                file,
+                "mail.smtp.security",
+                format!("`{}`: use starttls, tls or none", smtp.security),
+            ));
+        }
+        if mail.from.as_deref().is_none_or(|from| !from.contains('@')) {
+            return Err(FatalError::schema(
+                file,
+                "mail.from",
+                "the address the drafts are sent from is needed with [mail.smtp]",
+            ));
+        }
+    }
+    Ok(mail)
 }
 
 /// The first 16 hex digits of a schema file's SHA-256.

@@ -18,6 +18,8 @@ pub struct RawDashboard {
     pub limits: super::ReadLimits,
     #[serde(default)]
     pub templates: super::TemplateSettings,
+    #[serde(default)]
+    pub mail: super::MailSettings,
 }
 
 fn default_due_days() -> u32 {

@@ -19,6 +19,7 @@ mod layout;
 mod plans;
 mod quirks;
 mod schemas;
+mod sending;
 mod templates;
 mod untrusted;
 mod watch;

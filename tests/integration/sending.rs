@@ -1,0 +1,174 @@
+//! `collate send` against a real SMTP server (aiosmtpd, started by the test): each draft delivered once,
+//! nothing twice, and a server that refuses leaves the draft unsent and says so.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::support::{Installation, repo, stdout};
+
+/// A real SMTP server on 127.0.0.1, saving what it accepts into a folder; stopped when dropped.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    folder: PathBuf,
+}
+
+impl SmtpServer {
+    fn start(folder: &Path, refuse: bool) -> SmtpServer {
+        let mut command = Command::new("python3");
+        command
+            .arg(repo().join("tests/support/smtp_server.py"))
+            .arg(folder)
+            .stdout(Stdio::piped());
+        if refuse {
+            command.arg("--refuse");
+        }
+        let mut child = command
+            .spawn()
+            .expect("python3 runs (CI installs aiosmtpd)");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the server says its port");
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("a port, not {line:?}"));
+        SmtpServer {
+            child,
+            port,
+            folder: folder.to_path_buf(),
+        }
+    }
+
+    fn delivered(&self) -> Vec<(Vec<u8>, String)> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&self.folder)
+            .expect("server folder")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .map(|p| {
+                let rcpt = std::fs::read_to_string(p.with_extension("rcpt")).unwrap_or_default();
+                (std::fs::read(p).expect("message"), rcpt)
+            })
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An installation whose outbox holds one draft reply (to the forwarded PSD return), set to send through
+/// the server on `port`.
+fn with_a_draft(port: u16) -> Installation {
+    let installation = Installation::new();
+    let email = repo().join("tests/fixtures/emails/forwarded PSD return.eml");
+    installation.receive("forwarded.eml", &std::fs::read(email).expect("email"), 0);
+    assert_eq!(installation.run(), 0);
+    let dashboard = installation
+        .inbox()
+        .with_file_name("schemas")
+        .join("dashboard.toml");
+    let mut text = std::fs::read_to_string(&dashboard).expect("dashboard.toml");
+    text.push_str(&format!(
+        "\n[mail]\nfrom = \"integrity.dashboard@example.police.uk\"\n\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n"
+    ));
+    std::fs::write(&dashboard, text).expect("write");
+    installation
+}
+
+#[test]
+fn each_draft_is_delivered_once_and_never_twice() {
+    let mailbox = tempfile::tempdir().expect("temp dir");
+    let server = SmtpServer::start(mailbox.path(), false);
+    let installation = with_a_draft(server.port);
+    let output = installation.collate(&["send"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(
+        stdout(&output).contains("1 sent, 0 not sent"),
+        "{}",
+        stdout(&output)
+    );
+    let delivered = server.delivered();
+    assert_eq!(delivered.len(), 1);
+    let (bytes, recipients) = &delivered[0];
+    assert_eq!(recipients, "deputy@example.police.uk");
+    let message = mail_parser::MessageParser::default()
+        .parse(bytes)
+        .expect("a message");
+    let from = message
+        .from()
+        .and_then(|f| f.first())
+        .and_then(|a| a.address());
+    assert_eq!(from, Some("integrity.dashboard@example.police.uk"));
+    assert_eq!(message.subject(), Some("Re: Fw: PSD Q2 return"));
+    assert!(
+        message.header_raw("X-Unsent").is_none(),
+        "sent, so no longer a draft"
+    );
+    let again = installation.collate(&["send"]);
+    assert!(
+        stdout(&again).contains("0 sent, 0 not sent"),
+        "{}",
+        stdout(&again)
+    );
+    assert_eq!(server.delivered().len(), 1, "nothing twice");
+}
+
+#[test]
+fn a_server_that_refuses_leaves_the_draft_unsent_and_reported() {
+    let mailbox = tempfile::tempdir().expect("temp dir");
+    let refusing = SmtpServer::start(&mailbox.path().join("refusing"), true);
+    let installation = with_a_draft(refusing.port);
+    let output = installation.collate(&["send"]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let said = stdout(&output);
+    assert!(
+        said.contains("not sent: ") && said.contains("0 sent, 1 not sent"),
+        "{said}"
+    );
+    assert!(refusing.delivered().is_empty());
+    drop(refusing);
+    // The draft is still to send: a server that accepts it later delivers it.
+    let accepting = SmtpServer::start(&mailbox.path().join("accepting"), false);
+    let dashboard = installation
+        .inbox()
+        .with_file_name("schemas")
+        .join("dashboard.toml");
+    let text = std::fs::read_to_string(&dashboard).expect("dashboard.toml");
+    let text = text
+        .lines()
+        .map(|line| {
+            if line.starts_with("port = ") {
+                format!("port = {}", accepting.port)
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&dashboard, text).expect("write");
+    let output = installation.collate(&["send"]);
+    assert!(stdout(&output).contains("1 sent, 0 not sent"), "{output:?}");
+    assert_eq!(accepting.delivered().len(), 1);
+}
+
+#[test]
+fn without_a_mail_server_in_the_schema_nothing_is_ever_sent() {
+    let installation = Installation::new();
+    let email = repo().join("tests/fixtures/emails/forwarded PSD return.eml");
+    installation.receive("forwarded.eml", &std::fs::read(email).expect("email"), 0);
+    assert_eq!(installation.run(), 0);
+    let output = installation.collate(&["send"]);
+    assert_eq!(output.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("nothing was sent"), "{said}");
+}
