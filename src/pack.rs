@@ -187,13 +187,7 @@ fn write_reminder(
         .departments
         .iter()
         .find(|d| d.name == owed.department)
-        .map(|d| {
-            d.contacts
-                .iter()
-                .filter(|c| !c.starts_with('@'))
-                .cloned()
-                .collect()
-        })
+        .map(|d| d.contact_addresses())
         .unwrap_or_default();
     let reminder = render::Reminder {
         owed,

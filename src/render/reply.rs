@@ -29,13 +29,7 @@ pub fn reply_draft(
     let recipients: Vec<String> = match &processed.message {
         Some(message) if !message.sender_address.is_empty() => vec![message.sender_address.clone()],
         _ => department
-            .map(|d| {
-                d.contacts
-                    .iter()
-                    .filter(|c| !c.starts_with('@'))
-                    .cloned()
-                    .collect()
-            })
+            .map(|d| d.contact_addresses())
             .unwrap_or_default(),
     };
     let subject = match &processed.message {

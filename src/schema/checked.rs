@@ -173,6 +173,15 @@ pub struct Department {
 }
 
 impl Department {
+    /// The contacts that are addresses (not whole domains): whom a draft to the department goes to.
+    pub fn contact_addresses(&self) -> Vec<String> {
+        self.contacts
+            .iter()
+            .filter(|c| !c.starts_with('@'))
+            .cloned()
+            .collect()
+    }
+
     /// Whether `address` is one of the department's contacts (or the department names none).
     pub fn is_contact(&self, address: &str) -> bool {
         let address = address.trim().to_ascii_lowercase();

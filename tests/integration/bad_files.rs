@@ -1,8 +1,6 @@
 //! Every kind of bad file is rejected with a one-line reason, the original is kept unchanged, and the run
 //! goes on.
 
-use std::io::{Read, Write};
-
 use crate::consistency::psd_q2;
 use crate::support::{Installation, data_rows, figure, repo, seed_draft, sha256, stdout};
 
@@ -148,23 +146,11 @@ fn strip_formula_results(bytes: &[u8]) -> Vec<u8> {
 
 /// The workbook with each worksheet's XML edited by `edit`.
 fn rewrite_sheets(bytes: &[u8], edit: impl Fn(&mut String)) -> Vec<u8> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
-    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for index in 0..archive.len() {
-        let mut entry = archive.by_index(index).expect("entry");
-        let name = entry.name().expect("entry name").into_owned();
-        let mut content = Vec::new();
-        entry.read_to_end(&mut content).expect("read entry");
+    crate::support::rewrite_xlsx_parts(bytes, |name, text| {
         if name.starts_with("xl/worksheets/") {
-            let mut text = String::from_utf8(content).expect("xml");
-            edit(&mut text);
-            content = text.into_bytes();
+            edit(text);
         }
-        out.start_file(name, zip::write::SimpleFileOptions::default())
-            .expect("start");
-        out.write_all(&content).expect("write");
-    }
-    out.finish().expect("finish").into_inner()
+    })
 }
 
 #[test]

@@ -391,3 +391,26 @@ pub fn cell_note(path: &Path, sheet: &str, cell: &str) -> String {
     let note = &notes[at..];
     note[..note.find("</comment>").unwrap_or(note.len())].to_owned()
 }
+
+/// The workbook with the XML parts `edit` is given (by part name) changed as it says; the other parts as
+/// they were.
+pub fn rewrite_xlsx_parts(bytes: &[u8], edit: impl Fn(&str, &mut String)) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).expect("entry");
+        let name = entry.name().expect("entry name").into_owned();
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).expect("read entry");
+        if name.ends_with(".xml") {
+            let mut text = String::from_utf8(content).expect("xml");
+            edit(&name, &mut text);
+            content = text.into_bytes();
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .expect("start");
+        out.write_all(&content).expect("write");
+    }
+    out.finish().expect("finish").into_inner()
+}

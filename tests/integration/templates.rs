@@ -383,24 +383,12 @@ fn a_plan_update_template_comes_with_the_statuses_already_given_for_earlier_peri
 
 /// The workbook with `from` replaced by `to` in its shared strings (the text of its cells).
 fn retyped(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
-    use std::io::{Read, Write};
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
-    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for index in 0..archive.len() {
-        let mut entry = archive.by_index(index).expect("entry");
-        let name = entry.name().expect("entry name").into_owned();
-        let mut content = Vec::new();
-        entry.read_to_end(&mut content).expect("read entry");
+    crate::support::rewrite_xlsx_parts(bytes, |name, text| {
         if name == "xl/sharedStrings.xml" {
-            let text = String::from_utf8(content).expect("xml");
             assert!(text.contains(from), "{from} is in the workbook");
-            content = text.replace(from, to).into_bytes();
+            *text = text.replace(from, to);
         }
-        out.start_file(name, zip::write::SimpleFileOptions::default())
-            .expect("start");
-        out.write_all(&content).expect("write");
-    }
-    out.finish().expect("finish").into_inner()
+    })
 }
 
 #[test]
