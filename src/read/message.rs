@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::{Unreadable, WORKBOOK_EXTENSIONS};
 use crate::schema::ReadLimits;
 
-/// The extensions of the saved emails `collate` reads.
-pub const MESSAGE_EXTENSIONS: [&str; 1] = ["eml"];
+/// The extensions of the saved emails `collate` reads: RFC 5322 files, and Outlook's own messages.
+pub const MESSAGE_EXTENSIONS: [&str; 2] = ["eml", "msg"];
 
 /// The most attachments one message may carry, forwarded ones included.
 const MAX_ATTACHMENTS: usize = 50;
@@ -65,6 +65,9 @@ pub fn unpack(email_file: &str, bytes: &[u8], limits: &ReadLimits) -> Result<Unp
             "the email is larger than the {} MB a return may be",
             limits.file_mb
         )));
+    }
+    if extension_of(email_file).as_deref() == Some("msg") {
+        return unpack_outlook(email_file, bytes);
     }
     let message = MessageParser::default()
         .parse(bytes)
@@ -124,6 +127,64 @@ fn collect(
         }
     }
     Ok(())
+}
+
+/// An Outlook message (`.msg`, what dragging a message out of Outlook gives): its workbook attachments
+/// with who sent it. A message attached to it (forwarded as an item) is listed, not opened.
+fn unpack_outlook(email_file: &str, bytes: &[u8]) -> Result<Unpacked, Unreadable> {
+    let outlook = msg_parser::Outlook::from_slice(bytes)
+        .map_err(|error| Unreadable(format!("the file is not an Outlook message ({error})")))?;
+    if outlook.attachments.len() > MAX_ATTACHMENTS {
+        return Err(Unreadable(format!(
+            "the email carries more than {MAX_ATTACHMENTS} attachments"
+        )));
+    }
+    let sent_at = if outlook.client_submit_time.is_empty() {
+        outlook.headers.date.clone()
+    } else {
+        outlook.client_submit_time.clone()
+    };
+    let provenance = MessageProvenance {
+        email_file: email_file.to_owned(),
+        attachment: String::new(),
+        // A message saved inside an Exchange organisation may give only an Exchange directory name, not an
+        // address mail can be sent to: that is no address.
+        sender_address: Some(outlook.sender.email.clone())
+            .filter(|address| address.contains('@'))
+            .unwrap_or_default(),
+        sender_name: outlook.sender.name.clone(),
+        sent_at,
+        subject: outlook.subject.clone(),
+        message_id: outlook
+            .headers
+            .message_id
+            .trim_matches(['<', '>'])
+            .to_owned(),
+    };
+    let mut unpacked = Unpacked::default();
+    for attachment in outlook.attachments {
+        let name = [
+            &attachment.long_file_name,
+            &attachment.file_name,
+            &attachment.display_name,
+        ]
+        .into_iter()
+        .find(|n| !n.is_empty())
+        .map_or_else(|| "(unnamed attachment)".to_owned(), |n| safe_name(n));
+        match extension_of(&name) {
+            Some(e) if WORKBOOK_EXTENSIONS.contains(&e.as_str()) => {
+                unpacked.workbooks.push(Attachment {
+                    provenance: MessageProvenance {
+                        attachment: name,
+                        ..provenance.clone()
+                    },
+                    bytes: attachment.payload_bytes,
+                });
+            }
+            _ => unpacked.others.push(name),
+        }
+    }
+    Ok(unpacked)
 }
 
 /// Who sent the message, when, and under what subject.

@@ -332,3 +332,74 @@ fn the_pack_has_a_reminder_draft_for_each_return_owed_with_its_template() {
         "the pack's own template"
     );
 }
+
+/// What Python's extract-msg (an independent reader) reads from an Outlook message.
+fn extract_msg(path: &Path) -> serde_json::Value {
+    let script = r#"
+import extract_msg, hashlib, json, sys
+m = extract_msg.openMsg(sys.argv[1])
+print(json.dumps({
+    'subject': m.subject, 'sender': m.sender,
+    'attachments': [[a.longFilename, hashlib.sha256(a.data).hexdigest()] for a in m.attachments],
+}))
+"#;
+    let output = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .expect("python3 runs (CI installs extract-msg)");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+#[test]
+fn an_outlook_message_carrying_a_return_is_read_as_extract_msg_reads_it() {
+    let installation = Installation::new();
+    let message = emails("outlook/PSD return from Outlook.msg");
+    receive_emails(&installation, std::slice::from_ref(&message));
+    assert_eq!(installation.run(), 0, "the return attached is accepted");
+    let read = extract_msg(&message);
+    let (name, sha256) = (&read["attachments"][0][0], &read["attachments"][0][1]);
+    assert_eq!(name, "2020-21 Q2 PSD return.xlsx");
+    let report = installation
+        .outbox()
+        .join("returns/PSD return from Outlook.msg › 2020-21 Q2 PSD return.xlsx.exceptions.json");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report).expect("report")).expect("JSON");
+    assert_eq!(&report["sha256"], sha256, "the same attachment bytes");
+    assert_eq!(report["message"]["attachment"], *name);
+    assert_eq!(report["message"]["subject"], read["subject"]);
+    assert_eq!(report["message"]["sender_name"], read["sender"]);
+    assert_eq!(
+        report["message"]["sender_address"], "",
+        "Outlook kept only an Exchange directory name, which is no address"
+    );
+}
+
+#[test]
+fn an_outlook_message_with_no_return_is_set_aside_naming_its_attachments() {
+    let installation = Installation::new();
+    let message = emails("outlook/from Outlook, no return.msg");
+    receive_emails(&installation, std::slice::from_ref(&message));
+    assert_eq!(installation.run(), 0);
+    let names: Vec<String> = extract_msg(&message)["attachments"]
+        .as_array()
+        .expect("attachments")
+        .iter()
+        .filter_map(|a| a[0].as_str().map(str::to_owned))
+        .collect();
+    let reason = std::fs::read_to_string(
+        installation
+            .inbox()
+            .join("set aside/from Outlook, no return.msg.reason.txt"),
+    )
+    .expect("reason");
+    assert!(
+        reason.contains(&format!("(its attachments: {})", names.join(", "))),
+        "{reason}"
+    );
+}
