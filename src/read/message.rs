@@ -129,40 +129,43 @@ fn collect(
     Ok(())
 }
 
-/// An Outlook message (`.msg`, what dragging a message out of Outlook gives): its workbook attachments
-/// with who sent it. A message attached to it (forwarded as an item) is listed, not opened.
+/// An Outlook message (`.msg`, what dragging a message out of Outlook gives): its workbook attachments,
+/// also those of a message attached to it (forwarded as an item), with who sent it.
 fn unpack_outlook(email_file: &str, bytes: &[u8]) -> Result<Unpacked, Unreadable> {
     let outlook = msg_parser::Outlook::from_slice(bytes)
         .map_err(|error| Unreadable(format!("the file is not an Outlook message ({error})")))?;
-    if outlook.attachments.len() > MAX_ATTACHMENTS {
-        return Err(Unreadable(format!(
-            "the email carries more than {MAX_ATTACHMENTS} attachments"
-        )));
-    }
-    let sent_at = if outlook.client_submit_time.is_empty() {
-        outlook.headers.date.clone()
-    } else {
-        outlook.client_submit_time.clone()
-    };
-    let provenance = MessageProvenance {
-        email_file: email_file.to_owned(),
-        attachment: String::new(),
-        // A message saved inside an Exchange organisation may give only an Exchange directory name, not an
-        // address mail can be sent to: that is no address.
-        sender_address: Some(outlook.sender.email.clone())
-            .filter(|address| address.contains('@'))
-            .unwrap_or_default(),
-        sender_name: outlook.sender.name.clone(),
-        sent_at,
-        subject: outlook.subject.clone(),
-        message_id: outlook
-            .headers
-            .message_id
-            .trim_matches(['<', '>'])
-            .to_owned(),
-    };
+    let provenance = outlook_provenance(&outlook, email_file);
     let mut unpacked = Unpacked::default();
+    collect_outlook(outlook, &provenance, 0, &mut unpacked)?;
+    Ok(unpacked)
+}
+
+/// Gathers an Outlook message's attachments, opening attached messages up to `MAX_DEPTH`; every workbook
+/// keeps the provenance of the outer message (who sent it to the owner).
+fn collect_outlook(
+    outlook: msg_parser::Outlook,
+    provenance: &MessageProvenance,
+    depth: usize,
+    unpacked: &mut Unpacked,
+) -> Result<(), Unreadable> {
     for attachment in outlook.attachments {
+        if unpacked.workbooks.len() + unpacked.others.len() >= MAX_ATTACHMENTS {
+            return Err(Unreadable(format!(
+                "the email carries more than {MAX_ATTACHMENTS} attachments"
+            )));
+        }
+        if let Some(nested) = attachment.as_message() {
+            if depth + 1 >= MAX_DEPTH {
+                return Err(Unreadable(format!(
+                    "the email forwards messages more than {MAX_DEPTH} deep"
+                )));
+            }
+            let nested = nested.map_err(|error| {
+                Unreadable(format!("a message attached to it cannot be read ({error})"))
+            })?;
+            collect_outlook(nested, provenance, depth + 1, unpacked)?;
+            continue;
+        }
         let name = [
             &attachment.long_file_name,
             &attachment.file_name,
@@ -184,7 +187,33 @@ fn unpack_outlook(email_file: &str, bytes: &[u8]) -> Result<Unpacked, Unreadable
             _ => unpacked.others.push(name),
         }
     }
-    Ok(unpacked)
+    Ok(())
+}
+
+/// Who sent an Outlook message, when, and under what subject.
+fn outlook_provenance(outlook: &msg_parser::Outlook, email_file: &str) -> MessageProvenance {
+    let sent_at = if outlook.client_submit_time.is_empty() {
+        outlook.headers.date.clone()
+    } else {
+        outlook.client_submit_time.clone()
+    };
+    MessageProvenance {
+        email_file: email_file.to_owned(),
+        attachment: String::new(),
+        // A message saved inside an Exchange organisation may give only an Exchange directory name, not
+        // an address mail can be sent to: that is no address.
+        sender_address: Some(outlook.sender.email.clone())
+            .filter(|address| address.contains('@'))
+            .unwrap_or_default(),
+        sender_name: outlook.sender.name.clone(),
+        sent_at,
+        subject: outlook.subject.clone(),
+        message_id: outlook
+            .headers
+            .message_id
+            .trim_matches(['<', '>'])
+            .to_owned(),
+    }
 }
 
 /// Who sent the message, when, and under what subject.

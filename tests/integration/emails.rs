@@ -403,3 +403,41 @@ fn an_outlook_message_with_no_return_is_set_aside_naming_its_attachments() {
         "{reason}"
     );
 }
+
+#[test]
+fn a_return_in_an_outlook_message_forwarded_as_an_item_is_found() {
+    let installation = Installation::new();
+    let message = emails("outlook/PSD return forwarded as an item.msg");
+    receive_emails(&installation, std::slice::from_ref(&message));
+    assert_eq!(installation.run(), 0, "the return inside is accepted");
+    let script = r#"
+import extract_msg, hashlib, json, sys
+inner = extract_msg.openMsg(sys.argv[1]).attachments[0].data
+print(json.dumps([[a.longFilename, hashlib.sha256(a.data).hexdigest()] for a in inner.attachments]))
+"#;
+    let output = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&message)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let inner: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let report = installation.outbox().join(
+        "returns/PSD return forwarded as an item.msg › 2020-21 Q2 PSD return.xlsx.exceptions.json",
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report).expect("report")).expect("JSON");
+    assert_eq!(inner[0][0], "2020-21 Q2 PSD return.xlsx");
+    assert_eq!(
+        report["sha256"], inner[0][1],
+        "the bytes extract-msg reads in the inner message"
+    );
+    assert_eq!(
+        report["message"]["subject"], "Test Email",
+        "the outer message's"
+    );
+}
