@@ -59,9 +59,8 @@ fn find_template<'s>(
     let schemas = checker.schemas;
     let mut stated_ids: Vec<(String, FoundCell)> = Vec::new();
     for template in &schemas.templates {
-        if let Ok(cell) = locate_explained(workbook, &template.identity.template) {
-            let text = cell_text(&cell.value);
-            if normalise_label(&text) == normalise_label(&template.id) {
+        if let Some((text, cell)) = stated_id(workbook, template) {
+            if names(template, &text) {
                 return Some(template);
             }
             if !text.is_empty() && !stated_ids.iter().any(|(known, _)| *known == text) {
@@ -102,6 +101,16 @@ fn find_template<'s>(
     None
 }
 
+/// What the workbook states where `template` keeps its id, with the cell.
+fn stated_id(workbook: &mut SourceWorkbook, template: &Template) -> Option<(String, FoundCell)> {
+    let cell = locate_explained(workbook, &template.identity.template).ok()?;
+    Some((cell_text(&cell.value), cell))
+}
+
+fn names(template: &Template, stated: &str) -> bool {
+    normalise_label(stated) == normalise_label(&template.id)
+}
+
 /// The id a workbook's very hidden identity sheet states (templates `collate` writes have one), if any.
 fn hidden_identity(workbook: &mut SourceWorkbook) -> Option<(String, FoundCell)> {
     let cell = workbook.cell(IDENTITY_SHEET, 0, 1).ok()?;
@@ -135,6 +144,14 @@ pub(super) fn plan_from_identity_sheet<'s>(
     checker: &mut Checker<'s>,
     workbook: &mut SourceWorkbook,
 ) -> Option<&'s crate::schema::Plan> {
+    // A cover that names a return template is no plan update: its hidden sheet is not read for nothing.
+    let templates = &checker.schemas.templates;
+    if templates
+        .iter()
+        .any(|t| stated_id(workbook, t).is_some_and(|(text, _)| names(t, &text)))
+    {
+        return None;
+    }
     let (id, _) = hidden_identity(workbook)?;
     let plan = checker.schemas.plan(&id)?;
     checker.raise(identified_from_hidden_sheet(&plan.id, None));

@@ -265,17 +265,7 @@ print(json.dumps({
     'attachments': [a.get_filename() for a in m.iter_attachments()],
 }))
 "#;
-    let output = std::process::Command::new("python3")
-        .args(["-c", script])
-        .arg(&draft)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let read: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let read = crate::support::python_script_json(script, &draft);
     assert_eq!(read["to"], "deputy@example.police.uk");
     assert_eq!(read["subject"], "Re: Fw: PSD Q2 return");
     assert_eq!(read["in_reply_to"], "<sample-21@example.police.uk>");
@@ -343,17 +333,7 @@ print(json.dumps({
     'attachments': [[a.longFilename, hashlib.sha256(a.data).hexdigest()] for a in m.attachments],
 }))
 "#;
-    let output = std::process::Command::new("python3")
-        .args(["-c", script])
-        .arg(path)
-        .output()
-        .expect("python3 runs (CI installs extract-msg)");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("JSON")
+    crate::support::python_script_json(script, path)
 }
 
 #[test]
@@ -415,17 +395,7 @@ import extract_msg, hashlib, json, sys
 inner = extract_msg.openMsg(sys.argv[1]).attachments[0].data
 print(json.dumps([[a.longFilename, hashlib.sha256(a.data).hexdigest()] for a in inner.attachments]))
 "#;
-    let output = std::process::Command::new("python3")
-        .args(["-c", script])
-        .arg(&message)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let inner: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let inner = crate::support::python_script_json(script, &message);
     let report = installation.outbox().join(
         "returns/PSD return forwarded as an item.msg › 2020-21 Q2 PSD return.xlsx.exceptions.json",
     );

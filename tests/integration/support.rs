@@ -414,3 +414,24 @@ pub fn rewrite_xlsx_parts(bytes: &[u8], edit: impl Fn(&str, &mut String)) -> Vec
     }
     out.finish().expect("finish").into_inner()
 }
+
+/// What a Python tool that is not ours reads from `path`: runs `python3 ARGS… PATH` (a script file, or
+/// `-c` and its text) and parses the JSON it prints. CI installs the Python packages the tests use.
+pub fn python_json(args: &[&std::ffi::OsStr], path: &Path) -> serde_json::Value {
+    let output = std::process::Command::new("python3")
+        .args(args)
+        .arg(path)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the tool prints JSON")
+}
+
+/// [`python_json`] with the script given as text.
+pub fn python_script_json(script: &str, path: &Path) -> serde_json::Value {
+    python_json(&["-c".as_ref(), script.as_ref()], path)
+}

@@ -205,17 +205,8 @@ fn a_return_whose_cover_lost_its_template_id_is_identified_from_its_hidden_recor
 fn openpyxl_reads_the_guards_of_a_template_written_now() {
     let installation = Installation::new();
     let made = template_as_the_owner_makes_it(&installation, "hr-quarterly");
-    let output = std::process::Command::new("python3")
-        .arg(repo().join("scripts/template_readback.py"))
-        .arg(&made)
-        .output()
-        .expect("python3 runs (CI installs openpyxl)");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let script = repo().join("scripts/template_readback.py");
+    let summary = crate::support::python_json(&[script.as_os_str()], &made);
     assert_eq!(summary["structure_locked"], true);
     let inputs: usize = summary["sheets"]
         .as_array()
