@@ -112,8 +112,12 @@ pub fn a1(row: u32, col: u32) -> String {
 }
 
 /// Compares labels the way a person reads them: case, repeated spaces and stray edges do not matter.
-/// One pass and one allocation: every text cell of every return goes through here.
+/// One pass and one allocation: every text cell of every return goes through here, most of them plain
+/// ASCII, which is read byte by byte.
 pub fn normalise_label(text: &str) -> String {
+    if text.is_ascii() {
+        return normalise_ascii_label(text.as_bytes());
+    }
     let mut normalised = String::with_capacity(text.len());
     let mut space_pending = false;
     for c in text.chars() {
@@ -126,6 +130,25 @@ pub fn normalise_label(text: &str) -> String {
             space_pending = false;
         }
         normalised.extend(c.to_lowercase());
+    }
+    normalised
+}
+
+/// [`normalise_label`] for ASCII text: the same spaces (tab to carriage return, as `char::is_whitespace`
+/// has them) and the same lower case.
+fn normalise_ascii_label(text: &[u8]) -> String {
+    let mut normalised = String::with_capacity(text.len());
+    let mut space_pending = false;
+    for &byte in text {
+        if matches!(byte, b' ' | b'\t'..=b'\r') {
+            space_pending = !normalised.is_empty();
+            continue;
+        }
+        if space_pending {
+            normalised.push(' ');
+            space_pending = false;
+        }
+        normalised.push(char::from(byte.to_ascii_lowercase()));
     }
     normalised
 }
@@ -148,6 +171,25 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn ascii_labels_read_as_any_other_text_would() {
+        for label in [
+            "  Number of\tCOMPLAINTS \x0b received ",
+            "QTR 1",
+            "\r\n",
+            "Complaints  (all)\u{a0} Total",
+            "Ünïcode  LABEL",
+        ] {
+            let by_chars = label
+                .split(char::is_whitespace)
+                .filter(|word| !word.is_empty())
+                .map(str::to_lowercase)
+                .collect::<Vec<_>>()
+                .join(" ");
+            assert_eq!(normalise_label(label), by_chars, "{label:?}");
+        }
+    }
 
     #[test]
     fn text_over_the_limit_is_cut_to_it_with_a_marker() {

@@ -327,15 +327,32 @@ pub struct Identity {
 pub struct Columns {
     pub by_heading: Vec<(String, SlotKind)>,
     pub year_headings: bool,
+    /// `by_heading`'s headings as [`normalise_label`] reads them, in the same order: every heading cell
+    /// of every return is compared with them.
+    normalised: Vec<String>,
 }
 
 impl Columns {
+    pub fn new(by_heading: Vec<(String, SlotKind)>, year_headings: bool) -> Columns {
+        let normalised = by_heading
+            .iter()
+            .map(|(heading, _)| normalise_label(heading))
+            .collect();
+        Columns {
+            by_heading,
+            year_headings,
+            normalised,
+        }
+    }
+
     pub fn slot_for_heading(&self, heading: &str) -> Option<Slot> {
         let wanted = normalise_label(heading);
         if let Some((_, kind)) = self
-            .by_heading
+            .normalised
             .iter()
-            .find(|(candidate, _)| normalise_label(candidate) == wanted)
+            .zip(&self.by_heading)
+            .find(|(candidate, _)| **candidate == wanted)
+            .map(|(_, heading)| heading)
         {
             return Some(Slot::Relative(*kind));
         }

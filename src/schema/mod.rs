@@ -680,10 +680,7 @@ fn compile_columns(
         })?;
         by_heading.push((heading.clone(), slot_kind));
     }
-    Ok(Columns {
-        by_heading,
-        year_headings,
-    })
+    Ok(Columns::new(by_heading, year_headings))
 }
 
 /// Figures found by their row label in a table.

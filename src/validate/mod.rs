@@ -82,7 +82,7 @@ pub struct Commentary {
 }
 
 /// Everything validation found in one return, by what the return turned out to be; it crosses from the
-/// worker that read it as JSON.
+/// worker that read it in postcard's binary form.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Validated {
     /// Not identified as any return `collate` knows (or not readable at all): its exceptions say why.

@@ -8,6 +8,7 @@
 //! the file's real size and the limits, and says what was too big in the department's terms.
 
 mod compound;
+mod styles;
 mod tags;
 mod xml;
 
@@ -23,7 +24,8 @@ const RATIO_FLOOR: u64 = MB;
 
 /// Checks a workbook against `limits` before it is parsed; `Err` says what was too big. `Ok` holds what
 /// the reader is to parse: for a zip workbook, the parts the reader reads, each unpacked once here and
-/// stored unpacked (so the reader does not inflate them again); an `.xls` as it came.
+/// stored unpacked (so the reader does not inflate them again), the styles cut down to the number formats
+/// that tell dates from numbers; an `.xls` as it came.
 pub fn inspect(bytes: Vec<u8>, format: Format, limits: &ReadLimits) -> Result<Vec<u8>, Unreadable> {
     if bytes.len() as u64 > limits.file_mb * MB {
         return Err(too_big(format!(
@@ -57,6 +59,8 @@ enum Part {
     Worksheet,
     SharedStrings,
     Workbook,
+    /// An xlsx's styles, handed on cut down to its number formats.
+    Styles,
     OdsContent,
     OtherXml,
 }
@@ -69,6 +73,7 @@ impl Part {
             Part::OdsContent => format!("its sheets ({name})"),
             Part::SharedStrings => format!("its table of shared text ({name})"),
             Part::Workbook => format!("its list of sheets ({name})"),
+            Part::Styles => format!("its styles ({name})"),
             Part::OtherXml => format!("its part {name}"),
         }
     }
@@ -101,6 +106,7 @@ fn classify(name: &str, format: Format) -> Option<Part> {
         _ if lower.starts_with("xl/worksheets/") && lower.ends_with(".xml") => Part::Worksheet,
         _ if lower == "xl/sharedstrings.xml" => Part::SharedStrings,
         _ if lower == "xl/workbook.xml" => Part::Workbook,
+        Format::Xlsx if lower == "xl/styles.xml" => Part::Styles,
         // Pictures, printer settings and macros are never parsed by the reader.
         _ if lower.ends_with(".xml") || lower.ends_with(".rels") => Part::OtherXml,
         _ => return None,
@@ -129,7 +135,8 @@ fn inspect_zip(bytes: &[u8], format: Format, limits: &ReadLimits) -> Result<Vec<
             continue;
         };
         let compressed = entry.compressed_size().max(1);
-        let content = read_bounded(&mut entry, &mut budget, limits)?;
+        let claimed = entry.size();
+        let content = read_bounded(&mut entry, claimed, &mut budget, limits)?;
         let unpacked = content.len() as u64;
         if unpacked > RATIO_FLOOR && unpacked / compressed > limits.compression_ratio {
             return Err(too_big(format!(
@@ -140,6 +147,10 @@ fn inspect_zip(bytes: &[u8], format: Format, limits: &ReadLimits) -> Result<Vec<
             )));
         }
         xml::scan(&content, &name, part, limits, &mut found)?;
+        let content = match part {
+            Part::Styles => styles::number_formats_only(&content),
+            _ => content,
+        };
         unpacked_parts
             .start_file(name.as_str(), stored)
             .and_then(|()| unpacked_parts.write_all(&content).map_err(Into::into))
@@ -150,13 +161,16 @@ fn inspect_zip(bytes: &[u8], format: Format, limits: &ReadLimits) -> Result<Vec<
 }
 
 /// Reads a zip entry through a reader that stops at what is left of the budget, whatever the entry's
-/// header claims.
+/// header claims. The claim only sizes the first allocation (within the budget), which spares an honest
+/// part's many small reads and copies while its buffer grows; a false claim costs nothing more.
 fn read_bounded(
     entry: &mut impl Read,
+    claimed: u64,
     budget: &mut u64,
     limits: &ReadLimits,
 ) -> Result<Vec<u8>, Unreadable> {
-    let mut content = Vec::new();
+    let capacity = claimed.min(*budget).saturating_add(1);
+    let mut content = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
     entry
         .take(*budget + 1)
         .read_to_end(&mut content)

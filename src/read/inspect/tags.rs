@@ -34,24 +34,42 @@ impl<'a> Tag<'a> {
 
     /// The value of the attribute named exactly `name` (prefix included), unescaped entities and all.
     pub fn attribute(&self, name: &str) -> Option<&'a [u8]> {
-        let attributes = self.attributes;
-        for at in memmem::find_iter(attributes, name.as_bytes()) {
-            let before_ok = at == 0 || attributes[at - 1].is_ascii_whitespace();
-            let rest = &attributes[at + name.len()..];
-            let rest = trim_start(rest);
-            let Some(rest) = rest.strip_prefix(b"=") else {
-                continue;
-            };
-            let rest = trim_start(rest);
-            let Some(&quote) = rest.first().filter(|q| **q == b'"' || **q == b'\'') else {
-                continue;
-            };
-            if before_ok {
-                let end = memchr(quote, &rest[1..])?;
-                return Some(&rest[1..1 + end]);
-            }
+        self.attributes()
+            .find(|(candidate, _)| *candidate == name.as_bytes())
+            .map(|(_, value)| value)
+    }
+
+    /// The attributes in order, as (name, value); they end at anything malformed.
+    pub fn attributes(&self) -> Attributes<'a> {
+        Attributes {
+            rest: self.attributes,
         }
-        None
+    }
+}
+
+/// The `name="value"` pairs of a tag, read one after the other (every cell of every sheet has some, so
+/// nothing is searched for twice).
+pub struct Attributes<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Attributes<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = trim_start(self.rest);
+        let name_end = rest
+            .iter()
+            .position(|&b| b == b'=' || b.is_ascii_whitespace())?;
+        let (name, after) = rest.split_at(name_end);
+        let after = trim_start(trim_start(after).strip_prefix(b"=")?);
+        let (&quote, quoted) = after.split_first()?;
+        if quote != b'"' && quote != b'\'' {
+            return None;
+        }
+        let end = memchr(quote, quoted)?;
+        self.rest = &quoted[end + 1..];
+        Some((name, &quoted[..end]))
     }
 }
 
@@ -184,6 +202,21 @@ mod tests {
         assert_eq!(tokens[9], Token::Text(b"12"));
         assert_eq!(tokens[12], Token::Text(b"<raw>"));
         assert_eq!(tokens[13], Token::End(b"sst"));
+    }
+
+    #[test]
+    fn an_attribute_is_found_by_its_whole_name_whatever_the_spacing_and_quotes() {
+        let tokens: Vec<Token<'_>> =
+            Tags::new(br#"<numFmt uniqueCount="5"  count = '3' formatCode='"$"0' x:r="B2"/>"#)
+                .collect();
+        let Token::Empty(tag) = &tokens[0] else {
+            panic!("{tokens:?}")
+        };
+        assert_eq!(tag.attribute("count"), Some(&b"3"[..]));
+        assert_eq!(tag.attribute("formatCode"), Some(&br#""$"0"#[..]));
+        assert_eq!(tag.attribute("r"), None);
+        assert_eq!(tag.attribute("x:r"), Some(&b"B2"[..]));
+        assert_eq!(tag.attributes().count(), 4);
     }
 
     #[test]
