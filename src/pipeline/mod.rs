@@ -14,7 +14,7 @@ pub use inbox::{
     is_return_or_message, is_workbook_name, receive, scan_inbox, set_aside, sha256_hex,
     write_inbox_status,
 };
-pub use outputs::{Written, replace_output, write_outputs};
+pub use outputs::{RenderedOutputs, Written, render_outputs, replace_output, write_outputs};
 pub use session::{
     Collator, process_file, process_inbox, process_inbox_in_order, validate_received,
 };

@@ -36,6 +36,21 @@ pub fn write_outputs(
     history: &History,
     choice: PeriodChoice,
 ) -> Result<Written, FatalError> {
+    render_outputs(schemas, history, choice)?.replace(folders)
+}
+
+/// The two output workbooks made in memory, for the period they are for; nothing written yet.
+pub struct RenderedOutputs {
+    period: Period,
+    rendered: Rendered,
+}
+
+/// Consolidates the history and renders the outputs, quarantining any stored return that breaks them.
+pub fn render_outputs(
+    schemas: &Schemas,
+    history: &History,
+    choice: PeriodChoice,
+) -> Result<RenderedOutputs, FatalError> {
     let (period, chase_period) = resolve_periods(history, choice)?;
     let outputs = Outputs {
         schemas,
@@ -48,9 +63,19 @@ pub fn write_outputs(
         },
     };
     let rendered = outputs.render_quarantining(history)?;
-    let dashboard = replace_output(&folders.dashboard(), &rendered.dashboard)?;
-    replace_output(&folders.exceptions(), &rendered.exceptions)?;
-    Ok(Written { period, dashboard })
+    Ok(RenderedOutputs { period, rendered })
+}
+
+impl RenderedOutputs {
+    /// Replaces the dashboard and exceptions workbooks, each atomically.
+    pub fn replace(self, folders: &Folders) -> Result<Written, FatalError> {
+        let dashboard = replace_output(&folders.dashboard(), &self.rendered.dashboard)?;
+        replace_output(&folders.exceptions(), &self.rendered.exceptions)?;
+        Ok(Written {
+            period: self.period,
+            dashboard,
+        })
+    }
 }
 
 /// How far (in quarters) a period the owner names may be from every stored return: further, and it is

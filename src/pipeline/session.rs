@@ -8,7 +8,7 @@ use super::inbox::{
     DEFAULT_SETTLE, Received, file_name, receive, scan_inbox, set_aside, set_aside_because,
     sha256_hex, wait_for_young_files, write_inbox_status,
 };
-use super::outputs::{Written, write_outputs};
+use super::outputs::{Written, render_outputs, write_outputs};
 use super::{Folders, Outcome, RunSummary};
 use crate::error::{Cause, FatalError};
 use crate::outfile::{flush_filesystem, write_atomically_deferred};
@@ -217,6 +217,21 @@ impl<'s> Collator<'s> {
         paths: &[PathBuf],
         stop: &dyn Fn() -> bool,
     ) -> Result<RunSummary, FatalError> {
+        let (summary, added) = self.read_batch(paths, stop)?;
+        if let Some(added) = added {
+            self.commit(&added)?;
+            self.history.extend(&added).map_err(FatalError::History)?;
+        }
+        Ok(summary)
+    }
+
+    /// Reads, validates and reports on these files; the new returns' tables, numbered to follow the
+    /// history, are handed back to be stored (none when nothing new was read).
+    fn read_batch(
+        &mut self,
+        paths: &[PathBuf],
+        stop: &dyn Fn() -> bool,
+    ) -> Result<(RunSummary, Option<History>), FatalError> {
         let mut summary = RunSummary::default();
         let mut batch = Vec::new();
         let mut reports_written = false;
@@ -256,19 +271,49 @@ impl<'s> Collator<'s> {
             }
             Ok(())
         })?;
-        if !batch.is_empty() {
-            // The reports reach the disk before the store records their returns as processed.
-            if reports_written {
-                flush_filesystem(&self.folders.outbox)?;
-            }
-            let added = tables_for(&batch)?
-                .numbered_from(self.history.next_arrival().map_err(FatalError::History)?)
-                .map_err(FatalError::History)?;
-            self.store.append(&added)?;
-            self.segment_seen = self.store.latest_segment()?;
-            self.history.extend(&added).map_err(FatalError::History)?;
+        if batch.is_empty() {
+            return Ok((summary, None));
         }
-        Ok(summary)
+        // The reports reach the disk before the store records their returns as processed.
+        if reports_written {
+            flush_filesystem(&self.folders.outbox)?;
+        }
+        let added = tables_for(&batch)?
+            .numbered_from(self.history.next_arrival().map_err(FatalError::History)?)
+            .map_err(FatalError::History)?;
+        Ok((summary, Some(added)))
+    }
+
+    /// Stores a batch's tables as a new segment.
+    fn commit(&mut self, added: &History) -> Result<(), FatalError> {
+        self.store.append(added)?;
+        self.segment_seen = self.store.latest_segment()?;
+        Ok(())
+    }
+
+    /// Stores a batch and rewrites the outputs with it: the outputs are made while the segment is
+    /// written, and replace the old ones only once the segment is committed (so they never show a return
+    /// the store does not hold).
+    fn commit_and_write_outputs(
+        &mut self,
+        added: &History,
+        period: PeriodChoice,
+    ) -> Result<Written, FatalError> {
+        let mut extended = self.history.clone();
+        extended.extend(added).map_err(FatalError::History)?;
+        let (committed, rendered) = std::thread::scope(|scope| {
+            let store = &self.store;
+            let committing = scope.spawn(move || store.append(added));
+            let rendered = render_outputs(self.schemas, &extended, period);
+            let committed = committing
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (committed, rendered)
+        });
+        committed?;
+        self.segment_seen = self.store.latest_segment()?;
+        self.history = extended;
+        rendered?.replace(&self.folders)
     }
 
     /// The accepted return that `processed` replaces as the one in use for its department and period.
@@ -386,14 +431,17 @@ impl<'s> Collator<'s> {
         stop: &dyn Fn() -> bool,
         period: PeriodChoice,
     ) -> Result<RunSummary, FatalError> {
-        let mut summary = self.process(returns, stop)?;
+        let (mut summary, added) = self.read_batch(returns, stop)?;
         for path in not_returns {
             set_aside(&self.folders.inbox, path)?;
             summary.outcomes.push(Outcome::SetAside {
                 file: file_name(path),
             });
         }
-        let written = self.write_outputs(period)?;
+        let written = match added {
+            Some(added) => self.commit_and_write_outputs(&added, period)?,
+            None => self.write_outputs(period)?,
+        };
         summary.period = Some(written.period);
         summary.dashboard = Some(written.dashboard);
         Ok(summary)
