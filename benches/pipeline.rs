@@ -33,6 +33,24 @@ fn cpu_seconds() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The machine's CPU ticks so far, all and stolen (time the hypervisor gave this virtual machine's
+/// processors to someone else), from the first line of /proc/stat.
+fn machine_ticks() -> (u64, u64) {
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|stat| {
+            let fields: Vec<u64> = stat
+                .lines()
+                .next()?
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|field| field.parse().ok())
+                .collect();
+            Some((fields.iter().sum(), *fields.get(7)?))
+        })
+        .unwrap_or((0, 0))
+}
+
 fn peak_memory_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -64,6 +82,7 @@ fn bare_read(inbox: &Path) -> anyhow::Result<usize> {
 }
 
 fn phase(kind: &str, root: &Path) -> anyhow::Result<()> {
+    let (ticks_before, stolen_before) = machine_ticks();
     let started = Instant::now();
     let detail = match kind {
         "read" => format!("{} cells", bare_read(&root.join("inbox"))?),
@@ -91,17 +110,20 @@ fn phase(kind: &str, root: &Path) -> anyhow::Result<()> {
         }
         other => anyhow::bail!("unknown phase {other}"),
     };
+    let elapsed = started.elapsed().as_secs_f64();
+    let (ticks_after, stolen_after) = machine_ticks();
+    let stolen = (stolen_after - stolen_before) as f64 / (ticks_after - ticks_before).max(1) as f64;
     println!(
-        "{} {} {} {detail}",
-        started.elapsed().as_secs_f64(),
+        "{elapsed} {} {} {stolen} {detail}",
         peak_memory_kib(),
         cpu_seconds()
     );
     Ok(())
 }
 
-/// One timed phase: wall seconds, peak memory (KiB) and CPU seconds.
-type Measured = (f64, u64, f64);
+/// One timed phase: wall seconds, peak memory (KiB), CPU seconds and the share of the machine's time
+/// stolen by the hypervisor meanwhile.
+type Measured = (f64, u64, f64, f64);
 
 fn run_phase(kind: &str, root: &Path) -> anyhow::Result<Measured> {
     let output = Command::new(std::env::current_exe()?)
@@ -118,10 +140,12 @@ fn run_phase(kind: &str, root: &Path) -> anyhow::Result<Measured> {
     let seconds: f64 = parts.next().unwrap_or("0").parse()?;
     let kib: u64 = parts.next().unwrap_or("0").parse()?;
     let cpu: f64 = parts.next().unwrap_or("0").parse()?;
-    Ok((seconds, kib, cpu))
+    let stolen: f64 = parts.next().unwrap_or("0").parse()?;
+    Ok((seconds, kib, cpu, stolen))
 }
 
-const RUNS: usize = 5;
+/// How many times each phase is timed, alternately (COLLATE_BENCH_RUNS=N for another count).
+const RUNS: usize = 9;
 
 /// Median wall seconds, best wall seconds, the largest peak memory, and the median CPU seconds of the runs.
 fn summarise(runs: &mut [Measured]) -> (f64, f64, u64, f64) {
@@ -161,9 +185,14 @@ fn main() -> anyhow::Result<()> {
     // Warm the page cache so that both phases read from memory, then time each phase several times from
     // the same state (no store, no outputs, nothing waiting to be written) and keep the median.
     run_phase("read", root)?;
+    let runs: usize = std::env::var("COLLATE_BENCH_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(RUNS);
     let mut reads = Vec::new();
     let mut pipelines = Vec::new();
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         for leftover in ["store", "outbox"] {
             let _ = std::fs::remove_dir_all(root.join(leftover));
         }
@@ -171,9 +200,20 @@ fn main() -> anyhow::Result<()> {
         reads.push(run_phase("read", root)?);
         pipelines.push(run_phase("pipeline", root)?);
     }
+    // This shared machine's speed drifts by more than the difference measured, over minutes: each
+    // pipeline run is set against the bare read run just before it, and the median of those ratios kept.
+    // The share stolen is shown beside each ratio: a pipeline run on both cores suffers more from it than
+    // a read on one.
+    let mut paired: Vec<(f64, f64)> = reads
+        .iter()
+        .zip(&pipelines)
+        .map(|(read, pipeline)| (pipeline.0 / read.0, read.3.max(pipeline.3)))
+        .collect();
+    paired.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let paired_median = paired[paired.len() / 2].0;
     let (read_seconds, read_best, read_kib, read_cpu) = summarise(&mut reads);
     let (pipeline_seconds, pipeline_best, pipeline_kib, pipeline_cpu) = summarise(&mut pipelines);
-    println!("returns: {count}, each phase run {RUNS} times (median, best)");
+    println!("returns: {count}, each phase run {runs} times, alternately (median, best)");
     println!(
         "calamine bare read: {read_seconds:.3} s, best {read_best:.3} s ({:.0} returns/s), CPU {read_cpu:.2} s, peak memory {} MiB",
         count as f64 / read_seconds,
@@ -185,10 +225,18 @@ fn main() -> anyhow::Result<()> {
         pipeline_kib / 1024
     );
     println!(
-        "pipeline / bare read: {:.2}x wall (median), {:.2}x wall (best), {:.2}x CPU",
+        "pipeline / bare read: {paired_median:.2}x wall (median of the {runs} runs' ratios, each against the read just before), {:.2}x (medians), {:.2}x (bests), {:.2}x CPU",
         pipeline_seconds / read_seconds,
         pipeline_best / read_best,
         pipeline_cpu / read_cpu.max(0.01)
+    );
+    println!(
+        "the runs' ratios, lowest first: {}",
+        paired
+            .iter()
+            .map(|(ratio, stolen)| format!("{ratio:.2} ({:.0}% stolen)", stolen * 100.0))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     Ok(())
 }
