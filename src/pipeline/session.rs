@@ -132,6 +132,15 @@ fn attachments_received(email: &Received, unpacked: Unpacked) -> Vec<Received> {
 /// memory stays bounded however full the inbox.
 const FILES_AT_A_TIME: usize = 64;
 
+/// The returns of a batch read so far, and what reporting on them has found.
+#[derive(Default)]
+struct Batch {
+    processed: Vec<ProcessedReturn>,
+    reports_written: bool,
+    /// The return in use for each department and period, as this batch changes it.
+    in_use: HashMap<ReturnKey, String>,
+}
+
 /// A processing session: the schemas, the store with its history in memory, and the content already seen.
 /// `collate run` opens one for a single pass; the watcher keeps one for its lifetime.
 pub struct Collator<'s> {
@@ -233,19 +242,19 @@ impl<'s> Collator<'s> {
         stop: &dyn Fn() -> bool,
     ) -> Result<(RunSummary, Option<History>), FatalError> {
         let mut summary = RunSummary::default();
-        let mut batch = Vec::new();
-        let mut reports_written = false;
+        let mut batch = Batch::default();
         let chunks: Vec<&[PathBuf]> = paths.chunks(FILES_AT_A_TIME).collect();
-        // The return in use for each department and period, as this batch changes it.
-        let mut in_use: HashMap<ReturnKey, String> = HashMap::new();
+        let (schemas, workers) = (self.schemas, self.workers);
         std::thread::scope(|scope| -> Result<(), FatalError> {
             // The next group of files is read and hashed on a thread of its own while the workers read
-            // the group in hand (on one thread: the pool's threads are waiting on the workers).
+            // the group in hand (on one thread: the pool's threads are waiting on the workers); and the
+            // group before it is reported on here meanwhile, so the workers never wait for that.
             let receive_all =
                 |chunk: &[PathBuf]| chunk.iter().map(|p| receive(p)).collect::<Vec<_>>();
             let mut next = chunks
                 .first()
                 .map(|chunk| scope.spawn(move || receive_all(chunk)));
+            let mut validated: Vec<ProcessedReturn> = Vec::new();
             for following in chunks.iter().skip(1).map(Some).chain([None]) {
                 let Some(in_hand) = next.take() else { break };
                 let received = in_hand
@@ -255,22 +264,25 @@ impl<'s> Collator<'s> {
                     break;
                 }
                 next = following.map(|chunk| scope.spawn(move || receive_all(chunk)));
-                let received = self.open_messages(received, &mut summary)?;
-                let new = self.only_new(received, &mut summary);
-                for processed in validate_received(self.schemas, self.workers, new) {
-                    let replaces = self.replaces(&processed, &mut in_use)?;
-                    report_outcome(&processed, replaces.as_deref(), &mut summary);
-                    reports_written |= write_return_report(
-                        self.schemas,
-                        &self.folders,
-                        &processed,
-                        replaces.as_deref(),
-                    )?;
-                    batch.push(processed);
-                }
+                // Emails are opened on the workers, which are idle here. What this group's emails and
+                // duplicates come to is told after the group before it, as the files came.
+                let mut told_first = RunSummary::default();
+                let received = self.open_messages(received, &mut told_first)?;
+                let new = self.only_new(received, &mut told_first);
+                let validating = scope.spawn(move || validate_received(schemas, workers, new));
+                self.report_on(std::mem::take(&mut validated), &mut batch, &mut summary)?;
+                summary.outcomes.append(&mut told_first.outcomes);
+                validated = validating
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
             }
-            Ok(())
+            self.report_on(validated, &mut batch, &mut summary)
         })?;
+        let Batch {
+            processed: batch,
+            reports_written,
+            ..
+        } = batch;
         if batch.is_empty() {
             return Ok((summary, None));
         }
@@ -282,6 +294,23 @@ impl<'s> Collator<'s> {
             .numbered_from(self.history.next_arrival().map_err(FatalError::History)?)
             .map_err(FatalError::History)?;
         Ok((summary, Some(added)))
+    }
+
+    /// Records each validated return's outcome and writes its report, in order.
+    fn report_on(
+        &self,
+        validated: Vec<ProcessedReturn>,
+        batch: &mut Batch,
+        summary: &mut RunSummary,
+    ) -> Result<(), FatalError> {
+        for processed in validated {
+            let replaces = self.replaces(&processed, &mut batch.in_use)?;
+            report_outcome(&processed, replaces.as_deref(), summary);
+            batch.reports_written |=
+                write_return_report(self.schemas, &self.folders, &processed, replaces.as_deref())?;
+            batch.processed.push(processed);
+        }
+        Ok(())
     }
 
     /// Stores a batch's tables as a new segment.
