@@ -12,6 +12,7 @@
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
@@ -36,6 +37,8 @@ pub struct WorkerPool {
     schemas: PathBuf,
     limits: ReadLimits,
     idle: Mutex<Vec<Worker>>,
+    /// How many workers run at once.
+    size: usize,
 }
 
 impl WorkerPool {
@@ -45,14 +48,15 @@ impl WorkerPool {
         let schemas = std::fs::canonicalize(schemas).map_err(|error| {
             FatalError::folder_failed(schemas, "cannot find the schemas folder", error)
         })?;
+        // One worker per core, started side by side.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let pool = WorkerPool {
             program: program.to_path_buf(),
             schemas,
             limits,
             idle: Mutex::new(Vec::new()),
+            size: cores,
         };
-        // One worker per core, started side by side.
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let started: Vec<Result<Worker, String>> = (0..cores)
             .into_par_iter()
             .map(|_| Worker::start(&pool.program, &pool.schemas))
@@ -100,10 +104,44 @@ impl WorkerPool {
     /// its worker); the results are in the order given. Never fails: a worker that dies costs the file it
     /// was reading, and a new one takes its place.
     pub fn validate_all(&self, files: &[(&str, &[u8])]) -> Vec<Validated> {
-        files
-            .par_iter()
-            .map(|&(file, bytes)| self.validate_one(file, bytes))
-            .collect()
+        self.on_every_worker(files, |&(file, bytes)| self.validate_one(file, bytes))
+    }
+
+    /// `each` of `items`, on a thread per worker taking the next item as it finishes one (threads that
+    /// block on their worker's pipe, rather than a thread pool's, which spin for work and take the CPU
+    /// the workers need); the results are in the order given.
+    fn on_every_worker<T: Sync, R: Send>(
+        &self,
+        items: &[T],
+        each: impl Fn(&T) -> R + Sync,
+    ) -> Vec<R> {
+        let next = AtomicUsize::new(0);
+        let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..self.size.min(items.len()))
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let index = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(item) = items.get(index) else {
+                                break done;
+                            };
+                            done.push((index, each(item)));
+                        }
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .flat_map(|thread| {
+                    thread
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p))
+                })
+                .collect()
+        });
+        done.sort_unstable_by_key(|(index, _)| *index);
+        done.into_iter().map(|(_, result)| result).collect()
     }
 
     fn validate_one(&self, file: &str, bytes: &[u8]) -> Validated {
@@ -114,13 +152,10 @@ impl WorkerPool {
     /// Opens saved emails on every worker at once, results in the order given: each message's
     /// workbooks, or why it could not be opened (its worker's death included).
     pub fn unpack_all(&self, files: &[(&str, &[u8])]) -> Vec<Result<Unpacked, String>> {
-        files
-            .par_iter()
-            .map(|&(file, bytes)| {
-                self.call(file, bytes, read_unpacked)
-                    .and_then(|unpacked| unpacked)
-            })
-            .collect()
+        self.on_every_worker(files, |&(file, bytes)| {
+            self.call(file, bytes, read_unpacked)
+                .and_then(|unpacked| unpacked)
+        })
     }
 
     /// Hands one file to a worker and reads its answer with `read`; `Err` says why the worker died.

@@ -131,9 +131,13 @@ pub fn consolidate(
 ) -> PolarsResult<Consolidated> {
     let at = ReportingQuarter::of(period);
     let history = &returns::in_arrival_order(history)?;
-    let returns = returns::keyed_returns(history);
-    let current = returns::current_returns(&returns);
-    let figures = figures::current_figures(history, &current);
+    // Collected once: each table below is its own query and would otherwise compute these again (half
+    // of consolidation's time went on that).
+    let returns = returns::keyed_returns(history).collect()?.lazy();
+    let current = returns::current_returns(&returns).collect()?.lazy();
+    let figures = figures::current_figures(history, &current)
+        .collect()?
+        .lazy();
     let data = figures::data_table(&figures, catalogue, at)?;
     let current_now = returns::current_in(&current, at);
     let rejected = returns::rejected_returns(&returns, &current)?;

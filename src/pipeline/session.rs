@@ -137,6 +137,9 @@ const FILES_AT_A_TIME: usize = 64;
 struct Batch {
     processed: Vec<ProcessedReturn>,
     reports_written: bool,
+    /// Whether a report from before could be there to remove (a clean return replacing a return of the
+    /// same name): spares a look on disk per return when there are none.
+    old_reports_possible: bool,
     /// The return in use for each department and period, as this batch changes it.
     in_use: HashMap<ReturnKey, String>,
 }
@@ -242,7 +245,11 @@ impl<'s> Collator<'s> {
         stop: &dyn Fn() -> bool,
     ) -> Result<(RunSummary, Option<History>), FatalError> {
         let mut summary = RunSummary::default();
-        let mut batch = Batch::default();
+        let mut batch = Batch {
+            old_reports_possible: self.folders.return_reports().exists()
+                || self.folders.replies().exists(),
+            ..Batch::default()
+        };
         let chunks: Vec<&[PathBuf]> = paths.chunks(FILES_AT_A_TIME).collect();
         let (schemas, workers) = (self.schemas, self.workers);
         std::thread::scope(|scope| -> Result<(), FatalError> {
@@ -306,8 +313,13 @@ impl<'s> Collator<'s> {
         for processed in validated {
             let replaces = self.replaces(&processed, &mut batch.in_use)?;
             report_outcome(&processed, replaces.as_deref(), summary);
-            batch.reports_written |=
-                write_return_report(self.schemas, &self.folders, &processed, replaces.as_deref())?;
+            let old_reports_possible = batch.old_reports_possible || batch.reports_written;
+            batch.reports_written |= write_return_report(
+                (self.schemas, &self.folders),
+                &processed,
+                replaces.as_deref(),
+                old_reports_possible,
+            )?;
             batch.processed.push(processed);
         }
         Ok(())
@@ -559,14 +571,17 @@ fn report_outcome(processed: &ProcessedReturn, replaces: Option<&str>, summary: 
 }
 
 /// The report a department can be sent back, xlsx for people and JSON for machines, for every return with
-/// something to send back. A clean return has none: its outcome is in the store's returns table. Returns
-/// whether a report was written.
+/// something to send back. A clean return has none: its outcome is in the store's returns table, and an
+/// old report of the same name is removed when there may be one. Returns whether a report was written.
 fn write_return_report(
-    schemas: &Schemas,
-    folders: &Folders,
+    (schemas, folders): (&Schemas, &Folders),
     processed: &ProcessedReturn,
     replaces: Option<&str>,
+    old_reports_possible: bool,
 ) -> Result<bool, FatalError> {
+    if processed.validated.exceptions().is_empty() && !old_reports_possible {
+        return Ok(false);
+    }
     let base = folders.return_reports().join(&processed.source_file);
     let with_suffix = |suffix: &str| PathBuf::from(format!("{}{suffix}", base.display()));
     let (xlsx, json) = (

@@ -181,8 +181,10 @@ fn write_wrapped_row(
     cells: &[&str],
     widths: &[f64],
 ) -> Result<(), RenderError> {
+    // Made once: a format is built of several strings, and these rows run to thousands of cells.
+    static WRAPPED: std::sync::LazyLock<Format> = std::sync::LazyLock::new(wrapped);
     for (offset, value) in cells.iter().enumerate() {
-        sheet.write_text_with_format(row, first_col + offset as u16, *value, &wrapped())?;
+        sheet.write_text_with_format(row, first_col + offset as u16, *value, &WRAPPED)?;
     }
     let lines = cells
         .iter()

@@ -15,8 +15,44 @@ use crate::validate::{
 /// Builds the store tables from processed returns; with no returns, their empty typed forms. Only an
 /// accepted return's figures, analysis and statuses are kept; every return's exceptions are.
 pub fn tables_for(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
+    // The figures are most of the rows (tens of thousands in a large batch): their table is built on a
+    // thread of its own beside the others.
+    let (figures, others) = std::thread::scope(|scope| {
+        let figures = scope.spawn(|| figures_table(batch));
+        let others = other_tables(batch);
+        let figures = figures
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (figures, others)
+    });
+    Ok(History {
+        figures: figures.map_err(FatalError::History)?,
+        ..others?
+    })
+}
+
+/// The accepted returns' figures.
+fn figures_table(batch: &[ProcessedReturn]) -> PolarsResult<DataFrame> {
+    let accepted_figures = || {
+        batch
+            .iter()
+            .filter(|processed| processed.validated.accepted())
+            .filter_map(|processed| match &processed.validated {
+                Validated::Figures { figures, .. } => Some((processed, figures)),
+                _ => None,
+            })
+    };
+    let count = accepted_figures().map(|(_, figures)| figures.len()).sum();
+    let mut columns = FiguresColumns::with_capacity(count);
+    for (processed, figures) in accepted_figures() {
+        figures.iter().for_each(|f| columns.push(processed, f));
+    }
+    columns.into_frame()
+}
+
+/// Every table but the figures (left empty).
+fn other_tables(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
     let mut returns = ReturnsColumns::default();
-    let mut figures = FiguresColumns::default();
     let mut commentary = CommentaryColumns::default();
     let mut exceptions = ExceptionsColumns::default();
     let mut statuses = StatusColumns::default();
@@ -31,13 +67,8 @@ pub fn tables_for(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
         }
         match validated {
             Validated::Figures {
-                figures: given,
-                commentary: notes,
-                ..
-            } => {
-                given.iter().for_each(|f| figures.push(processed, f));
-                notes.iter().for_each(|n| commentary.push(processed, n));
-            }
+                commentary: notes, ..
+            } => notes.iter().for_each(|n| commentary.push(processed, n)),
             Validated::PlanUpdate {
                 identity,
                 statuses: given,
@@ -50,7 +81,7 @@ pub fn tables_for(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
     }
     Ok(History {
         returns: returns.into_frame().map_err(FatalError::History)?,
-        figures: figures.into_frame().map_err(FatalError::History)?,
+        figures: DataFrame::empty(),
         commentary: commentary.into_frame().map_err(FatalError::History)?,
         exceptions: exceptions.into_frame().map_err(FatalError::History)?,
         statuses: statuses.into_frame().map_err(FatalError::History)?,
@@ -197,30 +228,54 @@ impl ReturnsColumns {
     }
 }
 
-/// The figures table, borrowing from the batch: a batch holds tens of thousands of figures.
-#[derive(Default)]
+/// The figures table, borrowing from the batch: a batch holds tens of thousands of figures, so the two
+/// columns made for each figure are written straight into their columns, not kept as strings apiece.
 struct FiguresColumns<'a> {
     sha256: Vec<&'a str>,
     source_file: Vec<&'a str>,
     indicator: Vec<&'a str>,
     measure: Vec<&'a str>,
-    financial_year: Vec<String>,
+    financial_year: StringChunkedBuilder,
     year_start: Vec<i32>,
     quarter: Vec<Option<i32>>,
     slot: Vec<&'static str>,
     value: Vec<f64>,
     sheet: Vec<&'a str>,
     cell: Vec<&'a str>,
-    source_cell: Vec<String>,
+    source_cell: StringChunkedBuilder,
+    /// Where each made value is written before it is copied into its column.
+    scratch: String,
 }
 
 impl<'a> FiguresColumns<'a> {
+    fn with_capacity(count: usize) -> Self {
+        FiguresColumns {
+            sha256: Vec::with_capacity(count),
+            source_file: Vec::with_capacity(count),
+            indicator: Vec::with_capacity(count),
+            measure: Vec::with_capacity(count),
+            financial_year: StringChunkedBuilder::new("financial_year".into(), count),
+            year_start: Vec::with_capacity(count),
+            quarter: Vec::with_capacity(count),
+            slot: Vec::with_capacity(count),
+            value: Vec::with_capacity(count),
+            sheet: Vec::with_capacity(count),
+            cell: Vec::with_capacity(count),
+            source_cell: StringChunkedBuilder::new("source_cell".into(), count),
+            scratch: String::new(),
+        }
+    }
+
     fn push(&mut self, processed: &'a ProcessedReturn, figure: &'a Figure) {
+        use std::fmt::Write;
         self.sha256.push(&processed.sha256);
         self.source_file.push(&processed.source_file);
         self.indicator.push(&figure.indicator);
         self.measure.push(&figure.measure);
-        self.financial_year.push(figure.year.to_string());
+        self.scratch.clear();
+        // Writing into a String cannot fail.
+        let _ = write!(self.scratch, "{}", figure.year);
+        self.financial_year.append_value(&self.scratch);
         self.year_start.push(figure.year.0);
         self.quarter.push(match figure.slot {
             FigureSlot::Quarter(q) => Some(i32::from(q.number())),
@@ -230,8 +285,9 @@ impl<'a> FiguresColumns<'a> {
         self.value.push(figure.value);
         self.sheet.push(&figure.sheet);
         self.cell.push(&figure.cell);
-        self.source_cell
-            .push(format!("{}!{}", figure.sheet, figure.cell));
+        self.scratch.clear();
+        let _ = write!(self.scratch, "{}!{}", figure.sheet, figure.cell);
+        self.source_cell.append_value(&self.scratch);
     }
 
     fn into_frame(self) -> PolarsResult<DataFrame> {
@@ -240,14 +296,14 @@ impl<'a> FiguresColumns<'a> {
             text_column("source_file", self.source_file),
             text_column("indicator", self.indicator),
             text_column("measure", self.measure),
-            text_column("financial_year", self.financial_year),
+            self.financial_year.finish().into_column(),
             Column::new("year_start".into(), self.year_start),
             Column::new("quarter".into(), self.quarter),
             text_column("slot", self.slot),
             Column::new("value".into(), self.value),
             text_column("sheet", self.sheet),
             text_column("cell", self.cell),
-            text_column("source_cell", self.source_cell),
+            self.source_cell.finish().into_column(),
         ])
     }
 }
