@@ -10,9 +10,10 @@
 mod compound;
 mod styles;
 mod tags;
+mod unpack;
 mod xml;
 
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Write};
 
 use crate::read::{Format, Unreadable};
 use crate::schema::ReadLimits;
@@ -128,15 +129,15 @@ fn inspect_zip(bytes: &[u8], format: Format, limits: &ReadLimits) -> Result<Vec<
     let mut unpacked_parts = zip::ZipWriter::new(Cursor::new(Vec::with_capacity(bytes.len() * 8)));
     let stored =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut unpacker = unpack::Unpacker::new();
     for index in 0..archive.len() {
-        let mut entry = archive.by_index(index).map_err(damaged)?;
+        let mut entry = archive.by_index_raw(index).map_err(damaged)?;
         let name = entry.name().map_err(damaged)?.into_owned();
         let Some(part) = classify(&name, format) else {
             continue;
         };
         let compressed = entry.compressed_size().max(1);
-        let claimed = entry.size();
-        let content = read_bounded(&mut entry, claimed, &mut budget, limits)?;
+        let content = unpacker.unpack(&mut entry, &mut budget, limits)?;
         let unpacked = content.len() as u64;
         if unpacked > RATIO_FLOOR && unpacked / compressed > limits.compression_ratio {
             return Err(too_big(format!(
@@ -158,30 +159,4 @@ fn inspect_zip(bytes: &[u8], format: Format, limits: &ReadLimits) -> Result<Vec<
     }
     found.check(limits)?;
     Ok(unpacked_parts.finish().map_err(damaged)?.into_inner())
-}
-
-/// Reads a zip entry through a reader that stops at what is left of the budget, whatever the entry's
-/// header claims. The claim only sizes the first allocation (within the budget), which spares an honest
-/// part's many small reads and copies while its buffer grows; a false claim costs nothing more.
-fn read_bounded(
-    entry: &mut impl Read,
-    claimed: u64,
-    budget: &mut u64,
-    limits: &ReadLimits,
-) -> Result<Vec<u8>, Unreadable> {
-    let capacity = claimed.min(*budget).saturating_add(1);
-    let mut content = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
-    entry
-        .take(*budget + 1)
-        .read_to_end(&mut content)
-        .map_err(damaged)?;
-    let length = content.len() as u64;
-    if length > *budget {
-        return Err(too_big(format!(
-            "its contents come to more than {} MB once unpacked",
-            limits.uncompressed_mb
-        )));
-    }
-    *budget -= length;
-    Ok(content)
 }
