@@ -107,9 +107,9 @@ impl WorkerPool {
         self.on_every_worker(files, |&(file, bytes)| self.validate_one(file, bytes))
     }
 
-    /// `each` of `items`, on a thread per worker taking the next item as it finishes one (threads that
-    /// block on their worker's pipe, rather than a thread pool's, which spin for work and take the CPU
-    /// the workers need); the results are in the order given.
+    /// `each` of `items`, on a thread per worker taking the next item as it finishes one; the results
+    /// are in the order given. Threads of their own, because each spends its time blocked on its
+    /// worker's pipe: rayon's pool is left to the work that computes (rendering, the store).
     fn on_every_worker<T: Sync, R: Send>(
         &self,
         items: &[T],

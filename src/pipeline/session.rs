@@ -315,7 +315,8 @@ impl<'s> Collator<'s> {
             report_outcome(&processed, replaces.as_deref(), summary);
             let old_reports_possible = batch.old_reports_possible || batch.reports_written;
             batch.reports_written |= write_return_report(
-                (self.schemas, &self.folders),
+                self.schemas,
+                &self.folders,
                 &processed,
                 replaces.as_deref(),
                 old_reports_possible,
@@ -574,7 +575,8 @@ fn report_outcome(processed: &ProcessedReturn, replaces: Option<&str>, summary: 
 /// something to send back. A clean return has none: its outcome is in the store's returns table, and an
 /// old report of the same name is removed when there may be one. Returns whether a report was written.
 fn write_return_report(
-    (schemas, folders): (&Schemas, &Folders),
+    schemas: &Schemas,
+    folders: &Folders,
     processed: &ProcessedReturn,
     replaces: Option<&str>,
     old_reports_possible: bool,

@@ -51,7 +51,7 @@ impl Unpacker {
         // The packed bytes are within the file, which is within its own limit.
         entry.read_to_end(&mut self.packed).map_err(damaged)?;
         let content = match entry.compression() {
-            CompressionMethod::Stored => self.packed.clone(),
+            CompressionMethod::Stored => std::mem::take(&mut self.packed),
             CompressionMethod::Deflated => self.inflate(entry.size(), *budget)?,
             other => {
                 return Err(damaged(format!(
