@@ -1,7 +1,10 @@
 //! The inbox: what counts as a return, scanning in received order, files still being written, files
 //! that are not returns set aside, reading and hashing a file as received, and the inbox status file.
 
+use std::fmt::Write as _;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
@@ -9,7 +12,9 @@ use super::Folders;
 use crate::error::FatalError;
 use crate::outfile::write_atomically;
 use crate::read::WORKBOOK_EXTENSIONS;
-use crate::read::message::{MessageProvenance, is_message_name};
+use crate::read::inspect::check_file_size;
+use crate::read::message::{MessageProvenance, check_email_size, is_message_name};
+use crate::schema::ReadLimits;
 
 /// The status file `collate` keeps in the inbox, listing what is still pending.
 pub const STATUS_FILE: &str = "collate-status.txt";
@@ -22,6 +27,21 @@ pub const SET_ASIDE_FOLDER: &str = "set aside";
 pub struct InboxScan {
     pub returns: Vec<PathBuf>,
     pub not_returns: Vec<PathBuf>,
+    /// When each of `returns` was last written, as the scan found it.
+    returns_modified: Vec<SystemTime>,
+}
+
+impl InboxScan {
+    /// Takes the returns out: those that had stood still for `window` when the inbox was scanned, and
+    /// those written since (without a second look at each file).
+    pub(super) fn split_settled(&mut self, window: Duration) -> (Vec<PathBuf>, Vec<PathBuf>) {
+        let (settled, young): (Vec<_>, Vec<_>) = std::mem::take(&mut self.returns)
+            .into_iter()
+            .zip(std::mem::take(&mut self.returns_modified))
+            .partition(|(_, modified)| settled_since(*modified, window));
+        let paths = |files: Vec<(PathBuf, SystemTime)>| files.into_iter().map(|(p, _)| p).collect();
+        (paths(settled), paths(young))
+    }
 }
 
 /// Whether a file is one a department could have sent. Hidden files, Excel's `~$` owner files, Excel's
@@ -53,24 +73,28 @@ pub fn is_return_or_message(path: &Path) -> bool {
 pub fn scan_inbox(inbox: &Path) -> Result<InboxScan, FatalError> {
     let entries = std::fs::read_dir(inbox)
         .map_err(|error| FatalError::folder_failed(inbox, "cannot read the inbox", error))?;
-    let mut files: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+    let mut files: Vec<(SystemTime, PathBuf)> = Vec::new();
     for entry in entries.filter_map(|entry| entry.ok()) {
         let path = entry.path();
-        if !path.is_file() || is_ignored(&path) {
+        if is_ignored(&path) {
             continue;
         }
-        let modified = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .unwrap_or(std::time::UNIX_EPOCH);
-        files.push((modified, path));
+        // One look at each file (a link is followed): whether it is a file, and when it was written.
+        match std::fs::metadata(&path) {
+            Ok(metadata) if metadata.is_file() => {
+                let modified = metadata.modified().unwrap_or(std::time::UNIX_EPOCH);
+                files.push((modified, path));
+            }
+            _ => {}
+        }
     }
     // Received order: the order the owner saved them in, then by name.
     files.sort();
     let mut scan = InboxScan::default();
-    for (_, path) in files {
+    for (modified, path) in files {
         if is_return_or_message(&path) {
             scan.returns.push(path);
+            scan.returns_modified.push(modified);
         } else {
             scan.not_returns.push(path);
         }
@@ -80,15 +104,16 @@ pub fn scan_inbox(inbox: &Path) -> Result<InboxScan, FatalError> {
 
 /// Whether a file has not been written to for `window`: a file still being copied is not read yet.
 /// A modification time in the future (a share's clock ahead of ours) counts as settled.
-pub fn has_settled(path: &Path, window: std::time::Duration) -> bool {
+pub fn has_settled(path: &Path, window: Duration) -> bool {
     std::fs::metadata(path)
         .and_then(|m| m.modified())
-        .map(|modified| {
-            std::time::SystemTime::now()
-                .duration_since(modified)
-                .map_or(true, |age| age >= window)
-        })
-        .unwrap_or(false)
+        .is_ok_and(|modified| settled_since(modified, window))
+}
+
+fn settled_since(modified: SystemTime, window: Duration) -> bool {
+    SystemTime::now()
+        .duration_since(modified)
+        .map_or(true, |age| age >= window)
 }
 
 /// Moves a file that is not a return into `inbox/set aside/`, beside a note saying why. Its bytes are
@@ -129,57 +154,107 @@ pub(super) fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-pub(super) fn received_at(path: &Path) -> String {
-    let modified = std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .unwrap_or(std::time::UNIX_EPOCH);
-    chrono::DateTime::<chrono::Utc>::from(modified)
+fn received_at(modified: Option<SystemTime>) -> String {
+    chrono::DateTime::<chrono::Utc>::from(modified.unwrap_or(std::time::UNIX_EPOCH))
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    let mut hex = String::with_capacity(64);
+    for byte in Sha256::digest(bytes) {
+        // Writing to a String cannot fail.
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
+}
+
+/// Why a file's bytes were not taken from the inbox.
+#[derive(Debug)]
+pub enum NotRead {
+    /// The file system would not give them.
+    Failed(std::io::Error),
+    /// The file is larger (this many bytes) than any return may be: it is not read at all, so that no
+    /// file in the inbox can fill the memory.
+    TooBig(u64),
+}
+
+impl NotRead {
+    /// Why `file` was not read, in the department's terms: for one too big, the words its worker would
+    /// have used (for a workbook or a saved email).
+    pub fn reason(&self, file: &str, limits: &ReadLimits) -> String {
+        match self {
+            NotRead::Failed(error) => format!("the file cannot be opened: {error}"),
+            NotRead::TooBig(size) => {
+                let refused = match is_message_name(file) {
+                    true => check_email_size(*size, limits),
+                    false => check_file_size(*size, limits),
+                };
+                refused.err().map_or_else(String::new, |refusal| refusal.0)
+            }
+        }
+    }
 }
 
 /// A file as it arrived: its name, when, its bytes (or why they could not be read) and their SHA-256.
 pub struct Received {
     pub file: String,
     pub received_at: String,
-    pub bytes: Result<Vec<u8>, std::io::Error>,
+    pub bytes: Result<Vec<u8>, NotRead>,
     pub sha256: String,
     /// For a workbook that came attached to a saved email: the message it came in.
     pub message: Option<MessageProvenance>,
 }
 
-/// Reads and hashes one file; validation waits until the hash says the file is new.
-pub fn receive(path: &Path) -> Received {
-    let bytes = std::fs::read(path);
+/// Reads and hashes one file within `limits`; validation waits until the hash says the file is new.
+pub fn receive(path: &Path, limits: &ReadLimits) -> Received {
+    let (bytes, modified) = read_within(path, limits.file_mb.saturating_mul(1024 * 1024));
+    // A file that could not be opened may still say when it was saved.
+    let modified = modified.or_else(|| std::fs::metadata(path).and_then(|m| m.modified()).ok());
     Received {
         file: file_name(path),
-        received_at: received_at(path),
+        received_at: received_at(modified),
         sha256: bytes.as_deref().map(sha256_hex).unwrap_or_default(),
         bytes,
         message: None,
     }
 }
 
-/// How long a file must go unmodified before it is read, unless configured otherwise.
-pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+/// A file's bytes and modification time, from one opening. A file of more than `most` bytes is not
+/// read: its size says so first, and one that grows while it is read is cut off just past the limit.
+fn read_within(path: &Path, most: u64) -> (Result<Vec<u8>, NotRead>, Option<SystemTime>) {
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(error) => return (Err(NotRead::Failed(error)), None),
+    };
+    let metadata = match file.metadata() {
+        Ok(metadata) => metadata,
+        Err(error) => return (Err(NotRead::Failed(error)), None),
+    };
+    let modified = metadata.modified().ok();
+    if metadata.len() > most {
+        return (Err(NotRead::TooBig(metadata.len())), modified);
+    }
+    // The size is within the limit, so it can size the buffer.
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    let read = match (&mut file).take(most + 1).read_to_end(&mut bytes) {
+        Ok(_) if bytes.len() as u64 > most => Err(NotRead::TooBig(bytes.len() as u64)),
+        Ok(_) => Ok(bytes),
+        Err(error) => Err(NotRead::Failed(error)),
+    };
+    (read, modified)
+}
 
-/// Splits files into those that have stood still for the settle window and those still changing. Files
-/// saved a moment ago (a copy just made) are waited for, once, for at most the window: a one-shot run
-/// must not skip a complete return only because it is young.
+/// How long a file must go unmodified before it is read, unless configured otherwise.
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(2);
+
+/// The returns found (split by [`InboxScan::split_settled`]) as those ready to read and those still
+/// changing. Files saved a moment ago (a copy just made) are waited for, once, for at most the window: a
+/// one-shot run must not skip a complete return only because it is young.
 pub(super) fn wait_for_young_files(
-    paths: Vec<PathBuf>,
-    window: std::time::Duration,
+    (ready, young): (Vec<PathBuf>, Vec<PathBuf>),
+    window: Duration,
 ) -> (Vec<PathBuf>, Vec<PathBuf>) {
-    let (ready, young): (Vec<PathBuf>, Vec<PathBuf>) = paths
-        .into_iter()
-        .partition(|path| has_settled(path, window));
     if young.is_empty() {
         return (ready, young);
     }

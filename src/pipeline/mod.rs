@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use crate::period::Period;
 
 pub use inbox::{
-    DEFAULT_SETTLE, InboxScan, Received, SET_ASIDE_FOLDER, STATUS_FILE, has_settled, is_ignored,
-    is_return_or_message, is_workbook_name, receive, scan_inbox, set_aside, sha256_hex,
+    DEFAULT_SETTLE, InboxScan, NotRead, Received, SET_ASIDE_FOLDER, STATUS_FILE, has_settled,
+    is_ignored, is_return_or_message, is_workbook_name, receive, scan_inbox, set_aside, sha256_hex,
     write_inbox_status,
 };
 pub use outputs::{RenderedOutputs, Written, render_outputs, replace_output, write_outputs};

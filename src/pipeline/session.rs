@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::inbox::{
-    DEFAULT_SETTLE, Received, file_name, receive, scan_inbox, set_aside, set_aside_because,
-    sha256_hex, wait_for_young_files, write_inbox_status,
+    DEFAULT_SETTLE, NotRead, Received, file_name, receive, scan_inbox, set_aside,
+    set_aside_because, sha256_hex, wait_for_young_files, write_inbox_status,
 };
 use super::outputs::{Written, render_outputs, write_outputs};
 use super::{Folders, Outcome, RunSummary};
@@ -37,12 +37,7 @@ pub fn validate_received(
         .map(|received| {
             let validated = match &received.bytes {
                 Ok(_) => validated.next().unwrap_or_default(),
-                Err(error) => Validated::rejected(
-                    &received.file,
-                    BuiltinCheck::UnreadableFile,
-                    format!("the file cannot be opened: {error}"),
-                    "Check the file is not open elsewhere and save it into the inbox again.",
-                ),
+                Err(not_read) => not_read_return(schemas, &received.file, not_read),
             };
             let mut validated = validated;
             if let Some(message) = &received.message {
@@ -59,14 +54,34 @@ pub fn validate_received(
         .collect()
 }
 
+/// A workbook that was not read from the inbox, rejected with the reason.
+fn not_read_return(schemas: &Schemas, file: &str, not_read: &NotRead) -> Validated {
+    let reason = not_read.reason(file, &schemas.dashboard.limits);
+    match not_read {
+        NotRead::Failed(_) => Validated::rejected(
+            file,
+            BuiltinCheck::UnreadableFile,
+            reason,
+            "Check the file is not open elsewhere and save it into the inbox again.",
+        ),
+        // What the worker would have said, had the file been handed to it.
+        NotRead::TooBig(_) => Validated::rejected(
+            file,
+            BuiltinCheck::UnreadableWorkbook,
+            reason,
+            "Open the file in Excel, check it shows your return, save it as .xlsx and send it again.",
+        ),
+    }
+}
+
 /// Reads, hashes and validates one file (in a worker): a workbook is one return; a saved email is one
 /// return per workbook attached, or one rejected return saying why it holds none.
 pub fn process_file(schemas: &Schemas, workers: &WorkerPool, path: &Path) -> Vec<ProcessedReturn> {
-    let received = receive(path);
+    let received = receive(path, &schemas.dashboard.limits);
     if !is_message_name(&received.file) {
         return validate_received(schemas, workers, vec![received]);
     }
-    match open_message(workers, &received) {
+    match open_message(schemas, workers, &received) {
         Ok(attachments) => validate_received(schemas, workers, attachments),
         Err(reason) => vec![ProcessedReturn {
             sha256: received.sha256,
@@ -84,11 +99,15 @@ pub fn process_file(schemas: &Schemas, workers: &WorkerPool, path: &Path) -> Vec
 }
 
 /// A saved email's workbooks as returns received (opened in a worker), or why it holds none.
-fn open_message(workers: &WorkerPool, email: &Received) -> Result<Vec<Received>, String> {
+fn open_message(
+    schemas: &Schemas,
+    workers: &WorkerPool,
+    email: &Received,
+) -> Result<Vec<Received>, String> {
     let bytes = email
         .bytes
         .as_deref()
-        .map_err(|error| format!("the file cannot be opened: {error}"))?;
+        .map_err(|not_read| not_read.reason(&email.file, &schemas.dashboard.limits))?;
     let mut opened = workers.unpack_all(&[(email.file.as_str(), bytes)]);
     let unpacked = opened
         .pop()
@@ -252,12 +271,13 @@ impl<'s> Collator<'s> {
         };
         let chunks: Vec<&[PathBuf]> = paths.chunks(FILES_AT_A_TIME).collect();
         let (schemas, workers) = (self.schemas, self.workers);
+        let limits = &schemas.dashboard.limits;
         std::thread::scope(|scope| -> Result<(), FatalError> {
             // The next group of files is read and hashed on a thread of its own while the workers read
             // the group in hand (on one thread: the pool's threads are waiting on the workers); and the
             // group before it is reported on here meanwhile, so the workers never wait for that.
             let receive_all =
-                |chunk: &[PathBuf]| chunk.iter().map(|p| receive(p)).collect::<Vec<_>>();
+                |chunk: &[PathBuf]| chunk.iter().map(|p| receive(p, limits)).collect::<Vec<_>>();
             let mut next = chunks
                 .first()
                 .map(|chunk| scope.spawn(move || receive_all(chunk)));
@@ -405,7 +425,9 @@ impl<'s> Collator<'s> {
                 Ok(_) => opened
                     .next()
                     .unwrap_or_else(|| Err("it was not read".into())),
-                Err(error) => Err(format!("the file cannot be opened: {error}")),
+                Err(not_read) => {
+                    Err(not_read.reason(&received.file, &self.schemas.dashboard.limits))
+                }
             };
             match unpacked {
                 Ok(unpacked) if !unpacked.workbooks.is_empty() => {
@@ -516,8 +538,9 @@ pub fn process_inbox_in_order(
     recorded: &HashMap<String, i64>,
 ) -> Result<RunSummary, FatalError> {
     let mut collator = Collator::open(schemas, workers, folders)?;
-    let scan = scan_inbox(&folders.inbox)?;
-    let (mut ready, waiting) = wait_for_young_files(scan.returns, DEFAULT_SETTLE);
+    let mut scan = scan_inbox(&folders.inbox)?;
+    let (mut ready, waiting) =
+        wait_for_young_files(scan.split_settled(DEFAULT_SETTLE), DEFAULT_SETTLE);
     if !recorded.is_empty() {
         let arrival = |path: &PathBuf| {
             std::fs::read(path)

@@ -58,14 +58,20 @@ fn extension_of(name: &str) -> Option<String> {
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
 }
 
-/// Opens a saved email: every workbook attached to it or to a message forwarded inside it.
-pub fn unpack(email_file: &str, bytes: &[u8], limits: &ReadLimits) -> Result<Unpacked, Unreadable> {
-    if bytes.len() as u64 > limits.file_mb * 1024 * 1024 {
+/// Whether a saved email of `size` bytes may be opened at all.
+pub fn check_email_size(size: u64, limits: &ReadLimits) -> Result<(), Unreadable> {
+    if size > limits.file_mb * 1024 * 1024 {
         return Err(Unreadable(format!(
             "the email is larger than the {} MB a return may be",
             limits.file_mb
         )));
     }
+    Ok(())
+}
+
+/// Opens a saved email: every workbook attached to it or to a message forwarded inside it.
+pub fn unpack(email_file: &str, bytes: &[u8], limits: &ReadLimits) -> Result<Unpacked, Unreadable> {
+    check_email_size(bytes.len() as u64, limits)?;
     if extension_of(email_file).as_deref() == Some("msg") {
         return unpack_outlook(email_file, bytes);
     }

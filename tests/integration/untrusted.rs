@@ -134,6 +134,53 @@ fn a_run_over_hostile_files_beside_the_sample_returns_writes_every_seed_figure_a
     }
 }
 
+#[test]
+fn a_file_larger_than_any_return_is_refused_without_being_read() {
+    let installation = Installation::with_sample_inbox();
+    installation.age_inbox();
+    // 200 GB each on paper and nothing on disk (sparse): read whole, either would exhaust the machine.
+    let huge: u64 = 200 * 1024 * 1024 * 1024;
+    for name in ["huge PSD return.xlsx", "huge return email.eml"] {
+        let file = std::fs::File::create(installation.inbox().join(name)).expect("create");
+        file.set_len(huge).expect("a sparse file");
+    }
+    let output = installation.collate(&["run"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+
+    let rejected = sheet_rows(&installation.exceptions(), "Rejected");
+    let row = rejected
+        .iter()
+        .find(|row| row.iter().any(|cell| cell == "huge PSD return.xlsx"))
+        .unwrap_or_else(|| panic!("the huge workbook is listed as rejected: {rejected:?}"));
+    assert!(
+        row.iter().any(|cell| cell.contains(
+            "too large or too complex to read safely: the file is 204800 MB; a return may be at most 64 MB"
+        )),
+        "the reason says how big it is and may be: {row:?}"
+    );
+    let set_aside = installation.inbox().join("set aside");
+    let note = std::fs::read_to_string(set_aside.join("huge return email.eml.reason.txt"))
+        .expect("the huge email is set aside with a note");
+    assert!(
+        note.contains("the email is larger than the 64 MB a return may be"),
+        "{note}"
+    );
+    // Kept as they came (the workbook in the inbox, the email beside its note), and every other return
+    // is on the dashboard.
+    for kept in [
+        installation.inbox().join("huge PSD return.xlsx"),
+        set_aside.join("huge return email.eml"),
+    ] {
+        let size = std::fs::metadata(&kept).map(|m| m.len()).ok();
+        assert_eq!(size, Some(huge), "{} kept", kept.display());
+    }
+    let rows = data_rows(&installation.dashboard());
+    assert_eq!(
+        figure(&rows, "PSD 1", "complaints", "2020/21", "Q2").as_deref(),
+        Some("24")
+    );
+}
+
 /// The pids of this installation's `collate read-worker` processes that have been handed more than
 /// `bytes` (read from their pipe): the one given the large return, since the others are small.
 fn workers_given_more_than(bytes: u64) -> Vec<u32> {

@@ -28,17 +28,23 @@ const RATIO_FLOOR: u64 = MB;
 /// stored unpacked (so the reader does not inflate them again), the styles cut down to the number formats
 /// that tell dates from numbers; an `.xls` as it came.
 pub fn inspect(bytes: Vec<u8>, format: Format, limits: &ReadLimits) -> Result<Vec<u8>, Unreadable> {
-    if bytes.len() as u64 > limits.file_mb * MB {
-        return Err(too_big(format!(
-            "the file is {} MB; a return may be at most {} MB",
-            bytes.len() as u64 / MB,
-            limits.file_mb
-        )));
-    }
+    check_file_size(bytes.len() as u64, limits)?;
     match format {
         Format::Xlsx | Format::Ods => inspect_zip(&bytes, format, limits),
         Format::Xls => compound::inspect(&bytes, limits).map(|()| bytes),
     }
+}
+
+/// Whether a workbook of `size` bytes may be read at all.
+pub fn check_file_size(size: u64, limits: &ReadLimits) -> Result<(), Unreadable> {
+    if size > limits.file_mb * MB {
+        return Err(too_big(format!(
+            "the file is {} MB; a return may be at most {} MB",
+            size / MB,
+            limits.file_mb
+        )));
+    }
+    Ok(())
 }
 
 /// A refusal: what was too big, and that the file was not read.
