@@ -15,8 +15,6 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use rayon::prelude::*;
-
 use crate::error::{Cause, FatalError};
 use crate::read::message::{Attachment, MessageProvenance, Unpacked, is_message_name, unpack};
 use crate::schema::{ReadLimits, Schemas};
@@ -43,12 +41,12 @@ pub struct WorkerPool {
 
 impl WorkerPool {
     /// A pool of workers running `program read-worker` on the schemas in `schemas`, one per core, started
-    /// at once: a worker that cannot start at all stops the program rather than rejecting every return.
+    /// at once. They load their schemas while the caller opens the store and scans the inbox;
+    /// [`WorkerPool::confirm_started`] waits for their word.
     pub fn start(program: &Path, schemas: &Path, limits: ReadLimits) -> Result<Self, FatalError> {
         let schemas = std::fs::canonicalize(schemas).map_err(|error| {
             FatalError::folder_failed(schemas, "cannot find the schemas folder", error)
         })?;
-        // One worker per core, started side by side.
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let pool = WorkerPool {
             program: program.to_path_buf(),
@@ -57,21 +55,32 @@ impl WorkerPool {
             idle: Mutex::new(Vec::new()),
             size: cores,
         };
-        let started: Vec<Result<Worker, String>> = (0..cores)
-            .into_par_iter()
-            .map(|_| Worker::start(&pool.program, &pool.schemas))
-            .collect();
-        for worker in started {
-            let worker = worker.map_err(|reason| {
-                FatalError::folder_failed(
-                    &pool.program,
-                    "cannot start a worker to read returns",
-                    Cause::Described(reason.to_string()),
-                )
-            })?;
+        for _ in 0..cores {
+            let worker = Worker::spawn(&pool.program, &pool.schemas)
+                .map_err(|reason| pool.cannot_start(reason))?;
             pool.give_back(worker);
         }
         Ok(pool)
+    }
+
+    /// Waits until every worker started has said it is ready: a worker that cannot start at all stops
+    /// the program rather than rejecting every return.
+    pub fn confirm_started(&self) -> Result<(), FatalError> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        for worker in idle.iter_mut() {
+            worker
+                .await_ready()
+                .map_err(|reason| self.cannot_start(reason))?;
+        }
+        Ok(())
+    }
+
+    fn cannot_start(&self, reason: String) -> FatalError {
+        FatalError::folder_failed(
+            &self.program,
+            "cannot start a worker to read returns",
+            Cause::Described(reason),
+        )
     }
 
     /// A pool of workers of this very program (what `collate` itself uses).
@@ -165,11 +174,14 @@ impl WorkerPool {
         bytes: &[u8],
         read: fn(&mut BufReader<ChildStdout>) -> Result<R, ()>,
     ) -> Result<R, String> {
-        let worker = match self.take() {
-            Some(worker) => Ok(worker),
-            None => Worker::start(&self.program, &self.schemas),
-        };
-        let mut worker = worker.map_err(|reason| format!("no worker could start ({reason})"))?;
+        let mut worker = self
+            .take()
+            .map_or_else(|| Worker::spawn(&self.program, &self.schemas), Ok)
+            .and_then(|mut worker| worker.await_ready().map(|()| worker))
+            .map_err(|said| match said.is_empty() {
+                true => "no worker could start".to_owned(),
+                false => format!("no worker could start ({said})"),
+            })?;
         let reply = send(&mut worker.requests, (file, bytes))
             .map_err(|_| ())
             .and_then(|()| read(&mut worker.replies));
@@ -199,10 +211,13 @@ struct Worker {
     replies: BufReader<ChildStdout>,
     stderr: Arc<Mutex<Vec<u8>>>,
     stderr_drain: Option<std::thread::JoinHandle<()>>,
+    /// Whether it has said it is ready (its schemas loaded).
+    ready: bool,
 }
 
 impl Worker {
-    fn start(program: &Path, schemas: &Path) -> Result<Worker, String> {
+    /// Starts a worker process; it is ready for returns once [`Worker::await_ready`] says so.
+    fn spawn(program: &Path, schemas: &Path) -> Result<Worker, String> {
         let mut child = Command::new(program)
             .arg("--schemas")
             .arg(schemas)
@@ -219,17 +234,28 @@ impl Worker {
         };
         let kept = Arc::new(Mutex::new(Vec::new()));
         let drain = drain_stderr(stderr, Arc::clone(&kept));
-        let mut worker = Worker {
+        Ok(Worker {
             child,
             requests: BufWriter::new(stdin),
             replies: BufReader::new(stdout),
             stderr: kept,
             stderr_drain: Some(drain),
-        };
+            ready: false,
+        })
+    }
+
+    /// Waits for the worker's word that it is ready; `Err` is what it said instead before it stopped.
+    fn await_ready(&mut self) -> Result<(), String> {
+        if self.ready {
+            return Ok(());
+        }
         let mut ready = [0u8; 1];
-        match worker.replies.read_exact(&mut ready) {
-            Ok(()) if ready[0] == READY => Ok(worker),
-            _ => Err(worker.last_words()),
+        match self.replies.read_exact(&mut ready) {
+            Ok(()) if ready[0] == READY => {
+                self.ready = true;
+                Ok(())
+            }
+            _ => Err(self.last_words()),
         }
     }
 
@@ -497,6 +523,33 @@ mod tests {
                 &limits
             ),
             "its content is nested too deeply"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn workers_that_never_say_they_are_ready_stop_the_program_but_cost_a_return_once_running() {
+        let schemas = tempfile::tempdir().expect("a folder");
+        // A program that starts and exits at once, saying nothing: as a worker would that cannot load
+        // its schemas.
+        let pool = WorkerPool::start(Path::new("false"), schemas.path(), ReadLimits::default())
+            .expect("the processes start");
+        let error = pool.confirm_started().expect_err("none said it was ready");
+        assert!(
+            error
+                .to_string()
+                .ends_with("cannot start a worker to read returns"),
+            "{error}"
+        );
+        let validated = pool.validate_all(&[("psd.xlsx", b"PK".as_slice())]);
+        let reasons: Vec<String> = validated[0]
+            .exceptions()
+            .iter()
+            .map(|e| e.message.clone())
+            .collect();
+        assert_eq!(
+            reasons,
+            ["the workbook could not be read safely: no worker could start"]
         );
     }
 }

@@ -281,6 +281,9 @@ impl<'s> Collator<'s> {
             let mut next = chunks
                 .first()
                 .map(|chunk| scope.spawn(move || receive_all(chunk)));
+            if next.is_some() {
+                workers.confirm_started()?;
+            }
             let mut validated: Vec<ProcessedReturn> = Vec::new();
             for following in chunks.iter().skip(1).map(Some).chain([None]) {
                 let Some(in_hand) = next.take() else { break };
