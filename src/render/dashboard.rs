@@ -8,8 +8,8 @@ use rust_xlsxwriter::{Chart, ChartType, Format, Table, TableColumn, Workbook, Wo
 use crate::excel::fit_cell;
 
 use super::{
-    RenderError, WriteText, bold, deterministic_workbook, heading, not_printed, print_on_a4,
-    sheet_name, wrapped,
+    RenderError, WriteText, bold, heading, not_printed, owners_workbook, print_on_a4, sheet_name,
+    wrapped,
 };
 use crate::consolidate::{
     BoardFlag, Commentary, Consolidated, CurrentReturn, DataRow, HistoryRow, OpenException, YearRow,
@@ -43,7 +43,7 @@ pub fn dashboard_workbook(
         period.year,
         period.quarter.map(|q| q.number()).unwrap_or(4)
     );
-    let mut workbook = deterministic_workbook(&title)?;
+    let mut workbook = owners_workbook(&title)?;
     summary_sheet(&mut workbook, schemas, consolidated, &title)?;
     let figures = Figures::read(consolidated)?;
     let mut chart_sources = Vec::new();

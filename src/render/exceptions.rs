@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{
     RenderError, WriteText, bold, department_name, deterministic_workbook, heading, list_sheet,
-    period_label, print_on_a4, wrapped, write_wrapped_row,
+    owners_workbook, period_label, print_on_a4, wrapped, write_wrapped_row,
 };
 use crate::consolidate::{BoardFlag, Consolidated, MissingReturn, OpenException, ReplacedReturn};
 use crate::exception::Exception;
@@ -322,7 +322,7 @@ pub fn exceptions_workbook(
     schemas: &Schemas,
     consolidated: &Consolidated,
 ) -> Result<Vec<u8>, RenderError> {
-    let mut workbook = deterministic_workbook("Integrity dashboard exceptions")?;
+    let mut workbook = owners_workbook("Integrity dashboard exceptions")?;
     let open = OpenException::rows(&consolidated.open_exceptions)?;
     summary_sheet(workbook.add_worksheet(), schemas, consolidated, &open)?;
     for (sheet_title, accepted) in [("Rejected", false), ("Warnings", true)] {

@@ -42,6 +42,17 @@ fn deterministic_workbook(title: &str) -> Result<Workbook, XlsxError> {
     Ok(workbook)
 }
 
+/// [`deterministic_workbook`] for the owner's dashboard and exceptions workbooks, packed with deflate's
+/// fastest level. They are rewritten on every pass and grow with the store, and at the default level
+/// packing is most of the time spent saving them (1,000 returns: 107 M of the 151 M instructions);
+/// the fastest level takes a quarter of that, for files a third larger (150 → 216 KB). The per-return
+/// reports, which travel by email, keep the default.
+fn owners_workbook(title: &str) -> Result<Workbook, XlsxError> {
+    let mut workbook = deterministic_workbook(title)?;
+    workbook.set_zip_compression_level(1);
+    Ok(workbook)
+}
+
 /// Every sheet a person reads prints on A4 landscape, one page wide, its heading row (if any) repeated on
 /// every page.
 fn print_on_a4(sheet: &mut Worksheet, heading_row: Option<u32>) -> Result<(), XlsxError> {
