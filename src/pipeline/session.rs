@@ -545,11 +545,10 @@ pub fn process_inbox_in_order(
     let (mut ready, waiting) =
         wait_for_young_files(scan.split_settled(DEFAULT_SETTLE), DEFAULT_SETTLE);
     if !recorded.is_empty() {
+        // Read within the limits, as for processing: a file too big to read has no recorded place.
         let arrival = |path: &PathBuf| {
-            std::fs::read(path)
-                .ok()
-                .and_then(|bytes| recorded.get(&sha256_hex(&bytes)).copied())
-                .unwrap_or(i64::MAX)
+            let received = receive(path, &schemas.dashboard.limits);
+            recorded.get(&received.sha256).copied().unwrap_or(i64::MAX)
         };
         // A stable sort: files never seen keep their file-time order, after those that were.
         ready.sort_by_cached_key(arrival);

@@ -179,6 +179,14 @@ fn a_file_larger_than_any_return_is_refused_without_being_read() {
         figure(&rows, "PSD 1", "complaints", "2020/21", "Q2").as_deref(),
         Some("24")
     );
+    // Rebuilding the store reads the inbox again, in the order recorded: still without reading it.
+    let output = installation.collate(&["rebuild"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let rows = data_rows(&installation.dashboard());
+    assert_eq!(
+        figure(&rows, "PSD 1", "complaints", "2020/21", "Q2").as_deref(),
+        Some("24")
+    );
 }
 
 /// The pids of this installation's `collate read-worker` processes that have been handed more than
