@@ -44,7 +44,34 @@ pub fn dashboard_workbook(
         period.quarter.map(|q| q.number()).unwrap_or(4)
     );
     let mut workbook = owners_workbook(&title)?;
-    summary_sheet(&mut workbook, schemas, consolidated, &title)?;
+    // The two long lists (most of the work on a large store) are built beside the other sheets.
+    let (front, (returns, data)) = rayon::join(
+        || front_sheets(&mut workbook, schemas, consolidated, &title),
+        || {
+            rayon::join(
+                || super::received::returns_sheet(schemas, consolidated),
+                || data_sheet(schemas, consolidated),
+            )
+        },
+    );
+    front?;
+    workbook.push_worksheet(returns?);
+    workbook.push_worksheet(data?);
+    if !schemas.plans.is_empty() {
+        super::plans::plan_sheets(&mut workbook, schemas, &consolidated.plans)?;
+        super::plans::plan_status_sheet(&mut workbook, &consolidated.plans)?;
+    }
+    Ok(workbook.save_to_buffer()?)
+}
+
+/// The sheets before the long lists: the summary, one per indicator group, the charts, the data owners.
+fn front_sheets(
+    workbook: &mut Workbook,
+    schemas: &Schemas,
+    consolidated: &Consolidated,
+    title: &str,
+) -> Result<(), RenderError> {
+    summary_sheet(workbook, schemas, consolidated, title)?;
     let figures = Figures::read(consolidated)?;
     let mut chart_sources = Vec::new();
     for group in &schemas.catalogue.groups {
@@ -67,15 +94,8 @@ pub fn dashboard_workbook(
             &figures,
         )?);
     }
-    charts_sheet(&mut workbook, &chart_sources)?;
-    owners_sheet(&mut workbook, schemas)?;
-    super::received::returns_sheet(&mut workbook, schemas, consolidated)?;
-    data_sheet(&mut workbook, schemas, consolidated)?;
-    if !schemas.plans.is_empty() {
-        super::plans::plan_sheets(&mut workbook, schemas, &consolidated.plans)?;
-        super::plans::plan_status_sheet(&mut workbook, &consolidated.plans)?;
-    }
-    Ok(workbook.save_to_buffer()?)
+    charts_sheet(workbook, &chart_sources)?;
+    owners_sheet(workbook, schemas)
 }
 
 fn summary_sheet(
@@ -681,16 +701,12 @@ fn owners_sheet(workbook: &mut Workbook, schemas: &Schemas) -> Result<(), Render
     Ok(())
 }
 
-fn data_sheet(
-    workbook: &mut Workbook,
-    schemas: &Schemas,
-    consolidated: &Consolidated,
-) -> Result<(), RenderError> {
+fn data_sheet(schemas: &Schemas, consolidated: &Consolidated) -> Result<Worksheet, RenderError> {
     let data = DataRow::rows(&consolidated.data)?;
-    let sheet = workbook.add_worksheet();
+    let mut sheet = Worksheet::new();
     sheet.set_name("Data")?;
     for (i, figure) in data.iter().enumerate() {
-        data_row(sheet, 1 + i as u32, schemas, figure)?;
+        data_row(&mut sheet, 1 + i as u32, schemas, figure)?;
     }
     let columns: Vec<TableColumn> = DATA_COLUMNS
         .iter()
@@ -699,13 +715,13 @@ fn data_sheet(
     // A table needs a data row; an empty store still gets a well-formed, empty table.
     let last_row = data.len().max(1) as u32;
     let table = Table::new().set_name("IntegrityData").set_columns(&columns);
-    not_printed(sheet, DATA_COLUMNS.len() as u16 - 1)?;
+    not_printed(&mut sheet, DATA_COLUMNS.len() as u16 - 1)?;
     sheet.add_table(0, 0, last_row, DATA_COLUMNS.len() as u16 - 1, &table)?;
     sheet.set_column_range_width(0, 1, 22)?;
     sheet.set_column_range_width(2, 4, 14)?;
     sheet.set_column_range_width(5, 6, 34)?;
     sheet.set_column_range_width(7, 8, 30)?;
-    Ok(())
+    Ok(sheet)
 }
 
 /// One figure of the `Data` table, in the order of `DATA_COLUMNS`.

@@ -1,7 +1,7 @@
 //! The dashboard's `Returns` sheet: every return received, in the order it arrived, who sent it and when
 //! (for a return that came by email), and what became of it.
 
-use rust_xlsxwriter::Workbook;
+use rust_xlsxwriter::Worksheet;
 
 use super::{RenderError, department_name, list_sheet, period_label, write_wrapped_row};
 use crate::consolidate::{Consolidated, ReceivedReturn};
@@ -20,25 +20,24 @@ const HEADERS: [&str; 8] = [
 const WIDTHS: [f64; 8] = [19.0, 40.0, 20.0, 11.0, 30.0, 19.0, 26.0, 22.0];
 
 pub fn returns_sheet(
-    workbook: &mut Workbook,
     schemas: &Schemas,
     consolidated: &Consolidated,
-) -> Result<(), RenderError> {
-    let sheet = workbook.add_worksheet();
-    list_sheet(sheet, "Returns", &HEADERS)?;
+) -> Result<Worksheet, RenderError> {
+    let mut sheet = Worksheet::new();
+    list_sheet(&mut sheet, "Returns", &HEADERS)?;
     for (i, received) in ReceivedReturn::rows(&consolidated.received)?
         .iter()
         .enumerate()
     {
         let cells = row_cells(schemas, received);
         let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
-        write_wrapped_row(sheet, 1 + i as u32, 0, &cells, &WIDTHS)?;
+        write_wrapped_row(&mut sheet, 1 + i as u32, 0, &cells, &WIDTHS)?;
     }
     for (col, width) in WIDTHS.iter().enumerate() {
         sheet.set_column_width(col as u16, *width)?;
     }
     sheet.set_freeze_panes(1, 0)?;
-    Ok(())
+    Ok(sheet)
 }
 
 /// "2020-10-15T09:00:00+01:00" as the owner reads a time: "15/10/2020 09:00"; anything else as it is.
