@@ -82,20 +82,29 @@ pub fn figure_name(indicator: &str, measure: &str, year_offset: i32, heading: &s
     defined_name(&[indicator, measure, &offset, heading])
 }
 
+/// "C5", "$C$5" or "c5" → (4, 2), zero-based; anything else is `None`. Every cell of every sheet is
+/// looked at through here during inspection, so it builds nothing.
 pub fn parse_a1(text: &str) -> Option<(u32, u32)> {
-    let text = text.trim().replace('$', "");
-    let split = text.find(|c: char| c.is_ascii_digit())?;
-    let (letters, digits) = text.split_at(split);
-    if letters.is_empty() || letters.len() > 3 || !letters.chars().all(|c| c.is_ascii_alphabetic())
-    {
-        return None;
+    let (mut col, mut letters, mut row) = (0u32, 0, None::<u32>);
+    for byte in text.trim().bytes().filter(|&b| b != b'$') {
+        match (row, byte) {
+            (None, b'A'..=b'Z' | b'a'..=b'z') if letters < 3 => {
+                letters += 1;
+                col = col * 26 + u32::from(byte.to_ascii_uppercase() - b'A' + 1);
+            }
+            (None, b'0'..=b'9') if letters > 0 => row = Some(u32::from(byte - b'0')),
+            (Some(digits), b'0'..=b'9') => {
+                row = Some(
+                    digits
+                        .checked_mul(10)?
+                        .checked_add(u32::from(byte - b'0'))?,
+                );
+            }
+            _ => return None,
+        }
     }
-    let col = letters
-        .to_ascii_uppercase()
-        .bytes()
-        .fold(0u32, |acc, b| acc * 26 + u32::from(b - b'A' + 1));
-    let row: u32 = digits.parse().ok()?;
-    (row >= 1 && col >= 1).then(|| (row - 1, col - 1))
+    let row = row.filter(|&row| row >= 1)?;
+    Some((row - 1, col - 1))
 }
 
 /// (4, 2) → "C5".
@@ -162,6 +171,30 @@ mod tests {
             "PSD1_complaints_QTR2"
         );
         assert_eq!(super::defined_name(&["2015/16", "x"]), "n_2015_16_x");
+    }
+
+    #[test]
+    fn cell_references_read_as_excel_writes_them() {
+        assert_eq!(super::parse_a1("C5"), Some((4, 2)));
+        assert_eq!(super::parse_a1(" $c$5 "), Some((4, 2)));
+        assert_eq!(super::parse_a1("XFD1048576"), Some((1_048_575, 16_383)));
+        assert_eq!(super::parse_a1("A4294967295"), Some((4_294_967_294, 0)));
+        for not_a_cell in [
+            "",
+            "A",
+            "5",
+            "A0",
+            "ABCD1",
+            "A1B",
+            "A 1",
+            "A-1",
+            "A+1",
+            "Ä1",
+            "A4294967296",
+            "1A",
+        ] {
+            assert_eq!(super::parse_a1(not_a_cell), None, "{not_a_cell:?}");
+        }
     }
 
     #[test]

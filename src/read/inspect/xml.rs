@@ -117,6 +117,24 @@ fn number_attribute(element: &Tag<'_>, name: &str) -> Option<u64> {
     attribute(element, name).and_then(|value| value.trim().parse().ok())
 }
 
+/// A cell's reference (`r`) and type (`t`), as [`attribute`] reads each, in one pass over its attributes
+/// (every cell of every sheet comes through here).
+fn cell_attributes<'a>(element: &Tag<'a>) -> (Option<&'a str>, Option<&'a str>) {
+    let (mut reference, mut kind) = (None, None);
+    for (name, value) in element.attributes() {
+        let slot = match name {
+            b"r" => &mut reference,
+            b"t" => &mut kind,
+            _ => continue,
+        };
+        // The first of each counts, as for `attribute`; text that is not UTF-8 is no value.
+        if slot.is_none() {
+            *slot = Some(std::str::from_utf8(value).ok());
+        }
+    }
+    (reference.flatten(), kind.flatten())
+}
+
 fn element_started(
     element: &Tag<'_>,
     empty: bool,
@@ -182,13 +200,14 @@ fn worksheet_element(
             scan.col = 0;
         }
         b"c" => {
-            let (row, col) = match attribute(element, "r").and_then(parse_a1) {
+            let (reference, kind) = cell_attributes(element);
+            let (row, col) = match reference.and_then(parse_a1) {
                 Some((row, col)) => (u64::from(row) + 1, u64::from(col) + 1),
                 None => (scan.row.max(1), scan.col + 1),
             };
             scan.col = col;
             extend_bounds(scan, row, col, row, col);
-            scan.shared_cell = attribute(element, "t") == Some("s");
+            scan.shared_cell = kind == Some("s");
             count_cells(found, 1, limits)?;
         }
         b"v" => scan.in_value = true,
