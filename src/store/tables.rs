@@ -1,11 +1,14 @@
 //! Turns a batch of processed returns into the store's five tables (returns, figures, commentary,
 //! exceptions, statuses): one row per return, and the rows each kind of return gives.
 
+use std::collections::HashMap;
+
 use polars::prelude::*;
 
 use super::{History, ProcessedReturn};
 use crate::error::FatalError;
 use crate::exception::Exception;
+use crate::period::FinancialYear;
 use crate::read::message::MessageProvenance;
 use crate::schema::Severity;
 use crate::validate::{
@@ -245,6 +248,9 @@ struct FiguresColumns<'a> {
     source_cell: StringChunkedBuilder,
     /// Where each made value is written before it is copied into its column.
     scratch: String,
+    /// Each financial year's text, made once: a batch spans a few years and holds figures by the
+    /// thousand.
+    year_texts: HashMap<FinancialYear, String>,
 }
 
 impl<'a> FiguresColumns<'a> {
@@ -263,19 +269,20 @@ impl<'a> FiguresColumns<'a> {
             cell: Vec::with_capacity(count),
             source_cell: StringChunkedBuilder::new("source_cell".into(), count),
             scratch: String::new(),
+            year_texts: HashMap::new(),
         }
     }
 
     fn push(&mut self, processed: &'a ProcessedReturn, figure: &'a Figure) {
-        use std::fmt::Write;
         self.sha256.push(&processed.sha256);
         self.source_file.push(&processed.source_file);
         self.indicator.push(&figure.indicator);
         self.measure.push(&figure.measure);
-        self.scratch.clear();
-        // Writing into a String cannot fail.
-        let _ = write!(self.scratch, "{}", figure.year);
-        self.financial_year.append_value(&self.scratch);
+        let year = self
+            .year_texts
+            .entry(figure.year)
+            .or_insert_with(|| figure.year.to_string());
+        self.financial_year.append_value(year);
         self.year_start.push(figure.year.0);
         self.quarter.push(match figure.slot {
             FigureSlot::Quarter(q) => Some(i32::from(q.number())),
@@ -286,7 +293,9 @@ impl<'a> FiguresColumns<'a> {
         self.sheet.push(&figure.sheet);
         self.cell.push(&figure.cell);
         self.scratch.clear();
-        let _ = write!(self.scratch, "{}!{}", figure.sheet, figure.cell);
+        self.scratch.push_str(&figure.sheet);
+        self.scratch.push('!');
+        self.scratch.push_str(&figure.cell);
         self.source_cell.append_value(&self.scratch);
     }
 
