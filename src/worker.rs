@@ -178,10 +178,7 @@ impl WorkerPool {
             .take()
             .map_or_else(|| Worker::spawn(&self.program, &self.schemas), Ok)
             .and_then(|mut worker| worker.await_ready().map(|()| worker))
-            .map_err(|said| match said.is_empty() {
-                true => "no worker could start".to_owned(),
-                false => format!("no worker could start ({said})"),
-            })?;
+            .map_err(|reason| format!("no worker could start ({reason})"))?;
         let reply = send(&mut worker.requests, (file, bytes))
             .map_err(|_| ())
             .and_then(|()| read(&mut worker.replies));
@@ -255,7 +252,10 @@ impl Worker {
                 self.ready = true;
                 Ok(())
             }
-            _ => Err(self.last_words()),
+            _ => match self.last_words() {
+                said if said.is_empty() => Err("it stopped without saying why".to_owned()),
+                said => Err(said),
+            },
         }
     }
 
@@ -541,6 +541,8 @@ mod tests {
                 .ends_with("cannot start a worker to read returns"),
             "{error}"
         );
+        let cause = std::error::Error::source(&error).map(ToString::to_string);
+        assert_eq!(cause.as_deref(), Some("it stopped without saying why"));
         let validated = pool.validate_all(&[("psd.xlsx", b"PK".as_slice())]);
         let reasons: Vec<String> = validated[0]
             .exceptions()
@@ -549,7 +551,9 @@ mod tests {
             .collect();
         assert_eq!(
             reasons,
-            ["the workbook could not be read safely: no worker could start"]
+            [
+                "the workbook could not be read safely: no worker could start (it stopped without saying why)"
+            ]
         );
     }
 }
