@@ -208,7 +208,7 @@ pub struct Received {
 
 /// Reads and hashes one file within `limits`; validation waits until the hash says the file is new.
 pub fn receive(path: &Path, limits: &ReadLimits) -> Received {
-    let (bytes, modified) = read_within(path, limits.file_mb.saturating_mul(1024 * 1024));
+    let (bytes, modified) = read_within(path, limits.file_bytes());
     // A file that could not be opened may still say when it was saved.
     let modified = modified.or_else(|| std::fs::metadata(path).and_then(|m| m.modified()).ok());
     Received {

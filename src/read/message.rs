@@ -60,7 +60,7 @@ fn extension_of(name: &str) -> Option<String> {
 
 /// Whether a saved email of `size` bytes may be opened at all.
 pub fn check_email_size(size: u64, limits: &ReadLimits) -> Result<(), Unreadable> {
-    if size > limits.file_mb * 1024 * 1024 {
+    if size > limits.file_bytes() {
         return Err(Unreadable(format!(
             "the email is larger than the {} MB a return may be",
             limits.file_mb

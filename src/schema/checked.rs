@@ -144,6 +144,13 @@ pub struct ReadLimits {
     pub cpu_seconds: u64,
 }
 
+impl ReadLimits {
+    /// The largest file, in bytes, that is read at all (workbook or saved email).
+    pub fn file_bytes(&self) -> u64 {
+        self.file_mb.saturating_mul(1024 * 1024)
+    }
+}
+
 impl Default for ReadLimits {
     fn default() -> Self {
         ReadLimits {

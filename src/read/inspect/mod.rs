@@ -37,7 +37,7 @@ pub fn inspect(bytes: Vec<u8>, format: Format, limits: &ReadLimits) -> Result<Ve
 
 /// Whether a workbook of `size` bytes may be read at all.
 pub fn check_file_size(size: u64, limits: &ReadLimits) -> Result<(), Unreadable> {
-    if size > limits.file_mb * MB {
+    if size > limits.file_bytes() {
         return Err(too_big(format!(
             "the file is {} MB; a return may be at most {} MB",
             size / MB,
