@@ -13,6 +13,7 @@ pub mod outfile;
 pub mod pack;
 pub mod period;
 pub mod pipeline;
+pub mod platform;
 pub mod read;
 pub mod render;
 pub mod schema;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::consolidate::{self, Consolidated, DataRow, FlagSettings, MissingReturn, PlanStatusRow};
 use crate::error::{Cause, FatalError};
-use crate::outfile::write_atomically;
+use crate::outfile::{fit_file_name, write_atomically};
 use crate::period::Period;
 use crate::render::{self, OwedReturn};
 use crate::schema::{Plan, Schemas, SlotKind, Template, ValueSource};
@@ -202,7 +202,8 @@ fn write_reminder(
 }
 
 fn reminder_name(template_file: &str) -> String {
-    format!("Reminder - {}.eml", template_file.trim_end_matches(".xlsx"))
+    let name = format!("Reminder - {}", template_file.trim_end_matches(".xlsx"));
+    fit_file_name(&name, ".eml")
 }
 
 /// Removes the templates and reminders an earlier pack for the period wrote for returns no longer owed,
@@ -245,5 +246,8 @@ fn pack_file_name(
     } else {
         format!("{period} {department} return.xlsx")
     };
-    name.replace(['/', '\\', ':', '*', '?', '"', '<', '>', '|'], "-")
+    fit_file_name(
+        &name.replace(['/', '\\', ':', '*', '?', '"', '<', '>', '|'], "-"),
+        "",
+    )
 }

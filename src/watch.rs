@@ -7,7 +7,7 @@
 //! time have stood still for the settle window. Every batch is processed under the batch lock, appended to
 //! the store, and the outputs rewritten atomically.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -21,8 +21,8 @@ use crate::error::{Cause, FatalError};
 use crate::lock;
 use crate::period::PeriodChoice;
 use crate::pipeline::{
-    Collator, Folders, Outcome, RunSummary, has_settled, is_ignored, is_return_or_message,
-    scan_inbox, write_inbox_status,
+    Collator, Folders, RunSummary, has_settled, is_ignored, is_return_or_message, scan_inbox,
+    write_inbox_status,
 };
 use crate::read::looks_complete;
 use crate::schema::Schemas;
@@ -345,14 +345,14 @@ impl<'o> Watcher<'o> {
         collator.refresh()?;
         let stopped = || stop.load(Ordering::SeqCst);
         let summary = collator.pass(&returns, &others, &stopped, self.options.period)?;
-        // Each return read has one outcome, in order; a stop may leave the rest for next time.
-        let returns_read = summary
-            .outcomes
-            .iter()
-            .filter(|outcome| !matches!(outcome, Outcome::SetAside { .. }))
-            .count();
-        for path in returns.iter().take(returns_read).chain(others.iter()) {
-            if let Some(candidate) = self.candidates.remove(path) {
+        // The pass says which files it is done with. A file it left (a stop came first, or its reading
+        // was not finished) is no longer a candidate either: the next rescan finds it again, so a return
+        // whose reader keeps being stopped is tried once a rescan, not on every tick.
+        let done_with: HashSet<&PathBuf> = summary.done_with.iter().collect();
+        for path in returns.iter().chain(others.iter()) {
+            if let Some(candidate) = self.candidates.remove(path)
+                && done_with.contains(path)
+            {
                 self.done
                     .insert(path.clone(), (candidate.size, candidate.modified));
             }

@@ -29,6 +29,15 @@ pub fn check(locations: &Locations, args: &CheckArgs) -> anyhow::Result<u8> {
         .iter()
         .flat_map(|file| process_file(&schemas, &workers, file))
     {
+        let processed = match processed {
+            Ok(processed) => processed,
+            Err(left) => {
+                // Not a verdict: the file was not read through, so it is neither accepted nor rejected.
+                any_rejected = true;
+                println!("{}: not read ({}); check it again", left.file, left.reason);
+                continue;
+            }
+        };
         let validated = &processed.validated;
         any_rejected |= !validated.accepted();
         if args.json {

@@ -70,13 +70,23 @@ pub fn finish(summary: &RunSummary) -> u8 {
             summary.waiting_files().join(", ")
         ));
     }
+    let not_finished = summary.not_finished();
+    if !not_finished.is_empty() {
+        let files: Vec<&str> = not_finished.iter().map(|(file, _)| *file).collect();
+        closing_line(&format!(
+            "{} return(s) not read through, because their reader was stopped from outside: {}; they \
+             stay in the inbox and are read again by the next run",
+            files.len(),
+            files.join(", ")
+        ));
+    }
     if summary.rejected() > 0 {
         closing_line(&format!(
             "{} return(s) rejected; see outbox/exceptions.xlsx",
             summary.rejected()
         ));
     }
-    if summary.rejected() > 0 || summary.waiting() > 0 {
+    if summary.rejected() > 0 || summary.waiting() > 0 || !not_finished.is_empty() {
         exit::SOME_REJECTED
     } else {
         exit::ACCEPTED

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::Folders;
 use crate::error::FatalError;
-use crate::outfile::write_atomically;
+use crate::outfile::{fit_file_name, write_atomically};
 use crate::read::WORKBOOK_EXTENSIONS;
 use crate::read::inspect::check_file_size;
 use crate::read::message::{MessageProvenance, check_email_size, is_message_name};
@@ -135,13 +135,14 @@ pub fn set_aside_because(inbox: &Path, path: &Path, reason: &str) -> Result<Path
     };
     std::fs::create_dir_all(&folder).map_err(fail)?;
     let name = file_name(path);
-    let mut target = folder.join(&name);
+    let mut target = name.clone();
     let mut copy = 2;
-    while target.exists() {
-        target = folder.join(format!("{name} ({copy})"));
+    while folder.join(&target).exists() {
+        target = fit_file_name(&name, &format!(" ({copy})"));
         copy += 1;
     }
-    let note = PathBuf::from(format!("{}.reason.txt", target.display()));
+    let note = folder.join(fit_file_name(&target, ".reason.txt"));
+    let target = folder.join(target);
     write_atomically(&note, reason.as_bytes())?;
     std::fs::rename(path, &target).map_err(fail)?;
     tracing::warn!(file = %name, reason = %reason.lines().next().unwrap_or_default(), "set aside");

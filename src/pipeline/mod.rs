@@ -16,7 +16,7 @@ pub use inbox::{
 };
 pub use outputs::{RenderedOutputs, Written, render_outputs, replace_output, write_outputs};
 pub use session::{
-    Collator, process_file, process_inbox, process_inbox_in_order, validate_received,
+    Collator, LeftForLater, process_file, process_inbox, process_inbox_in_order, validate_received,
 };
 
 /// The folders of one installation.
@@ -78,6 +78,12 @@ pub enum Outcome {
     SetAside {
         file: String,
     },
+    /// Its reader was stopped from outside twice: not a verdict, so nothing is stored and the file is
+    /// read again by the next pass.
+    NotFinished {
+        file: String,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -85,6 +91,9 @@ pub struct RunSummary {
     pub outcomes: Vec<Outcome>,
     pub period: Option<Period>,
     pub dashboard: Option<PathBuf>,
+    /// The inbox files the pass is done with (read and stored, or set aside), in the order given: a stop
+    /// may leave the rest, and a file whose reading was not finished is not among them.
+    pub done_with: Vec<PathBuf>,
 }
 
 impl RunSummary {
@@ -115,6 +124,17 @@ impl RunSummary {
             .iter()
             .filter_map(|o| match o {
                 Outcome::Waiting { file } => Some(file.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The returns whose reading was not finished (left for the next pass), with why.
+    pub fn not_finished(&self) -> Vec<(&str, &str)> {
+        self.outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::NotFinished { file, reason } => Some((file.as_str(), reason.as_str())),
                 _ => None,
             })
             .collect()

@@ -1,7 +1,7 @@
 //! The processing session ([`Collator`]): each new file validated on the workers, its outcome and
 //! report, the batch stored as one segment; and the one pass `run`, `rebuild` and the watcher make.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::inbox::{
@@ -11,22 +11,24 @@ use super::inbox::{
 use super::outputs::{Written, render_outputs, write_outputs};
 use super::{Folders, Outcome, RunSummary};
 use crate::error::{Cause, FatalError};
-use crate::outfile::{flush_filesystem, write_atomically_deferred};
+use crate::exception::Exception;
+use crate::outfile::{fit_file_name, flush_filesystem, write_atomically_deferred};
 use crate::period::PeriodChoice;
 use crate::read::message::{Unpacked, is_message_name};
 use crate::render;
 use crate::schema::{Schemas, Severity};
 use crate::store::{History, ProcessedReturn, ReturnKey, Store, return_key, tables_for};
 use crate::validate::{BuiltinCheck, Validated, check_sender};
-use crate::worker::WorkerPool;
+use crate::worker::{Interrupted, WorkerPool};
 
-/// Validates received files on the workers, all at once, results in the order given. Never fails: a
-/// file that cannot be read from disk, or that a worker dies on, is a rejected return.
+/// Validates received files on the workers, all at once, results in the order given. A file that cannot
+/// be read from disk, or that a worker dies on, is a rejected return; one whose reader was stopped from
+/// outside twice is [`LeftForLater`].
 pub fn validate_received(
     schemas: &Schemas,
     workers: &WorkerPool,
     received: Vec<Received>,
-) -> Vec<ProcessedReturn> {
+) -> Vec<Result<ProcessedReturn, LeftForLater>> {
     let readable: Vec<(&str, &[u8])> = received
         .iter()
         .filter_map(|r| Some((r.file.as_str(), r.bytes.as_deref().ok()?)))
@@ -36,22 +38,51 @@ pub fn validate_received(
         .into_iter()
         .map(|received| {
             let validated = match &received.bytes {
-                Ok(_) => validated.next().unwrap_or_default(),
-                Err(not_read) => not_read_return(schemas, &received.file, not_read),
+                Ok(_) => validated.next().unwrap_or_else(|| Ok(Validated::default())),
+                Err(not_read) => Ok(not_read_return(schemas, &received.file, not_read)),
             };
-            let mut validated = validated;
+            let mut validated = match validated {
+                Ok(validated) => validated,
+                Err(interrupted) => return Err(LeftForLater::of(&received, interrupted)),
+            };
             if let Some(message) = &received.message {
                 check_sender(schemas, &mut validated, message);
             }
-            ProcessedReturn {
+            Ok(ProcessedReturn {
                 sha256: received.sha256,
                 source_file: received.file,
                 received_at: received.received_at,
                 validated,
                 message: received.message,
-            }
+            })
         })
         .collect()
+}
+
+/// A return whose reading was not finished, because its reader was stopped from outside: no verdict is
+/// stored, and the file stays in the inbox to be read again by the next pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftForLater {
+    /// The return, as the outputs would name it.
+    pub file: String,
+    /// The inbox file it is in (the email, for a workbook attached to one).
+    pub inbox_file: String,
+    pub sha256: String,
+    pub reason: String,
+}
+
+impl LeftForLater {
+    fn of(received: &Received, interrupted: Interrupted) -> LeftForLater {
+        LeftForLater {
+            file: received.file.clone(),
+            inbox_file: received
+                .message
+                .as_ref()
+                .map_or_else(|| received.file.clone(), |m| m.email_file.clone()),
+            sha256: received.sha256.clone(),
+            reason: interrupted.reason,
+        }
+    }
 }
 
 /// A workbook that was not read from the inbox, rejected with the reason.
@@ -76,14 +107,18 @@ fn not_read_return(schemas: &Schemas, file: &str, not_read: &NotRead) -> Validat
 
 /// Reads, hashes and validates one file (in a worker): a workbook is one return; a saved email is one
 /// return per workbook attached, or one rejected return saying why it holds none.
-pub fn process_file(schemas: &Schemas, workers: &WorkerPool, path: &Path) -> Vec<ProcessedReturn> {
+pub fn process_file(
+    schemas: &Schemas,
+    workers: &WorkerPool,
+    path: &Path,
+) -> Vec<Result<ProcessedReturn, LeftForLater>> {
     let received = receive(path, &schemas.dashboard.limits);
     if !is_message_name(&received.file) {
         return validate_received(schemas, workers, vec![received]);
     }
     match open_message(schemas, workers, &received) {
-        Ok(attachments) => validate_received(schemas, workers, attachments),
-        Err(reason) => vec![ProcessedReturn {
+        Ok(Ok(attachments)) => validate_received(schemas, workers, attachments),
+        Ok(Err(reason)) => vec![Ok(ProcessedReturn {
             sha256: received.sha256,
             source_file: received.file.clone(),
             received_at: received.received_at,
@@ -94,7 +129,8 @@ pub fn process_file(schemas: &Schemas, workers: &WorkerPool, path: &Path) -> Vec
                 "Save the return attached to the email into the inbox instead.",
             ),
             message: None,
-        }],
+        })],
+        Err(interrupted) => vec![Err(LeftForLater::of(&received, interrupted))],
     }
 }
 
@@ -103,19 +139,23 @@ fn open_message(
     schemas: &Schemas,
     workers: &WorkerPool,
     email: &Received,
-) -> Result<Vec<Received>, String> {
-    let bytes = email
-        .bytes
-        .as_deref()
-        .map_err(|not_read| not_read.reason(&email.file, &schemas.dashboard.limits))?;
+) -> Result<Result<Vec<Received>, String>, Interrupted> {
+    let bytes = match email.bytes.as_deref() {
+        Ok(bytes) => bytes,
+        Err(not_read) => return Ok(Err(not_read.reason(&email.file, &schemas.dashboard.limits))),
+    };
     let mut opened = workers.unpack_all(&[(email.file.as_str(), bytes)]);
-    let unpacked = opened
+    let unpacked = match opened
         .pop()
-        .unwrap_or_else(|| Err("it was not read".into()))?;
+        .unwrap_or_else(|| Ok(Err("it was not read".into())))?
+    {
+        Ok(unpacked) => unpacked,
+        Err(reason) => return Ok(Err(reason)),
+    };
     if unpacked.workbooks.is_empty() {
-        return Err(no_workbook_reason(&email.file, &unpacked));
+        return Ok(Err(no_workbook_reason(&email.file, &unpacked)));
     }
-    Ok(attachments_received(email, unpacked))
+    Ok(Ok(attachments_received(email, unpacked)))
 }
 
 /// Why an email that opened holds no return.
@@ -161,6 +201,8 @@ struct Batch {
     old_reports_possible: bool,
     /// The return in use for each department and period, as this batch changes it.
     in_use: HashMap<ReturnKey, String>,
+    /// The inbox files holding a return whose reading was not finished: the pass is not done with them.
+    not_finished: HashSet<String>,
 }
 
 /// A processing session: the schemas, the store with its history in memory, and the content already seen.
@@ -284,8 +326,9 @@ impl<'s> Collator<'s> {
             if next.is_some() {
                 workers.confirm_started()?;
             }
-            let mut validated: Vec<ProcessedReturn> = Vec::new();
-            for following in chunks.iter().skip(1).map(Some).chain([None]) {
+            let mut validated = Vec::new();
+            let following_chunks = chunks.iter().skip(1).map(Some).chain([None]);
+            for (paths_in_hand, following) in chunks.iter().zip(following_chunks) {
                 let Some(in_hand) = next.take() else { break };
                 let received = in_hand
                     .join()
@@ -293,11 +336,12 @@ impl<'s> Collator<'s> {
                 if stop() {
                     break;
                 }
+                summary.done_with.extend(paths_in_hand.iter().cloned());
                 next = following.map(|chunk| scope.spawn(move || receive_all(chunk)));
                 // Emails are opened on the workers, which are idle here. What this group's emails and
                 // duplicates come to is told after the group before it, as the files came.
                 let mut told_first = RunSummary::default();
-                let received = self.open_messages(received, &mut told_first)?;
+                let received = self.open_messages(received, &mut batch, &mut told_first)?;
                 let new = self.only_new(received, &mut told_first);
                 let validating = scope.spawn(move || validate_received(schemas, workers, new));
                 self.report_on(std::mem::take(&mut validated), &mut batch, &mut summary)?;
@@ -311,8 +355,12 @@ impl<'s> Collator<'s> {
         let Batch {
             processed: batch,
             reports_written,
+            not_finished,
             ..
         } = batch;
+        summary
+            .done_with
+            .retain(|path| !not_finished.contains(&file_name(path)));
         if batch.is_empty() {
             return Ok((summary, None));
         }
@@ -326,27 +374,49 @@ impl<'s> Collator<'s> {
         Ok((summary, Some(added)))
     }
 
-    /// Records each validated return's outcome and writes its report, in order.
+    /// Records each validated return's outcome and writes its report, in order. A return whose reading
+    /// was not finished is forgotten, so that it is read again.
     fn report_on(
-        &self,
-        validated: Vec<ProcessedReturn>,
+        &mut self,
+        validated: Vec<Result<ProcessedReturn, LeftForLater>>,
         batch: &mut Batch,
         summary: &mut RunSummary,
     ) -> Result<(), FatalError> {
         for processed in validated {
+            let mut processed = match processed {
+                Ok(processed) => processed,
+                Err(left) => {
+                    self.leave_for_later(left, batch, summary);
+                    continue;
+                }
+            };
             let replaces = self.replaces(&processed, &mut batch.in_use)?;
-            report_outcome(&processed, replaces.as_deref(), summary);
             let old_reports_possible = batch.old_reports_possible || batch.reports_written;
             batch.reports_written |= write_return_report(
                 self.schemas,
                 &self.folders,
-                &processed,
+                &mut processed,
                 replaces.as_deref(),
                 old_reports_possible,
-            )?;
+            );
+            report_outcome(&processed, replaces.as_deref(), summary);
             batch.processed.push(processed);
         }
         Ok(())
+    }
+
+    /// A return whose reading was not finished: no outcome is stored, and its content is no longer known,
+    /// so the next pass reads it again.
+    fn leave_for_later(&mut self, left: LeftForLater, batch: &mut Batch, summary: &mut RunSummary) {
+        tracing::warn!(file = %left.file, "not read: {}; it will be read again on the next pass", left.reason);
+        if !left.sha256.is_empty() {
+            self.known.remove(&left.sha256);
+        }
+        batch.not_finished.insert(left.inbox_file);
+        summary.outcomes.push(Outcome::NotFinished {
+            file: left.file,
+            reason: left.reason,
+        });
     }
 
     /// Stores a batch's tables as a new segment.
@@ -403,10 +473,12 @@ impl<'s> Collator<'s> {
     }
 
     /// Each saved email replaced by the workbooks attached to it (opened on the workers), in order; an
-    /// email carrying no workbook, or that cannot be opened, is set aside with the reason.
+    /// email carrying no workbook, or that cannot be opened, is set aside with the reason, and one whose
+    /// reader was stopped from outside is left for later.
     fn open_messages(
-        &self,
+        &mut self,
         received: Vec<Received>,
+        batch: &mut Batch,
         summary: &mut RunSummary,
     ) -> Result<Vec<Received>, FatalError> {
         if !received.iter().any(|r| is_message_name(&r.file)) {
@@ -427,16 +499,20 @@ impl<'s> Collator<'s> {
             let unpacked = match &received.bytes {
                 Ok(_) => opened
                     .next()
-                    .unwrap_or_else(|| Err("it was not read".into())),
-                Err(not_read) => {
-                    Err(not_read.reason(&received.file, &self.schemas.dashboard.limits))
-                }
+                    .unwrap_or_else(|| Ok(Err("it was not read".into()))),
+                Err(not_read) => Ok(Err(
+                    not_read.reason(&received.file, &self.schemas.dashboard.limits)
+                )),
             };
             match unpacked {
-                Ok(unpacked) if !unpacked.workbooks.is_empty() => {
+                Ok(Ok(unpacked)) if !unpacked.workbooks.is_empty() => {
                     expanded.extend(attachments_received(&received, unpacked));
                 }
-                outcome => self.set_email_aside(&received.file, outcome, summary)?,
+                Ok(outcome) => self.set_email_aside(&received.file, outcome, summary)?,
+                Err(interrupted) => {
+                    let left = LeftForLater::of(&received, interrupted);
+                    self.leave_for_later(left, batch, summary);
+                }
             }
         }
         Ok(expanded)
@@ -504,6 +580,7 @@ impl<'s> Collator<'s> {
             summary.outcomes.push(Outcome::SetAside {
                 file: file_name(path),
             });
+            summary.done_with.push(path.clone());
         }
         let written = match added {
             Some(added) => self.commit_and_write_outputs(&added, period)?,
@@ -597,50 +674,103 @@ fn report_outcome(processed: &ProcessedReturn, replaces: Option<&str>, summary: 
 }
 
 /// The report a department can be sent back, xlsx for people and JSON for machines, for every return with
-/// something to send back. A clean return has none: its outcome is in the store's returns table, and an
-/// old report of the same name is removed when there may be one. Returns whether a report was written.
+/// something to send back, and its draft reply. A clean return has none: its outcome is in the store's
+/// returns table, and an old report of the same name is removed when there may be one. A report that
+/// cannot be written is a warning on the return (in the log and in `exceptions.xlsx`), never the end of
+/// the run. Returns whether anything may have been written.
 fn write_return_report(
     schemas: &Schemas,
     folders: &Folders,
-    processed: &ProcessedReturn,
+    processed: &mut ProcessedReturn,
     replaces: Option<&str>,
     old_reports_possible: bool,
-) -> Result<bool, FatalError> {
+) -> bool {
     if processed.validated.exceptions().is_empty() && !old_reports_possible {
-        return Ok(false);
+        return false;
     }
-    let base = folders.return_reports().join(&processed.source_file);
-    let with_suffix = |suffix: &str| PathBuf::from(format!("{}{suffix}", base.display()));
-    let (xlsx, json) = (
-        with_suffix(".exceptions.xlsx"),
-        with_suffix(".exceptions.json"),
-    );
-    let reply = folders
-        .replies()
-        .join(format!("{}.eml", processed.source_file));
-    if processed.validated.exceptions().is_empty() {
-        // A clean return replacing one of the same name must not leave the old report behind.
-        for stale in [&xlsx, &json, &reply] {
+    let paths = ReportPaths::of(folders, &processed.source_file);
+    let written = match processed.validated.exceptions().is_empty() {
+        true => paths.remove_stale().map(|()| false),
+        false => paths.write(schemas, processed, replaces).map(|()| true),
+    };
+    match written {
+        Ok(written) => written,
+        Err(error) => {
+            tracing::warn!(file = %processed.source_file, "its report could not be written: {error}");
+            processed
+                .validated
+                .push_exception(report_not_written(processed, &error));
+            true
+        }
+    }
+}
+
+/// Where a return's report and draft reply go: named after the return, cut to fit the file system.
+struct ReportPaths {
+    xlsx: PathBuf,
+    json: PathBuf,
+    reply: PathBuf,
+}
+
+impl ReportPaths {
+    fn of(folders: &Folders, source_file: &str) -> ReportPaths {
+        let report = |suffix: &str| {
+            folders
+                .return_reports()
+                .join(fit_file_name(source_file, suffix))
+        };
+        ReportPaths {
+            xlsx: report(".exceptions.xlsx"),
+            json: report(".exceptions.json"),
+            reply: folders.replies().join(fit_file_name(source_file, ".eml")),
+        }
+    }
+
+    /// A clean return replacing one of the same name must not leave the old report behind.
+    fn remove_stale(&self) -> Result<(), FatalError> {
+        for stale in [&self.xlsx, &self.json, &self.reply] {
             if stale.exists() {
                 std::fs::remove_file(stale).map_err(|error| FatalError::output(stale, error))?;
             }
         }
-        return Ok(false);
+        Ok(())
     }
-    let fail = |path: &Path, error: render::RenderError| {
-        FatalError::output(path, Cause::Other(Box::new(error)))
-    };
-    write_atomically_deferred(
-        &json,
-        &render::return_report_json(processed).map_err(|e| fail(&json, e))?,
-    )?;
-    let workbook =
-        render::return_report_workbook(processed, replaces).map_err(|e| fail(&xlsx, e))?;
-    write_atomically_deferred(&xlsx, &workbook)?;
-    let draft = render::reply_draft(schemas, processed, &workbook)
-        .map_err(|error| FatalError::output(&reply, error))?;
-    if let Some(draft) = draft {
-        write_atomically_deferred(&reply, &draft)?;
+
+    fn write(
+        &self,
+        schemas: &Schemas,
+        processed: &ProcessedReturn,
+        replaces: Option<&str>,
+    ) -> Result<(), FatalError> {
+        let fail = |path: &Path, error: render::RenderError| {
+            FatalError::output(path, Cause::Other(Box::new(error)))
+        };
+        let json = render::return_report_json(processed).map_err(|e| fail(&self.json, e))?;
+        write_atomically_deferred(&self.json, &json)?;
+        let workbook =
+            render::return_report_workbook(processed, replaces).map_err(|e| fail(&self.xlsx, e))?;
+        write_atomically_deferred(&self.xlsx, &workbook)?;
+        let draft = render::reply_draft(schemas, processed, &workbook)
+            .map_err(|error| FatalError::output(&self.reply, error))?;
+        if let Some(draft) = draft {
+            write_atomically_deferred(&self.reply, &draft)?;
+        }
+        Ok(())
     }
-    Ok(true)
+}
+
+/// The warning a return carries when its report could not be written.
+fn report_not_written(processed: &ProcessedReturn, error: &FatalError) -> Exception {
+    Exception {
+        file: processed.source_file.clone(),
+        sheet: String::new(),
+        cell: String::new(),
+        value_found: String::new(),
+        rule_id: BuiltinCheck::ReportNotWritten.id().to_owned(),
+        severity: Severity::Warning,
+        message: format!("collate could not write this return's report or draft reply: {error}"),
+        guidance: "Check that the outbox can be written to (space on the disk, permissions); the \
+                   return's exceptions are listed here all the same."
+            .to_owned(),
+    }
 }

@@ -7,6 +7,7 @@ use mail_parser::{Message, MessageParser, MimeHeaders};
 use serde::{Deserialize, Serialize};
 
 use super::{Unreadable, WORKBOOK_EXTENSIONS};
+use crate::outfile::fit_name;
 use crate::schema::ReadLimits;
 
 /// The extensions of the saved emails `collate` reads: RFC 5322 files, and Outlook's own messages.
@@ -256,9 +257,14 @@ fn safe_name(name: &str) -> String {
     if cleaned.is_empty() {
         "attachment".to_owned()
     } else {
-        cleaned.chars().take(120).collect()
+        // Cut to a length any output can carry, keeping the extension that makes it a workbook.
+        fit_name(&cleaned, "", ATTACHMENT_NAME_BYTES)
     }
 }
+
+/// The longest attachment name kept, in bytes: beside the email's name in the return's name, and in a
+/// file name made from both (which is cut again to fit).
+const ATTACHMENT_NAME_BYTES: usize = 200;
 
 #[cfg(test)]
 mod tests {
@@ -336,5 +342,14 @@ Content-Disposition: attachment; filename=\"minutes.pdf\"\r\n\
         assert_eq!(safe_name("../../etc/passwd"), "passwd");
         assert_eq!(safe_name("a:b?.xlsx"), "a-b-.xlsx");
         assert_eq!(safe_name("  "), "attachment");
+    }
+
+    #[test]
+    fn long_attachment_names_keep_their_extension() {
+        let name = format!("PSD quarterly return {}.xlsx", "x".repeat(180));
+        let kept = safe_name(&name);
+        assert!(kept.len() <= ATTACHMENT_NAME_BYTES, "{}", kept.len());
+        assert!(kept.ends_with(".xlsx"), "{kept}");
+        assert!(kept.starts_with("PSD quarterly return xxx"), "{kept}");
     }
 }

@@ -41,7 +41,8 @@ pub fn reply_draft(
     let sent = chrono::DateTime::parse_from_rfc3339(&processed.received_at)
         .map(|t| t.timestamp())
         .unwrap_or(0);
-    let attachment = format!("{}.exceptions.xlsx", processed.source_file);
+    // Named as the report in the outbox is, cut to fit a file system (and so a mail header).
+    let attachment = crate::outfile::fit_file_name(&processed.source_file, ".exceptions.xlsx");
     let body = MimePart::new(
         ContentType::new("multipart/mixed").attribute("boundary", format!("collate-{key}")),
         vec![

@@ -142,12 +142,31 @@ pub struct ReadLimits {
     pub memory_mb: u64,
     /// CPU time the worker may spend on one return, in seconds.
     pub cpu_seconds: u64,
+    /// Wall-clock time one return's read may take, in seconds, on every platform (a reader blocked
+    /// without using the CPU, or any reader where no CPU limit can be set, is stopped then).
+    pub read_seconds: u64,
 }
 
 impl ReadLimits {
     /// The largest file, in bytes, that is read at all (workbook or saved email).
     pub fn file_bytes(&self) -> u64 {
         self.file_mb.saturating_mul(1024 * 1024)
+    }
+
+    /// How long one read in a worker may take, from handing it the file to its answer.
+    pub fn read_deadline(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.read_seconds)
+    }
+
+    /// The longest frame a worker's answer can hold: a workbook attached to an email (at most the
+    /// email's size), or a return's figures, texts and exceptions (the texts at most what the workbook
+    /// unpacks to; the rest bounded by the schema, well within the margin). A longer claim is a fault of
+    /// the worker, never an allocation.
+    pub fn largest_reply_bytes(&self) -> u64 {
+        self.file_bytes()
+            .max(self.uncompressed_mb.saturating_mul(1024 * 1024))
+            .saturating_mul(2)
+            .saturating_add(16 * 1024 * 1024)
     }
 }
 
@@ -163,6 +182,7 @@ impl Default for ReadLimits {
             nesting: 100,
             memory_mb: 512,
             cpu_seconds: 20,
+            read_seconds: 60,
         }
     }
 }

@@ -90,14 +90,24 @@ pub fn load(dir: &Path) -> Result<Schemas, FatalError> {
 /// return is identified even if its cover is damaged.
 pub const IDENTITY_SHEET: &str = "collate";
 
-/// Sheets of the dashboard that a plan's sheet may not take.
-pub const DASHBOARD_SHEETS: [&str; 5] = [
+/// The sheets `collate` writes into the dashboard itself, which no indicator group's or plan's sheet may
+/// take (Excel compares sheet names without regard to case).
+pub const DASHBOARD_SHEETS: [&str; 6] = [
     "Summary",
     "Charts",
     "Data Owners and Sources",
+    "Returns",
     "Data",
     "PlanStatus",
 ];
+
+/// The dashboard's own sheet, or the earlier group's, that `title` would collide with.
+fn sheet_taken<'t>(title: &str, taken: impl IntoIterator<Item = &'t str>) -> Option<&'t str> {
+    let wanted = normalise_label(title);
+    taken
+        .into_iter()
+        .find(|sheet| normalise_label(sheet) == wanted)
+}
 
 /// Reads `schemas/plans/*.toml`, if the folder exists: an installation need not track any plan.
 fn load_plans(
@@ -129,14 +139,13 @@ fn load_plans(
                 ),
             ));
         }
-        if taken
-            .iter()
-            .any(|sheet| normalise_label(sheet) == normalise_label(&plan.sheet))
-        {
+        if let Some(sheet) = sheet_taken(&plan.sheet, taken.iter().map(String::as_str)) {
             return Err(FatalError::schema(
                 &file,
                 "plan.sheet",
-                format!("the dashboard already has a sheet named `{}`", plan.sheet),
+                format!(
+                    "the dashboard already has a sheet named `{sheet}`: give the plan's sheet another name"
+                ),
             ));
         }
         taken.push(plan.sheet.clone());
@@ -242,14 +251,25 @@ fn compile_catalogue(
     raw: RawCatalogue,
     departments: &[Department],
 ) -> Result<Catalogue, FatalError> {
-    let groups: Vec<Group> = raw
-        .groups
-        .into_iter()
-        .map(|group| Group {
+    let mut groups: Vec<Group> = Vec::new();
+    for (index, group) in raw.groups.into_iter().enumerate() {
+        let taken = DASHBOARD_SHEETS
+            .into_iter()
+            .chain(groups.iter().map(|g| g.title.as_str()));
+        if let Some(sheet) = sheet_taken(&group.title, taken) {
+            return Err(FatalError::schema(
+                file,
+                format!("groups[{index}] ({}).title", group.id),
+                format!(
+                    "the dashboard already has a sheet named `{sheet}`: give the group another title"
+                ),
+            ));
+        }
+        groups.push(Group {
             id: group.id,
             title: group.title,
-        })
-        .collect();
+        });
+    }
     let mut indicators: Vec<Indicator> = Vec::new();
     for (index, indicator) in raw.indicators.into_iter().enumerate() {
         let key = format!("indicators[{index}] ({})", indicator.code);
@@ -827,6 +847,7 @@ fn check_limits(file: &Path, limits: ReadLimits) -> Result<ReadLimits, FatalErro
         ("cells", limits.cells),
         ("nesting", limits.nesting as u64),
         ("cpu_seconds", limits.cpu_seconds),
+        ("read_seconds", limits.read_seconds),
     ];
     for (key, value) in counts {
         if value == 0 {

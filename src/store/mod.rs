@@ -1,7 +1,7 @@
 //! The history store: every processed return, accepted figure, analysis text and exception, with provenance,
 //! kept as append-only Parquet segments under `store/` that any Parquet reader can open.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -17,7 +17,7 @@ pub use tables::tables_for;
 use crate::error::FatalError;
 use crate::outfile::{flush_filesystem, write_atomically, write_atomically_deferred};
 use crate::read::message::MessageProvenance;
-use crate::validate::Validated;
+use crate::validate::{BuiltinCheck, Validated};
 
 /// One file as processed: where it came from, its content hash, and what validation made of it.
 #[derive(Debug, Clone)]
@@ -143,13 +143,15 @@ impl Store {
             }
         }
         let [figures, commentary, exceptions, statuses, returns] = frames;
-        Ok(History {
+        History {
             figures: stack(figures, empty.figures)?,
             commentary: stack(commentary, empty.commentary)?,
             exceptions: stack(exceptions, empty.exceptions)?,
             statuses: stack(statuses, empty.statuses)?,
             returns: stack(returns, empty.returns)?,
-        })
+        }
+        .without_interrupted_reads()
+        .map_err(FatalError::History)
     }
 
     /// Writes one segment's tables, the returns table last: it commits the segment.
@@ -268,6 +270,50 @@ impl History {
             exceptions: filter(&self.exceptions)?,
             statuses: filter(&self.statuses)?,
         })
+    }
+
+    /// The history without the verdicts a stop passed on returns before `collate` told a stop from a
+    /// verdict: a return rejected only because its reader was stopped from outside (a Ctrl-C, a SIGTERM
+    /// to the whole service, a kill) is left out, its exception with it, so that it is read again as if
+    /// it had never been; and once such a return has been read again, the old exception no longer
+    /// stands beside the new outcome. Stores written since hold no such verdict.
+    pub fn without_interrupted_reads(self) -> PolarsResult<History> {
+        let exceptions = &self.exceptions;
+        let (hashes, rules, messages) = (
+            exceptions.column("sha256")?.str()?,
+            exceptions.column("rule_id")?.str()?,
+            exceptions.column("message")?.str()?,
+        );
+        let stopped: Vec<bool> = (0..exceptions.height())
+            .map(|i| {
+                rules.get(i) == Some(BuiltinCheck::UnsafeWorkbook.id())
+                    && messages.get(i).is_some_and(was_stopped_from_outside)
+            })
+            .collect();
+        if !stopped.contains(&true) {
+            return Ok(self);
+        }
+        let stopped_hashes: HashSet<&str> = (0..exceptions.height())
+            .filter(|&i| stopped[i])
+            .filter_map(|i| hashes.get(i))
+            .collect();
+        // A return read again since has a second row; one with a single row was never read again.
+        let mut rows: HashMap<&str, usize> = HashMap::new();
+        let returned = self.returns.column("sha256")?.str()?;
+        for hash in returned.iter().flatten() {
+            if stopped_hashes.contains(hash) {
+                *rows.entry(hash).or_default() += 1;
+            }
+        }
+        let never_read_again: HashSet<String> = rows
+            .into_iter()
+            .filter(|&(_, count)| count == 1)
+            .map(|(hash, _)| hash.to_owned())
+            .collect();
+        let keep_exception =
+            BooleanChunked::from_iter_values("keep".into(), stopped.iter().map(|stopped| !stopped));
+        let exceptions = self.exceptions.filter(&keep_exception)?;
+        History { exceptions, ..self }.only(&|hash| !never_read_again.contains(hash))
     }
 
     /// The next arrival number: one after the highest stored (a store from before arrival numbers counts
@@ -453,10 +499,25 @@ pub fn return_key(validated: &Validated) -> Option<ReturnKey> {
     }
 }
 
+/// Whether a stored rejection says only that the reader was stopped from outside while reading the
+/// return: how earlier versions of `collate` worded a worker stopped by SIGHUP, SIGINT, SIGQUIT, SIGTERM or
+/// a kill, which they stored as a rejection.
+fn was_stopped_from_outside(message: &str) -> bool {
+    const STOPPED: [&str; 5] = [
+        "the reader crashed on it (signal 1)",
+        "the reader crashed on it (signal 2)",
+        "the reader crashed on it (signal 3)",
+        "the reader crashed on it (signal 15)",
+        "the reader was stopped while reading it",
+    ];
+    message
+        .strip_prefix("the workbook could not be read safely: ")
+        .is_some_and(|reason| STOPPED.contains(&reason))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::Validated;
 
     fn processed(name: &str) -> ProcessedReturn {
         ProcessedReturn {
@@ -562,5 +623,56 @@ mod tests {
             .write_segment(store.next_segment(true).expect("next"), &everything)
             .expect("base");
         assert_eq!(files(&store), ["a.xlsx", "b.xlsx"]);
+    }
+
+    fn stopped_by(name: &str, reason: &str) -> ProcessedReturn {
+        ProcessedReturn {
+            validated: Validated::rejected(
+                name,
+                BuiltinCheck::UnsafeWorkbook,
+                format!("the workbook could not be read safely: {reason}"),
+                "Send it again.",
+            ),
+            ..processed(name)
+        }
+    }
+
+    #[test]
+    fn returns_an_earlier_version_rejected_because_a_stop_killed_their_reader_are_read_again() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("open");
+        let stored = [
+            stopped_by("interrupted.xlsx", "the reader crashed on it (signal 2)"),
+            stopped_by("terminated.xlsx", "the reader crashed on it (signal 15)"),
+            stopped_by("killed.xlsx", "the reader was stopped while reading it"),
+            stopped_by("crashed.xlsx", "the reader crashed on it (signal 11)"),
+            processed("good.xlsx"),
+        ];
+        store
+            .append(&tables_for(&stored).expect("tables"))
+            .expect("append");
+        assert_eq!(files(&store), ["crashed.xlsx", "good.xlsx"]);
+        let history = store.load().expect("load");
+        assert_eq!(
+            history.exceptions.height(),
+            1,
+            "only the crash's verdict stands"
+        );
+
+        // Read again (and accepted this time): the old verdict no longer stands beside it.
+        let read_again = processed("interrupted.xlsx");
+        store
+            .append(&tables_for(&[read_again]).expect("tables"))
+            .expect("append");
+        assert_eq!(
+            files(&store),
+            [
+                "crashed.xlsx",
+                "good.xlsx",
+                "interrupted.xlsx",
+                "interrupted.xlsx"
+            ]
+        );
+        assert_eq!(store.load().expect("load").exceptions.height(), 1);
     }
 }

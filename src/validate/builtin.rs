@@ -64,6 +64,8 @@ builtin_checks! {
     FutureStatus => "future-status",
     UnknownStatus => "unknown-status",
     StatusMissing => "status-missing",
+    // What `collate` itself could not do with a return.
+    ReportNotWritten => "report-not-written",
 }
 
 impl BuiltinCheck {

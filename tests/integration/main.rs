@@ -16,6 +16,7 @@ mod consistency;
 mod emails;
 mod flags;
 mod layout;
+mod names;
 mod plans;
 mod quirks;
 mod schemas;

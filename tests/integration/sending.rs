@@ -3,7 +3,7 @@
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use crate::support::{Installation, repo, stdout};
 
@@ -16,7 +16,7 @@ struct SmtpServer {
 
 impl SmtpServer {
     fn start(folder: &Path, refuse: bool) -> SmtpServer {
-        let mut command = Command::new("python3");
+        let mut command = crate::support::python3();
         command
             .arg(repo().join("tests/support/smtp_server.py"))
             .arg(folder)
@@ -24,9 +24,7 @@ impl SmtpServer {
         if refuse {
             command.arg("--refuse");
         }
-        let mut child = command
-            .spawn()
-            .expect("python3 runs (CI installs aiosmtpd)");
+        let mut child = command.spawn().expect("python3 runs");
         let mut line = String::new();
         std::io::BufReader::new(child.stdout.as_mut().expect("stdout"))
             .read_line(&mut line)

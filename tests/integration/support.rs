@@ -416,9 +416,9 @@ pub fn rewrite_xlsx_parts(bytes: &[u8], edit: impl Fn(&str, &mut String)) -> Vec
 }
 
 /// What a Python tool that is not ours reads from `path`: runs `python3 ARGS… PATH` (a script file, or
-/// `-c` and its text) and parses the JSON it prints. CI installs the Python packages the tests use.
+/// `-c` and its text) and parses the JSON it prints.
 pub fn python_json(args: &[&std::ffi::OsStr], path: &Path) -> serde_json::Value {
-    let output = std::process::Command::new("python3")
+    let output = python3()
         .args(args)
         .arg(path)
         .output()
@@ -429,6 +429,59 @@ pub fn python_json(args: &[&std::ffi::OsStr], path: &Path) -> serde_json::Value 
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).expect("the tool prints JSON")
+}
+
+/// `python3` with the Python tools the tests cross-check with (`tests/support/python-requirements.txt`:
+/// openpyxl, aiosmtpd, extract-msg) on its path. They are installed from PyPI on first use into the
+/// target folder, once per set of requirements, so a fresh machine's bare python3 is all `cargo test`
+/// needs.
+pub fn python3() -> std::process::Command {
+    let mut command = std::process::Command::new("python3");
+    command.env("PYTHONPATH", python_tools());
+    command
+}
+
+fn python_tools() -> &'static Path {
+    static TOOLS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    TOOLS.get_or_init(|| {
+        let requirements = repo().join("tests/support/python-requirements.txt");
+        let listed = std::fs::read(&requirements).expect("the requirements");
+        let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "python-tools-{}",
+            &collate::pipeline::sha256_hex(&listed)[..12]
+        ));
+        if folder.join(".complete").exists() {
+            return folder;
+        }
+        // Installed beside it, then moved into place whole: another test run may be doing the same.
+        let staging = folder.with_extension(format!("partial-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        let installed = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(["--no-warn-script-location", "--target"])
+            .arg(&staging)
+            .arg("-r")
+            .arg(&requirements)
+            .status()
+            .expect("python3 runs");
+        assert!(
+            installed.success(),
+            "pip could not install the tests' Python tools ({})",
+            requirements.display()
+        );
+        std::fs::write(staging.join(".complete"), b"").expect("marked complete");
+        if std::fs::rename(&staging, &folder).is_err() {
+            let _ = std::fs::remove_dir_all(&staging);
+            assert!(folder.join(".complete").exists(), "the tools are in place");
+        }
+        folder
+    })
 }
 
 /// [`python_json`] with the script given as text.
