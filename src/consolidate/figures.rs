@@ -9,6 +9,7 @@ use super::{
     CatalogueFrames, ReportingQuarter, inner, join_list_column, left, quarter_label, sort_by,
 };
 use crate::store::History;
+use crate::validate::BuiltinCheck;
 
 table_rows! {
     /// A figure of the `Data` table.
@@ -115,6 +116,56 @@ pub(super) fn current_figures(history: &History, current: &LazyFrame) -> LazyFra
             col("slot").last(),
             col("source_cell").last(),
         ])
+}
+
+table_rows! {
+    /// A figure of the reporting year that the return it is shown from restated: the query raised on the
+    /// cell it came from says what it was before.
+    pub struct RestatedFigure {
+        indicator: text,
+        measure: text,
+        /// The quarter's number (1 to 4).
+        q: number,
+        /// The query, in full: "… this return gives 12, but 8 was accepted from …".
+        message: text,
+    }
+}
+
+/// The reporting year's quarterly figures shown from a cell that raised a restatement query.
+pub(super) fn restated_figures(
+    history: &History,
+    figures: &LazyFrame,
+    current: &LazyFrame,
+    at: ReportingQuarter,
+) -> PolarsResult<DataFrame> {
+    let cell = || vec![col("source_file"), col("sheet"), col("cell")];
+    let queries = history
+        .exceptions
+        .clone()
+        .lazy()
+        .filter(col("rule_id").eq(lit(BuiltinCheck::RestatedFigure.id())))
+        .join(
+            current.clone().select([col("sha256")]),
+            [col("sha256")],
+            [col("sha256")],
+            inner(),
+        )
+        .select([
+            col("source_file"),
+            col("sheet"),
+            col("cell"),
+            col("message"),
+        ]);
+    figures
+        .clone()
+        .filter(col("year_start").eq(lit(at.year)).and(col("q").gt(lit(0))))
+        .join(queries, cell(), cell(), inner())
+        .select([col("indicator"), col("measure"), col("q"), col("message")])
+        .sort(
+            ["indicator", "measure", "q"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .collect()
 }
 
 /// The `Data` table: stated figures, year totals and derived measures, in catalogue order with quarters

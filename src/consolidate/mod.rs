@@ -13,6 +13,7 @@ mod rows;
 use polars::prelude::*;
 
 pub use catalogue::catalogue_frames;
+pub use figures::RestatedFigure;
 pub use figures::{DataRow, HistoryRow, YearRow};
 pub use flags::BoardFlag;
 pub use plans::{
@@ -77,6 +78,9 @@ pub struct Consolidated {
     /// Accepted returns another return has replaced for the same department, template and period:
     /// department, ret_year, ret_q, plan_period, source_file, received_at, in_use_file.
     pub not_in_use: DataFrame,
+    /// The reporting year's figures that were restated (a return changed a figure already accepted), with
+    /// the query that says from what: see [`RestatedFigure`].
+    pub restated: DataFrame,
     /// Flags for the integrity board: flag, indicator, measure, financial_year, quarter, value, baseline (the
     /// typical quarter a figure was compared with), source_file, source_cell.
     pub flags: DataFrame,
@@ -139,6 +143,7 @@ pub fn consolidate(
         .collect()?
         .lazy();
     let data = figures::data_table(&figures, catalogue, at)?;
+    let restated = figures::restated_figures(history, &figures, &current, at)?;
     let current_now = returns::current_in(&current, at);
     let rejected = returns::rejected_returns(&returns, &current)?;
     Ok(Consolidated {
@@ -172,6 +177,7 @@ pub fn consolidate(
         plans: consolidate_plans(history, &catalogue.plans)?,
         received: returns::received_returns(&returns)?,
         data,
+        restated,
         rejected,
         quarantined: Vec::new(),
     })

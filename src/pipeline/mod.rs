@@ -3,6 +3,7 @@
 
 mod inbox;
 mod outputs;
+mod restated;
 mod session;
 
 use std::path::{Path, PathBuf};

@@ -9,6 +9,7 @@ use super::inbox::{
     set_aside_because, sha256_hex, wait_for_young_files, write_inbox_status,
 };
 use super::outputs::{Written, render_outputs, write_outputs};
+use super::restated::ShownFigures;
 use super::{Folders, Outcome, RunSummary};
 use crate::error::{Cause, FatalError};
 use crate::exception::Exception;
@@ -217,6 +218,8 @@ pub struct Collator<'s> {
     known: HashMap<String, String>,
     /// The store's newest segment when `history` was last in step with it.
     segment_seen: Option<u32>,
+    /// The quarterly figures accepted so far, which a later return may restate.
+    shown: ShownFigures,
 }
 
 impl<'s> Collator<'s> {
@@ -261,6 +264,7 @@ impl<'s> Collator<'s> {
             history,
             known,
             segment_seen,
+            shown: ShownFigures::default(),
         })
     }
 
@@ -391,6 +395,16 @@ impl<'s> Collator<'s> {
                 }
             };
             let replaces = self.replaces(&processed, &mut batch.in_use)?;
+            if processed.validated.accepted() {
+                self.shown
+                    .check_and_take(
+                        self.schemas,
+                        &self.history,
+                        &processed.source_file,
+                        &mut processed.validated,
+                    )
+                    .map_err(FatalError::History)?;
+            }
             let old_reports_possible = batch.old_reports_possible || batch.reports_written;
             batch.reports_written |= write_return_report(
                 self.schemas,

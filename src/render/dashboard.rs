@@ -12,7 +12,8 @@ use super::{
     wrapped,
 };
 use crate::consolidate::{
-    BoardFlag, Commentary, Consolidated, CurrentReturn, DataRow, HistoryRow, OpenException, YearRow,
+    BoardFlag, Commentary, Consolidated, CurrentReturn, DataRow, HistoryRow, OpenException,
+    RestatedFigure, YearRow,
 };
 use crate::period::{FinancialYear, Period};
 use crate::schema::{Indicator, Measure, Schemas};
@@ -295,6 +296,29 @@ fn partial_format(format: &Format) -> Format {
     format.clone().set_italic().set_background_color("E7E6E6")
 }
 
+/// The reporting year's restated figures, by (indicator, measure, quarter as "Q2"): the query that says
+/// what each was before.
+fn restated_notes(consolidated: &Consolidated) -> Result<FlagNotes, RenderError> {
+    let mut notes = FlagNotes::new();
+    for restated in RestatedFigure::rows(&consolidated.restated)? {
+        let quarter = format!("Q{}", restated.q.unwrap_or_default());
+        notes
+            .entry((restated.indicator, restated.measure, quarter))
+            .or_default()
+            .push(format!("Restated: {}", restated.message));
+    }
+    Ok(notes)
+}
+
+/// A restated figure: dark blue on light blue, as a prefilled template shows a changed figure.
+fn restated(format: &Format) -> Format {
+    format
+        .clone()
+        .set_background_color("DDEBF7")
+        .set_font_color("1F4E78")
+        .set_bold()
+}
+
 /// A flagged figure: dark red on light red, as Excel's own "bad" cell style.
 fn flagged(format: &Format) -> Format {
     format
@@ -355,6 +379,7 @@ struct Figures {
     history: Vec<HistoryRow>,
     commentary: Vec<Commentary>,
     notes: FlagNotes,
+    restated: FlagNotes,
 }
 
 impl Figures {
@@ -365,6 +390,7 @@ impl Figures {
             history: HistoryRow::rows(&consolidated.history)?,
             commentary: Commentary::rows(&consolidated.commentary)?,
             notes: flag_notes(consolidated)?,
+            restated: restated_notes(consolidated)?,
         })
     }
 }
@@ -493,15 +519,22 @@ fn reporting_year_cells(
         }
         let quarter = format!("Q{}", offset + 1);
         let key = (indicator.code.clone(), measure.id.clone(), quarter);
-        match layout.figures.notes.get(&key).filter(|_| offset < 4) {
-            Some(reasons) => {
-                let format = flagged(number_format);
-                sheet.write_number_with_format(at.0, at.1, value, &format)?;
-                mark_flagged(sheet, at, reasons)?;
-            }
-            None => {
-                sheet.write_number_with_format(at.0, at.1, value, number_format)?;
-            }
+        let flags = layout.figures.notes.get(&key).filter(|_| offset < 4);
+        let restatements = layout.figures.restated.get(&key).filter(|_| offset < 4);
+        let format = match (flags, restatements) {
+            (Some(_), _) => flagged(number_format),
+            (None, Some(_)) => restated(number_format),
+            (None, None) => number_format.clone(),
+        };
+        sheet.write_number_with_format(at.0, at.1, value, &format)?;
+        let reasons: Vec<String> = flags
+            .into_iter()
+            .chain(restatements)
+            .flatten()
+            .cloned()
+            .collect();
+        if !reasons.is_empty() {
+            mark_flagged(sheet, at, &reasons)?;
         }
     }
     Ok(())

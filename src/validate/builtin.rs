@@ -41,6 +41,7 @@ builtin_checks! {
     CoverPeriodMismatch => "cover-period-mismatch",
     HiddenSheet => "hidden-sheet",
     SenderNotAContact => "sender-not-a-contact",
+    RestatedFigure => "restated-figure",
     // The figures and the analysis.
     TemplateLayout => "template-layout",
     RowFoundByName => "row-found-by-name",

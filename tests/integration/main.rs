@@ -19,6 +19,7 @@ mod layout;
 mod names;
 mod plans;
 mod quirks;
+mod restated;
 mod schemas;
 mod sending;
 mod templates;
