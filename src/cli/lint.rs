@@ -1,7 +1,7 @@
 //! `collate lint`: checks the schema files, then points out what they declare but never use.
 
 use super::{Locations, exit};
-use crate::schema::{self, ValueSource};
+use crate::schema;
 
 pub fn lint(locations: &Locations) -> anyhow::Result<u8> {
     let dir = locations.schemas();
@@ -32,12 +32,7 @@ pub fn lint(locations: &Locations) -> anyhow::Result<u8> {
             if measure.sum_of.is_some() {
                 continue;
             }
-            let collected = schemas.templates.iter().any(|template| {
-                template.sources.iter().any(|source: &ValueSource| {
-                    source.indicator_and_measure() == (indicator.code.as_str(), measure.id.as_str())
-                })
-            });
-            if !collected {
+            if !schemas.collects(&indicator.code, &measure.id) {
                 println!(
                     "note: {} {} is collected by no return template",
                     indicator.code, measure.id

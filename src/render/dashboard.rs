@@ -16,7 +16,7 @@ use crate::consolidate::{
     RestatedFigure, YearRow,
 };
 use crate::period::{FinancialYear, Period};
-use crate::schema::{Indicator, Measure, Schemas};
+use crate::schema::{Indicator, Measure, NotCollected, Schemas};
 
 /// The columns of the `Data` sheet; the first seven are the contract Power BI and pivot tables rely on.
 pub const DATA_COLUMNS: [&str; 10] = [
@@ -82,6 +82,10 @@ fn front_sheets(
             .indicators
             .iter()
             .filter(|indicator| indicator.group == group.id)
+            .filter(|indicator| {
+                schemas.dashboard.indicators_not_collected == NotCollected::Show
+                    || schemas.collects_indicator(indicator)
+            })
             .collect();
         let sheet = workbook.add_worksheet();
         sheet.set_name(&name)?;
@@ -356,7 +360,10 @@ fn group_sheet(
         }
         let last_row = row.saturating_sub(1);
         row = indicator_texts(sheet, row, indicator, (schemas, figures), layout.change_col)?;
-        if indicator.chart && !indicator.measures.is_empty() {
+        if indicator.chart
+            && !indicator.measures.is_empty()
+            && schemas.collects_indicator(indicator)
+        {
             sources.push(ChartSource {
                 code: indicator.code.clone(),
                 title: indicator.title.clone(),
@@ -606,6 +613,12 @@ fn indicator_texts(
     let analysis_text = match analysis {
         Some(text) => {
             format!("Analysis - the following information has been supplied by {owner}: {text}")
+        }
+        // Not the department's doing: nobody asks it for this indicator.
+        None if !schemas.collects_indicator(indicator) => {
+            "Not collected - no return template asks for this indicator yet, so the dashboard has no \
+             figures or analysis for it."
+                .to_owned()
         }
         None => format!(
             "Analysis - no analysis has been supplied by {owner} for {}.",

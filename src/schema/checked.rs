@@ -15,6 +15,31 @@ pub struct Schemas {
 }
 
 impl Schemas {
+    /// Whether any return template collects this measure's figures.
+    pub fn collects(&self, indicator: &str, measure: &str) -> bool {
+        self.templates.iter().any(|template| {
+            template
+                .sources
+                .iter()
+                .any(|source| source.indicator_and_measure() == (indicator, measure))
+        })
+    }
+
+    /// Whether any return template collects the indicator: a figure of one of its measures, or its
+    /// analysis.
+    pub fn collects_indicator(&self, indicator: &Indicator) -> bool {
+        indicator
+            .measures
+            .iter()
+            .any(|measure| self.collects(&indicator.code, &measure.id))
+            || self.templates.iter().any(|template| {
+                template
+                    .analysis
+                    .iter()
+                    .any(|analysis| analysis.indicator == indicator.code)
+            })
+    }
+
     /// Finds a department by its id, name or an alias, forgiving case and spacing.
     pub fn department_named(&self, text: &str) -> Option<&Department> {
         let wanted = normalise_label(text);
@@ -70,6 +95,20 @@ pub struct DashboardSettings {
     pub templates: TemplateSettings,
     /// Sending the drafts (`[mail]` in `dashboard.toml`): without a server named there, nothing is sent.
     pub mail: MailSettings,
+    /// What the dashboard does with an indicator no return template collects.
+    pub indicators_not_collected: NotCollected,
+}
+
+/// `indicators_not_collected` in `dashboard.toml`: an indicator in the catalogue that no return template
+/// collects is shown as not collected (the default), or left out of the dashboard. Never is it shown as a
+/// department that failed to supply it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+pub enum NotCollected {
+    #[default]
+    #[serde(rename = "show")]
+    Show,
+    #[serde(rename = "leave out")]
+    LeaveOut,
 }
 
 /// `[mail]` in `dashboard.toml`: the owner's address and the SMTP server `collate send` uses.

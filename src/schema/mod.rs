@@ -76,6 +76,7 @@ pub fn load(dir: &Path) -> Result<Schemas, FatalError> {
             limits: check_limits(&dashboard_file, raw_dashboard.limits)?,
             templates: raw_dashboard.templates,
             mail: check_mail(&dashboard_file, raw_dashboard.mail)?,
+            indicators_not_collected: raw_dashboard.indicators_not_collected,
         },
         departments,
         catalogue,

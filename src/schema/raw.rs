@@ -20,6 +20,8 @@ pub struct RawDashboard {
     pub templates: super::TemplateSettings,
     #[serde(default)]
     pub mail: super::MailSettings,
+    #[serde(default)]
+    pub indicators_not_collected: super::NotCollected,
 }
 
 fn default_due_days() -> u32 {

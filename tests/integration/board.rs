@@ -273,3 +273,66 @@ fn a_cover_left_at_an_earlier_quarter_than_the_sheet_is_one_error_that_keeps_the
         rows[0]
     );
 }
+
+/// The text of every row of the PSD sheet, one line each.
+fn psd_sheet_lines(installation: &Installation) -> Vec<String> {
+    sheet_rows(&installation.dashboard(), "PSD")
+        .into_iter()
+        .map(|row| row.join(" ").trim().to_owned())
+        .collect()
+}
+
+#[test]
+fn an_indicator_no_template_collects_is_shown_as_not_collected_never_as_a_department_failing() {
+    let installation = Installation::with_sample_inbox();
+    let lint = installation.collate(&["lint"]);
+    assert!(
+        crate::support::stdout(&lint)
+            .contains("note: PSD 3 cases is collected by no return template"),
+        "the sample's templates collect no PSD 3"
+    );
+    installation.run();
+    let lines = psd_sheet_lines(&installation);
+    let text = lines.join("\n");
+    for code in ["PSD 3", "PSD 4", "PSD 5", "PSD 6"] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(code)),
+            "{code} is shown: {text}"
+        );
+    }
+    let not_collected = lines
+        .iter()
+        .filter(|l| l.contains("Not collected - no return template asks for this indicator yet"))
+        .count();
+    assert_eq!(not_collected, 4, "{text}");
+    let failing = lines
+        .iter()
+        .filter(|l| l.contains("no analysis has been supplied by Professional Standards"))
+        .count();
+    assert_eq!(
+        failing, 0,
+        "PSD supplies PSD 1 and 2; 3 to 6 are not asked for: {text}"
+    );
+}
+
+#[test]
+fn the_schema_may_leave_indicators_no_template_collects_out_of_the_dashboard() {
+    let installation = Installation::with_sample_inbox();
+    let settings = installation.root.join("schemas/dashboard.toml");
+    let text = std::fs::read_to_string(&settings).expect("dashboard.toml");
+    let changed = text.replace(
+        "indicators_not_collected = \"show\"",
+        "indicators_not_collected = \"leave out\"",
+    );
+    assert_ne!(changed, text, "the sample schema shows them");
+    std::fs::write(&settings, changed).expect("written");
+    installation.run();
+    let lines = psd_sheet_lines(&installation);
+    assert!(lines.iter().any(|l| l.starts_with("PSD 1")), "{lines:?}");
+    for code in ["PSD 3", "PSD 4", "PSD 5", "PSD 6"] {
+        assert!(
+            !lines.iter().any(|l| l.starts_with(code)),
+            "{code} left out: {lines:?}"
+        );
+    }
+}

@@ -406,22 +406,42 @@ pub fn generated_returns(
             let period = (i / departments.len()) % periods.max(1);
             let year = 2020 - (period / 4) as i32;
             let quarter = 1 + period % 4;
-            let bump = 1.0 + (i % 7) as f64 + (i / 240) as f64;
+            // A figure has one value whichever return carries it (a Q3 return repeats Q1 and Q2 as
+            // accepted, and last year's quarters as they were), so nothing is restated; a resubmission
+            // of a period differs in the date it was completed.
+            let resubmission = i / departments.len().saturating_mul(periods.max(1));
+            // Last year's row starts from this year's values, so that a quarter is the same figure
+            // whether it comes as this year's or as last year's.
+            let this_year: Vec<Row> = department
+                .rows
+                .iter()
+                .filter(|r| r.2 == 0)
+                .cloned()
+                .collect();
             for row in &mut department.rows {
+                if let Some(same) = this_year.iter().find(|r| (r.0, r.1) == (row.0, row.1)) {
+                    row.3 = same.3;
+                }
                 for (q, value) in row.3.iter_mut().enumerate() {
                     let due = if own_quarter_only {
                         row.2 == 0 && q + 1 == quarter
                     } else {
                         row.2 < 0 || q < quarter
                     };
+                    let figure_period = (2020 - (year + row.2)) as usize * 4 + q;
+                    let bump = 1.0 + ((figure_period + i % departments.len()) % 7) as f64;
                     *value = due.then(|| value.unwrap_or(0.0) + bump);
                 }
             }
+            let completed = NaiveDate::from_ymd_opt(2020, 10, 15)
+                .and_then(|date| date.checked_add_days(chrono::Days::new(resubmission as u64)))
+                .expect("a date");
             let bytes = department_draft(schemas, &department, 2)
                 .period(
                     &format!("{year}/{:02}", (year + 1) % 100),
                     &format!("QTR {quarter}"),
                 )
+                .field("date_completed", Entry::Date(completed))
                 .to_bytes()
                 .expect("workbook");
             (
