@@ -309,7 +309,7 @@ fn restated_notes(consolidated: &Consolidated) -> Result<FlagNotes, RenderError>
         notes
             .entry((restated.indicator, restated.measure, quarter))
             .or_default()
-            .push(format!("Restated: {}", restated.message));
+            .push(restated.message);
     }
     Ok(notes)
 }
@@ -534,11 +534,9 @@ fn reporting_year_cells(
             (None, None) => number_format.clone(),
         };
         sheet.write_number_with_format(at.0, at.1, value, &format)?;
-        let reasons: Vec<String> = flags
-            .into_iter()
-            .chain(restatements)
-            .flatten()
-            .cloned()
+        let restatements = restatements.into_iter().flatten();
+        let reasons: Vec<String> = (flags.into_iter().flatten().cloned())
+            .chain(restatements.map(|said| format!("Restated: {said}")))
             .collect();
         if !reasons.is_empty() {
             mark_flagged(sheet, at, &reasons)?;
@@ -594,6 +592,21 @@ fn indicator_texts(
 ) -> Result<u32, RenderError> {
     let text_format = wrapped();
     let label = bold().set_align(rust_xlsxwriter::FormatAlign::Top);
+    // A cell note does not print: what is marked on the figures is said in words beneath them.
+    // A restatement's query names its quarter and measure itself.
+    for (title, notes, format, named) in [
+        ("Flagged", &figures.notes, flagged(&label), false),
+        ("Restated", &figures.restated, restated(&label), true),
+    ] {
+        let said = marks_of(indicator, notes, named);
+        if said.is_empty() {
+            continue;
+        }
+        sheet.write_text_with_format(row, 0, title, &format)?;
+        sheet.merge_range(row, 1, row, change_col, &fit_cell(&said), &text_format)?;
+        sheet.set_row_height(row, row_height(&said))?;
+        row += 1;
+    }
     sheet.write_text_with_format(row, 0, "Rationale", &label)?;
     sheet.merge_range(
         row,
@@ -643,6 +656,30 @@ fn indicator_texts(
 fn row_height(text: &str) -> f64 {
     let lines = (text.chars().count() / 110 + 1) as f64;
     (lines * 15.0).min(400.0)
+}
+
+/// What the notes say of an indicator's figures (and of the indicator as a whole), one line each, each
+/// naming the quarter and the measure it is about (unless the note does: `named`).
+fn marks_of(indicator: &Indicator, notes: &FlagNotes, named: bool) -> String {
+    let mut lines = Vec::new();
+    for ((code, measure, quarter), said) in notes {
+        if *code != indicator.code {
+            continue;
+        }
+        let label = indicator
+            .measures
+            .iter()
+            .find(|m| m.id == *measure)
+            .map(|m| m.label.as_str());
+        let place = match (label, quarter.strip_prefix('Q')) {
+            _ if named => String::new(),
+            (Some(label), Some(q)) => format!("QTR {q}, {label}: "),
+            (Some(label), None) => format!("{label}: "),
+            (None, _) => String::new(),
+        };
+        lines.extend(said.iter().map(|note| format!("{place}{note}")));
+    }
+    lines.join("\n")
 }
 
 /// The analysis the period's returns give for an indicator, if any.

@@ -223,3 +223,30 @@ fn a_period_that_has_not_begun_or_is_far_from_every_return_is_refused() {
     let summary = sheet_rows(&installation.dashboard(), "Summary");
     assert_eq!(summary[2][..2], ["Reporting period", "2020/21 Q1"]);
 }
+
+#[test]
+fn a_flags_reason_is_printed_beneath_the_flagged_figure() {
+    let installation = Installation::new();
+    let bytes = psd_q2(&installation, |psd| {
+        set_q2(psd, "complaints_upheld", 1.0);
+        set_q2(psd, "complaints_upheld_integrity", 1.0);
+    });
+    installation.receive("psd.xlsx", &bytes, 1);
+    installation.run();
+    // Cell notes do not print: the reason is a row of its own on the sheet the board prints.
+    let rows = sheet_rows(&installation.dashboard(), "PSD");
+    let flagged: Vec<&Vec<String>> = rows.iter().filter(|row| row[0] == "Flagged").collect();
+    assert_eq!(flagged.len(), 1, "{rows:?}");
+    let said = &flagged[0][1];
+    assert!(
+        said.starts_with("QTR 2, Number of upheld complaints relating to integrity: Board flag: integrity count above zero"),
+        "{said}"
+    );
+    // It stands in the PSD 1 block, beneath the measure rows and above the rationale.
+    let at = rows
+        .iter()
+        .position(|row| row[0] == "Flagged")
+        .unwrap_or_default();
+    assert_eq!(rows[at + 1][0], "Rationale", "{rows:?}");
+    assert!(rows[..at].iter().rev().take(6).any(|row| row[0] == "PSD 1"));
+}

@@ -81,6 +81,18 @@ fn a_resent_return_that_changes_an_earlier_quarter_is_queried_with_both_values()
         .collect();
     assert_eq!(restated_notes.len(), 1, "{notes:?}");
     assert!(restated_notes[0].contains("this return gives 12, but 8 was accepted from"));
+    // Notes do not print: the sheet says it in words beneath the figures.
+    let printed: Vec<Vec<String>> = sheet_rows(&installation.dashboard(), "HR")
+        .into_iter()
+        .filter(|row| row[0] == "Restated")
+        .collect();
+    assert_eq!(printed.len(), 1, "{printed:?}");
+    assert!(
+        printed[0][1].starts_with(
+            "HR 3 Police officer leavers per quarter, QTR 1 2020/21: this return gives 12, but 8 was accepted"
+        ),
+        "{printed:?}"
+    );
 }
 
 #[test]
