@@ -6,12 +6,12 @@
 
 use std::collections::HashMap;
 
-use polars::prelude::{DataFrame, PolarsResult};
+use polars::prelude::PolarsResult;
 
 use crate::exception::Exception;
 use crate::period::Quarter;
 use crate::schema::{Schemas, Severity};
-use crate::store::History;
+use crate::store::{AcceptedReturn, History};
 use crate::validate::{BuiltinCheck, FigureSlot, Validated};
 
 /// One department's returns on one template: whose figures can restate whose.
@@ -169,7 +169,7 @@ fn number(value: f64) -> String {
 /// What is shown of one department's template: for each quarter's figure, the one from the current return
 /// of the latest period that gives it.
 fn load_shown(history: &History, key: &ReturnsKey) -> PolarsResult<HashMap<SlotKey, Shown>> {
-    let current = current_returns_of(&history.returns, key)?;
+    let current = current_returns_of(history, key)?;
     let mut shown: HashMap<SlotKey, Shown> = HashMap::new();
     if current.is_empty() {
         return Ok(shown);
@@ -210,49 +210,32 @@ fn load_shown(history: &History, key: &ReturnsKey) -> PolarsResult<HashMap<SlotK
 
 /// The current accepted return of each quarter the department returned on the template: by content hash,
 /// its file, its period and its arrival.
-fn current_returns_of(
-    returns: &DataFrame,
-    key: &ReturnsKey,
-) -> PolarsResult<HashMap<String, Shown>> {
-    let text = |name: &str| returns.column(name).and_then(|c| c.str().cloned());
-    let (hashes, files, departments, templates) = (
-        text("sha256")?,
-        text("source_file")?,
-        text("department")?,
-        text("template")?,
-    );
-    let (years, quarters) = (
-        returns.column("year_start")?.i32()?,
-        returns.column("quarter")?.i32()?,
-    );
-    let (accepted, arrivals) = (
-        returns.column("accepted")?.bool()?,
-        returns.column("arrival")?.i64()?,
-    );
-    // The latest arrival for each period.
-    let mut latest: HashMap<(i32, u8), (i64, usize)> = HashMap::new();
-    for i in 0..returns.height() {
-        let ours = accepted.get(i) == Some(true)
-            && departments.get(i) == Some(key.department.as_str())
-            && templates.get(i) == Some(key.template.as_str());
-        let quarter = quarters.get(i).and_then(|q| u8::try_from(q).ok());
-        let (true, Some(year), Some(quarter)) = (ours, years.get(i), quarter) else {
+fn current_returns_of(history: &History, key: &ReturnsKey) -> PolarsResult<HashMap<String, Shown>> {
+    let mut latest: HashMap<(i32, u8), AcceptedReturn<'_>> = HashMap::new();
+    for accepted in history.accepted_returns()? {
+        let ours =
+            accepted.key.department == key.department && accepted.key.template == key.template;
+        let quarter = accepted.key.quarter.and_then(|q| u8::try_from(q).ok());
+        let (true, Some(year), Some(quarter)) = (ours, accepted.key.year, quarter) else {
             continue;
         };
-        let rank = (arrivals.get(i).unwrap_or(i as i64), i);
-        let entry = latest.entry((year, quarter)).or_insert(rank);
-        *entry = (*entry).max(rank);
+        let entry = latest
+            .entry((year, quarter))
+            .or_insert_with(|| accepted.clone());
+        if accepted.rank > entry.rank {
+            *entry = accepted;
+        }
     }
     Ok(latest
         .into_iter()
-        .filter_map(|(period, (arrival, i))| {
+        .map(|(period, accepted)| {
             let shown = Shown {
                 value: 0.0,
-                file: files.get(i)?.to_owned(),
+                file: accepted.file.to_owned(),
                 given_in: period,
-                arrival,
+                arrival: accepted.rank.0,
             };
-            Some((hashes.get(i)?.to_owned(), shown))
+            (accepted.sha256.to_owned(), shown)
         })
         .collect())
 }

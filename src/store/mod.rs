@@ -380,16 +380,26 @@ impl History {
     /// The accepted return in use for the same department, template (or plan) and period as `validated`:
     /// the one received last. `None` when there is none.
     pub fn in_use_for(&self, validated: &Validated) -> PolarsResult<Option<String>> {
-        let key = return_key(validated);
-        let Some(key) = key else { return Ok(None) };
+        let Some(key) = return_key(validated) else {
+            return Ok(None);
+        };
+        Ok(self
+            .accepted_returns()?
+            .into_iter()
+            .filter(|accepted| accepted.key == key)
+            .max_by_key(|accepted| accepted.rank)
+            .map(|accepted| accepted.file.to_owned()))
+    }
+
+    /// Every accepted return the returns table holds, with its key, its content hash, its file and its
+    /// rank in the order received (arrival number, then place in the table): of two for one key, the
+    /// higher rank is in use.
+    pub fn accepted_returns(&self) -> PolarsResult<Vec<AcceptedReturn<'_>>> {
         let returns = &self.returns;
-        let text = |name: &str| returns.column(name).and_then(|c| c.str().cloned());
-        let (department, template, plan_period, files) = (
-            text("department")?,
-            text("template")?,
-            text("plan_period")?,
-            text("source_file")?,
-        );
+        let text = |name: &str| returns.column(name).and_then(|c| c.str());
+        let (department, template, plan_period) =
+            (text("department")?, text("template")?, text("plan_period")?);
+        let (hashes, files) = (text("sha256")?, text("source_file")?);
         let (years, quarters) = (
             returns.column("year_start")?.i32()?,
             returns.column("quarter")?.i32()?,
@@ -398,21 +408,21 @@ impl History {
             returns.column("accepted")?.bool()?,
             returns.column("arrival")?.i64()?,
         );
-        let mut latest: Option<(i64, usize)> = None;
-        for i in 0..returns.height() {
-            let row_key = ReturnKey {
-                department: department.get(i).unwrap_or_default().to_owned(),
-                template: template.get(i).unwrap_or_default().to_owned(),
-                year: years.get(i),
-                quarter: quarters.get(i),
-                plan_period: plan_period.get(i).unwrap_or_default().to_owned(),
-            };
-            if accepted.get(i) == Some(true) && row_key == key {
-                let rank = (arrivals.get(i).unwrap_or(0), i);
-                latest = latest.max(Some(rank));
-            }
-        }
-        Ok(latest.and_then(|(_, i)| files.get(i)).map(str::to_owned))
+        Ok((0..returns.height())
+            .filter(|&i| accepted.get(i) == Some(true))
+            .map(|i| AcceptedReturn {
+                key: ReturnKey {
+                    department: department.get(i).unwrap_or_default().to_owned(),
+                    template: template.get(i).unwrap_or_default().to_owned(),
+                    year: years.get(i),
+                    quarter: quarters.get(i),
+                    plan_period: plan_period.get(i).unwrap_or_default().to_owned(),
+                },
+                sha256: hashes.get(i).unwrap_or_default(),
+                file: files.get(i).unwrap_or_default(),
+                rank: (arrivals.get(i).unwrap_or(i as i64), i),
+            })
+            .collect())
     }
 
     /// Each stored return's content hash, file name and time received, in the order they were stored.
@@ -471,11 +481,21 @@ fn stack(frames: Vec<DataFrame>, empty: DataFrame) -> Result<DataFrame, FatalErr
 /// What a return replaces an earlier one by: department, template (or plan), and period.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ReturnKey {
-    department: String,
-    template: String,
-    year: Option<i32>,
-    quarter: Option<i32>,
-    plan_period: String,
+    pub department: String,
+    pub template: String,
+    pub year: Option<i32>,
+    pub quarter: Option<i32>,
+    pub plan_period: String,
+}
+
+/// An accepted return as the returns table holds it: see [`History::accepted_returns`].
+#[derive(Debug, Clone)]
+pub struct AcceptedReturn<'h> {
+    pub key: ReturnKey,
+    pub sha256: &'h str,
+    pub file: &'h str,
+    /// Its arrival number (for a store from before them, its place), then its place in the table.
+    pub rank: (i64, usize),
 }
 
 /// The key of an identified return, as the store records it.
