@@ -176,8 +176,8 @@ pub fn return_report_workbook(
         ),
         ("Outcome", outcome_line(processed)),
         ("In use", in_use_line(processed, replaces)),
-        ("SHA-256", processed.sha256.clone()),
     ];
+    // The file's SHA-256 is for machines: it stays in the JSON report, not in what a department reads.
     let mut facts = facts.to_vec();
     if let Some(message) = &processed.message {
         facts.extend(message_facts(message));
@@ -367,19 +367,37 @@ fn summary_sheet(
     for exception in open {
         counts[usize::from(exception.accepted_return != Some(false))] += 1;
     }
+    // Each count says what it counts: the chase list is for the quarter whose returns are due, which
+    // may not be the dashboard's.
+    let chased = consolidated.chase_period;
     let lines = [
-        ("Rejected returns", consolidated.rejected.height()),
-        ("Exceptions in rejected returns", counts[0]),
-        ("Queries (warnings) in accepted returns", counts[1]),
         (
-            "Returns missing for the period",
+            "Rejected returns not since replaced".to_owned(),
+            consolidated.rejected.height(),
+        ),
+        ("Exceptions in those returns".to_owned(), counts[0]),
+        (
+            "Queries (warnings) in the accepted returns in use".to_owned(),
+            counts[1],
+        ),
+        (
+            format!(
+                "Returns missing for {chased} (due by {})",
+                super::due_by(schemas, chased)
+            ),
             consolidated.missing.height(),
         ),
-        ("Board flags", consolidated.flags.height()),
-        ("Plan exceptions", consolidated.plans.exceptions.height()),
+        (
+            format!("Board flags on {}", consolidated.period),
+            consolidated.flags.height(),
+        ),
+        (
+            "Plan exceptions (each plan at its latest period)".to_owned(),
+            consolidated.plans.exceptions.height(),
+        ),
     ];
     for (offset, (label, count)) in lines.iter().enumerate() {
-        summary.write_text_with_format(2 + offset as u32, 0, *label, &bold())?;
+        summary.write_text_with_format(2 + offset as u32, 0, label, &bold())?;
         summary.write_number(2 + offset as u32, 1, *count as f64)?;
     }
     if !consolidated.quarantined.is_empty() {
@@ -387,7 +405,7 @@ fn summary_sheet(
         summary.write_text_with_format(row, 0, "Returns quarantined (left out)", &bold())?;
         summary.write_number(row, 1, consolidated.quarantined.len() as f64)?;
     }
-    summary.set_column_width(0, 40)?;
+    summary.set_column_width(0, 52)?;
     summary.set_column_range_width(1, 4, 12)?;
     // The title runs past the first column: the printed area takes it in.
     summary.set_print_area(0, 0, 2 + lines.len() as u32 + 1, 4)?;
@@ -454,10 +472,13 @@ fn chase_sheet(
     )?;
     let chased = consolidated.chase_period;
     let due_by = super::due_by(schemas, chased);
-    for (i, missing) in MissingReturn::rows(&consolidated.missing)?
-        .iter()
-        .enumerate()
-    {
+    let owed = MissingReturn::rows(&consolidated.missing)?;
+    if owed.is_empty() {
+        // Says which quarter it looked at, rather than print as headings alone.
+        let done = format!("Every return expected for {chased} has been received and accepted.");
+        chase.write_text(1, 0, done)?;
+    }
+    for (i, missing) in owed.iter().enumerate() {
         let row = 1 + i as u32;
         let status = match &missing.rejected_file {
             None => "not received".to_owned(),

@@ -336,3 +336,41 @@ fn the_schema_may_leave_indicators_no_template_collects_out_of_the_dashboard() {
         );
     }
 }
+
+#[test]
+fn the_exceptions_summary_and_chase_list_name_the_quarter_they_count() {
+    let installation = Installation::with_sample_inbox();
+    installation.run();
+    let summary = sheet_rows(&installation.exceptions(), "Summary");
+    let labels: Vec<&str> = summary.iter().map(|row| row[0].as_str()).collect();
+    assert!(
+        labels.contains(&"Returns missing for 2020/21 Q2 (due by 30/10/2020)"),
+        "{labels:?}"
+    );
+    assert!(labels.contains(&"Board flags on 2020/21 Q2"), "{labels:?}");
+    // Every return for the quarter is in: the list says so, for that quarter, rather than print headings.
+    let chase = sheet_rows(&installation.exceptions(), "Chase list");
+    assert_eq!(
+        chase[1][0],
+        "Every return expected for 2020/21 Q2 has been received and accepted."
+    );
+}
+
+#[test]
+fn a_departments_report_leaves_the_files_hash_to_the_json() {
+    let installation = Installation::with_sample_inbox();
+    installation.run();
+    let report = installation
+        .outbox()
+        .join("returns/2020-21 Q2 PSD return.xlsx.exceptions.xlsx");
+    let text = sheet_rows(&report, "Exceptions").concat().join(" ");
+    let psd = crate::support::sha256(&installation.inbox().join("2020-21 Q2 PSD return.xlsx"));
+    assert!(!text.contains("SHA-256") && !text.contains(&psd), "{text}");
+    let json = std::fs::read_to_string(
+        installation
+            .outbox()
+            .join("returns/2020-21 Q2 PSD return.xlsx.exceptions.json"),
+    )
+    .expect("json report");
+    assert!(json.contains(&psd), "the JSON keeps it for machines");
+}
