@@ -357,8 +357,12 @@ impl<'o> Watcher<'o> {
                     .insert(path.clone(), (candidate.size, candidate.modified));
             }
         }
+        let not_finished = match summary.not_finished().len() {
+            0 => String::new(),
+            n => format!(", {n} not read through (read again at the next rescan)"),
+        };
         tracing::info!(
-            "batch: {} accepted, {} rejected, {} already processed; outputs rewritten",
+            "batch: {} accepted, {} rejected, {} already processed{not_finished}; outputs rewritten",
             summary.accepted(),
             summary.rejected(),
             summary.already_processed()

@@ -42,6 +42,9 @@ table_rows! {
         /// `Some(false)` for a total over a blank quarter.
         year_complete: flag,
         same_quarter_last_year: number,
+        /// The year to date less the same quarters of the year before, where the measure adds up and
+        /// every one of those quarters has a figure in both years.
+        change_on_last_year: number,
     }
 }
 
@@ -59,8 +62,6 @@ table_rows! {
         measure: text,
         year_start: number,
         value: number,
-        /// On the year before.
-        change: number,
     }
 }
 
@@ -361,8 +362,13 @@ fn derived_figures(figures: &LazyFrame, catalogue: &CatalogueFrames) -> PolarsRe
 }
 
 /// The reporting year per measure: its quarters, the year's figure and the same quarter last year.
-pub(super) fn year_matrix(data: &DataFrame, at: ReportingQuarter) -> PolarsResult<DataFrame> {
+pub(super) fn year_matrix(
+    data: &DataFrame,
+    catalogue: &CatalogueFrames,
+    at: ReportingQuarter,
+) -> PolarsResult<DataFrame> {
     let data_lazy = data.clone().lazy();
+    let change = change_on_same_quarters(&data_lazy, catalogue, at);
     let in_quarter = |n: i32| {
         col("value")
             .filter(col("q").eq(lit(n)))
@@ -405,48 +411,75 @@ pub(super) fn year_matrix(data: &DataFrame, at: ReportingQuarter) -> PolarsResul
             [col("indicator"), col("measure")],
             left(),
         )
+        .join(
+            change,
+            [col("indicator"), col("measure")],
+            [col("indicator"), col("measure")],
+            left(),
+        )
         .collect()
 }
 
-/// Whole-year figures of the years before the reporting year, with the change on the year before.
+/// The year to date against the same quarters of the year before (QTR 1 to the reporting quarter, in
+/// both years), for the measures that add up, where every one of those quarters has a figure in both
+/// years: a blank is not 0, and a percentage does not add up.
+fn change_on_same_quarters(
+    data: &LazyFrame,
+    catalogue: &CatalogueFrames,
+    at: ReportingQuarter,
+) -> LazyFrame {
+    let keys = || [col("indicator"), col("measure")];
+    let to_date = |year: i32, name: &str| {
+        data.clone()
+            .filter(
+                col("year_start")
+                    .eq(lit(year))
+                    .and(col("q").gt(lit(0)))
+                    .and(col("q").lt_eq(lit(at.quarter))),
+            )
+            .group_by_stable(keys())
+            .agg([
+                col("value").sum().alias(name),
+                col("value").count().alias("quarters"),
+            ])
+            .filter(col("quarters").eq(lit(at.quarter)))
+            .select([col("indicator"), col("measure"), col(name)])
+    };
+    let summable = catalogue
+        .measures
+        .clone()
+        .lazy()
+        .filter(col("summable"))
+        .select(keys());
+    to_date(at.year, "this_year")
+        .join(to_date(at.year - 1, "last_year"), keys(), keys(), inner())
+        .join(summable, keys(), keys(), inner())
+        .select([
+            col("indicator"),
+            col("measure"),
+            (col("this_year") - col("last_year")).alias("change_on_last_year"),
+        ])
+}
+
+/// Whole-year figures of the years before the reporting year.
 pub(super) fn whole_year_history(
     data: &DataFrame,
     at: ReportingQuarter,
 ) -> PolarsResult<DataFrame> {
-    let whole_years = data.clone().lazy().filter(
-        col("q")
-            .eq(lit(0))
-            .and(col("figure").neq(lit("year_to_date"))),
-    );
-    whole_years
-        .clone()
-        .filter(col("year_start").lt(lit(at.year)))
-        .select([
-            col("indicator"),
-            col("measure"),
-            col("year_start"),
-            col("financial_year"),
-            col("value"),
-        ])
-        .join(
-            whole_years.select([
-                col("indicator"),
-                col("measure"),
-                (col("year_start") + lit(1)).alias("year_start"),
-                col("value").alias("previous"),
-            ]),
-            [col("indicator"), col("measure"), col("year_start")],
-            [col("indicator"), col("measure"), col("year_start")],
-            left(),
+    data.clone()
+        .lazy()
+        .filter(
+            col("q")
+                .eq(lit(0))
+                .and(col("figure").neq(lit("year_to_date")))
+                .and(col("year_start").lt(lit(at.year))),
         )
-        .with_column((col("value") - col("previous")).alias("change"))
         .select([
             col("indicator"),
             col("measure"),
             col("year_start"),
             col("financial_year"),
             col("value"),
-            col("change"),
         ])
         .collect()
 }

@@ -59,9 +59,10 @@ pub struct Consolidated {
     /// complete (false for a total over a blank quarter), year_start, q (0 for a whole-year figure).
     pub data: DataFrame,
     /// The reporting year per measure: indicator, measure, q1..q4, year_value, year_complete (false for a
-    /// total over a blank quarter), same_quarter_last_year.
+    /// total over a blank quarter), same_quarter_last_year, change_on_last_year (the year to date less the same quarters
+    /// of the year before).
     pub year_matrix: DataFrame,
-    /// Whole-year figures of earlier years: indicator, measure, year_start, financial_year, value, change.
+    /// Whole-year figures of earlier years: indicator, measure, year_start, financial_year, value.
     pub history: DataFrame,
     /// The current accepted return per department, template and period.
     pub current_returns: DataFrame,
@@ -149,7 +150,7 @@ pub fn consolidate(
     Ok(Consolidated {
         period,
         chase_period,
-        year_matrix: figures::year_matrix(&data, at)?,
+        year_matrix: figures::year_matrix(&data, catalogue, at)?,
         history: figures::whole_year_history(&data, at)?,
         commentary: returns::period_commentary(history, &current_now)?,
         missing: returns::missing_returns(

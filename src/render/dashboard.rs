@@ -465,11 +465,12 @@ fn indicator_headers(
     headers.push(format!("Total {year}"));
     headers.push("Same quarter last year".into());
     headers.extend(layout.years.iter().map(|y| FinancialYear(*y).to_string()));
-    headers.push(format!(
-        "Change {} on {}",
-        year.previous(),
-        year.previous().previous()
-    ));
+    // The year to date against the same quarters of the year before, never two past years.
+    headers.push(match layout.figures.period.quarter.map(|q| q.number()) {
+        Some(1) => format!("Change on {} QTR 1", year.previous()),
+        Some(n) => format!("Change on {} QTR 1–{n}", year.previous()),
+        None => format!("Change on {}", year.previous()),
+    });
     for (col, header) in headers.iter().enumerate() {
         sheet.write_text_with_format(row, col as u16, header, &bold().set_text_wrap())?;
     }
@@ -494,6 +495,10 @@ fn measure_row(
         .find(|year| year.indicator == indicator.code && year.measure == measure.id);
     if let Some(year) = year {
         reporting_year_cells(sheet, row, (indicator, measure), layout, year)?;
+        if let Some(change) = year.change_on_last_year {
+            let at = (row, layout.change_col);
+            sheet.write_number_with_format(at.0, at.1, change, &layout.number_format)?;
+        }
     }
     history_cells(sheet, row, (indicator, measure), layout)
 }
@@ -545,17 +550,14 @@ fn reporting_year_cells(
     Ok(())
 }
 
-/// The measure's whole-year figures of earlier years and the last year's change; returns whether the
-/// indicator has any history.
+/// The measure's whole-year figures of earlier years; returns whether the indicator has any history.
 fn history_cells(
     sheet: &mut Worksheet,
     row: u32,
     (indicator, measure): (&Indicator, &Measure),
     layout: &GroupLayout,
 ) -> Result<bool, RenderError> {
-    let year = layout.figures.period.year;
     let mut has_history = false;
-    let mut last_change = None;
     for past in &layout.figures.history {
         if past.indicator == indicator.code {
             has_history = true;
@@ -571,13 +573,7 @@ fn history_cells(
         {
             let col = layout.first_year_col + position as u16;
             sheet.write_number_with_format(row, col, value, &layout.number_format)?;
-            if start as i32 == year.0 - 1 {
-                last_change = past.change;
-            }
         }
-    }
-    if let Some(change) = last_change {
-        sheet.write_number_with_format(row, layout.change_col, change, &layout.number_format)?;
     }
     Ok(has_history)
 }

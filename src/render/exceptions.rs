@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{
     RenderError, WriteText, bold, department_name, deterministic_workbook, heading, list_sheet,
-    owners_workbook, period_label, print_on_a4, wrapped, write_wrapped_row,
+    owners_workbook, period_label, print_on_a4, uk_time, wrapped, write_wrapped_row,
 };
 use crate::consolidate::{BoardFlag, Consolidated, MissingReturn, OpenException, ReplacedReturn};
 use crate::exception::Exception;
@@ -51,7 +51,7 @@ fn quarantined_sheet(
     for (offset, entry) in quarantined.iter().enumerate() {
         let row = 1 + offset as u32;
         sheet.write_text(row, 0, &entry.file)?;
-        sheet.write_text(row, 1, &entry.received_at)?;
+        sheet.write_text(row, 1, uk_time(&entry.received_at))?;
         sheet.write_text_with_format(row, 2, &entry.reason, &wrapped())?;
         sheet.write_text_with_format(
             row,
@@ -90,11 +90,12 @@ fn not_in_use_sheet(
             "{in_use} was received after it, and the last return received for a period is the one in use. To use this one instead: collate use \"inbox/{file}\""
         );
         let name = department_name(schemas, &replaced.department);
+        let received = uk_time(&replaced.received_at);
         let cells = [
             name.as_str(),
             period.as_str(),
             file.as_str(),
-            replaced.received_at.as_str(),
+            received.as_str(),
             in_use.as_str(),
             why.as_str(),
         ];
@@ -209,7 +210,7 @@ fn message_facts(message: &MessageProvenance) -> [(&'static str, String); 3] {
     };
     [
         ("Sent by", sender),
-        ("Sent", message.sent_at.clone()),
+        ("Sent", uk_time(&message.sent_at)),
         (
             "Email",
             format!("{} ({})", message.subject, message.email_file),
@@ -439,7 +440,8 @@ fn open_exceptions_sheet(
         let period = period_label(&open.plan_period, open.ret_year, open.ret_q);
         let department = department_name(schemas, &open.department);
         // Top-aligned like the exception's own cells, which may run to several lines.
-        for (col, value) in [&department, &period, &open.received_at].iter().enumerate() {
+        let received = uk_time(&open.received_at);
+        for (col, value) in [&department, &period, &received].iter().enumerate() {
             sheet.write_text_with_format(row, col as u16, value, &wrapped())?;
         }
         write_exception(sheet, row, 3, &exception)?;

@@ -9,7 +9,7 @@ use rust_xlsxwriter::{
 
 use super::{
     RenderError, WriteText, bold, fit_row, heading, list_sheet, not_printed, print_on_a4,
-    text_lines, wrapped,
+    text_lines, uk_date, wrapped,
 };
 use crate::consolidate::{
     LatestStatus, PlanException, PlanExceptionKind, PlanStatusRow, PlanTables, ReportedPeriod,
@@ -62,13 +62,6 @@ fn plan_status_cells(status: &PlanStatusRow) -> [String; 16] {
 
 /// A measure's detail shown beside its statuses: its heading, and how to read it.
 type Detail = (&'static str, fn(&PlanMeasure) -> &String);
-
-/// "2015-08-24" → "24/08/2015", as the board reads dates; anything else (an empty date) as it is.
-fn uk_date(iso: &str) -> String {
-    chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
-        .map(|d| d.format("%d/%m/%Y").to_string())
-        .unwrap_or_else(|_| iso.to_owned())
-}
 
 /// A status cell's format: the plan's colour, with text that stays readable on it.
 fn status_format(plan: &Plan, status: &str) -> Format {

@@ -3,7 +3,7 @@
 
 use rust_xlsxwriter::Worksheet;
 
-use super::{RenderError, department_name, list_sheet, period_label, write_wrapped_row};
+use super::{RenderError, department_name, list_sheet, period_label, uk_time, write_wrapped_row};
 use crate::consolidate::{Consolidated, ReceivedReturn};
 use crate::schema::Schemas;
 
@@ -38,13 +38,6 @@ pub fn returns_sheet(
     }
     sheet.set_freeze_panes(1, 0)?;
     Ok(sheet)
-}
-
-/// "2020-10-15T09:00:00+01:00" as the owner reads a time: "15/10/2020 09:00"; anything else as it is.
-fn uk_time(rfc3339: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|time| time.format("%d/%m/%Y %H:%M").to_string())
-        .unwrap_or_else(|_| rfc3339.to_owned())
 }
 
 /// A return's row, in the order of `HEADERS`.

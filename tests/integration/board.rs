@@ -354,6 +354,20 @@ fn the_exceptions_summary_and_chase_list_name_the_quarter_they_count() {
         chase[1][0],
         "Every return expected for 2020/21 Q2 has been received and accepted."
     );
+    // Times are written one way, as the board and the owner write them: 15/10/2020 10:00.
+    let warnings = sheet_rows(&installation.exceptions(), "Warnings");
+    assert_eq!(warnings[0][2], "Received");
+    for row in &warnings[1..] {
+        let time = row[2].as_bytes();
+        let shape = time.len() == 16
+            && time.iter().enumerate().all(|(i, b)| match i {
+                2 | 5 => *b == b'/',
+                10 => *b == b' ',
+                13 => *b == b':',
+                _ => b.is_ascii_digit(),
+            });
+        assert!(shape, "{:?}", row[2]);
+    }
 }
 
 #[test]
@@ -373,4 +387,43 @@ fn a_departments_report_leaves_the_files_hash_to_the_json() {
     )
     .expect("json report");
     assert!(json.contains(&psd), "the JSON keeps it for machines");
+}
+
+#[test]
+fn the_change_column_sets_the_year_to_date_against_the_same_quarters_of_the_year_before() {
+    let installation = Installation::with_sample_inbox();
+    installation.age_inbox();
+    // PSD's return for 2019/20 Q2, with its Q1 and Q2 complaints (30 and 20) and no allegations.
+    let last_year = crate::support::edited_seed_draft(&installation, "psd-quarterly", |psd| {
+        for row in &mut psd.rows {
+            match row.1 {
+                "complaints" => row.3 = [Some(30.0), Some(20.0), None, None],
+                "allegations" => row.3 = [None; 4],
+                _ => {}
+            }
+        }
+    })
+    .period("2019/20", "QTR 2")
+    .to_bytes()
+    .expect("workbook");
+    installation.receive("2019-20 Q2 PSD return.xlsx", &last_year, 0);
+    installation.run();
+    let rows = sheet_rows(&installation.dashboard(), "PSD");
+    let header = rows.iter().find(|row| row[0] == "Number").expect("headers");
+    let change_col = header
+        .iter()
+        .position(|h| h == "Change on 2019/20 QTR 1–2")
+        .unwrap_or_else(|| panic!("{header:?}"));
+    let complaints = rows
+        .iter()
+        .find(|row| row[0] == "PSD 1" && row[1] == "Number of complaints made per quarter")
+        .expect("complaints row");
+    // 39 + 24 this year to date against 30 + 20.
+    assert_eq!(complaints[change_col], "13", "{complaints:?}");
+    // Allegations have no figures for last year's quarters: no change is made up.
+    let allegations = rows
+        .iter()
+        .find(|row| row[0] == "PSD 1" && row[1] == "Number of allegations made per quarter")
+        .expect("allegations row");
+    assert_eq!(allegations[change_col], "", "{allegations:?}");
 }
