@@ -369,12 +369,6 @@ pub(super) fn year_matrix(
 ) -> PolarsResult<DataFrame> {
     let data_lazy = data.clone().lazy();
     let change = change_on_same_quarters(&data_lazy, catalogue, at);
-    let in_quarter = |n: i32| {
-        col("value")
-            .filter(col("q").eq(lit(n)))
-            .first()
-            .alias(format!("q{n}"))
-    };
     let same_quarter_last_year = data_lazy
         .clone()
         .filter(
@@ -387,9 +381,57 @@ pub(super) fn year_matrix(
             col("measure"),
             col("value").alias("same_quarter_last_year"),
         ]);
-    data_lazy
-        .clone()
-        .filter(col("year_start").eq(lit(at.year)))
+    by_quarter(&data_lazy, at.year)
+        .join(
+            same_quarter_last_year,
+            [col("indicator"), col("measure")],
+            [col("indicator"), col("measure")],
+            left(),
+        )
+        .join(
+            change,
+            [col("indicator"), col("measure")],
+            [col("indicator"), col("measure")],
+            left(),
+        )
+        .collect()
+}
+
+/// The year before the reporting year by quarter, for the measures whose returns give any of its
+/// quarters (Finance's return carries last year's row): the same columns as the year matrix, with no
+/// comparisons of their own.
+pub(super) fn previous_year_by_quarter(
+    data: &DataFrame,
+    at: ReportingQuarter,
+) -> PolarsResult<DataFrame> {
+    let any_quarter = ["q1", "q2", "q3", "q4"]
+        .map(|q| col(q).is_not_null())
+        .into_iter()
+        .reduce(|a, b| a.or(b))
+        .unwrap_or(lit(false));
+    by_quarter(&data.clone().lazy(), at.year - 1)
+        .filter(any_quarter)
+        .with_columns([
+            lit(NULL)
+                .cast(DataType::Float64)
+                .alias("same_quarter_last_year"),
+            lit(NULL)
+                .cast(DataType::Float64)
+                .alias("change_on_last_year"),
+        ])
+        .collect()
+}
+
+/// One year's figures of each measure by quarter, with the year's figure and whether it is complete.
+fn by_quarter(data: &LazyFrame, year: i32) -> LazyFrame {
+    let in_quarter = |n: i32| {
+        col("value")
+            .filter(col("q").eq(lit(n)))
+            .first()
+            .alias(format!("q{n}"))
+    };
+    data.clone()
+        .filter(col("year_start").eq(lit(year)))
         .group_by_stable([col("indicator"), col("measure")])
         .agg([
             in_quarter(1),
@@ -405,19 +447,6 @@ pub(super) fn year_matrix(
                 .first()
                 .alias("year_complete"),
         ])
-        .join(
-            same_quarter_last_year,
-            [col("indicator"), col("measure")],
-            [col("indicator"), col("measure")],
-            left(),
-        )
-        .join(
-            change,
-            [col("indicator"), col("measure")],
-            [col("indicator"), col("measure")],
-            left(),
-        )
-        .collect()
 }
 
 /// The year to date against the same quarters of the year before (QTR 1 to the reporting quarter, in

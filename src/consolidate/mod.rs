@@ -62,6 +62,9 @@ pub struct Consolidated {
     /// total over a blank quarter), same_quarter_last_year, change_on_last_year (the year to date less the same quarters
     /// of the year before).
     pub year_matrix: DataFrame,
+    /// The year before the reporting year by quarter, for measures whose returns give its quarters: the
+    /// year matrix's columns (its comparisons null).
+    pub previous_year: DataFrame,
     /// Whole-year figures of earlier years: indicator, measure, year_start, financial_year, value.
     pub history: DataFrame,
     /// The current accepted return per department, template and period.
@@ -151,6 +154,7 @@ pub fn consolidate(
         period,
         chase_period,
         year_matrix: figures::year_matrix(&data, catalogue, at)?,
+        previous_year: figures::previous_year_by_quarter(&data, at)?,
         history: figures::whole_year_history(&data, at)?,
         commentary: returns::period_commentary(history, &current_now)?,
         missing: returns::missing_returns(

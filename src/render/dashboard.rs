@@ -359,6 +359,7 @@ fn group_sheet(
             row += 1;
         }
         let last_row = row.saturating_sub(1);
+        row = previous_year_rows(sheet, row, (schemas, indicator), &layout)?;
         row = indicator_texts(sheet, row, indicator, (schemas, figures), layout.change_col)?;
         if indicator.chart
             && !indicator.measures.is_empty()
@@ -383,6 +384,8 @@ fn group_sheet(
 struct Figures {
     period: Period,
     year: Vec<YearRow>,
+    /// The year before by quarter, where the returns give it.
+    previous_year: Vec<YearRow>,
     history: Vec<HistoryRow>,
     commentary: Vec<Commentary>,
     notes: FlagNotes,
@@ -394,6 +397,7 @@ impl Figures {
         Ok(Figures {
             period: consolidated.period,
             year: YearRow::rows(&consolidated.year_matrix)?,
+            previous_year: YearRow::rows(&consolidated.previous_year)?,
             history: HistoryRow::rows(&consolidated.history)?,
             commentary: Commentary::rows(&consolidated.commentary)?,
             notes: flag_notes(consolidated)?,
@@ -548,6 +552,44 @@ fn reporting_year_cells(
         }
     }
     Ok(())
+}
+
+/// Beneath an indicator's measures, a row for each measure whose return template carries the year before
+/// by quarter (as Finance's does: the seed's "2019" row), so an indicator keeps the rows it has; returns
+/// the next free row. Kept after the reporting year's rows, which the charts plot.
+fn previous_year_rows(
+    sheet: &mut Worksheet,
+    mut row: u32,
+    (schemas, indicator): (&Schemas, &Indicator),
+    layout: &GroupLayout,
+) -> Result<u32, RenderError> {
+    let previous = layout.figures.period.year.previous();
+    let carried = indicator
+        .measures
+        .iter()
+        .filter(|measure| schemas.collects_last_year(&indicator.code, &measure.id));
+    for measure in carried {
+        let Some(year) = layout
+            .figures
+            .previous_year
+            .iter()
+            .find(|year| year.indicator == indicator.code && year.measure == measure.id)
+        else {
+            continue;
+        };
+        sheet.write_text(row, 0, &indicator.code)?;
+        // The year first: a long label is cut at the column's edge on paper.
+        sheet.write_text(row, 1, format!("{previous}: {}", measure.label))?;
+        let values = year.quarters().into_iter().chain([year.year_value]);
+        for (offset, value) in values.enumerate() {
+            if let Some(value) = value {
+                let col = QUARTER_COL + offset as u16;
+                sheet.write_number_with_format(row, col, value, &layout.number_format)?;
+            }
+        }
+        row += 1;
+    }
+    Ok(row)
 }
 
 /// The measure's whole-year figures of earlier years; returns whether the indicator has any history.

@@ -25,6 +25,16 @@ impl Schemas {
         })
     }
 
+    /// Whether a return template carries the measure's figures of the year before its own (Finance's
+    /// "2019" row): the dashboard then shows that year by quarter too.
+    pub fn collects_last_year(&self, indicator: &str, measure: &str) -> bool {
+        self.templates.iter().any(|template| {
+            template.sources.iter().any(|source| {
+                source.year_offset() < 0 && source.indicator_and_measure() == (indicator, measure)
+            })
+        })
+    }
+
     /// Whether any return template collects the indicator: a figure of one of its measures, or its
     /// analysis.
     pub fn collects_indicator(&self, indicator: &Indicator) -> bool {
@@ -465,6 +475,15 @@ pub enum ValueSource {
 }
 
 impl ValueSource {
+    /// Which year the figures belong to, relative to the return's own (-1: the year before).
+    pub fn year_offset(&self) -> i32 {
+        match self {
+            ValueSource::Cell { year_offset, .. } | ValueSource::Row { year_offset, .. } => {
+                *year_offset
+            }
+        }
+    }
+
     pub fn indicator_and_measure(&self) -> (&str, &str) {
         match self {
             ValueSource::Cell {

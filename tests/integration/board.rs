@@ -427,3 +427,23 @@ fn the_change_column_sets_the_year_to_date_against_the_same_quarters_of_the_year
         .expect("allegations row");
     assert_eq!(allegations[change_col], "", "{allegations:?}");
 }
+
+#[test]
+fn an_indicator_keeps_the_rows_its_return_has_finances_last_year_by_quarter() {
+    let installation = Installation::with_sample_inbox();
+    installation.run();
+    // The seed's FIN 1: a "2019" row by quarter above the 2020 one.
+    let finance = sheet_rows(&installation.dashboard(), "Finance");
+    let last_year = finance
+        .iter()
+        .find(|row| row[1] == "2019/20: Number of procurement cards that are compliant")
+        .unwrap_or_else(|| panic!("{finance:?}"));
+    assert_eq!(last_year[0], "FIN 1");
+    assert_eq!(last_year[2..6], ["2775", "3021", "3681", "3249"]);
+    // Only where a return carries last year's row: PSD's does not.
+    let psd = sheet_rows(&installation.dashboard(), "PSD");
+    assert!(
+        !psd.iter().any(|row| row[1].starts_with("2019/20: ")),
+        "{psd:?}"
+    );
+}
