@@ -9,7 +9,7 @@ use crate::excel::fit_cell;
 
 use super::{
     RenderError, WriteText, bold, heading, not_printed, owners_workbook, print_on_a4, sheet_name,
-    wrapped,
+    text_lines, wrapped,
 };
 use crate::consolidate::{
     BoardFlag, Commentary, Consolidated, CurrentReturn, DataRow, HistoryRow, OpenException,
@@ -152,18 +152,59 @@ fn summary_sheet(
     for (offset, total) in totals.iter().enumerate() {
         sheet.write_number_with_format(row, 1 + offset as u16, *total, &bold())?;
     }
-    row += 2;
-    sheet.write_text_with_format(row, 0, "Board flags", &bold())?;
-    sheet.write_number(row, 1, consolidated.flags.height() as f64)?;
+    row = headline(sheet, row + 2, schemas, consolidated)?;
     sheet.write_text(
         row + 1,
         0,
-        "Details of every exception and flag are in exceptions.xlsx.",
+        "Details of every exception and query are in exceptions.xlsx.",
     )?;
     sheet.set_column_width(0, 28)?;
     sheet.set_column_range_width(1, 5, 16)?;
     sheet.set_row_height(4, 45)?;
     Ok(())
+}
+
+/// The board's headline beneath the counts, on the first page it reads: each flag and each restated
+/// figure of the reporting year in words (a cell note does not print). Returns the next free row.
+fn headline(
+    sheet: &mut Worksheet,
+    mut row: u32,
+    schemas: &Schemas,
+    consolidated: &Consolidated,
+) -> Result<u32, RenderError> {
+    let (flags, restated) = (flag_notes(consolidated)?, restated_notes(consolidated)?);
+    // A restatement's query names its indicator; a flag is said after its indicator's code.
+    for (title, notes, named) in [
+        ("Board flags", &flags, false),
+        ("Restated figures", &restated, true),
+    ] {
+        let mut lines = Vec::new();
+        for indicator in &schemas.catalogue.indicators {
+            let said = marks_of(indicator, notes, named);
+            lines.extend(
+                said.lines()
+                    .filter(|l| !l.is_empty())
+                    .map(|line| match named {
+                        true => line.to_owned(),
+                        false => format!("{} {line}", indicator.code),
+                    }),
+            );
+        }
+        let heading = format!("{title} for {}: {}", consolidated.period, lines.len());
+        sheet.write_text_with_format(row, 0, heading, &bold())?;
+        row += 1;
+        if lines.is_empty() {
+            sheet.write_text(row, 0, "None.")?;
+            row += 1;
+        }
+        for line in lines {
+            sheet.merge_range(row, 0, row, 5, &fit_cell(&line), &wrapped())?;
+            sheet.set_row_height(row, 15.0 * text_lines(&line, 28.0 + 5.0 * 16.0) as f64)?;
+            row += 1;
+        }
+        row += 1;
+    }
+    Ok(row)
 }
 
 /// Per department expecting quarterly returns (and, if any, files no department could be told from):

@@ -37,6 +37,8 @@ pub fn returns_sheet(
         sheet.set_column_width(col as u16, *width)?;
     }
     sheet.set_freeze_panes(1, 0)?;
+    // An administrative list for the owner, on screen: the board's printout leaves it out.
+    super::not_printed(&mut sheet, (HEADERS.len() - 1) as u16)?;
     Ok(sheet)
 }
 

@@ -174,8 +174,9 @@ fn every_sheet_a_person_reads_prints_on_a4_landscape_and_the_tables_for_machines
         );
     }
     let names = crate::support::xlsx_part(&dashboard, "xl/workbook.xml");
-    // The tables for machines are left out of the printout: their print area is one empty cell beside them.
-    for table in ["Data", "PlanStatus"] {
+    // The tables for machines, and the owner's log of returns, are left out of the printout: their print
+    // area is one empty cell beside them.
+    for table in ["Data", "PlanStatus", "Returns"] {
         let local = crate::support::sheet_number(&dashboard, table) - 1;
         let area = names
             .split(&format!(

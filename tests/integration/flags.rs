@@ -249,4 +249,18 @@ fn a_flags_reason_is_printed_beneath_the_flagged_figure() {
         .unwrap_or_default();
     assert_eq!(rows[at + 1][0], "Rationale", "{rows:?}");
     assert!(rows[..at].iter().rev().take(6).any(|row| row[0] == "PSD 1"));
+    // And on the first page the board reads, the Summary's headline, in the same words.
+    let summary: Vec<String> = sheet_rows(&installation.dashboard(), "Summary")
+        .into_iter()
+        .map(|row| row[0].clone())
+        .collect();
+    let flags = summary
+        .iter()
+        .position(|line| line == "Board flags for 2020/21 Q2: 1")
+        .unwrap_or_else(|| panic!("{summary:?}"));
+    assert_eq!(summary[flags + 1], format!("PSD 1 {said}"));
+    assert!(
+        summary.contains(&"Restated figures for 2020/21 Q2: 0".to_owned()),
+        "{summary:?}"
+    );
 }
