@@ -331,7 +331,15 @@ pub fn exceptions_workbook(
             .iter()
             .filter(|e| e.accepted_return == Some(accepted))
             .collect();
-        open_exceptions_sheet(workbook.add_worksheet(), schemas, sheet_title, &listed)?;
+        let sheet = workbook.add_worksheet();
+        open_exceptions_sheet(sheet, schemas, sheet_title, &listed)?;
+        if listed.is_empty() {
+            let none = match accepted {
+                false => "No rejected return is waiting for a correction.",
+                true => "No query is open in the accepted returns in use.",
+            };
+            sheet.write_text(1, 0, none)?;
+        }
     }
     if !consolidated.quarantined.is_empty() {
         quarantined_sheet(workbook.add_worksheet(), &consolidated.quarantined)?;
@@ -340,7 +348,12 @@ pub fn exceptions_workbook(
         not_in_use_sheet(workbook.add_worksheet(), schemas, &consolidated.not_in_use)?;
     }
     chase_sheet(workbook.add_worksheet(), schemas, consolidated)?;
-    board_flags_sheet(workbook.add_worksheet(), schemas, &consolidated.flags)?;
+    let board = workbook.add_worksheet();
+    board_flags_sheet(board, schemas, &consolidated.flags)?;
+    if consolidated.flags.height() == 0 {
+        // Says what it looked at, rather than print as headings alone.
+        board.write_text(1, 0, format!("No board flag for {}.", consolidated.period))?;
+    }
     if !schemas.plans.is_empty() {
         super::plans::plan_exceptions_sheet(&mut workbook, schemas, &consolidated.plans)?;
     }
