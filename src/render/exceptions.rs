@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{
     RenderError, WriteText, bold, department_name, deterministic_workbook, heading, list_sheet,
-    owners_workbook, period_label, print_on_a4, uk_time, wrapped, write_wrapped_row,
+    not_printed, owners_workbook, period_label, print_on_a4, uk_time, wrapped, write_wrapped_row,
 };
 use crate::consolidate::{BoardFlag, Consolidated, MissingReturn, OpenException, ReplacedReturn};
 use crate::exception::Exception;
@@ -339,6 +339,8 @@ pub fn exceptions_workbook(
                 true => "No query is open in the accepted returns in use.",
             };
             sheet.write_text(1, 0, none)?;
+            // On screen it says so; on paper the Summary's 0 says it, without a page of headings.
+            not_printed(sheet, 2 + EXCEPTION_HEADERS.len() as u16)?;
         }
     }
     if !consolidated.quarantined.is_empty() {
@@ -353,6 +355,7 @@ pub fn exceptions_workbook(
     if consolidated.flags.height() == 0 {
         // Says what it looked at, rather than print as headings alone.
         board.write_text(1, 0, format!("No board flag for {}.", consolidated.period))?;
+        not_printed(board, 7)?;
     }
     if !schemas.plans.is_empty() {
         super::plans::plan_exceptions_sheet(&mut workbook, schemas, &consolidated.plans)?;
@@ -492,6 +495,7 @@ fn chase_sheet(
         // Says which quarter it looked at, rather than print as headings alone.
         let done = format!("Every return expected for {chased} has been received and accepted.");
         chase.write_text(1, 0, done)?;
+        not_printed(chase, 4)?;
     }
     for (i, missing) in owed.iter().enumerate() {
         let row = 1 + i as u32;

@@ -179,26 +179,13 @@ fn every_sheet_a_person_reads_prints_on_a4_landscape_and_the_tables_for_machines
             "{sheet}: A4 landscape, one page wide"
         );
     }
-    let names = crate::support::xlsx_part(&dashboard, "xl/workbook.xml");
-    // The tables for machines, and the owner's log of returns, are left out of the printout: their print
-    // area is one empty cell beside them.
+    // The tables for machines, and the owner's log of returns, are left out of the printout.
     for table in ["Data", "PlanStatus", "Returns"] {
-        let local = crate::support::sheet_number(&dashboard, table) - 1;
-        let area = names
-            .split(&format!(
-                "<definedName name=\"_xlnm.Print_Area\" localSheetId=\"{local}\">"
-            ))
-            .nth(1)
-            .and_then(|rest| rest.split('<').next())
-            .unwrap_or_else(|| panic!("{table} has a print area: {names}"));
-        let cell = area.rsplit('!').next().unwrap_or_default().replace('$', "");
-        let number = crate::support::sheet_number(&dashboard, table);
-        let sheet =
-            crate::support::xlsx_part(&dashboard, &format!("xl/worksheets/sheet{number}.xml"));
-        assert!(
-            !cell.contains(':') && !sheet.contains(&format!("r=\"{cell}\"")),
-            "{table}: the print area {area} is one empty cell"
-        );
+        assert_not_printed(&dashboard, table);
+    }
+    // So are the sample's empty lists: the Summary's 0 says it, without a page of headings.
+    for list in ["Rejected", "Chase list", "Board flags"] {
+        assert_not_printed(&installation.exceptions(), list);
     }
     // The report a department gets back: place, kind, what is wrong and what to do on one line.
     let rows = sheet_rows(&report, "Exceptions");
@@ -460,5 +447,26 @@ fn an_indicator_keeps_the_rows_its_return_has_finances_last_year_by_quarter() {
     assert!(
         !psd.iter().any(|row| row[1].starts_with("2019/20: ")),
         "{psd:?}"
+    );
+}
+
+/// A sheet left out of the printout: its print area is one empty cell beside its table, which office
+/// suites leave out.
+fn assert_not_printed(workbook: &std::path::Path, sheet: &str) {
+    let names = crate::support::xlsx_part(workbook, "xl/workbook.xml");
+    let local = crate::support::sheet_number(workbook, sheet) - 1;
+    let area = names
+        .split(&format!(
+            "<definedName name=\"_xlnm.Print_Area\" localSheetId=\"{local}\">"
+        ))
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_else(|| panic!("{sheet} has a print area: {names}"));
+    let cell = area.rsplit('!').next().unwrap_or_default().replace('$', "");
+    let number = crate::support::sheet_number(workbook, sheet);
+    let xml = crate::support::xlsx_part(workbook, &format!("xl/worksheets/sheet{number}.xml"));
+    assert!(
+        !cell.contains(':') && !xml.contains(&format!("r=\"{cell}\"")),
+        "{sheet}: the print area {area} is one empty cell"
     );
 }
