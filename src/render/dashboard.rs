@@ -72,8 +72,8 @@ fn front_sheets(
     consolidated: &Consolidated,
     title: &str,
 ) -> Result<(), RenderError> {
-    summary_sheet(workbook, schemas, consolidated, title)?;
     let figures = Figures::read(consolidated)?;
+    summary_sheet(workbook, schemas, (consolidated, &figures), title)?;
     let mut chart_sources = Vec::new();
     for group in &schemas.catalogue.groups {
         let name = sheet_name(&group.title);
@@ -106,7 +106,7 @@ fn front_sheets(
 fn summary_sheet(
     workbook: &mut Workbook,
     schemas: &Schemas,
-    consolidated: &Consolidated,
+    (consolidated, figures): (&Consolidated, &Figures),
     title: &str,
 ) -> Result<(), RenderError> {
     let sheet = workbook.add_worksheet();
@@ -152,7 +152,7 @@ fn summary_sheet(
     for (offset, total) in totals.iter().enumerate() {
         sheet.write_number_with_format(row, 1 + offset as u16, *total, &bold())?;
     }
-    row = headline(sheet, row + 2, schemas, consolidated)?;
+    row = headline(sheet, row + 2, schemas, figures)?;
     sheet.write_text(
         row + 1,
         0,
@@ -170,13 +170,13 @@ fn headline(
     sheet: &mut Worksheet,
     mut row: u32,
     schemas: &Schemas,
-    consolidated: &Consolidated,
+    figures: &Figures,
 ) -> Result<u32, RenderError> {
-    let (flags, restated) = (flag_notes(consolidated)?, restated_notes(consolidated)?);
-    // A restatement's query names its indicator; a flag is said after its indicator's code.
+    // The notes the figures carry, read once: a restatement's query names its indicator; a flag is said
+    // after its indicator's code.
     for (title, notes, named) in [
-        ("Board flags", &flags, false),
-        ("Restated figures", &restated, true),
+        ("Board flags", &figures.notes, false),
+        ("Restated figures", &figures.restated, true),
     ] {
         let mut lines = Vec::new();
         for indicator in &schemas.catalogue.indicators {
@@ -190,7 +190,7 @@ fn headline(
                     }),
             );
         }
-        let heading = format!("{title} for {}: {}", consolidated.period, lines.len());
+        let heading = format!("{title} for {}: {}", figures.period, lines.len());
         sheet.write_text_with_format(row, 0, heading, &bold())?;
         row += 1;
         if lines.is_empty() {

@@ -9,8 +9,8 @@ fn flags(installation: &Installation) -> Vec<Vec<String>> {
     sheet_rows(&installation.exceptions(), "Board flags")
 }
 
-#[test]
-fn a_count_relating_to_integrity_above_zero_is_flagged() {
+/// An installation whose one return, PSD's Q2, has an upheld complaint relating to integrity.
+fn integrity_count_above_zero() -> Installation {
     let installation = Installation::new();
     let bytes = psd_q2(&installation, |psd| {
         set_q2(psd, "complaints_upheld", 1.0);
@@ -18,6 +18,12 @@ fn a_count_relating_to_integrity_above_zero_is_flagged() {
     });
     installation.receive("psd.xlsx", &bytes, 1);
     installation.run();
+    installation
+}
+
+#[test]
+fn a_count_relating_to_integrity_above_zero_is_flagged() {
+    let installation = integrity_count_above_zero();
     let flags = flags(&installation);
     let flag = flags
         .iter()
@@ -226,13 +232,7 @@ fn a_period_that_has_not_begun_or_is_far_from_every_return_is_refused() {
 
 #[test]
 fn a_flags_reason_is_printed_beneath_the_flagged_figure() {
-    let installation = Installation::new();
-    let bytes = psd_q2(&installation, |psd| {
-        set_q2(psd, "complaints_upheld", 1.0);
-        set_q2(psd, "complaints_upheld_integrity", 1.0);
-    });
-    installation.receive("psd.xlsx", &bytes, 1);
-    installation.run();
+    let installation = integrity_count_above_zero();
     // Cell notes do not print: the reason is a row of its own on the sheet the board prints.
     let rows = sheet_rows(&installation.dashboard(), "PSD");
     let flagged: Vec<&Vec<String>> = rows.iter().filter(|row| row[0] == "Flagged").collect();
