@@ -11,6 +11,7 @@ pub mod exception;
 pub mod lock;
 pub mod outfile;
 pub mod pack;
+pub mod pdf;
 pub mod period;
 pub mod pipeline;
 pub mod platform;

@@ -144,6 +144,21 @@ impl Period {
         chrono::NaiveDate::from_ymd_opt(calendar_year, month, 1)
     }
 
+    /// The quarter after this one (the first quarter of the next year after a fourth quarter or a
+    /// whole year).
+    pub fn next_quarter(self) -> Period {
+        match self.quarter.map(Quarter::number) {
+            Some(n @ 1..=3) => Period {
+                year: self.year,
+                quarter: Quarter::new(n + 1),
+            },
+            _ => Period {
+                year: self.year.offset(1),
+                quarter: Quarter::new(1),
+            },
+        }
+    }
+
     /// Quarters counted from year 0, a whole year as its fourth quarter: for telling how far apart two
     /// periods are.
     pub fn quarter_index(self) -> i64 {
@@ -171,13 +186,14 @@ impl Period {
 /// Which periods the outputs are for, as the owner asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PeriodChoice {
-    /// The latest period with an accepted return, for the dashboard and the chase list (the default).
+    /// The quarter being collected (see `consolidate::collected_quarter`), for the dashboard and the
+    /// chase list (the default).
     #[default]
     Latest,
     /// This period, for both (`--period 2020/21-Q2`).
     Named(Period),
-    /// The dashboard for the latest period with an accepted return, so the board never gets an empty
-    /// one; the chase list for this period, the quarter whose returns are due (`--period due`).
+    /// The dashboard for the quarter being collected, so the board never gets an empty one; the chase
+    /// list for this period, the quarter whose returns are due (`--period due`).
     Due(Period),
 }
 

@@ -122,3 +122,26 @@ pub mod limits {
     pub fn limit_memory(_megabytes: u64) {}
     pub fn limit_cpu_for_next(_seconds: u64) {}
 }
+
+/// Where LibreOffice's program may be, in the order tried: on the `PATH` first, then where its installer
+/// puts it (Windows, macOS).
+pub fn office_programs() -> Vec<std::path::PathBuf> {
+    let mut programs: Vec<std::path::PathBuf> = vec!["soffice".into(), "libreoffice".into()];
+    if cfg!(windows) {
+        programs.push(r"C:\Program Files\LibreOffice\program\soffice.exe".into());
+    }
+    if cfg!(target_os = "macos") {
+        programs.push("/Applications/LibreOffice.app/Contents/MacOS/soffice".into());
+    }
+    programs
+}
+
+/// A folder as a `file:` URL, as LibreOffice takes its profile folder (`-env:UserInstallation`).
+pub fn file_url(path: &std::path::Path) -> String {
+    let text = path.to_string_lossy().replace('\\', "/");
+    match text.starts_with('/') {
+        true => format!("file://{text}"),
+        // C:/Users/… → file:///C:/Users/…
+        false => format!("file:///{text}"),
+    }
+}

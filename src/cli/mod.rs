@@ -1,6 +1,7 @@
 //! Command-line arguments, raw (clap) then checked, and the exit codes every subcommand shares.
 
 mod check;
+mod close;
 mod init;
 mod lint;
 mod pack;
@@ -127,6 +128,9 @@ enum Command {
     Template(template::TemplateArgs),
     /// Write the quarter's pack: a prefilled template for every return still owed, and who owes what.
     Pack(pack::PackArgs),
+    /// Sign a quarter off: write its board paper (Word and PDF), the dashboard as it was and a manifest
+    /// of every return into outbox/board/<quarter>/vN/, and move the dashboard on to the next quarter.
+    Close(close::CloseArgs),
     /// Send the draft replies and reminders in the outbox through the mail server dashboard.toml names,
     /// each once.
     Send(send::SendArgs),
@@ -219,6 +223,7 @@ pub fn main() -> ExitCode {
         Command::Template(args) => template::template(&cli.locations, args),
         Command::Pack(args) => pack::pack(&cli.locations, args),
         Command::Send(args) => send::send(&cli.locations, args),
+        Command::Close(args) => close::close(&cli.locations, args),
         Command::Watch(args) => watch::watch(&cli.locations, args),
         Command::ReadWorker => read_worker(&cli.locations),
     };

@@ -13,7 +13,7 @@ use crate::store::Store;
 #[derive(Debug, Args)]
 pub struct PackArgs {
     /// The quarter the pack is for: `due` (the quarter most recently ended, whose returns are being
-    /// collected; the default), `latest` (the latest with an accepted return), or one such as 2020/21-Q2.
+    /// collected; the default), `latest` (the quarter being collected: most departments' latest, never one signed off), or one such as 2020/21-Q2.
     #[arg(long, value_parser = parse_period, default_value = "due")]
     period: PeriodChoice,
 }
@@ -45,12 +45,13 @@ pub fn pack(locations: &Locations, args: &PackArgs) -> anyhow::Result<u8> {
     Ok(exit::ACCEPTED)
 }
 
-/// The latest quarter with an accepted return, or the quarter just ended when there is none.
+/// The quarter being collected, or the quarter just ended when nothing is stored.
 fn latest_stored(store: &std::path::Path) -> anyhow::Result<Period> {
     let today = chrono::Local::now().date_naive();
     if !store.is_dir() {
         return Ok(Period::most_recently_ended(today));
     }
     let history = Store::open(store)?.load()?;
-    Ok(consolidate::latest_period(&history)?.unwrap_or_else(|| Period::most_recently_ended(today)))
+    Ok(consolidate::collected_quarter(&history)?
+        .unwrap_or_else(|| Period::most_recently_ended(today)))
 }

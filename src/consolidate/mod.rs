@@ -21,8 +21,9 @@ pub use plans::{
     ReportedPeriod, StatusCount, consolidate_plans, plan_frames,
 };
 pub use returns::{
-    Commentary, CurrentReturn, MissingReturn, OpenException, ReceivedReturn, ReplacedReturn,
-    latest_period, stored_periods,
+    Commentary, CurrentReturn, LateReturn, MissingReturn, OpenException, ReceivedReturn,
+    ReplacedReturn, collected_quarter, latest_by_department, latest_period,
+    quarter_being_collected, stored_periods,
 };
 
 use crate::period::Period;
@@ -93,6 +94,8 @@ pub struct Consolidated {
     /// Every return received, in the order it arrived, with who sent it when it came by email: see
     /// [`ReceivedReturn`].
     pub received: DataFrame,
+    /// Returns for signed-off quarters that arrived after the latest version: see [`LateReturn`].
+    pub late_returns: DataFrame,
     /// Returns in the store that could no longer be consolidated or rendered, left out of the outputs.
     pub quarantined: Vec<Quarantined>,
 }
@@ -181,6 +184,7 @@ pub fn consolidate(
             .collect()?,
         plans: consolidate_plans(history, &catalogue.plans)?,
         received: returns::received_returns(&returns)?,
+        late_returns: returns::late_returns(&returns, &history.sign_offs)?,
         data,
         restated,
         rejected,

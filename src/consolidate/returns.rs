@@ -2,12 +2,14 @@
 //! template and period, those it replaced, the rejected ones still open, those still owed, and the
 //! exceptions the owner still has to deal with.
 
+use std::collections::{BTreeMap, HashMap};
+
 use polars::prelude::*;
 
 use super::rows::table_rows;
 use super::{CatalogueFrames, ReportingQuarter, inner, left, sort_by};
 use crate::period::{FinancialYear, Period, Quarter};
-use crate::store::History;
+use crate::store::{History, SignOff};
 
 /// The history with its returns in the order `collate` received them: by arrival number, and for a store
 /// from before arrival numbers by file time. Each content appears once, at its latest arrival (a
@@ -95,6 +97,142 @@ pub fn stored_periods(history: &History) -> PolarsResult<Vec<Period>> {
             })
         })
         .collect())
+}
+
+/// The quarter being collected, which the dashboard, the nightly run and the board paper are for: see
+/// [`quarter_being_collected`]. `None` with nothing stored or signed off.
+pub fn collected_quarter(history: &History) -> PolarsResult<Option<Period>> {
+    Ok(quarter_being_collected(
+        &latest_by_department(history)?,
+        &history.sign_offs,
+    ))
+}
+
+/// The quarter most departments' latest accepted returns are for (on a tie, the earlier), so that a
+/// return sent early for the next quarter does not move it; and never a quarter already signed off: once
+/// one is, the quarter after it.
+pub fn quarter_being_collected(
+    latest: &HashMap<String, Period>,
+    sign_offs: &[SignOff],
+) -> Option<Period> {
+    let mut counts: BTreeMap<Period, usize> = BTreeMap::new();
+    for period in latest.values() {
+        *counts.entry(*period).or_default() += 1;
+    }
+    // The most departments; of equal counts the earliest (max_by_key keeps the last of equals).
+    let most_sent = counts
+        .into_iter()
+        .rev()
+        .max_by_key(|&(_, count)| count)
+        .map(|(period, _)| period);
+    let after_signed_off = sign_offs
+        .iter()
+        .filter_map(SignOff::period)
+        .max()
+        .map(Period::next_quarter);
+    most_sent.max(after_signed_off)
+}
+
+/// Each department's latest quarter with an accepted figures return.
+pub fn latest_by_department(history: &History) -> PolarsResult<HashMap<String, Period>> {
+    let returns = &history.returns;
+    let (departments, accepted) = (
+        returns.column("department")?.str()?,
+        returns.column("accepted")?.bool()?,
+    );
+    let (years, quarters) = (
+        returns.column("year_start")?.i32()?,
+        returns.column("quarter")?.i32()?,
+    );
+    let mut latest: HashMap<String, Period> = HashMap::new();
+    for i in 0..returns.height() {
+        let (Some(department), Some(true), Some(year), Some(quarter)) = (
+            departments.get(i),
+            accepted.get(i),
+            years.get(i),
+            quarters
+                .get(i)
+                .and_then(|q| Quarter::new(u8::try_from(q).ok()?)),
+        ) else {
+            continue;
+        };
+        let period = Period {
+            year: FinancialYear(year),
+            quarter: Some(quarter),
+        };
+        let kept = latest.entry(department.to_owned()).or_insert(period);
+        *kept = (*kept).max(period);
+    }
+    Ok(latest)
+}
+
+table_rows! {
+    /// A return for a signed-off quarter that the latest version did not know: it arrived after.
+    pub struct LateReturn {
+        department: text,
+        template: text,
+        ret_year: number,
+        ret_q: number,
+        source_file: text,
+        sha256: text,
+        received_at: text,
+        accepted: flag,
+        /// The version it arrived after.
+        signed_version: number,
+    }
+}
+
+/// The returns for signed-off quarters that their latest version does not list: each arrived after it
+/// (by content, so a rebuild, which receives every file again, finds the same ones).
+pub(super) fn late_returns(returns: &LazyFrame, sign_offs: &[SignOff]) -> PolarsResult<DataFrame> {
+    let mut late = Vec::new();
+    for sign_off in crate::store::latest_versions(sign_offs) {
+        let Some(period) = sign_off.period() else {
+            continue;
+        };
+        let quarter = ReportingQuarter::of(period);
+        let known: std::collections::HashSet<&str> =
+            sign_off.returns.iter().map(|r| r.sha256.as_str()).collect();
+        let of_quarter = returns
+            .clone()
+            .filter(quarter.is_returns_period())
+            .select([
+                col("department"),
+                col("template"),
+                col("ret_year"),
+                col("ret_q"),
+                col("source_file"),
+                col("sha256"),
+                col("received_at"),
+                col("accepted"),
+                lit(i64::from(sign_off.version)).alias("signed_version"),
+            ])
+            .collect()?;
+        let hashes = of_quarter.column("sha256")?.str()?;
+        let mask = BooleanChunked::from_iter_values(
+            "late".into(),
+            (0..of_quarter.height()).map(|i| !known.contains(hashes.get(i).unwrap_or_default())),
+        );
+        late.push(of_quarter.filter(&mask)?.lazy());
+    }
+    if late.is_empty() {
+        return returns
+            .clone()
+            .select([
+                col("department"),
+                col("template"),
+                col("ret_year"),
+                col("ret_q"),
+                col("source_file"),
+                col("sha256"),
+                col("received_at"),
+                col("accepted"),
+                lit(0i64).alias("signed_version"),
+            ])
+            .limit(0)
+            .collect();
+    }
+    concat(late, UnionArgs::default())?.collect()
 }
 
 /// The latest period for which any quarterly return was accepted.
@@ -321,6 +459,8 @@ table_rows! {
         ret_q: number,
         plan_period: text,
         source_file: text,
+        sha256: text,
+        received_at: text,
     }
 }
 

@@ -5,6 +5,7 @@ mod inbox;
 mod outputs;
 mod restated;
 mod session;
+mod signoff;
 
 use std::path::{Path, PathBuf};
 
@@ -15,10 +16,13 @@ pub use inbox::{
     is_ignored, is_return_or_message, is_workbook_name, receive, scan_inbox, set_aside, sha256_hex,
     write_inbox_status,
 };
-pub use outputs::{RenderedOutputs, Written, render_outputs, replace_output, write_outputs};
+pub use outputs::{
+    RenderedOutputs, Written, render_edition, render_outputs, replace_output, write_outputs,
+};
 pub use session::{
     Collator, LeftForLater, process_file, process_inbox, process_inbox_in_order, validate_received,
 };
+pub use signoff::{Signing, changes_since, edition, latest_version};
 
 /// The folders of one installation.
 #[derive(Debug, Clone)]
@@ -43,6 +47,16 @@ impl Folders {
 
     pub fn exceptions(&self) -> PathBuf {
         self.outbox.join("exceptions.xlsx")
+    }
+
+    /// The board paper of the quarter being collected, as a draft (rewritten with the dashboard).
+    pub fn draft_board_paper(&self) -> PathBuf {
+        self.outbox.join("board paper (draft).docx")
+    }
+
+    /// Where the signed-off versions of each quarter's board paper are kept.
+    pub fn board(&self) -> PathBuf {
+        self.outbox.join("board")
     }
 
     pub fn return_reports(&self) -> PathBuf {

@@ -12,7 +12,9 @@ use crate::outfile::write_atomically;
 use crate::period::{Period, PeriodChoice};
 use crate::render;
 use crate::schema::Schemas;
-use crate::store::History;
+use crate::store::{History, SignOff};
+
+use super::signoff::Signing;
 
 /// The quarter just ended, for a dashboard with no accepted returns yet to say which period it is.
 fn quarter_just_ended() -> Period {
@@ -51,6 +53,16 @@ pub fn render_outputs(
     history: &History,
     choice: PeriodChoice,
 ) -> Result<RenderedOutputs, FatalError> {
+    render_edition(schemas, history, choice, None)
+}
+
+/// As [`render_outputs`], with the board paper signed off by `signing` when given.
+pub fn render_edition(
+    schemas: &Schemas,
+    history: &History,
+    choice: PeriodChoice,
+    signing: Option<Signing>,
+) -> Result<RenderedOutputs, FatalError> {
     let (period, chase_period) = resolve_periods(history, choice)?;
     let outputs = Outputs {
         schemas,
@@ -61,20 +73,42 @@ pub fn render_outputs(
             far_above_ratio: schemas.dashboard.far_above_ratio,
             far_above_min_excess: schemas.dashboard.far_above_min_excess,
         },
+        signing,
     };
     let rendered = outputs.render_quarantining(history)?;
     Ok(RenderedOutputs { period, rendered })
 }
 
 impl RenderedOutputs {
-    /// Replaces the dashboard and exceptions workbooks, each atomically.
+    /// Replaces the dashboard and exceptions workbooks and the draft board paper, each atomically.
     pub fn replace(self, folders: &Folders) -> Result<Written, FatalError> {
         let dashboard = replace_output(&folders.dashboard(), &self.rendered.dashboard)?;
         replace_output(&folders.exceptions(), &self.rendered.exceptions)?;
+        replace_output(&folders.draft_board_paper(), &self.rendered.board)?;
         Ok(Written {
             period: self.period,
             dashboard,
         })
+    }
+
+    /// The quarter they are for.
+    pub fn period(&self) -> Period {
+        self.period
+    }
+
+    /// The dashboard workbook's bytes.
+    pub fn dashboard(&self) -> &[u8] {
+        &self.rendered.dashboard
+    }
+
+    /// The board paper's bytes.
+    pub fn board_paper(&self) -> &[u8] {
+        &self.rendered.board
+    }
+
+    /// The manifest the board paper is signed off with.
+    pub fn sign_off(&self) -> &SignOff {
+        &self.rendered.sign_off
     }
 }
 
@@ -89,12 +123,13 @@ fn resolve_periods(
 ) -> Result<(Period, Period), FatalError> {
     let stored = consolidate::stored_periods(history).map_err(FatalError::History)?;
     let latest = stored.iter().max().copied();
+    let collected = consolidate::collected_quarter(history).map_err(FatalError::History)?;
     Ok(match choice {
         PeriodChoice::Latest => {
-            let period = latest.unwrap_or_else(quarter_just_ended);
+            let period = collected.unwrap_or_else(quarter_just_ended);
             (period, period)
         }
-        PeriodChoice::Due(due) => (latest.unwrap_or(due), due),
+        PeriodChoice::Due(due) => (collected.unwrap_or(due), due),
         PeriodChoice::Named(named) => {
             let nearest = stored
                 .iter()
@@ -125,12 +160,16 @@ struct Outputs<'s> {
     period: Period,
     chase_period: Period,
     settings: FlagSettings,
+    /// Set when the board paper is being signed off; otherwise it is a draft.
+    signing: Option<Signing>,
 }
 
-/// The two workbooks' bytes.
+/// The outputs' bytes, and the manifest the board paper would be signed off with.
 struct Rendered {
     dashboard: Vec<u8>,
     exceptions: Vec<u8>,
+    board: Vec<u8>,
+    sign_off: SignOff,
 }
 
 impl Outputs<'_> {
@@ -145,18 +184,30 @@ impl Outputs<'_> {
             )
             .map_err(|error| format!("it could not be consolidated: {error}"))?;
             consolidated.quarantined = quarantined.to_vec();
-            let (dashboard, exceptions) = rayon::join(
+            let (edition, sign_off) =
+                super::signoff::edition(history, &consolidated, self.signing.as_ref())
+                    .map_err(|error| format!("its versions could not be told: {error}"))?;
+            let (dashboard, (exceptions, board)) = rayon::join(
                 || render::dashboard_workbook(self.schemas, &consolidated),
-                || render::exceptions_workbook(self.schemas, &consolidated),
+                || {
+                    rayon::join(
+                        || render::exceptions_workbook(self.schemas, &consolidated),
+                        || render::board_paper_docx(self.schemas, &consolidated, &edition),
+                    )
+                },
             );
             let dashboard = dashboard
                 .map_err(|error| format!("the dashboard could not be written: {error}"))?;
             let exceptions = exceptions.map_err(|error| {
                 format!("the exceptions workbook could not be written: {error}")
             })?;
+            let board =
+                board.map_err(|error| format!("the board paper could not be written: {error}"))?;
             Ok(Rendered {
                 dashboard,
                 exceptions,
+                board,
+                sign_off,
             })
         }));
         attempt.unwrap_or_else(|_| Err("building the outputs failed on its content".to_owned()))
@@ -256,7 +307,11 @@ pub fn replace_output(path: &Path, bytes: &[u8]) -> Result<PathBuf, FatalError> 
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let stamp = chrono::Local::now().format("%Y-%m-%d %H%M%S");
-    let copy = path.with_file_name(format!("{stem} {stamp}.xlsx"));
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let copy = path.with_file_name(format!("{stem} {stamp}.{extension}"));
     write_atomically(&copy, bytes)?;
     tracing::warn!(
         "{} could not be replaced (is it open in Excel?): {refused}; this update was written to {} instead",

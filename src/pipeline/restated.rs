@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use polars::prelude::PolarsResult;
 
 use crate::exception::Exception;
-use crate::period::Quarter;
+use crate::period::{Period, Quarter};
 use crate::schema::{Schemas, Severity};
 use crate::store::{AcceptedReturn, History};
 use crate::validate::{BuiltinCheck, FigureSlot, Validated};
@@ -238,4 +238,57 @@ fn current_returns_of(history: &History, key: &ReturnsKey) -> PolarsResult<HashM
             (accepted.sha256.to_owned(), shown)
         })
         .collect())
+}
+
+/// How many quarters away from the quarter being collected a return's cover may be before it is queried:
+/// a year or more is more likely a cover copied from last year than a return sent early or late.
+const FAR_QUARTERS: i64 = 4;
+
+/// A query on a quarterly figures return whose cover names a period a year or more away from the quarter
+/// being collected (the financial year cell of its cover, where the template fixes it).
+pub fn far_cover_period(
+    schemas: &Schemas,
+    file: &str,
+    validated: &Validated,
+    collected: Option<Period>,
+) -> Option<Exception> {
+    let Validated::Figures { identity, .. } = validated else {
+        return None;
+    };
+    let collected = collected?;
+    identity.period.quarter?;
+    let distance = identity.period.quarter_index() - collected.quarter_index();
+    if distance.abs() < FAR_QUARTERS {
+        return None;
+    }
+    let (sheet, cell) = schemas
+        .templates
+        .iter()
+        .find(|t| t.id == identity.template)
+        .and_then(|t| match &t.identity.financial_year {
+            crate::schema::Locator::Cell { sheet, row, col } => {
+                Some((sheet.clone(), crate::excel::a1(*row, *col)))
+            }
+            _ => None,
+        })
+        .unwrap_or_default();
+    let (how_far, when) = match distance {
+        d if d < 0 => (-d, "before"),
+        d => (d, "after"),
+    };
+    Some(Exception {
+        file: file.to_owned(),
+        sheet,
+        cell,
+        value_found: identity.period.to_string(),
+        rule_id: BuiltinCheck::FarCoverPeriod.id().to_owned(),
+        severity: Severity::Warning,
+        message: format!(
+            "the cover says {}, {how_far} quarters {when} {collected}, the quarter being collected; its figures are stored for {}",
+            identity.period, identity.period
+        ),
+        guidance: format!(
+            "If this return is for {collected}, correct the year and quarter on its cover and send it again."
+        ),
+    })
 }

@@ -9,12 +9,13 @@ use super::inbox::{
     set_aside_because, sha256_hex, wait_for_young_files, write_inbox_status,
 };
 use super::outputs::{Written, render_outputs, write_outputs};
-use super::restated::ShownFigures;
+use super::restated::{ShownFigures, far_cover_period};
 use super::{Folders, Outcome, RunSummary};
+use crate::consolidate;
 use crate::error::{Cause, FatalError};
 use crate::exception::Exception;
 use crate::outfile::{fit_file_name, flush_filesystem, write_atomically_deferred};
-use crate::period::PeriodChoice;
+use crate::period::{Period, PeriodChoice};
 use crate::read::message::{Unpacked, is_message_name};
 use crate::render;
 use crate::schema::{Schemas, Severity};
@@ -220,6 +221,9 @@ pub struct Collator<'s> {
     segment_seen: Option<u32>,
     /// The quarterly figures accepted so far, which a later return may restate.
     shown: ShownFigures,
+    /// Each department's latest accepted quarter, for the quarter being collected: a return a year or
+    /// more from it is queried.
+    latest_quarters: HashMap<String, Period>,
 }
 
 impl<'s> Collator<'s> {
@@ -256,6 +260,8 @@ impl<'s> Collator<'s> {
             }
         }
         let segment_seen = store.latest_segment()?;
+        let latest_quarters =
+            consolidate::latest_by_department(&history).map_err(FatalError::History)?;
         Ok(Collator {
             schemas,
             workers,
@@ -265,6 +271,7 @@ impl<'s> Collator<'s> {
             known,
             segment_seen,
             shown: ShownFigures::default(),
+            latest_quarters,
         })
     }
 
@@ -404,6 +411,7 @@ impl<'s> Collator<'s> {
                         &mut processed.validated,
                     )
                     .map_err(FatalError::History)?;
+                self.query_far_cover(&mut processed);
             }
             let old_reports_possible = batch.old_reports_possible || batch.reports_written;
             batch.reports_written |= write_return_report(
@@ -414,9 +422,51 @@ impl<'s> Collator<'s> {
                 old_reports_possible,
             );
             report_outcome(&processed, replaces.as_deref(), summary);
+            self.tell_if_after_sign_off(&processed);
             batch.processed.push(processed);
         }
         Ok(())
+    }
+
+    /// Queries an accepted return whose cover is a year or more from the quarter being collected, then
+    /// counts its quarter as its department's latest.
+    fn query_far_cover(&mut self, processed: &mut ProcessedReturn) {
+        let collected =
+            consolidate::quarter_being_collected(&self.latest_quarters, &self.history.sign_offs);
+        let file = &processed.source_file;
+        if let Some(query) = far_cover_period(self.schemas, file, &processed.validated, collected) {
+            processed.validated.push_exception(query);
+        }
+        if let Validated::Figures { identity, .. } = &processed.validated
+            && identity.period.quarter.is_some()
+        {
+            let latest = (self.latest_quarters)
+                .entry(identity.department.clone())
+                .or_insert(identity.period);
+            *latest = (*latest).max(identity.period);
+        }
+    }
+
+    /// Says in the log when a return is for a quarter already signed off: it is stored, and the next
+    /// version takes it in; the version signed off is left as it was.
+    fn tell_if_after_sign_off(&self, processed: &ProcessedReturn) {
+        let Validated::Figures { identity, .. } = &processed.validated else {
+            return;
+        };
+        let Some(signed) = super::signoff::latest_version(&self.history, identity.period) else {
+            return;
+        };
+        tracing::warn!(
+            file = %processed.source_file,
+            "this return for {} arrived after version {} was signed off ({} by {}); it is stored and \
+             listed in exceptions.xlsx, and `collate close {}` would write version {} with it",
+            identity.period,
+            signed.version,
+            super::super::render::uk_time(&signed.closed_at),
+            signed.closed_by,
+            identity.period.to_string().replace(' ', "-"),
+            signed.version + 1
+        );
     }
 
     /// A return whose reading was not finished: no outcome is stored, and its content is no longer known,

@@ -7,14 +7,12 @@ use rust_xlsxwriter::{Chart, ChartType, Format, Table, TableColumn, Workbook, Wo
 
 use crate::excel::fit_cell;
 
+use super::figures::{Analysis, Figures, department_counts, headline_lines, marks_of};
 use super::{
     RenderError, WriteText, bold, heading, not_printed, owners_workbook, print_on_a4, sheet_name,
     text_lines, wrapped,
 };
-use crate::consolidate::{
-    BoardFlag, Commentary, Consolidated, CurrentReturn, DataRow, HistoryRow, OpenException,
-    RestatedFigure, YearRow,
-};
+use crate::consolidate::{Consolidated, DataRow, YearRow};
 use crate::period::{FinancialYear, Period};
 use crate::schema::{Indicator, Measure, NotCollected, Schemas};
 
@@ -172,24 +170,7 @@ fn headline(
     schemas: &Schemas,
     figures: &Figures,
 ) -> Result<u32, RenderError> {
-    // The notes the figures carry, read once: a restatement's query names its indicator; a flag is said
-    // after its indicator's code.
-    for (title, notes, named) in [
-        ("Board flags", &figures.notes, false),
-        ("Restated figures", &figures.restated, true),
-    ] {
-        let mut lines = Vec::new();
-        for indicator in &schemas.catalogue.indicators {
-            let said = marks_of(indicator, notes, named);
-            lines.extend(
-                said.lines()
-                    .filter(|l| !l.is_empty())
-                    .map(|line| match named {
-                        true => line.to_owned(),
-                        false => format!("{} {line}", indicator.code),
-                    }),
-            );
-        }
+    for (title, lines) in headline_lines(schemas, figures) {
         let heading = format!("{title} for {}: {}", figures.period, lines.len());
         sheet.write_text_with_format(row, 0, heading, &bold())?;
         row += 1;
@@ -207,72 +188,6 @@ fn headline(
     Ok(row)
 }
 
-/// Per department expecting quarterly returns (and, if any, files no department could be told from):
-/// returns expected, received and missing for the period, then errors and queries as exceptions.xlsx
-/// lists them.
-fn department_counts(
-    schemas: &Schemas,
-    consolidated: &Consolidated,
-) -> Result<Vec<(String, [f64; 5])>, RenderError> {
-    let current = CurrentReturn::rows(&consolidated.current_returns)?;
-    let open = OpenException::rows(&consolidated.open_exceptions)?;
-    let period = consolidated.period;
-    let (year, quarter) = (
-        f64::from(period.year.0),
-        f64::from(period.quarter.map_or(4, |q| q.number())),
-    );
-    let mut counts = Vec::new();
-    let mut named = Vec::new();
-    for department in &schemas.departments {
-        let expected = schemas
-            .templates
-            .iter()
-            .filter(|t| {
-                t.department == department.id && t.kind == crate::schema::TemplateKind::Quarterly
-            })
-            .count() as f64;
-        if expected == 0.0 {
-            continue;
-        }
-        named.push(department.id.clone());
-        let received = current
-            .iter()
-            .filter(|r| {
-                r.department == department.id
-                    && r.ret_year == Some(year)
-                    && r.ret_q == Some(quarter)
-            })
-            .count() as f64;
-        let (errors, queries) = exception_counts(&open, |d| d == department.id);
-        let missing = (expected - received).max(0.0);
-        counts.push((
-            department.name.clone(),
-            [expected, received, missing, errors, queries],
-        ));
-    }
-    let (errors, queries) = exception_counts(&open, |d| !named.iter().any(|n| n == d));
-    if errors + queries > 0.0 {
-        counts.push((
-            "Other files (not identified)".to_owned(),
-            [0.0, 0.0, 0.0, errors, queries],
-        ));
-    }
-    Ok(counts)
-}
-
-/// The errors in rejected returns and the queries in accepted ones, of the departments `belongs` accepts.
-fn exception_counts(open: &[OpenException], belongs: impl Fn(&str) -> bool) -> (f64, f64) {
-    let (mut errors, mut queries) = (0.0, 0.0);
-    for exception in open.iter().filter(|e| belongs(&e.department)) {
-        if exception.accepted_return == Some(false) {
-            errors += 1.0;
-        } else {
-            queries += 1.0;
-        }
-    }
-    (errors, queries)
-}
-
 /// Where an indicator's figures sit on its group sheet, for the charts that refer to them.
 struct ChartSource {
     code: String,
@@ -285,32 +200,6 @@ struct ChartSource {
 }
 
 const QUARTER_COL: u16 = 2;
-
-/// The board's flags on the reporting year's figures, by (indicator, measure, quarter as "Q2"); a flag
-/// on a whole indicator (missing analysis) has an empty measure and quarter.
-type FlagNotes = std::collections::BTreeMap<(String, String, String), Vec<String>>;
-
-fn flag_notes(consolidated: &Consolidated) -> Result<FlagNotes, RenderError> {
-    let year = consolidated.period.year.to_string();
-    let mut notes = FlagNotes::new();
-    for flag in BoardFlag::rows(&consolidated.flags)? {
-        if !flag.financial_year.is_empty() && flag.financial_year != year {
-            continue;
-        }
-        let mut note = format!("Board flag: {}", flag.flag);
-        if let Some(baseline) = flag.baseline {
-            note.push_str(&format!(" (a typical quarter is {baseline:.1})"));
-        }
-        if !flag.source_cell.is_empty() {
-            note.push_str(&format!("; from {} {}", flag.source_file, flag.source_cell));
-        }
-        notes
-            .entry((flag.indicator, flag.measure, flag.quarter))
-            .or_default()
-            .push(note);
-    }
-    Ok(notes)
-}
 
 /// Marks a flagged figure where it stands: highlighted, with the reasons in a cell note.
 fn mark_flagged(
@@ -339,20 +228,6 @@ fn blank_quarters(year: &YearRow, period: Period) -> String {
 /// A partial total: italic on grey, so that it cannot be read as the whole year.
 fn partial_format(format: &Format) -> Format {
     format.clone().set_italic().set_background_color("E7E6E6")
-}
-
-/// The reporting year's restated figures, by (indicator, measure, quarter as "Q2"): the query that says
-/// what each was before.
-fn restated_notes(consolidated: &Consolidated) -> Result<FlagNotes, RenderError> {
-    let mut notes = FlagNotes::new();
-    for restated in RestatedFigure::rows(&consolidated.restated)? {
-        let quarter = format!("Q{}", restated.q.unwrap_or_default());
-        notes
-            .entry((restated.indicator, restated.measure, quarter))
-            .or_default()
-            .push(restated.message);
-    }
-    Ok(notes)
 }
 
 /// A restated figure: dark blue on light blue, as a prefilled template shows a changed figure.
@@ -419,32 +294,6 @@ fn group_sheet(
     }
     sheet.set_freeze_panes(2, 0)?;
     Ok(sources)
-}
-
-/// The consolidated tables the group sheets show, read once as typed rows.
-struct Figures {
-    period: Period,
-    year: Vec<YearRow>,
-    /// The year before by quarter, where the returns give it.
-    previous_year: Vec<YearRow>,
-    history: Vec<HistoryRow>,
-    commentary: Vec<Commentary>,
-    notes: FlagNotes,
-    restated: FlagNotes,
-}
-
-impl Figures {
-    fn read(consolidated: &Consolidated) -> Result<Self, RenderError> {
-        Ok(Figures {
-            period: consolidated.period,
-            year: YearRow::rows(&consolidated.year_matrix)?,
-            previous_year: YearRow::rows(&consolidated.previous_year)?,
-            history: HistoryRow::rows(&consolidated.history)?,
-            commentary: Commentary::rows(&consolidated.commentary)?,
-            notes: flag_notes(consolidated)?,
-            restated: restated_notes(consolidated)?,
-        })
-    }
 }
 
 /// Where a group sheet's columns fall, and the figures it shows.
@@ -697,26 +546,7 @@ fn indicator_texts(
     )?;
     sheet.set_row_height(row, row_height(&indicator.rationale))?;
     row += 1;
-    let analysis = analysis_for(figures, &indicator.code);
-    let owner = schemas
-        .department(&indicator.owner)
-        .map(|d| d.name.clone())
-        .unwrap_or_else(|| indicator.owner.clone());
-    let analysis_text = match analysis {
-        Some(text) => {
-            format!("Analysis - the following information has been supplied by {owner}: {text}")
-        }
-        // Not the department's doing: nobody asks it for this indicator.
-        None if !schemas.collects_indicator(indicator) => {
-            "Not collected - no return template asks for this indicator yet, so the dashboard has no \
-             figures or analysis for it."
-                .to_owned()
-        }
-        None => format!(
-            "Analysis - no analysis has been supplied by {owner} for {}.",
-            figures.period
-        ),
-    };
+    let analysis_text = Analysis::of(schemas, figures, indicator).said(figures.period);
     sheet.write_text_with_format(row, 0, "Analysis", &label)?;
     sheet.merge_range(
         row,
@@ -735,41 +565,6 @@ fn indicator_texts(
 fn row_height(text: &str) -> f64 {
     let lines = (text.chars().count() / 110 + 1) as f64;
     (lines * 15.0).min(400.0)
-}
-
-/// What the notes say of an indicator's figures (and of the indicator as a whole), one line each, each
-/// naming the quarter and the measure it is about (unless the note does: `named`).
-fn marks_of(indicator: &Indicator, notes: &FlagNotes, named: bool) -> String {
-    let mut lines = Vec::new();
-    for ((code, measure, quarter), said) in notes {
-        if *code != indicator.code {
-            continue;
-        }
-        let label = indicator
-            .measures
-            .iter()
-            .find(|m| m.id == *measure)
-            .map(|m| m.label.as_str());
-        let place = match (label, quarter.strip_prefix('Q')) {
-            _ if named => String::new(),
-            (Some(label), Some(q)) => format!("QTR {q}, {label}: "),
-            (Some(label), None) => format!("{label}: "),
-            (None, _) => String::new(),
-        };
-        lines.extend(said.iter().map(|note| format!("{place}{note}")));
-    }
-    lines.join("\n")
-}
-
-/// The analysis the period's returns give for an indicator, if any.
-fn analysis_for(figures: &Figures, indicator: &str) -> Option<String> {
-    let texts: Vec<&str> = figures
-        .commentary
-        .iter()
-        .filter(|analysis| analysis.indicator == indicator)
-        .map(|analysis| analysis.text.as_str())
-        .collect();
-    (!texts.is_empty()).then(|| texts.join("\n"))
 }
 
 fn charts_sheet(workbook: &mut Workbook, sources: &[ChartSource]) -> Result<(), RenderError> {

@@ -9,7 +9,9 @@ use super::{
     RenderError, WriteText, bold, department_name, deterministic_workbook, heading, list_sheet,
     not_printed, owners_workbook, period_label, print_on_a4, uk_time, wrapped, write_wrapped_row,
 };
-use crate::consolidate::{BoardFlag, Consolidated, MissingReturn, OpenException, ReplacedReturn};
+use crate::consolidate::{
+    BoardFlag, Consolidated, LateReturn, MissingReturn, OpenException, ReplacedReturn,
+};
 use crate::exception::Exception;
 use crate::read::message::MessageProvenance;
 use crate::schema::{Schemas, Severity};
@@ -99,6 +101,52 @@ fn not_in_use_sheet(
             in_use.as_str(),
             why.as_str(),
         ];
+        write_wrapped_row(sheet, 1 + i as u32, 0, &cells, &widths)?;
+    }
+    for (col, width) in widths.iter().enumerate() {
+        sheet.set_column_width(col as u16, *width)?;
+    }
+    Ok(())
+}
+
+/// Returns for signed-off quarters that arrived after the latest version: the next version takes them in.
+fn after_sign_off_sheet(
+    sheet: &mut Worksheet,
+    schemas: &Schemas,
+    late: &[LateReturn],
+) -> Result<(), RenderError> {
+    let headers = [
+        "Department",
+        "Quarter",
+        "File",
+        "Received",
+        "Outcome",
+        "What happens next",
+    ];
+    list_sheet(sheet, "After sign-off", &headers)?;
+    let widths = [22.0, 10.0, 34.0, 17.0, 12.0, 60.0];
+    for (i, late) in late.iter().enumerate() {
+        let period = period_label("", late.ret_year, late.ret_q);
+        let version = late.signed_version.unwrap_or_default();
+        let next = format!(
+            "It arrived after version {version} of {period} was signed off, which it does not change. \
+             `collate close {}` writes version {}, which opens with what changed.",
+            period.replace(' ', "-"),
+            version + 1.0
+        );
+        let outcome = match late.accepted {
+            Some(true) => "Accepted",
+            _ => "Rejected",
+        };
+        let cells = [
+            department_name(schemas, &late.department),
+            period,
+            late.source_file.clone(),
+            uk_time(&late.received_at),
+            outcome.to_owned(),
+            next,
+        ];
+        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
         write_wrapped_row(sheet, 1 + i as u32, 0, &cells, &widths)?;
     }
     for (col, width) in widths.iter().enumerate() {
@@ -349,6 +397,10 @@ pub fn exceptions_workbook(
     if consolidated.not_in_use.height() > 0 {
         not_in_use_sheet(workbook.add_worksheet(), schemas, &consolidated.not_in_use)?;
     }
+    let late = LateReturn::rows(&consolidated.late_returns)?;
+    if !late.is_empty() {
+        after_sign_off_sheet(workbook.add_worksheet(), schemas, &late)?;
+    }
     chase_sheet(workbook.add_worksheet(), schemas, consolidated)?;
     let board = workbook.add_worksheet();
     board_flags_sheet(board, schemas, &consolidated.flags)?;
@@ -417,8 +469,14 @@ fn summary_sheet(
         summary.write_text_with_format(2 + offset as u32, 0, label, &bold())?;
         summary.write_number(2 + offset as u32, 1, *count as f64)?;
     }
+    let mut row = 2 + lines.len() as u32;
+    if consolidated.late_returns.height() > 0 {
+        let label = "Returns that arrived after their quarter was signed off (see After sign-off)";
+        summary.write_text_with_format(row, 0, label, &bold())?;
+        summary.write_number(row, 1, consolidated.late_returns.height() as f64)?;
+        row += 1;
+    }
     if !consolidated.quarantined.is_empty() {
-        let row = 2 + lines.len() as u32;
         summary.write_text_with_format(row, 0, "Returns quarantined (left out)", &bold())?;
         summary.write_number(row, 1, consolidated.quarantined.len() as f64)?;
     }

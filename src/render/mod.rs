@@ -1,8 +1,10 @@
 //! Writes the outputs a person reads: the master dashboard, the consolidated exceptions workbook and the
 //! per-return exception reports. Workbooks are built in memory and written atomically by the caller.
 
+mod board;
 mod dashboard;
 mod exceptions;
+mod figures;
 mod pack;
 mod plans;
 mod received;
@@ -13,6 +15,7 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet,
 use crate::excel::fit_cell;
 use crate::period::FinancialYear;
 
+pub use board::{Edition, PaperStatus, SinceVersion, board_paper_docx};
 pub use dashboard::dashboard_workbook;
 pub use exceptions::{exceptions_workbook, return_report_json, return_report_workbook};
 pub use pack::{OwedReturn, pack_cover};
@@ -27,6 +30,9 @@ pub enum RenderError {
     Polars(#[from] polars::error::PolarsError),
     #[error("{0}")]
     Json(#[from] serde_json::Error),
+    /// The board paper could not be laid out.
+    #[error("{0}")]
+    Document(String),
 }
 
 /// A new workbook whose bytes depend only on what is written into it: the creation time is fixed, since

@@ -107,6 +107,27 @@ pub struct DashboardSettings {
     pub mail: MailSettings,
     /// What the dashboard does with an indicator no return template collects.
     pub indicators_not_collected: NotCollected,
+    /// The board paper's opening pages (`[board_paper]` in `dashboard.toml`).
+    pub board_paper: BoardPaperText,
+}
+
+/// `[board_paper]` in `dashboard.toml`: the text the board paper opens with, the owner's to edit.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BoardPaperText {
+    /// "Rationale for Integrity Dashboard": why the dashboard exists.
+    pub rationale: String,
+    /// The heading the principles are listed under ("Police Code of Ethics").
+    pub principles_title: String,
+    pub principles: Vec<Principle>,
+}
+
+/// One principle of the Code of Ethics: its title and what each officer undertakes.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Principle {
+    pub title: String,
+    pub statements: Vec<String>,
 }
 
 /// `indicators_not_collected` in `dashboard.toml`: an indicator in the catalogue that no return template

@@ -77,6 +77,7 @@ pub fn load(dir: &Path) -> Result<Schemas, FatalError> {
             templates: raw_dashboard.templates,
             mail: check_mail(&dashboard_file, raw_dashboard.mail)?,
             indicators_not_collected: raw_dashboard.indicators_not_collected,
+            board_paper: raw_dashboard.board_paper,
         },
         departments,
         catalogue,

@@ -22,6 +22,9 @@ pub struct RawDashboard {
     pub mail: super::MailSettings,
     #[serde(default)]
     pub indicators_not_collected: super::NotCollected,
+    /// The board paper's opening pages.
+    #[serde(default)]
+    pub board_paper: super::BoardPaperText,
 }
 
 fn default_due_days() -> u32 {

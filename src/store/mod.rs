@@ -10,8 +10,13 @@ use polars_io::parquet::read::ParquetReader;
 use polars_io::parquet::write::{ParquetCompression, ParquetWriter};
 use rayon::prelude::*;
 
+mod signoff;
 mod tables;
 
+pub use signoff::{
+    FigureChange, SignOff, SignedFigure, SignedReturn, folder_name, latest_versions,
+    load_sign_offs, manifest_bytes, record_sign_off,
+};
 pub use tables::tables_for;
 
 use crate::error::FatalError;
@@ -40,6 +45,8 @@ pub struct History {
     pub exceptions: DataFrame,
     /// Action plan statuses, one row per measure and reporting period an update gave.
     pub statuses: DataFrame,
+    /// The quarters the owner has signed off, every version, oldest first.
+    pub sign_offs: Vec<SignOff>,
 }
 
 /// The tables of a segment, in writing order: `returns` last, as it commits the segment.
@@ -149,6 +156,7 @@ impl Store {
             exceptions: stack(exceptions, empty.exceptions)?,
             statuses: stack(statuses, empty.statuses)?,
             returns: stack(returns, empty.returns)?,
+            sign_offs: load_sign_offs(&self.dir)?,
         }
         .without_interrupted_reads()
         .map_err(FatalError::History)
@@ -269,6 +277,7 @@ impl History {
             commentary: filter(&self.commentary)?,
             exceptions: filter(&self.exceptions)?,
             statuses: filter(&self.statuses)?,
+            sign_offs: self.sign_offs.clone(),
         })
     }
 
@@ -439,6 +448,44 @@ impl History {
                 (text(hashes), text(files), text(received))
             })
             .collect())
+    }
+
+    /// Every stored return for a quarter, accepted or not, as a sign-off lists it (not in use).
+    pub fn returns_for(&self, quarter: crate::period::Period) -> PolarsResult<Vec<SignedReturn>> {
+        let returns = &self.returns;
+        let text = |name: &str| returns.column(name).and_then(|c| Ok(c.str()?.clone()));
+        let (hashes, files, departments, templates, received) = (
+            text("sha256")?,
+            text("source_file")?,
+            text("department")?,
+            text("template")?,
+            text("received_at")?,
+        );
+        let (years, quarters) = (
+            returns.column("year_start")?.i32()?,
+            returns.column("quarter")?.i32()?,
+        );
+        let wanted = (
+            Some(quarter.year.0),
+            quarter.quarter.map(|q| i32::from(q.number())),
+        );
+        let mut found: Vec<SignedReturn> = Vec::new();
+        for i in 0..returns.height() {
+            let hash = hashes.get(i).unwrap_or_default();
+            if (years.get(i), quarters.get(i)) != wanted || found.iter().any(|r| r.sha256 == hash) {
+                continue;
+            }
+            found.push(SignedReturn {
+                department: departments.get(i).unwrap_or_default().to_owned(),
+                template: templates.get(i).unwrap_or_default().to_owned(),
+                period: quarter.to_string(),
+                file: files.get(i).unwrap_or_default().to_owned(),
+                sha256: hash.to_owned(),
+                received_at: received.get(i).unwrap_or_default().to_owned(),
+                in_use: false,
+            });
+        }
+        Ok(found)
     }
 
     /// Appends another history's rows (a batch just stored) to this one.

@@ -88,6 +88,7 @@ fn other_tables(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
         commentary: commentary.into_frame().map_err(FatalError::History)?,
         exceptions: exceptions.into_frame().map_err(FatalError::History)?,
         statuses: statuses.into_frame().map_err(FatalError::History)?,
+        sign_offs: Vec::new(),
     })
 }
 

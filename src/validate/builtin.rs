@@ -42,6 +42,7 @@ builtin_checks! {
     HiddenSheet => "hidden-sheet",
     SenderNotAContact => "sender-not-a-contact",
     RestatedFigure => "restated-figure",
+    FarCoverPeriod => "far-cover-period",
     // The figures and the analysis.
     TemplateLayout => "template-layout",
     RowFoundByName => "row-found-by-name",

@@ -1,0 +1,243 @@
+//! A quarter's editions: what the board paper of a quarter says about its versions (the draft, or a
+//! version being signed off), the manifest a version keeps, and what changed since the last one.
+
+use std::collections::{HashMap, HashSet};
+
+use polars::prelude::PolarsResult;
+
+use crate::consolidate::{Consolidated, CurrentReturn, DataRow, LateReturn};
+use crate::period::Period;
+use crate::render::{Edition, PaperStatus, SinceVersion};
+use crate::store::{FigureChange, History, SignOff, SignedFigure, SignedReturn, latest_versions};
+
+/// Who signs a quarter off, and when (RFC 3339).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signing {
+    pub by: String,
+    pub at: String,
+}
+
+/// The latest signed-off version of a quarter, if any.
+pub fn latest_version(history: &History, quarter: Period) -> Option<&SignOff> {
+    latest_versions(&history.sign_offs)
+        .into_iter()
+        .find(|s| s.period() == Some(quarter))
+}
+
+/// The edition a board paper is made as: a draft, or the next version signed off by `signing`; with
+/// what arrived and changed since the quarter's last version.
+pub fn edition(
+    history: &History,
+    consolidated: &Consolidated,
+    signing: Option<&Signing>,
+) -> PolarsResult<(Edition, SignOff)> {
+    let quarter = consolidated.period;
+    let previous = latest_version(history, quarter);
+    let figures = signed_figures(consolidated)?;
+    let since = match previous {
+        Some(previous) => Some(SinceVersion {
+            version: previous.version,
+            late: late_for(consolidated, quarter)?,
+            changes: changes_since(previous, &figures),
+        }),
+        None => None,
+    };
+    let version = previous.map_or(1, |p| p.version + 1);
+    let status = match signing {
+        Some(signing) => PaperStatus::SignedOff {
+            version,
+            by: signing.by.clone(),
+            at: signing.at.clone(),
+        },
+        None => PaperStatus::Draft,
+    };
+    let sign_off = SignOff {
+        quarter: quarter.to_string(),
+        version,
+        closed_by: signing.map(|s| s.by.clone()).unwrap_or_default(),
+        closed_at: signing.map(|s| s.at.clone()).unwrap_or_default(),
+        returns: signed_returns(history, consolidated)?,
+        figures,
+        late_returns: since.as_ref().map(|s| s.late.clone()).unwrap_or_default(),
+        changes: since
+            .as_ref()
+            .map(|s| s.changes.clone())
+            .unwrap_or_default(),
+    };
+    Ok((Edition { status, since }, sign_off))
+}
+
+/// The returns for the quarter that arrived after its latest version.
+fn late_for(consolidated: &Consolidated, quarter: Period) -> PolarsResult<Vec<SignedReturn>> {
+    let in_use: HashSet<String> = CurrentReturn::rows(&consolidated.current_returns)?
+        .into_iter()
+        .map(|r| r.sha256)
+        .collect();
+    Ok(LateReturn::rows(&consolidated.late_returns)?
+        .into_iter()
+        .filter(|r| is_quarter(r.ret_year, r.ret_q, quarter))
+        .map(|r| SignedReturn {
+            department: r.department,
+            template: r.template,
+            period: quarter.to_string(),
+            in_use: in_use.contains(&r.sha256),
+            file: r.source_file,
+            sha256: r.sha256,
+            received_at: r.received_at,
+        })
+        .collect())
+}
+
+fn is_quarter(year: Option<f64>, q: Option<f64>, quarter: Period) -> bool {
+    year == Some(f64::from(quarter.year.0))
+        && q == Some(f64::from(quarter.quarter.map_or(4, |q| q.number())))
+}
+
+/// Every return the version is made from (the returns in use for the quarter and before it, and every
+/// action plan update in use), then every other return for the quarter the store holds.
+fn signed_returns(
+    history: &History,
+    consolidated: &Consolidated,
+) -> PolarsResult<Vec<SignedReturn>> {
+    let quarter = consolidated.period;
+    let reached = |year: Option<f64>, q: Option<f64>| {
+        let (year, q) = (year.unwrap_or(0.0), q.unwrap_or(0.0));
+        let at = f64::from(quarter.year.0);
+        year < at || (year == at && q <= f64::from(quarter.quarter.map_or(4, |q| q.number())))
+    };
+    let current = CurrentReturn::rows(&consolidated.current_returns)?;
+    let mut signed: Vec<SignedReturn> = current
+        .into_iter()
+        .filter(|r| !r.plan_period.is_empty() || reached(r.ret_year, r.ret_q))
+        .map(|r| SignedReturn {
+            period: period_of(r.ret_year, r.ret_q, &r.plan_period),
+            department: r.department,
+            template: r.template,
+            file: r.source_file,
+            sha256: r.sha256,
+            received_at: r.received_at,
+            in_use: true,
+        })
+        .collect();
+    let listed: HashSet<String> = signed.iter().map(|r| r.sha256.clone()).collect();
+    for stored in history.returns_for(quarter)? {
+        if !listed.contains(&stored.sha256) {
+            signed.push(stored);
+        }
+    }
+    Ok(signed)
+}
+
+/// "2020/21 Q2", "2020/21", or a plan update's period.
+fn period_of(year: Option<f64>, q: Option<f64>, plan_period: &str) -> String {
+    if !plan_period.is_empty() {
+        return plan_period.to_owned();
+    }
+    let year = crate::period::FinancialYear(year.unwrap_or(0.0) as i32);
+    match q.map(|q| q as u8).and_then(crate::period::Quarter::new) {
+        Some(quarter) => Period {
+            year,
+            quarter: Some(quarter),
+        }
+        .to_string(),
+        None => year.to_string(),
+    }
+}
+
+/// The figures as returned (each quarter and whole year) that the version shows.
+fn signed_figures(consolidated: &Consolidated) -> PolarsResult<Vec<SignedFigure>> {
+    Ok(DataRow::rows(&consolidated.data)?
+        .into_iter()
+        .filter(|row| row.figure == "quarter" || row.figure == "annual")
+        .filter_map(|row| {
+            Some(SignedFigure {
+                value: row.value?,
+                indicator: row.indicator,
+                measure: row.measure,
+                financial_year: row.financial_year,
+                quarter: row.quarter,
+                source_file: row.source_file,
+            })
+        })
+        .collect())
+}
+
+/// Each figure whose value differs from the version's (or that one of them lacks): was, now, and the
+/// return it now comes from.
+pub fn changes_since(previous: &SignOff, now: &[SignedFigure]) -> Vec<FigureChange> {
+    let key = |f: &'_ SignedFigure| -> (String, String, String, String) {
+        (
+            f.indicator.clone(),
+            f.measure.clone(),
+            f.financial_year.clone(),
+            f.quarter.clone(),
+        )
+    };
+    let was: HashMap<_, &SignedFigure> = previous.figures.iter().map(|f| (key(f), f)).collect();
+    let is: HashMap<_, &SignedFigure> = now.iter().map(|f| (key(f), f)).collect();
+    let mut changes: Vec<FigureChange> = Vec::new();
+    let mut keys: Vec<&(String, String, String, String)> = was.keys().chain(is.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for k in keys {
+        let (before, after) = (was.get(k), is.get(k));
+        if before.map(|f| f.value) == after.map(|f| f.value) {
+            continue;
+        }
+        changes.push(FigureChange {
+            indicator: k.0.clone(),
+            measure: k.1.clone(),
+            financial_year: k.2.clone(),
+            quarter: k.3.clone(),
+            was: before.map(|f| f.value),
+            now: after.map(|f| f.value),
+            from: after
+                .or(before)
+                .map(|f| f.source_file.clone())
+                .unwrap_or_default(),
+        });
+    }
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figure(quarter: &str, value: f64, file: &str) -> SignedFigure {
+        SignedFigure {
+            indicator: "HR 3".into(),
+            measure: "officer_leavers".into(),
+            financial_year: "2020/21".into(),
+            quarter: quarter.into(),
+            value,
+            source_file: file.into(),
+        }
+    }
+
+    #[test]
+    fn a_change_says_what_it_was_what_it_is_and_where_from() {
+        let v1 = SignOff {
+            quarter: "2020/21 Q2".into(),
+            version: 1,
+            closed_by: "Jo".into(),
+            closed_at: String::new(),
+            returns: Vec::new(),
+            figures: vec![
+                figure("Q1", 8.0, "hr q2.xlsx"),
+                figure("Q2", 20.0, "hr q2.xlsx"),
+            ],
+            late_returns: Vec::new(),
+            changes: Vec::new(),
+        };
+        let now = [
+            figure("Q1", 12.0, "hr q2 v2.xlsx"),
+            figure("Q2", 20.0, "hr q2 v2.xlsx"),
+        ];
+        let changes = changes_since(&v1, &now);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].quarter, "Q1");
+        assert_eq!((changes[0].was, changes[0].now), (Some(8.0), Some(12.0)));
+        assert_eq!(changes[0].from, "hr q2 v2.xlsx");
+    }
+}

@@ -1,0 +1,530 @@
+//! The board paper as values: what each page says, built from the same typed figures as the dashboard
+//! workbook (`render::figures`), so that the two documents cannot disagree. The `.docx` writer only lays
+//! these values out.
+
+use crate::consolidate::{
+    Consolidated, LatestStatus, MissingReturn, PlanStatusRow, ReceivedReturn, YearRow,
+};
+use crate::period::{FinancialYear, Period};
+use crate::schema::{Indicator, Measure, NotCollected, Plan, Principle, Schemas};
+use crate::store::{FigureChange, SignedReturn};
+
+use super::super::figures::{Analysis, Figures, department_counts, headline_lines, marks_of};
+use super::super::{RenderError, department_name, uk_date, uk_time};
+use super::chart::BarChart;
+
+/// Which edition of the paper this is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PaperStatus {
+    /// Not signed off: every page says DRAFT.
+    Draft,
+    /// Signed off by the owner as this version.
+    SignedOff {
+        version: u32,
+        by: String,
+        /// RFC 3339.
+        at: String,
+    },
+}
+
+/// What happened since the quarter's last signed-off version, for the next one to open with.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SinceVersion {
+    pub version: u32,
+    pub late: Vec<SignedReturn>,
+    pub changes: Vec<FigureChange>,
+}
+
+/// The edition a paper is made as: its status, and what changed since the last version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edition {
+    pub status: PaperStatus,
+    pub since: Option<SinceVersion>,
+}
+
+/// The whole paper.
+pub(super) struct Paper {
+    pub force: String,
+    pub title: String,
+    pub quarter: Period,
+    pub status: PaperStatus,
+    /// "Signed off by … on …", or "Draft as at …".
+    pub dated: String,
+    pub rationale: String,
+    pub principles_title: String,
+    pub principles: Vec<Principle>,
+    pub headline: Headline,
+    pub sections: Vec<Section>,
+    pub plans: Vec<PlanTracker>,
+    /// The last day of the quarter, which plan updates are aged at.
+    pub quarter_end: Option<String>,
+    pub owners: Vec<[String; 4]>,
+}
+
+/// The one-page headline.
+pub(super) struct Headline {
+    pub since: Option<(u32, Vec<String>, Vec<String>)>,
+    pub flags: Vec<String>,
+    pub restated: Vec<String>,
+    /// Department, expected, received, missing.
+    pub returns: Vec<(String, [f64; 3])>,
+    pub missing: Vec<String>,
+}
+
+pub(super) struct Section {
+    pub title: String,
+    pub indicators: Vec<IndicatorPart>,
+}
+
+/// A figure as printed, with what marks it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Cell {
+    pub value: Option<f64>,
+    pub mark: Mark,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mark {
+    Plain,
+    Flagged,
+    Restated,
+    /// A total over a blank quarter.
+    Partial,
+}
+
+/// One measure's row: its label, QTR 1–4 and the total.
+pub(super) struct MeasureFigures {
+    pub label: String,
+    pub cells: [Cell; 5],
+}
+
+pub(super) struct IndicatorPart {
+    pub code: String,
+    pub title: String,
+    pub flagged: bool,
+    /// The reporting year's measures, then the year before where the template carries it.
+    pub measures: Vec<MeasureFigures>,
+    pub history: Vec<String>,
+    pub chart: Option<BarChart>,
+    pub flags: String,
+    pub restated: String,
+    pub rationale: String,
+    pub analysis: String,
+    pub collected: bool,
+}
+
+/// An action plan's RAG tracker: each measure's latest status, and how old its update is.
+pub(super) struct PlanTracker {
+    pub title: String,
+    /// Ref, measure, status, latest update, age.
+    pub rows: Vec<[String; 5]>,
+    /// Each status: its name, what it means and its colour ("#RRGGBB").
+    pub statuses: Vec<(String, String, String)>,
+}
+
+impl Paper {
+    pub(super) fn build(
+        schemas: &Schemas,
+        consolidated: &Consolidated,
+        edition: &Edition,
+    ) -> Result<Paper, RenderError> {
+        let figures = Figures::read(consolidated)?;
+        let received = ReceivedReturn::rows(&consolidated.received)?;
+        let as_of = received.iter().map(|r| r.received_at.as_str()).max();
+        let dated = match &edition.status {
+            PaperStatus::SignedOff { by, at, .. } => {
+                format!("Signed off by {by} on {}", uk_time(at))
+            }
+            PaperStatus::Draft => {
+                format!("Draft as at {}", as_of.map(uk_time).unwrap_or_default())
+            }
+        };
+        // Plan updates are aged at the end of the quarter the paper is for: the same on every edition.
+        let quarter_end = consolidated
+            .period
+            .quarter
+            .and_then(|q| q.last_day(consolidated.period.year));
+        let text = &schemas.dashboard.board_paper;
+        Ok(Paper {
+            force: schemas.dashboard.force.clone(),
+            title: schemas.dashboard.title.clone(),
+            quarter: consolidated.period,
+            status: edition.status.clone(),
+            dated,
+            rationale: text.rationale.clone(),
+            principles_title: text.principles_title.clone(),
+            principles: text.principles.clone(),
+            headline: headline(schemas, consolidated, &figures, edition)?,
+            sections: sections(schemas, &figures),
+            plans: plan_trackers(schemas, consolidated, quarter_end)?,
+            quarter_end: quarter_end.map(|d| d.format("%d/%m/%Y").to_string()),
+            owners: owners(schemas),
+        })
+    }
+}
+
+fn headline(
+    schemas: &Schemas,
+    consolidated: &Consolidated,
+    figures: &Figures,
+    edition: &Edition,
+) -> Result<Headline, RenderError> {
+    let [(_, flags), (_, restated)] = headline_lines(schemas, figures);
+    let returns = department_counts(schemas, consolidated)?
+        .into_iter()
+        .filter(|(_, counts)| counts[0] > 0.0)
+        .map(|(name, [expected, received, missing, ..])| (name, [expected, received, missing]))
+        .collect();
+    let missing = MissingReturn::rows(&consolidated.missing)?
+        .into_iter()
+        .map(|m| {
+            let name = department_name(schemas, &m.department);
+            match m.rejected_file {
+                Some(file) => format!("{name}: the return sent (\"{file}\") was rejected"),
+                None => format!("{name}: not received"),
+            }
+        })
+        .collect();
+    let since = edition.since.as_ref().map(|since| {
+        let late = since
+            .late
+            .iter()
+            .map(|r| {
+                let name = department_name(schemas, &r.department);
+                format!(
+                    "{name}: \"{}\" arrived on {} ({})",
+                    r.file,
+                    uk_time(&r.received_at),
+                    if r.in_use { "in use" } else { "not in use" }
+                )
+            })
+            .collect();
+        let changes = since
+            .changes
+            .iter()
+            .map(|c| change_line(schemas, c))
+            .collect();
+        (since.version, late, changes)
+    });
+    Ok(Headline {
+        since,
+        flags,
+        restated,
+        returns,
+        missing,
+    })
+}
+
+/// A changed figure in words: "HR 3 Police officer leavers, 2020/21 QTR 1: was 8, now 12 (from …)".
+fn change_line(schemas: &Schemas, change: &FigureChange) -> String {
+    let label = schemas
+        .catalogue
+        .measure(&change.indicator, &change.measure)
+        .map_or(change.measure.as_str(), |m| m.label.as_str());
+    let when = match change.quarter.strip_prefix('Q') {
+        Some(q) => format!("{} QTR {q}", change.financial_year),
+        None => change.financial_year.clone(),
+    };
+    let shown = |value: Option<f64>| value.map_or_else(|| "blank".to_owned(), number);
+    format!(
+        "{} {label}, {when}: was {}, now {} (from \"{}\")",
+        change.indicator,
+        shown(change.was),
+        shown(change.now),
+        change.from
+    )
+}
+
+/// A figure as the paper prints it: whole numbers without decimals, others to two places at most.
+pub(super) fn number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else {
+        let text = format!("{value:.2}");
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}
+
+fn sections(schemas: &Schemas, figures: &Figures) -> Vec<Section> {
+    schemas
+        .catalogue
+        .groups
+        .iter()
+        .map(|group| Section {
+            title: format!("{} Indicators", group.title),
+            indicators: schemas
+                .catalogue
+                .indicators
+                .iter()
+                .filter(|i| i.group == group.id)
+                .filter(|i| {
+                    schemas.dashboard.indicators_not_collected == NotCollected::Show
+                        || schemas.collects_indicator(i)
+                })
+                .map(|indicator| indicator_part(schemas, figures, indicator))
+                .collect(),
+        })
+        .filter(|section| !section.indicators.is_empty())
+        .collect()
+}
+
+fn indicator_part(schemas: &Schemas, figures: &Figures, indicator: &Indicator) -> IndicatorPart {
+    let code = &indicator.code;
+    let year = figures.period.year;
+    let mut measures: Vec<MeasureFigures> = indicator
+        .measures
+        .iter()
+        .map(|measure| MeasureFigures {
+            label: measure.label.clone(),
+            cells: year_cells(figures, indicator, measure),
+        })
+        .collect();
+    for measure in &indicator.measures {
+        if !schemas.collects_last_year(code, &measure.id) {
+            continue;
+        }
+        if let Some(row) = year_row(&figures.previous_year, code, &measure.id) {
+            let [q1, q2, q3, q4] = row.quarters();
+            let plain = |value| Cell {
+                value,
+                mark: Mark::Plain,
+            };
+            measures.push(MeasureFigures {
+                label: format!("{}: {}", year.previous(), measure.label),
+                cells: [q1, q2, q3, q4, row.year_value].map(plain),
+            });
+        }
+    }
+    let whole = (code.clone(), String::new(), String::new());
+    IndicatorPart {
+        code: code.clone(),
+        title: indicator.title.clone(),
+        flagged: figures.notes.contains_key(&whole),
+        measures,
+
+        history: history_lines(figures, indicator),
+        chart: chart_of(figures, indicator).filter(|_| schemas.collects_indicator(indicator)),
+        flags: marks_of(indicator, &figures.notes, false),
+        restated: marks_of(indicator, &figures.restated, true),
+        rationale: indicator.rationale.clone(),
+        analysis: Analysis::of(schemas, figures, indicator).said(figures.period),
+        collected: schemas.collects_indicator(indicator),
+    }
+}
+
+fn year_row<'f>(rows: &'f [YearRow], indicator: &str, measure: &str) -> Option<&'f YearRow> {
+    rows.iter()
+        .find(|row| row.indicator == indicator && row.measure == measure)
+}
+
+/// QTR 1–4 and the total of the reporting year, each marked as the dashboard marks it.
+fn year_cells(figures: &Figures, indicator: &Indicator, measure: &Measure) -> [Cell; 5] {
+    let Some(row) = year_row(&figures.year, &indicator.code, &measure.id) else {
+        return [Cell {
+            value: None,
+            mark: Mark::Plain,
+        }; 5];
+    };
+    let [q1, q2, q3, q4] = row.quarters();
+    let mut cells = [q1, q2, q3, q4, row.year_value].map(|value| Cell {
+        value,
+        mark: Mark::Plain,
+    });
+    for (offset, cell) in cells.iter_mut().take(4).enumerate() {
+        let key = (
+            indicator.code.clone(),
+            measure.id.clone(),
+            format!("Q{}", offset + 1),
+        );
+        if figures.notes.contains_key(&key) {
+            cell.mark = Mark::Flagged;
+        } else if figures.restated.contains_key(&key) {
+            cell.mark = Mark::Restated;
+        }
+    }
+    if row.year_complete == Some(false) && row.year_value.is_some() {
+        cells[4].mark = Mark::Partial;
+    }
+    cells
+}
+
+/// "Historical data" lines: per measure with earlier years, "label: 2015/16: 7; 2016/17: 13".
+fn history_lines(figures: &Figures, indicator: &Indicator) -> Vec<String> {
+    indicator
+        .measures
+        .iter()
+        .filter_map(|measure| {
+            let years: Vec<String> = history_of(figures, &indicator.code, &measure.id)
+                .into_iter()
+                .map(|(year, value)| format!("{year}: {}", number(value)))
+                .collect();
+            (!years.is_empty()).then(|| format!("{}: {}", measure.label, years.join("; ")))
+        })
+        .collect()
+}
+
+fn history_of(figures: &Figures, indicator: &str, measure: &str) -> Vec<(FinancialYear, f64)> {
+    let mut years: Vec<(FinancialYear, f64)> = figures
+        .history
+        .iter()
+        .filter(|h| h.indicator == indicator && h.measure == measure)
+        .filter_map(|h| Some((FinancialYear(h.year_start? as i32), h.value?)))
+        .collect();
+    years.sort_by_key(|(year, _)| *year);
+    years
+}
+
+/// The indicator's chart: its first measure with earlier years above zero, year by year and the year so
+/// far; or else its first measure with a quarter above zero, by quarter. `None` when there is nothing to
+/// plot: a chart is never empty, nor all zeros.
+fn chart_of(figures: &Figures, indicator: &Indicator) -> Option<BarChart> {
+    if !indicator.chart {
+        return None;
+    }
+    let year = figures.period.year;
+    for measure in &indicator.measures {
+        let history = history_of(figures, &indicator.code, &measure.id);
+        if !history.iter().any(|(_, value)| *value > 0.0) {
+            continue;
+        }
+        let mut bars: Vec<(String, f64)> = history
+            .into_iter()
+            .map(|(y, value)| (y.to_string(), value))
+            .collect();
+        if let Some(so_far) =
+            year_row(&figures.year, &indicator.code, &measure.id).and_then(|r| r.year_value)
+        {
+            bars.push((format!("{year} to date"), so_far));
+        }
+        return Some(BarChart {
+            title: format!("{} {}: by year", indicator.code, measure.label),
+            bars,
+        });
+    }
+    let measure = indicator.measures.iter().find(|measure| {
+        year_row(&figures.year, &indicator.code, &measure.id)
+            .is_some_and(|row| row.quarters().iter().flatten().any(|v| *v > 0.0))
+    })?;
+    let row = year_row(&figures.year, &indicator.code, &measure.id)?;
+    let bars = (row.quarters().into_iter().enumerate())
+        .filter_map(|(q, value)| Some((format!("QTR {}", q + 1), value?)))
+        .collect();
+    Some(BarChart {
+        title: format!("{} {}: {year} by quarter", indicator.code, measure.label),
+        bars,
+    })
+}
+
+fn plan_trackers(
+    schemas: &Schemas,
+    consolidated: &Consolidated,
+    today: Option<chrono::NaiveDate>,
+) -> Result<Vec<PlanTracker>, RenderError> {
+    let latest = LatestStatus::rows(&consolidated.plans.latest)?;
+    let statuses = PlanStatusRow::rows(&consolidated.plans.statuses)?;
+    Ok(schemas
+        .plans
+        .iter()
+        .map(|plan| plan_tracker(plan, &latest, &statuses, today))
+        .filter(|tracker| !tracker.rows.is_empty())
+        .collect())
+}
+
+fn plan_tracker(
+    plan: &Plan,
+    latest: &[LatestStatus],
+    statuses: &[PlanStatusRow],
+    today: Option<chrono::NaiveDate>,
+) -> PlanTracker {
+    let rows = plan
+        .measures
+        .iter()
+        .filter_map(|measure| {
+            let status = latest
+                .iter()
+                .find(|s| s.plan == plan.id && s.reference == measure.reference)?;
+            // The update's own date where it gives one, else the date its period stood at.
+            let as_at = statuses
+                .iter()
+                .find(|s| {
+                    s.plan == plan.id
+                        && s.reference == measure.reference
+                        && s.period == status.period
+                })
+                .map(|s| s.as_at.clone())
+                .unwrap_or_default();
+            let date = Some(status.update_date.clone())
+                .filter(|d| !d.is_empty())
+                .unwrap_or(as_at);
+            let updated = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").ok();
+            Some([
+                measure.reference.clone(),
+                measure.title.clone(),
+                status.status.clone(),
+                format!("{} ({})", uk_date(&date), status.period),
+                age(updated, today),
+            ])
+        })
+        .collect();
+    PlanTracker {
+        title: plan.title.clone(),
+        rows,
+        statuses: plan
+            .statuses
+            .iter()
+            .map(|s| (s.name.clone(), s.meaning.clone(), s.colour.clone()))
+            .collect(),
+    }
+}
+
+/// How old an update is on the paper's date, in the largest whole unit that says it.
+fn age(updated: Option<chrono::NaiveDate>, today: Option<chrono::NaiveDate>) -> String {
+    let (Some(updated), Some(today)) = (updated, today) else {
+        return String::new();
+    };
+    let days = (today - updated).num_days();
+    match days {
+        d if d < 0 => "after this paper's date".to_owned(),
+        d if d < 62 => format!("{d} day{}", if d == 1 { "" } else { "s" }),
+        d if d < 730 => format!("{} months", d / 30),
+        d => format!("{} years", d / 365),
+    }
+}
+
+fn owners(schemas: &Schemas) -> Vec<[String; 4]> {
+    schemas
+        .catalogue
+        .indicators
+        .iter()
+        .map(|i| {
+            [
+                i.code.clone(),
+                i.title.clone(),
+                department_name(schemas, &i.owner),
+                i.source.clone(),
+            ]
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_print_as_people_write_them() {
+        assert_eq!(number(28.0), "28");
+        assert_eq!(number(3021.0), "3021");
+        assert_eq!(number(88.5), "88.5");
+        assert_eq!(number(1.0 / 3.0), "0.33");
+    }
+
+    #[test]
+    fn an_update_is_aged_in_the_unit_that_says_it() {
+        let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d);
+        assert_eq!(age(day(2020, 10, 1), day(2020, 10, 31)), "30 days");
+        assert_eq!(age(day(2020, 1, 1), day(2020, 10, 31)), "10 months");
+        assert_eq!(age(day(2015, 11, 30), day(2020, 10, 31)), "4 years");
+        assert_eq!(age(None, day(2020, 10, 31)), "");
+    }
+}

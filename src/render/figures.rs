@@ -1,0 +1,247 @@
+//! The figures both documents show, read once from the consolidation as typed rows: the board's flags
+//! and restated figures in words, each indicator's analysis, and the returns counted per department. The
+//! dashboard workbook and the board paper render the same values from here.
+
+use crate::consolidate::{
+    BoardFlag, Commentary, Consolidated, CurrentReturn, HistoryRow, OpenException, RestatedFigure,
+    YearRow,
+};
+use crate::period::Period;
+use crate::schema::{Indicator, Schemas};
+
+use super::RenderError;
+
+/// The board's flags on the reporting year's figures, by (indicator, measure, quarter as "Q2"); a flag
+/// on a whole indicator (missing analysis) has an empty measure and quarter.
+pub(crate) type FlagNotes = std::collections::BTreeMap<(String, String, String), Vec<String>>;
+
+pub(crate) fn flag_notes(consolidated: &Consolidated) -> Result<FlagNotes, RenderError> {
+    let year = consolidated.period.year.to_string();
+    let mut notes = FlagNotes::new();
+    for flag in BoardFlag::rows(&consolidated.flags)? {
+        if !flag.financial_year.is_empty() && flag.financial_year != year {
+            continue;
+        }
+        let mut note = format!("Board flag: {}", flag.flag);
+        if let Some(baseline) = flag.baseline {
+            note.push_str(&format!(" (a typical quarter is {baseline:.1})"));
+        }
+        if !flag.source_cell.is_empty() {
+            note.push_str(&format!("; from {} {}", flag.source_file, flag.source_cell));
+        }
+        notes
+            .entry((flag.indicator, flag.measure, flag.quarter))
+            .or_default()
+            .push(note);
+    }
+    Ok(notes)
+}
+
+/// The reporting year's restated figures, by (indicator, measure, quarter as "Q2"): the query that says
+/// what each was before.
+pub(crate) fn restated_notes(consolidated: &Consolidated) -> Result<FlagNotes, RenderError> {
+    let mut notes = FlagNotes::new();
+    for restated in RestatedFigure::rows(&consolidated.restated)? {
+        let quarter = format!("Q{}", restated.q.unwrap_or_default());
+        notes
+            .entry((restated.indicator, restated.measure, quarter))
+            .or_default()
+            .push(restated.message);
+    }
+    Ok(notes)
+}
+
+/// Per department expecting quarterly returns (and, if any, files no department could be told from):
+/// returns expected, received and missing for the period, then errors and queries as exceptions.xlsx
+/// lists them.
+pub(crate) fn department_counts(
+    schemas: &Schemas,
+    consolidated: &Consolidated,
+) -> Result<Vec<(String, [f64; 5])>, RenderError> {
+    let current = CurrentReturn::rows(&consolidated.current_returns)?;
+    let open = OpenException::rows(&consolidated.open_exceptions)?;
+    let period = consolidated.period;
+    let (year, quarter) = (
+        f64::from(period.year.0),
+        f64::from(period.quarter.map_or(4, |q| q.number())),
+    );
+    let mut counts = Vec::new();
+    let mut named = Vec::new();
+    for department in &schemas.departments {
+        let expected = schemas
+            .templates
+            .iter()
+            .filter(|t| {
+                t.department == department.id && t.kind == crate::schema::TemplateKind::Quarterly
+            })
+            .count() as f64;
+        if expected == 0.0 {
+            continue;
+        }
+        named.push(department.id.clone());
+        let received = current
+            .iter()
+            .filter(|r| {
+                r.department == department.id
+                    && r.ret_year == Some(year)
+                    && r.ret_q == Some(quarter)
+            })
+            .count() as f64;
+        let (errors, queries) = exception_counts(&open, |d| d == department.id);
+        let missing = (expected - received).max(0.0);
+        counts.push((
+            department.name.clone(),
+            [expected, received, missing, errors, queries],
+        ));
+    }
+    let (errors, queries) = exception_counts(&open, |d| !named.iter().any(|n| n == d));
+    if errors + queries > 0.0 {
+        counts.push((
+            "Other files (not identified)".to_owned(),
+            [0.0, 0.0, 0.0, errors, queries],
+        ));
+    }
+    Ok(counts)
+}
+
+/// The errors in rejected returns and the queries in accepted ones, of the departments `belongs` accepts.
+fn exception_counts(open: &[OpenException], belongs: impl Fn(&str) -> bool) -> (f64, f64) {
+    let (mut errors, mut queries) = (0.0, 0.0);
+    for exception in open.iter().filter(|e| belongs(&e.department)) {
+        if exception.accepted_return == Some(false) {
+            errors += 1.0;
+        } else {
+            queries += 1.0;
+        }
+    }
+    (errors, queries)
+}
+
+/// The consolidated tables the group sheets show, read once as typed rows.
+pub(crate) struct Figures {
+    pub(crate) period: Period,
+    pub(crate) year: Vec<YearRow>,
+    /// The year before by quarter, where the returns give it.
+    pub(crate) previous_year: Vec<YearRow>,
+    pub(crate) history: Vec<HistoryRow>,
+    pub(crate) commentary: Vec<Commentary>,
+    pub(crate) notes: FlagNotes,
+    pub(crate) restated: FlagNotes,
+}
+
+impl Figures {
+    pub(crate) fn read(consolidated: &Consolidated) -> Result<Self, RenderError> {
+        Ok(Figures {
+            period: consolidated.period,
+            year: YearRow::rows(&consolidated.year_matrix)?,
+            previous_year: YearRow::rows(&consolidated.previous_year)?,
+            history: HistoryRow::rows(&consolidated.history)?,
+            commentary: Commentary::rows(&consolidated.commentary)?,
+            notes: flag_notes(consolidated)?,
+            restated: restated_notes(consolidated)?,
+        })
+    }
+}
+
+/// What the notes say of an indicator's figures (and of the indicator as a whole), one line each, each
+/// naming the quarter and the measure it is about (unless the note does: `named`).
+pub(crate) fn marks_of(indicator: &Indicator, notes: &FlagNotes, named: bool) -> String {
+    let mut lines = Vec::new();
+    for ((code, measure, quarter), said) in notes {
+        if *code != indicator.code {
+            continue;
+        }
+        let label = indicator
+            .measures
+            .iter()
+            .find(|m| m.id == *measure)
+            .map(|m| m.label.as_str());
+        let place = match (label, quarter.strip_prefix('Q')) {
+            _ if named => String::new(),
+            (Some(label), Some(q)) => format!("QTR {q}, {label}: "),
+            (Some(label), None) => format!("{label}: "),
+            (None, _) => String::new(),
+        };
+        lines.extend(said.iter().map(|note| format!("{place}{note}")));
+    }
+    lines.join("\n")
+}
+
+/// The analysis the period's returns give for an indicator, if any.
+pub(crate) fn analysis_for(figures: &Figures, indicator: &str) -> Option<String> {
+    let texts: Vec<&str> = figures
+        .commentary
+        .iter()
+        .filter(|analysis| analysis.indicator == indicator)
+        .map(|analysis| analysis.text.as_str())
+        .collect();
+    (!texts.is_empty()).then(|| texts.join("\n"))
+}
+
+/// What a document says under an indicator's figures about its analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Analysis {
+    /// As the department supplied it, with the department's name.
+    Supplied { owner: String, text: String },
+    /// Asked for, and not supplied for the reporting period.
+    NotSupplied { owner: String },
+    /// No return template asks for this indicator: not the department's doing.
+    NotCollected,
+}
+
+impl Analysis {
+    pub(crate) fn of(schemas: &Schemas, figures: &Figures, indicator: &Indicator) -> Analysis {
+        let owner = schemas
+            .department(&indicator.owner)
+            .map(|d| d.name.clone())
+            .unwrap_or_else(|| indicator.owner.clone());
+        match analysis_for(figures, &indicator.code) {
+            Some(text) => Analysis::Supplied { owner, text },
+            None if !schemas.collects_indicator(indicator) => Analysis::NotCollected,
+            None => Analysis::NotSupplied { owner },
+        }
+    }
+
+    /// The analysis in one paragraph, as both documents print it.
+    pub(crate) fn said(&self, period: Period) -> String {
+        match self {
+            Analysis::Supplied { owner, text } => {
+                format!("Analysis - the following information has been supplied by {owner}: {text}")
+            }
+            Analysis::NotSupplied { owner } => {
+                format!("Analysis - no analysis has been supplied by {owner} for {period}.")
+            }
+            Analysis::NotCollected => "Not collected - no return template asks for this indicator \
+                 yet, so the dashboard has no figures or analysis for it."
+                .to_owned(),
+        }
+    }
+}
+
+/// The board's headline in words: each flag (after its indicator's code) and each restated figure of
+/// the reporting year, as (title, lines).
+pub(crate) fn headline_lines(
+    schemas: &Schemas,
+    figures: &Figures,
+) -> [(&'static str, Vec<String>); 2] {
+    // A restatement's query names its indicator; a flag is said after its indicator's code.
+    [
+        ("Board flags", &figures.notes, false),
+        ("Restated figures", &figures.restated, true),
+    ]
+    .map(|(title, notes, named)| {
+        let mut lines = Vec::new();
+        for indicator in &schemas.catalogue.indicators {
+            let said = marks_of(indicator, notes, named);
+            lines.extend(
+                said.lines()
+                    .filter(|l| !l.is_empty())
+                    .map(|line| match named {
+                        true => line.to_owned(),
+                        false => format!("{} {line}", indicator.code),
+                    }),
+            );
+        }
+        (title, lines)
+    })
+}
