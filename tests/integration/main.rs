@@ -18,6 +18,7 @@ mod flags;
 mod layout;
 mod names;
 mod plans;
+mod quarter;
 mod quirks;
 mod restated;
 mod schemas;

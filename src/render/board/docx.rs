@@ -9,7 +9,7 @@ use docx_rs::{
 
 use super::super::RenderError;
 use super::chart::{self, BarChart};
-use super::model::{Cell, Headline, IndicatorPart, Mark, Paper, PaperStatus, PlanTracker, number};
+use super::model::{ByYear, Cell, Headline, IndicatorPart, Mark, Paper, PaperStatus, PlanTracker, number};
 
 /// A4 in twentieths of a point, and 2 cm margins: 9,638 twips of text across.
 const PAGE: (u32, u32) = (11906, 16838);
@@ -24,6 +24,7 @@ const PARTIAL_FILL: &str = "E7E6E6";
 const HEADING_FILL: &str = "D9E1F2";
 
 pub(super) fn write(paper: &Paper) -> Result<Vec<u8>, RenderError> {
+    PARAGRAPHS.with(|count| count.set(0));
     let mut doc = document(paper);
     doc = cover(doc, paper);
     doc = opening_pages(doc, paper);
@@ -82,13 +83,32 @@ fn document(paper: &Paper) -> Docx {
         .add_style(heading_style("Heading2", "Heading 2", 24))
         .footer(
             Footer::new().add_paragraph(
-                Paragraph::new()
+                para()
                     .align(AlignmentType::Center)
                     .add_run(Run::new().add_text(footer_text).size(16).color("595959")),
             ),
         )
         .created_at(fixed)
         .updated_at(fixed)
+}
+
+/// A paragraph in the Normal style, named: a reader (python-docx among them) then knows its style even
+/// though docx-rs marks no style as the default.
+fn para() -> Paragraph {
+    // docx-rs numbers paragraphs from a counter for the whole process; numbered per document instead,
+    // the same document is the same bytes however many were made before it.
+    let id = PARAGRAPHS.with(|count| {
+        count.set(count.get() + 1);
+        count.get()
+    });
+    Paragraph::new()
+        .id(format!("{id:08X}"))
+        .style("Normal")
+}
+
+std::thread_local! {
+    /// Paragraphs made so far for the document being written on this thread.
+    static PARAGRAPHS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 fn heading_style(id: &str, name: &str, size: usize) -> Style {
@@ -103,7 +123,7 @@ fn heading_style(id: &str, name: &str, size: usize) -> Style {
 }
 
 fn heading(level: usize, text: &str) -> Paragraph {
-    Paragraph::new()
+    para()
         .style(&format!("Heading{level}"))
         .outline_lvl(level - 1)
         .keep_next(true)
@@ -112,14 +132,14 @@ fn heading(level: usize, text: &str) -> Paragraph {
 }
 
 fn text(text: &str) -> Paragraph {
-    Paragraph::new()
+    para()
         .line_spacing(LineSpacing::new().after(120))
         .add_run(Run::new().add_text(text))
 }
 
 /// A paragraph opening with a bold label: "Rationale: …".
 fn labelled(label: &str, said: &str) -> Paragraph {
-    Paragraph::new()
+    para()
         .line_spacing(LineSpacing::new().before(80).after(120))
         .add_run(Run::new().add_text(format!("{label}: ")).bold())
         .add_run(Run::new().add_text(said))
@@ -127,13 +147,13 @@ fn labelled(label: &str, said: &str) -> Paragraph {
 
 fn cover(doc: Docx, paper: &Paper) -> Docx {
     let centred = |run: Run| {
-        Paragraph::new()
+        para()
             .align(AlignmentType::Center)
             .line_spacing(LineSpacing::new().after(240))
             .add_run(run)
     };
     let mut doc = doc
-        .add_paragraph(Paragraph::new().line_spacing(LineSpacing::new().before(2400)))
+        .add_paragraph(para().line_spacing(LineSpacing::new().before(2400)))
         .add_paragraph(centred(
             Run::new()
                 .add_text(paper.force.to_uppercase())
@@ -154,7 +174,7 @@ fn cover(doc: Docx, paper: &Paper) -> Docx {
         None => "Whole year".to_owned(),
     };
     doc.add_paragraph(
-        Paragraph::new()
+        para()
             .style("Title")
             .align(AlignmentType::Center)
             .add_run(Run::new().add_text(format!("{} {}", paper.title, paper.quarter.year))),
@@ -173,7 +193,7 @@ fn opening_pages(doc: Docx, paper: &Paper) -> Docx {
     }
     for (number, principle) in paper.principles.iter().enumerate() {
         doc = doc.add_paragraph(
-            Paragraph::new()
+            para()
                 .keep_next(true)
                 .line_spacing(LineSpacing::new().before(120).after(60))
                 .add_run(
@@ -256,18 +276,20 @@ fn indicator_part(
         title = title.color(FLAGGED_TEXT);
     }
     let mut doc = doc.add_paragraph(
-        Paragraph::new()
+        para()
             .style("Heading2")
             .outline_lvl(1)
             .keep_next(true)
             .line_spacing(LineSpacing::new().before(360).after(120))
             .add_run(title),
     );
-    if indicator.collected {
+    if let (true, Some(by_year)) = (indicator.collected, &indicator.by_year) {
+        doc = doc.add_table(by_year_table(by_year));
+    } else if indicator.collected && !indicator.measures.is_empty() {
         doc = doc.add_table(figures_table(indicator));
         if let Some(legend) = legend(indicator) {
             doc = doc.add_paragraph(
-                Paragraph::new().add_run(Run::new().add_text(legend).italic().size(16)),
+                para().add_run(Run::new().add_text(legend).italic().size(16)),
             );
         }
     }
@@ -304,13 +326,13 @@ fn chart_paragraphs(
         .size(16 * 360_000, 6 * 360_000);
     Ok(doc
         .add_paragraph(
-            Paragraph::new()
+            para()
                 .keep_next(true)
                 .line_spacing(LineSpacing::new().before(120))
                 .add_run(Run::new().add_text(&chart.title).bold().size(18)),
         )
         .add_paragraph(
-            Paragraph::new()
+            para()
                 .keep_lines(true)
                 .add_run(Run::new().add_image(picture)),
         ))
@@ -356,6 +378,28 @@ fn figures_table(indicator: &IndicatorPart) -> Table {
         rows.push(TableRow::new(labels).cant_split());
         rows.push(TableRow::new(headings).cant_split());
         rows.push(TableRow::new(values).cant_split());
+    }
+    table(rows, &widths)
+}
+
+/// Whole-year measures (a survey's): one row each, a column per year.
+fn by_year_table(by_year: &ByYear) -> Table {
+    let first = 4638;
+    let width = (TEXT_WIDTH - first) / by_year.years.len().max(1);
+    let mut widths = vec![first];
+    widths.extend(by_year.years.iter().map(|_| width));
+    let mut names = vec!["Measure".to_owned()];
+    names.extend(by_year.years.iter().map(|y| y.to_string()));
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut rows = vec![header_row(&names, &widths)];
+    for (label, values) in &by_year.rows {
+        let mut cells = vec![cell(label, first)];
+        cells.extend(
+            values
+                .iter()
+                .map(|v| number_cell(&v.map(number).unwrap_or_default(), width)),
+        );
+        rows.push(TableRow::new(cells).cant_split());
     }
     table(rows, &widths)
 }
@@ -408,12 +452,12 @@ fn figure_cell(figure: &Cell, width: usize) -> TableCell {
 
 /// A paragraph that keeps with the next, so a table is never split from its heading or itself.
 fn kept(run: Run) -> Paragraph {
-    Paragraph::new().keep_next(true).add_run(run)
+    para().keep_next(true).add_run(run)
 }
 
 fn number_cell_run(run: Run, width: usize, keep: bool) -> TableCell {
     TableCell::new().width(width, WidthType::Dxa).add_paragraph(
-        Paragraph::new()
+        para()
             .keep_next(keep)
             .align(AlignmentType::Center)
             .add_run(run),
@@ -427,7 +471,7 @@ fn number_cell(text: &str, width: usize) -> TableCell {
 fn cell(text: &str, width: usize) -> TableCell {
     TableCell::new()
         .width(width, WidthType::Dxa)
-        .add_paragraph(Paragraph::new().add_run(Run::new().add_text(text)))
+        .add_paragraph(para().add_run(Run::new().add_text(text)))
 }
 
 fn header_row(names: &[&str], widths: &[usize]) -> TableRow {
@@ -487,7 +531,7 @@ fn plan_tracker(doc: Docx, plan: &PlanTracker, age: &str) -> Docx {
     doc.add_paragraph(heading(2, &plan.title))
         .add_table(table(rows, &widths))
         .add_paragraph(
-            Paragraph::new()
+            para()
                 .line_spacing(LineSpacing::new().before(60).after(120))
                 .add_run(Run::new().add_text(meanings.join(". ")).italic().size(16)),
         )

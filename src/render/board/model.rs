@@ -6,7 +6,7 @@ use crate::consolidate::{
     Consolidated, LatestStatus, MissingReturn, PlanStatusRow, ReceivedReturn, YearRow,
 };
 use crate::period::{FinancialYear, Period};
-use crate::schema::{Indicator, Measure, NotCollected, Plan, Principle, Schemas};
+use crate::schema::{Frequency, Indicator, Measure, NotCollected, Plan, Principle, Schemas};
 use crate::store::{FigureChange, SignedReturn};
 
 use super::super::figures::{Analysis, Figures, department_counts, headline_lines, marks_of};
@@ -104,6 +104,8 @@ pub(super) struct IndicatorPart {
     pub flagged: bool,
     /// The reporting year's measures, then the year before where the template carries it.
     pub measures: Vec<MeasureFigures>,
+    /// For an indicator of whole-year measures only (a survey): each measure by year instead.
+    pub by_year: Option<ByYear>,
     pub history: Vec<String>,
     pub chart: Option<BarChart>,
     pub flags: String,
@@ -111,6 +113,12 @@ pub(super) struct IndicatorPart {
     pub rationale: String,
     pub analysis: String,
     pub collected: bool,
+}
+
+/// Whole-year measures year by year: the earlier years', then the reporting year's.
+pub(super) struct ByYear {
+    pub years: Vec<FinancialYear>,
+    pub rows: Vec<(String, Vec<Option<f64>>)>,
 }
 
 /// An action plan's RAG tracker: each measure's latest status, and how old its update is.
@@ -296,7 +304,10 @@ fn indicator_part(schemas: &Schemas, figures: &Figures, indicator: &Indicator) -
         }
     }
     let whole = (code.clone(), String::new(), String::new());
+    let annual = !indicator.measures.is_empty()
+        && (indicator.measures.iter()).all(|m| m.frequency == Frequency::Annual);
     IndicatorPart {
+        by_year: annual.then(|| by_year(figures, indicator)),
         code: code.clone(),
         title: indicator.title.clone(),
         flagged: figures.notes.contains_key(&whole),
@@ -310,6 +321,31 @@ fn indicator_part(schemas: &Schemas, figures: &Figures, indicator: &Indicator) -
         analysis: Analysis::of(schemas, figures, indicator).said(figures.period),
         collected: schemas.collects_indicator(indicator),
     }
+}
+
+/// Each whole-year measure by year, every year any of them has a figure for.
+fn by_year(figures: &Figures, indicator: &Indicator) -> ByYear {
+    let this_year = figures.period.year;
+    let value_in = |measure: &Measure, year: FinancialYear| {
+        if year == this_year {
+            return year_row(&figures.year, &indicator.code, &measure.id).and_then(|r| r.year_value);
+        }
+        history_of(figures, &indicator.code, &measure.id)
+            .into_iter()
+            .find(|(y, _)| *y == year)
+            .map(|(_, value)| value)
+    };
+    let mut years: Vec<FinancialYear> = (indicator.measures.iter())
+        .flat_map(|m| history_of(figures, &indicator.code, &m.id))
+        .map(|(year, _)| year)
+        .chain([this_year])
+        .collect();
+    years.sort();
+    years.dedup();
+    let rows = (indicator.measures.iter())
+        .map(|m| (m.label.clone(), years.iter().map(|y| value_in(m, *y)).collect()))
+        .collect();
+    ByYear { years, rows }
 }
 
 fn year_row<'f>(rows: &'f [YearRow], indicator: &str, measure: &str) -> Option<&'f YearRow> {
