@@ -124,7 +124,10 @@ fn a_signed_off_quarter_is_a_version_with_the_seed_papers_structure_and_figures(
     assert_eq!(installation.run(), 0);
     let output = close(&installation);
     let said = stdout(&output);
-    assert!(said.contains("signed off by Jo Bloggs as version 1"), "{said}");
+    assert!(
+        said.contains("signed off by Jo Bloggs as version 1"),
+        "{said}"
+    );
     assert!(said.contains("now for 2020/21 Q3"), "{said}");
 
     let folder = version_folder(&installation, 1);
@@ -176,13 +179,21 @@ fn a_signed_off_quarter_is_a_version_with_the_seed_papers_structure_and_figures(
             let row = &paper.figures[*indicator][label];
             for (quarter, value) in values.iter().enumerate().take(2) {
                 if let Some(value) = value {
-                    assert_eq!(row[quarter], printed(*value), "{indicator} {label} QTR {}", quarter + 1);
+                    assert_eq!(
+                        row[quarter],
+                        printed(*value),
+                        "{indicator} {label} QTR {}",
+                        quarter + 1
+                    );
                 }
             }
         }
         // The analysis as supplied.
         for (_, analysis) in &department.analysis {
-            assert!(text.contains(analysis), "the analysis {analysis:?} is in the paper");
+            assert!(
+                text.contains(analysis),
+                "the analysis {analysis:?} is in the paper"
+            );
         }
     }
     // FIN 1 keeps its 2019 row, and HR 3's total is the seed's 28.
@@ -190,7 +201,10 @@ fn a_signed_off_quarter_is_a_version_with_the_seed_papers_structure_and_figures(
         paper.figures["FIN 1"]["2019/20: Number of procurement cards that are compliant"][..4],
         ["2775", "3021", "3681", "3249"]
     );
-    assert_eq!(paper.figures["HR 3"]["Police officer leavers per quarter"][4], "28");
+    assert_eq!(
+        paper.figures["HR 3"]["Police officer leavers per quarter"][4],
+        "28"
+    );
     // Indicators nobody collects say so, never that PSD failed to supply them.
     assert!(text.contains("PSD 3  Cases of Abuse of Authority for Sexual Gain"));
     assert!(text.contains("Not collected - no return template asks for this indicator"));
@@ -199,7 +213,11 @@ fn a_signed_off_quarter_is_a_version_with_the_seed_papers_structure_and_figures(
     assert!(text.contains("Police Integrity Development and Delivery Plan 2018-19"));
     let owners = paper.tables.last().expect("the owners table");
     assert_eq!(owners[0], ["No.", "Indicator", "Owner", "Data Source"]);
-    assert!(owners.iter().any(|row| row[0] == "PSD 3" && row[2] == "Professional Standards"));
+    assert!(
+        owners
+            .iter()
+            .any(|row| row[0] == "PSD 3" && row[2] == "Professional Standards")
+    );
     let plan_table = paper
         .tables
         .iter()
@@ -210,17 +228,22 @@ fn a_signed_off_quarter_is_a_version_with_the_seed_papers_structure_and_figures(
     assert!(plan_table[1][4].ends_with("months") || plan_table[1][4].ends_with("years"));
 
     // The manifest: every return in use, with the SHA-256 of the file in the inbox; who and when.
-    let manifest: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(folder.join("manifest.json")).expect("a manifest"),
-    )
-    .expect("JSON");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).expect("a manifest"))
+            .expect("JSON");
     assert_eq!(manifest["closed_by"], "Jo Bloggs");
     assert_eq!(manifest["version"], 1);
     let returns = manifest["returns"].as_array().expect("returns");
     assert_eq!(returns.iter().filter(|r| r["in_use"] == true).count(), 21);
     for listed in returns {
-        let file = installation.inbox().join(listed["file"].as_str().expect("a file"));
-        assert_eq!(listed["sha256"].as_str(), Some(sha256(&file).as_str()), "{file:?}");
+        let file = installation
+            .inbox()
+            .join(listed["file"].as_str().expect("a file"));
+        assert_eq!(
+            listed["sha256"].as_str(),
+            Some(sha256(&file).as_str()),
+            "{file:?}"
+        );
     }
     // The dashboard as it was, for the quarter signed off.
     let summary = sheet_rows(&folder.join("dashboard.xlsx"), "Summary");
@@ -231,12 +254,24 @@ fn a_signed_off_quarter_is_a_version_with_the_seed_papers_structure_and_figures(
     let pdf = folder.join("board paper.pdf");
     if office_installed() {
         let text = pdf_text(&pdf);
-        for expected in ["Integrity Dashboard 2020/21", "Version 1.0", "HR Indicators", "Data Owners and Sources"] {
+        for expected in [
+            "Integrity Dashboard 2020/21",
+            "Version 1.0",
+            "HR Indicators",
+            "Data Owners and Sources",
+        ] {
             assert!(text.contains(expected), "{expected:?} not in the PDF");
         }
-        for figures in ["8       20", "1077      1979", "2775      3021      3681      3249"] {
+        for figures in [
+            "8       20",
+            "1077      1979",
+            "2775      3021      3681      3249",
+        ] {
             let squeezed = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-            assert!(squeezed(&text).contains(&squeezed(figures)), "{figures:?} not in the PDF");
+            assert!(
+                squeezed(&text).contains(&squeezed(figures)),
+                "{figures:?} not in the PDF"
+            );
         }
     } else {
         assert!(!pdf.exists());
@@ -254,7 +289,10 @@ fn the_board_paper_is_the_same_bytes_for_the_same_store_and_sign_off() {
     assert_eq!(installation.collate(&["run"]).status.code(), Some(0));
     assert_eq!(first, std::fs::read(&draft).expect("the draft again"));
     let paper = read_paper(&draft);
-    assert!(paper.text().contains("DRAFT"), "a paper not signed off says DRAFT");
+    assert!(
+        paper.text().contains("DRAFT"),
+        "a paper not signed off says DRAFT"
+    );
 
     let history = collate::store::Store::open(&installation.root.join("store"))
         .and_then(|store| store.load())
@@ -304,8 +342,15 @@ fn a_late_return_leaves_version_1_as_it_was_and_version_2_opens_with_what_change
     installation.receive(name, &corrected.to_bytes().expect("workbook"), 0);
     let output = installation.collate(&["run"]);
     let log = stderr(&output);
-    assert!(log.contains("arrived after version 1 was signed off"), "{log}");
-    assert_eq!(files_with_hashes(&v1), before, "version 1 is never rewritten");
+    assert!(
+        log.contains("arrived after version 1 was signed off"),
+        "{log}"
+    );
+    assert_eq!(
+        files_with_hashes(&v1),
+        before,
+        "version 1 is never rewritten"
+    );
     let late = sheet_rows(&installation.exceptions(), "After sign-off");
     assert_eq!(late.len(), 2, "{late:?}");
     assert_eq!(late[1][..3], ["HR", "2020/21 Q2", name]);
@@ -314,11 +359,21 @@ fn a_late_return_leaves_version_1_as_it_was_and_version_2_opens_with_what_change
     assert_eq!(summary[2][..2], ["Reporting period", "2020/21 Q3"]);
 
     let output = installation.collate(&["close", "2020/21-Q2", "--by", "Jo Bloggs"]);
-    assert!(stdout(&output).contains("as version 2"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("as version 2"),
+        "{}",
+        stdout(&output)
+    );
     assert_eq!(files_with_hashes(&v1), before);
     let paper = read_paper(&version_folder(&installation, 2).join("board paper.docx"));
     let headings = paper.headings("Heading 2");
-    assert_eq!(headings[1..3], ["Changed since version 1.0: 1", "Returns that arrived after version 1.0: 1"]);
+    assert_eq!(
+        headings[1..3],
+        [
+            "Changed since version 1.0: 1",
+            "Returns that arrived after version 1.0: 1"
+        ]
+    );
     let text = paper.text();
     assert!(
         text.contains(
@@ -327,7 +382,10 @@ fn a_late_return_leaves_version_1_as_it_was_and_version_2_opens_with_what_change
         "{text}"
     );
     assert!(text.contains("Version 2.0"));
-    assert_eq!(paper.figures["HR 3"]["Police officer leavers per quarter"][..2], ["12", "20"]);
+    assert_eq!(
+        paper.figures["HR 3"]["Police officer leavers per quarter"][..2],
+        ["12", "20"]
+    );
     // Taken into version 2, the return is no longer listed as after the sign-off.
     assert!(!sheet_names(&installation.exceptions()).contains(&"After sign-off".to_owned()));
 }
@@ -338,13 +396,19 @@ fn an_early_return_for_the_next_quarter_leaves_the_board_on_the_quarter_being_co
     installation.age_inbox();
     assert_eq!(installation.run(), 0);
     let early = seed_draft(&installation, "psd-quarterly").period("2020/21", "QTR 3");
-    installation.receive("2020-21 Q3 PSD return.xlsx", &early.to_bytes().expect("workbook"), 0);
+    installation.receive(
+        "2020-21 Q3 PSD return.xlsx",
+        &early.to_bytes().expect("workbook"),
+        0,
+    );
     assert_eq!(installation.collate(&["run"]).status.code(), Some(0));
     let summary = sheet_rows(&installation.dashboard(), "Summary");
     assert_eq!(summary[2][..2], ["Reporting period", "2020/21 Q2"]);
     let exceptions = sheet_rows(&installation.exceptions(), "Summary");
     assert!(
-        exceptions.iter().any(|row| row[0] == "Returns missing for 2020/21 Q2 (due by 30/10/2020)" && row[1] == "0"),
+        exceptions.iter().any(
+            |row| row[0] == "Returns missing for 2020/21 Q2 (due by 30/10/2020)" && row[1] == "0"
+        ),
         "{exceptions:?}"
     );
 }
@@ -357,7 +421,11 @@ fn a_return_whose_cover_is_a_year_from_the_quarter_being_collected_is_queried() 
     let far = seed_draft(&installation, "cc-quarterly").period("2019/20", "QTR 2");
     installation.receive("CC return.xlsx", &far.to_bytes().expect("workbook"), 0);
     let output = installation.collate(&["run"]);
-    assert!(stderr(&output).contains("with 1 query"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("with 1 query"),
+        "{}",
+        stderr(&output)
+    );
     let warnings = sheet_rows(&installation.exceptions(), "Warnings");
     let far = warnings
         .iter()
@@ -365,7 +433,9 @@ fn a_return_whose_cover_is_a_year_from_the_quarter_being_collected_is_queried() 
         .expect("a far-cover-period query");
     let said = far.join(" | ");
     assert!(
-        said.contains("the cover says 2019/20 Q2, 4 quarters before 2020/21 Q2, the quarter being collected"),
+        said.contains(
+            "the cover says 2019/20 Q2, 4 quarters before 2020/21 Q2, the quarter being collected"
+        ),
         "{said}"
     );
 }
@@ -375,7 +445,11 @@ fn files_with_hashes(folder: &Path) -> Vec<(String, String)> {
         .expect("the version folder")
         .map(|entry| {
             let path = entry.expect("an entry").path();
-            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             (name, sha256(&path))
         })
         .collect();

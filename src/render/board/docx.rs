@@ -9,7 +9,9 @@ use docx_rs::{
 
 use super::super::RenderError;
 use super::chart::{self, BarChart};
-use super::model::{ByYear, Cell, Headline, IndicatorPart, Mark, Paper, PaperStatus, PlanTracker, number};
+use super::model::{
+    ByYear, Cell, Headline, IndicatorPart, Mark, Paper, PaperStatus, PlanTracker, number,
+};
 
 /// A4 in twentieths of a point, and 2 cm margins: 9,638 twips of text across.
 const PAGE: (u32, u32) = (11906, 16838);
@@ -101,9 +103,7 @@ fn para() -> Paragraph {
         count.set(count.get() + 1);
         count.get()
     });
-    Paragraph::new()
-        .id(format!("{id:08X}"))
-        .style("Normal")
+    Paragraph::new().id(format!("{id:08X}")).style("Normal")
 }
 
 std::thread_local! {
@@ -288,9 +288,7 @@ fn indicator_part(
     } else if indicator.collected && !indicator.measures.is_empty() {
         doc = doc.add_table(figures_table(indicator));
         if let Some(legend) = legend(indicator) {
-            doc = doc.add_paragraph(
-                para().add_run(Run::new().add_text(legend).italic().size(16)),
-            );
+            doc = doc.add_paragraph(para().add_run(Run::new().add_text(legend).italic().size(16)));
         }
     }
     for (label, said) in [

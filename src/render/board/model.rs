@@ -328,7 +328,8 @@ fn by_year(figures: &Figures, indicator: &Indicator) -> ByYear {
     let this_year = figures.period.year;
     let value_in = |measure: &Measure, year: FinancialYear| {
         if year == this_year {
-            return year_row(&figures.year, &indicator.code, &measure.id).and_then(|r| r.year_value);
+            return year_row(&figures.year, &indicator.code, &measure.id)
+                .and_then(|r| r.year_value);
         }
         history_of(figures, &indicator.code, &measure.id)
             .into_iter()
@@ -343,7 +344,12 @@ fn by_year(figures: &Figures, indicator: &Indicator) -> ByYear {
     years.sort();
     years.dedup();
     let rows = (indicator.measures.iter())
-        .map(|m| (m.label.clone(), years.iter().map(|y| value_in(m, *y)).collect()))
+        .map(|m| {
+            (
+                m.label.clone(),
+                years.iter().map(|y| value_in(m, *y)).collect(),
+            )
+        })
         .collect();
     ByYear { years, rows }
 }
