@@ -9,7 +9,7 @@ use rust_xlsxwriter::{
 
 use super::{
     RenderError, WriteText, bold, fit_row, heading, list_sheet, not_printed, print_on_a4,
-    text_lines, uk_date, wrapped,
+    text_lines, uk_date, wrapped, write_wrapped_row,
 };
 use crate::consolidate::{
     LatestStatus, PlanException, PlanExceptionKind, PlanStatusRow, PlanTables, ReportedPeriod,
@@ -411,9 +411,10 @@ pub fn plan_status_sheet(workbook: &mut Workbook, tables: &PlanTables) -> Result
 
 /// A plan exception as its sheet shows it, in the order of its headers.
 fn plan_exception_cells(schemas: &Schemas, exception: &PlanException) -> [String; 14] {
+    // The plan's sheet name ("Delivery Plan 2018-19"): its full title would take a column of its own.
     let plan_title = schemas
         .plan(&exception.plan)
-        .map_or(exception.plan.clone(), |p| p.title.clone());
+        .map_or(exception.plan.clone(), |p| p.sheet.clone());
     [
         plan_title,
         exception.section_title.clone(),
@@ -489,25 +490,29 @@ pub fn plan_exceptions_sheet(
         "Status",
         "Detail",
         "Due date",
-        "Date of update",
+        "Updated",
         "Complete",
         "Owner",
         "Source file",
         "Source cell",
     ];
     list_sheet(sheet, "Plan exceptions", &headers)?;
+    // Wrapped in columns that print at about 90 % on A4 landscape; where each came from (the last two
+    // columns) is for the screen.
+    let widths = [
+        14.0, 14.0, 5.0, 30.0, 18.0, 7.0, 8.0, 30.0, 11.0, 10.0, 8.0, 14.0, 22.0, 10.0,
+    ];
     for (i, exception) in exceptions.iter().enumerate() {
         let cells = plan_exception_cells(schemas, exception);
-        for (col, value) in cells.iter().enumerate() {
-            sheet.write_text(1 + i as u32, col as u16, value)?;
-        }
+        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+        write_wrapped_row(sheet, 1 + i as u32, 0, &cells, &widths)?;
     }
-    let widths = [
-        18.0, 18.0, 5.0, 34.0, 24.0, 8.0, 9.0, 36.0, 10.0, 10.0, 8.0, 16.0, 22.0, 10.0,
-    ];
     for (col, width) in widths.iter().enumerate() {
         sheet.set_column_width(col as u16, *width)?;
     }
+    const PRINTED_COLUMNS: u16 = 12;
+    let last_row = exceptions.len() as u32;
+    sheet.set_print_area(0, 0, last_row.max(1), PRINTED_COLUMNS - 1)?;
     sheet.set_freeze_panes(1, 0)?;
     Ok(())
 }
