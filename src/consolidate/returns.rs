@@ -182,6 +182,21 @@ table_rows! {
     }
 }
 
+/// The columns of [`LateReturn`], for returns that arrived after `version`.
+fn late_columns(version: i64) -> [Expr; 9] {
+    [
+        col("department"),
+        col("template"),
+        col("ret_year"),
+        col("ret_q"),
+        col("source_file"),
+        col("sha256"),
+        col("received_at"),
+        col("accepted"),
+        lit(version).alias("signed_version"),
+    ]
+}
+
 /// The returns for signed-off quarters that their latest version does not list: each arrived after it
 /// (by content, so a rebuild, which receives every file again, finds the same ones).
 pub(super) fn late_returns(returns: &LazyFrame, sign_offs: &[SignOff]) -> PolarsResult<DataFrame> {
@@ -196,17 +211,7 @@ pub(super) fn late_returns(returns: &LazyFrame, sign_offs: &[SignOff]) -> Polars
         let of_quarter = returns
             .clone()
             .filter(quarter.is_returns_period())
-            .select([
-                col("department"),
-                col("template"),
-                col("ret_year"),
-                col("ret_q"),
-                col("source_file"),
-                col("sha256"),
-                col("received_at"),
-                col("accepted"),
-                lit(i64::from(sign_off.version)).alias("signed_version"),
-            ])
+            .select(late_columns(i64::from(sign_off.version)))
             .collect()?;
         let hashes = of_quarter.column("sha256")?.str()?;
         let mask = BooleanChunked::from_iter_values(
@@ -216,21 +221,7 @@ pub(super) fn late_returns(returns: &LazyFrame, sign_offs: &[SignOff]) -> Polars
         late.push(of_quarter.filter(&mask)?.lazy());
     }
     if late.is_empty() {
-        return returns
-            .clone()
-            .select([
-                col("department"),
-                col("template"),
-                col("ret_year"),
-                col("ret_q"),
-                col("source_file"),
-                col("sha256"),
-                col("received_at"),
-                col("accepted"),
-                lit(0i64).alias("signed_version"),
-            ])
-            .limit(0)
-            .collect();
+        return returns.clone().select(late_columns(0)).limit(0).collect();
     }
     concat(late, UnionArgs::default())?.collect()
 }

@@ -7,14 +7,16 @@ use rust_xlsxwriter::{Chart, ChartType, Format, Table, TableColumn, Workbook, Wo
 
 use crate::excel::fit_cell;
 
-use super::figures::{Analysis, Figures, department_counts, headline_lines, marks_of};
+use super::figures::{
+    Analysis, Figures, department_counts, headline_lines, marks_of, shown_indicators,
+};
 use super::{
     RenderError, WriteText, bold, heading, not_printed, owners_workbook, print_on_a4, sheet_name,
     text_lines, wrapped,
 };
 use crate::consolidate::{Consolidated, DataRow, YearRow};
 use crate::period::{FinancialYear, Period};
-use crate::schema::{Indicator, Measure, NotCollected, Schemas};
+use crate::schema::{Indicator, Measure, Schemas};
 
 /// The columns of the `Data` sheet; the first seven are the contract Power BI and pivot tables rely on.
 pub const DATA_COLUMNS: [&str; 10] = [
@@ -75,16 +77,7 @@ fn front_sheets(
     let mut chart_sources = Vec::new();
     for group in &schemas.catalogue.groups {
         let name = sheet_name(&group.title);
-        let indicators: Vec<&Indicator> = schemas
-            .catalogue
-            .indicators
-            .iter()
-            .filter(|indicator| indicator.group == group.id)
-            .filter(|indicator| {
-                schemas.dashboard.indicators_not_collected == NotCollected::Show
-                    || schemas.collects_indicator(indicator)
-            })
-            .collect();
+        let indicators = shown_indicators(schemas, &group.id);
         let sheet = workbook.add_worksheet();
         sheet.set_name(&name)?;
         print_on_a4(sheet, None)?;

@@ -7,7 +7,7 @@ use crate::consolidate::{
     YearRow,
 };
 use crate::period::Period;
-use crate::schema::{Indicator, Schemas};
+use crate::schema::{Indicator, NotCollected, Schemas};
 
 use super::RenderError;
 
@@ -176,6 +176,18 @@ pub(crate) fn analysis_for(figures: &Figures, indicator: &str) -> Option<String>
         .map(|analysis| analysis.text.as_str())
         .collect();
     (!texts.is_empty()).then(|| texts.join("\n"))
+}
+
+/// A group's indicators as both documents show them: in the catalogue's order, leaving out those no
+/// template collects when `dashboard.toml` says to.
+pub(crate) fn shown_indicators<'s>(schemas: &'s Schemas, group: &str) -> Vec<&'s Indicator> {
+    (schemas.catalogue.indicators.iter())
+        .filter(|indicator| indicator.group == group)
+        .filter(|indicator| {
+            schemas.dashboard.indicators_not_collected == NotCollected::Show
+                || schemas.collects_indicator(indicator)
+        })
+        .collect()
 }
 
 /// What a document says under an indicator's figures about its analysis.

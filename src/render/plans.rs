@@ -411,10 +411,9 @@ pub fn plan_status_sheet(workbook: &mut Workbook, tables: &PlanTables) -> Result
 
 /// A plan exception as its sheet shows it, in the order of its headers.
 fn plan_exception_cells(schemas: &Schemas, exception: &PlanException) -> [String; 14] {
-    // The plan's sheet name ("Delivery Plan 2018-19"): its full title would take a column of its own.
     let plan_title = schemas
         .plan(&exception.plan)
-        .map_or(exception.plan.clone(), |p| p.sheet.clone());
+        .map_or(exception.plan.clone(), |p| p.title.clone());
     [
         plan_title,
         exception.section_title.clone(),
@@ -500,7 +499,7 @@ pub fn plan_exceptions_sheet(
     // Wrapped in columns that print at about 90 % on A4 landscape; where each came from (the last two
     // columns) is for the screen.
     let widths = [
-        14.0, 14.0, 5.0, 30.0, 18.0, 7.0, 8.0, 30.0, 11.0, 10.0, 8.0, 14.0, 22.0, 10.0,
+        18.0, 14.0, 5.0, 30.0, 18.0, 7.0, 8.0, 30.0, 11.0, 10.0, 8.0, 14.0, 22.0, 10.0,
     ];
     for (i, exception) in exceptions.iter().enumerate() {
         let cells = plan_exception_cells(schemas, exception);

@@ -6,10 +6,12 @@ use crate::consolidate::{
     Consolidated, LatestStatus, MissingReturn, PlanStatusRow, ReceivedReturn, YearRow,
 };
 use crate::period::{FinancialYear, Period};
-use crate::schema::{Frequency, Indicator, Measure, NotCollected, Plan, Principle, Schemas};
+use crate::schema::{Frequency, Indicator, Measure, Plan, Principle, Schemas};
 use crate::store::{FigureChange, SignedReturn};
 
-use super::super::figures::{Analysis, Figures, department_counts, headline_lines, marks_of};
+use super::super::figures::{
+    Analysis, Figures, department_counts, headline_lines, marks_of, shown_indicators,
+};
 use super::super::{RenderError, department_name, uk_date, uk_time};
 use super::chart::BarChart;
 
@@ -260,15 +262,8 @@ fn sections(schemas: &Schemas, figures: &Figures) -> Vec<Section> {
         .iter()
         .map(|group| Section {
             title: format!("{} Indicators", group.title),
-            indicators: schemas
-                .catalogue
-                .indicators
-                .iter()
-                .filter(|i| i.group == group.id)
-                .filter(|i| {
-                    schemas.dashboard.indicators_not_collected == NotCollected::Show
-                        || schemas.collects_indicator(i)
-                })
+            indicators: shown_indicators(schemas, &group.id)
+                .into_iter()
                 .map(|indicator| indicator_part(schemas, figures, indicator))
                 .collect(),
         })
