@@ -21,8 +21,8 @@ pub use plans::{
     ReportedPeriod, StatusCount, consolidate_plans, plan_frames,
 };
 pub use returns::{
-    Commentary, CurrentReturn, LateReturn, MissingReturn, OpenException, ReceivedReturn,
-    ReplacedReturn, collected_quarter, latest_by_department, latest_period,
+    Commentary, CurrentReturn, DepartmentCount, LateReturn, MissingReturn, OpenException,
+    ReceivedReturn, ReplacedReturn, collected_quarter, latest_by_department, latest_period,
     quarter_being_collected, stored_periods,
 };
 
@@ -94,6 +94,8 @@ pub struct Consolidated {
     /// Every return received, in the order it arrived, with who sent it when it came by email: see
     /// [`ReceivedReturn`].
     pub received: DataFrame,
+    /// The reporting quarter's returns counted per department, for every document that shows them.
+    pub department_counts: Vec<DepartmentCount>,
     /// Returns for signed-off quarters that arrived after the latest version: see [`LateReturn`].
     pub late_returns: DataFrame,
     /// Returns in the store that could no longer be consolidated or rendered, left out of the outputs.
@@ -153,6 +155,14 @@ pub fn consolidate(
     let restated = figures::restated_figures(history, &figures, &current, at)?;
     let current_now = returns::current_in(&current, at);
     let rejected = returns::rejected_returns(&returns, &current)?;
+    let open_exceptions = returns::open_exceptions(history, &current, &rejected)?;
+    let current_returns = current
+        .clone()
+        .sort(
+            ["department", "template", "ret_year", "ret_q"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .collect()?;
     Ok(Consolidated {
         period,
         chase_period,
@@ -166,7 +176,13 @@ pub fn consolidate(
             &current,
             ReportingQuarter::of(chase_period),
         )?,
-        open_exceptions: returns::open_exceptions(history, &current, &rejected)?,
+        department_counts: returns::department_counts(
+            catalogue,
+            &current_returns,
+            &open_exceptions,
+            at,
+        )?,
+        open_exceptions,
         not_in_use: returns::replaced_returns(&returns, &current)?,
         flags: flags::board_flags(
             &data,
@@ -176,12 +192,7 @@ pub fn consolidate(
             at,
             flags,
         )?,
-        current_returns: current
-            .sort(
-                ["department", "template", "ret_year", "ret_q"],
-                SortMultipleOptions::default().with_maintain_order(true),
-            )
-            .collect()?,
+        current_returns,
         plans: consolidate_plans(history, &catalogue.plans)?,
         received: returns::received_returns(&returns)?,
         late_returns: returns::late_returns(&returns, &history.sign_offs)?,

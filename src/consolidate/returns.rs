@@ -171,8 +171,8 @@ table_rows! {
     pub struct LateReturn {
         department: text,
         template: text,
-        ret_year: number,
-        ret_q: number,
+        ret_year: year,
+        ret_q: quarter,
         source_file: text,
         sha256: text,
         received_at: text,
@@ -180,6 +180,85 @@ table_rows! {
         /// The version it arrived after.
         signed_version: number,
     }
+}
+
+/// A department's returns for the reporting quarter, counted once for every document that shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepartmentCount {
+    /// The department's id; `None` for the files no department could be told from.
+    pub department: Option<String>,
+    pub expected: usize,
+    pub received: usize,
+    pub missing: usize,
+    /// Exceptions in its rejected returns (the rows of exceptions.xlsx's Rejected sheet).
+    pub errors: usize,
+    /// Queries in its accepted returns in use (the rows of the Warnings sheet).
+    pub queries: usize,
+}
+
+/// Per department expecting quarterly returns, in the schema's order, and (if they have exceptions) the
+/// files no department could be told from: returns expected, received and missing for the quarter, then
+/// errors and queries as exceptions.xlsx lists them.
+pub(super) fn department_counts(
+    catalogue: &CatalogueFrames,
+    current: &DataFrame,
+    open: &DataFrame,
+    at: ReportingQuarter,
+) -> PolarsResult<Vec<DepartmentCount>> {
+    let current = CurrentReturn::rows(current)?;
+    let open = OpenException::rows(open)?;
+    let expected = catalogue.expected_returns.column("department")?.str()?;
+    let mut departments: Vec<&str> = Vec::new();
+    for department in expected.iter().flatten() {
+        if !departments.contains(&department) {
+            departments.push(department);
+        }
+    }
+    let (year, quarter) = (
+        Some(FinancialYear(at.year)),
+        u8::try_from(at.quarter).ok().and_then(Quarter::new),
+    );
+    let exceptions = |belongs: &dyn Fn(&str) -> bool| {
+        let theirs = open.iter().filter(|e| belongs(&e.department));
+        theirs.fold((0, 0), |(errors, queries), e| match e.accepted_return {
+            Some(false) => (errors + 1, queries),
+            _ => (errors, queries + 1),
+        })
+    };
+    let mut counts: Vec<DepartmentCount> = departments
+        .iter()
+        .map(|&department| {
+            let expected = expected
+                .iter()
+                .flatten()
+                .filter(|d| *d == department)
+                .count();
+            let received = (current.iter())
+                .filter(|r| r.department == department && r.ret_year == year && r.ret_q == quarter)
+                .count();
+            let (errors, queries) = exceptions(&|d| d == department);
+            DepartmentCount {
+                department: Some(department.to_owned()),
+                expected,
+                received,
+                missing: expected.saturating_sub(received),
+                errors,
+                queries,
+            }
+        })
+        .collect();
+    let (errors, queries) = exceptions(&|d| !departments.contains(&d));
+    if errors + queries > 0 {
+        counts.push(DepartmentCount {
+            department: None,
+            expected: 0,
+            received: 0,
+            missing: 0,
+            errors,
+            queries,
+        });
+    }
+    Ok(counts)
 }
 
 /// The columns of [`LateReturn`], for returns that arrived after `version`.
@@ -444,10 +523,10 @@ table_rows! {
     pub struct CurrentReturn {
         department: text,
         template: text,
-        /// The financial year's first calendar year (0 when the return has none).
-        ret_year: number,
-        /// The quarter (0 for a whole-year or plan return).
-        ret_q: number,
+        /// `None` when the return has no year.
+        ret_year: year,
+        /// `None` for a whole-year or plan return.
+        ret_q: quarter,
         plan_period: text,
         source_file: text,
         sha256: text,
@@ -473,8 +552,8 @@ table_rows! {
         /// Whether the return was accepted (a query) or rejected (an error to fix).
         accepted_return: flag,
         department: text,
-        ret_year: number,
-        ret_q: number,
+        ret_year: year,
+        ret_q: quarter,
         plan_period: text,
         received_at: text,
         source_file: text,
@@ -492,8 +571,8 @@ table_rows! {
     /// An accepted return another return has replaced, with the file in use instead.
     pub struct ReplacedReturn {
         department: text,
-        ret_year: number,
-        ret_q: number,
+        ret_year: year,
+        ret_q: quarter,
         plan_period: text,
         source_file: text,
         received_at: text,
@@ -532,8 +611,8 @@ table_rows! {
     pub struct ReceivedReturn {
         source_file: text,
         department: text,
-        ret_year: number,
-        ret_q: number,
+        ret_year: year,
+        ret_q: quarter,
         plan_period: text,
         received_at: text,
         /// Empty for a return saved into the inbox as a file.

@@ -4,7 +4,8 @@
 use polars::prelude::{AnyValue, Column, PolarsResult};
 
 /// Declares a consolidated table's row type and how it is read from the table: each field is read from the
-/// column of its own name (or the one given after `=`), as `text`, `number`, `flag` or `optional_text`.
+/// column of its own name (or the one given after `=`), as `text`, `number`, `flag`, `optional_text`, or
+/// as a financial `year` (its first calendar year) or a `quarter` (1–4) from a number column.
 macro_rules! table_rows {
     (
         $(#[$meta:meta])*
@@ -36,6 +37,8 @@ macro_rules! table_rows {
     (@type optional_text) => { Option<String> };
     (@type number) => { Option<f64> };
     (@type flag) => { Option<bool> };
+    (@type year) => { Option<$crate::period::FinancialYear> };
+    (@type quarter) => { Option<$crate::period::Quarter> };
     (@column $field:ident) => { stringify!($field) };
     (@column $field:ident $column:literal) => { $column };
 }
@@ -68,6 +71,23 @@ pub(crate) fn number(column: &Column, row: usize) -> PolarsResult<Option<f64>> {
         AnyValue::UInt64(n) => Some(n as f64),
         _ => None,
     })
+}
+
+/// A financial year from its first calendar year; 0 or null (no year) reads as `None`.
+pub(crate) fn year(
+    column: &Column,
+    row: usize,
+) -> PolarsResult<Option<crate::period::FinancialYear>> {
+    Ok(number(column, row)?
+        .filter(|year| *year >= 1.0)
+        .map(|year| crate::period::FinancialYear(year as i32)))
+}
+
+/// A quarter from its number; 0 or null (a whole-year or plan return) reads as `None`.
+pub(crate) fn quarter(column: &Column, row: usize) -> PolarsResult<Option<crate::period::Quarter>> {
+    Ok(number(column, row)?
+        .filter(|q| (1.0..=4.0).contains(q))
+        .and_then(|q| crate::period::Quarter::new(q as u8)))
 }
 
 /// A cell as true or false; anything else reads as `None`.

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use polars::prelude::PolarsResult;
 
 use crate::consolidate::{Consolidated, CurrentReturn, DataRow, LateReturn};
-use crate::period::Period;
+use crate::period::{FinancialYear, Period, Quarter};
 use crate::render::{Edition, PaperStatus, SinceVersion};
 use crate::store::{FigureChange, History, SignOff, SignedFigure, SignedReturn, latest_versions};
 
@@ -88,9 +88,8 @@ fn late_for(consolidated: &Consolidated, quarter: Period) -> PolarsResult<Vec<Si
         .collect())
 }
 
-fn is_quarter(year: Option<f64>, q: Option<f64>, quarter: Period) -> bool {
-    year == Some(f64::from(quarter.year.0))
-        && q == Some(f64::from(quarter.quarter.map_or(4, |q| q.number())))
+fn is_quarter(year: Option<FinancialYear>, q: Option<Quarter>, quarter: Period) -> bool {
+    year == Some(quarter.year) && q == quarter.quarter
 }
 
 /// Every return the version is made from (the returns in use for the quarter and before it, and every
@@ -100,10 +99,10 @@ fn signed_returns(
     consolidated: &Consolidated,
 ) -> PolarsResult<Vec<SignedReturn>> {
     let quarter = consolidated.period;
-    let reached = |year: Option<f64>, q: Option<f64>| {
-        let (year, q) = (year.unwrap_or(0.0), q.unwrap_or(0.0));
-        let at = f64::from(quarter.year.0);
-        year < at || (year == at && q <= f64::from(quarter.quarter.map_or(4, |q| q.number())))
+    // A whole-year return counts as its year's last quarter.
+    let reached = |year: Option<FinancialYear>, q: Option<Quarter>| {
+        let number = |q: Option<Quarter>| q.map_or(4, Quarter::number);
+        year.is_none_or(|year| (year, number(q)) <= (quarter.year, number(quarter.quarter)))
     };
     let current = CurrentReturn::rows(&consolidated.current_returns)?;
     let mut signed: Vec<SignedReturn> = current
@@ -129,18 +128,10 @@ fn signed_returns(
 }
 
 /// "2020/21 Q2", "2020/21", or a plan update's period.
-fn period_of(year: Option<f64>, q: Option<f64>, plan_period: &str) -> String {
-    if !plan_period.is_empty() {
-        return plan_period.to_owned();
-    }
-    let year = crate::period::FinancialYear(year.unwrap_or(0.0) as i32);
-    match q.map(|q| q as u8).and_then(crate::period::Quarter::new) {
-        Some(quarter) => Period {
-            year,
-            quarter: Some(quarter),
-        }
-        .to_string(),
-        None => year.to_string(),
+fn period_of(year: Option<FinancialYear>, quarter: Option<Quarter>, plan_period: &str) -> String {
+    match year {
+        Some(year) if plan_period.is_empty() => Period { year, quarter }.to_string(),
+        _ => plan_period.to_owned(),
     }
 }
 

@@ -128,7 +128,7 @@ fn summary_sheet(
         };
         sheet.write_text_with_format(4, col as u16, *header, &format)?;
     }
-    let counts = department_counts(schemas, consolidated)?;
+    let counts = department_counts(schemas, consolidated);
     let mut totals = [0.0; 5];
     let mut row = 5u32;
     for (name, figures) in &counts {

@@ -3,8 +3,7 @@
 //! dashboard workbook and the board paper render the same values from here.
 
 use crate::consolidate::{
-    BoardFlag, Commentary, Consolidated, CurrentReturn, HistoryRow, OpenException, RestatedFigure,
-    YearRow,
+    BoardFlag, Commentary, Consolidated, HistoryRow, RestatedFigure, YearRow,
 };
 use crate::period::Period;
 use crate::schema::{Indicator, NotCollected, Schemas};
@@ -51,70 +50,28 @@ pub(crate) fn restated_notes(consolidated: &Consolidated) -> Result<FlagNotes, R
     Ok(notes)
 }
 
-/// Per department expecting quarterly returns (and, if any, files no department could be told from):
-/// returns expected, received and missing for the period, then errors and queries as exceptions.xlsx
-/// lists them.
+/// The returns counted per department (consolidation counts them once), each with its department's name:
+/// expected, received, missing, errors and queries.
 pub(crate) fn department_counts(
     schemas: &Schemas,
     consolidated: &Consolidated,
-) -> Result<Vec<(String, [f64; 5])>, RenderError> {
-    let current = CurrentReturn::rows(&consolidated.current_returns)?;
-    let open = OpenException::rows(&consolidated.open_exceptions)?;
-    let period = consolidated.period;
-    let (year, quarter) = (
-        f64::from(period.year.0),
-        f64::from(period.quarter.map_or(4, |q| q.number())),
-    );
-    let mut counts = Vec::new();
-    let mut named = Vec::new();
-    for department in &schemas.departments {
-        let expected = schemas
-            .templates
-            .iter()
-            .filter(|t| {
-                t.department == department.id && t.kind == crate::schema::TemplateKind::Quarterly
-            })
-            .count() as f64;
-        if expected == 0.0 {
-            continue;
-        }
-        named.push(department.id.clone());
-        let received = current
-            .iter()
-            .filter(|r| {
-                r.department == department.id
-                    && r.ret_year == Some(year)
-                    && r.ret_q == Some(quarter)
-            })
-            .count() as f64;
-        let (errors, queries) = exception_counts(&open, |d| d == department.id);
-        let missing = (expected - received).max(0.0);
-        counts.push((
-            department.name.clone(),
-            [expected, received, missing, errors, queries],
-        ));
-    }
-    let (errors, queries) = exception_counts(&open, |d| !named.iter().any(|n| n == d));
-    if errors + queries > 0.0 {
-        counts.push((
-            "Other files (not identified)".to_owned(),
-            [0.0, 0.0, 0.0, errors, queries],
-        ));
-    }
-    Ok(counts)
-}
-
-/// The errors in rejected returns and the queries in accepted ones, of the departments `belongs` accepts.
-fn exception_counts(open: &[OpenException], belongs: impl Fn(&str) -> bool) -> (f64, f64) {
-    let (mut errors, mut queries) = (0.0, 0.0);
-    for exception in open.iter().filter(|e| belongs(&e.department)) {
-        if exception.accepted_return == Some(false) {
-            errors += 1.0;
-        } else {
-            queries += 1.0;
-        }
-    }
-    (errors, queries)
+) -> Vec<(String, [f64; 5])> {
+    (consolidated.department_counts.iter())
+        .map(|count| {
+            let name = match &count.department {
+                Some(id) => super::department_name(schemas, id),
+                None => "Other files (not identified)".to_owned(),
+            };
+            let figures = [
+                count.expected,
+                count.received,
+                count.missing,
+                count.errors,
+                count.queries,
+            ];
+            (name, figures.map(|n| n as f64))
+        })
+        .collect()
 }
 
 /// The consolidated tables the group sheets show, read once as typed rows.

@@ -177,16 +177,17 @@ pub fn due_by(schemas: &crate::schema::Schemas, period: crate::period::Period) -
 }
 
 /// A return's period as the owner reads it: a plan update's own period, else "2020/21 Q2" or "2020/21".
-pub(crate) fn period_label(plan_period: &str, year: Option<f64>, quarter: Option<f64>) -> String {
+pub(crate) fn period_label(
+    plan_period: &str,
+    year: Option<FinancialYear>,
+    quarter: Option<crate::period::Quarter>,
+) -> String {
     if !plan_period.is_empty() {
         return plan_period.to_owned();
     }
-    match (year, quarter) {
-        (Some(year), Some(q)) if year > 0.0 && q > 0.0 => {
-            format!("{} Q{q}", FinancialYear(year as i32))
-        }
-        (Some(year), _) if year > 0.0 => FinancialYear(year as i32).to_string(),
-        _ => String::new(),
+    match year {
+        Some(year) => crate::period::Period { year, quarter }.to_string(),
+        None => String::new(),
     }
 }
 

@@ -180,7 +180,7 @@ fn headline(
     edition: &Edition,
 ) -> Result<Headline, RenderError> {
     let [(_, flags), (_, restated)] = headline_lines(schemas, figures);
-    let returns = department_counts(schemas, consolidated)?
+    let returns = department_counts(schemas, consolidated)
         .into_iter()
         .filter(|(_, counts)| counts[0] > 0.0)
         .map(|(name, [expected, received, missing, ..])| (name, [expected, received, missing]))
