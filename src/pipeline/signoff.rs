@@ -99,9 +99,9 @@ fn signed_returns(
     consolidated: &Consolidated,
 ) -> PolarsResult<Vec<SignedReturn>> {
     let quarter = consolidated.period;
-    // A whole-year return counts as its year's last quarter.
+    // A whole-year return (the historical one, of earlier years' figures) counts from its year's start.
     let reached = |year: Option<FinancialYear>, q: Option<Quarter>| {
-        let number = |q: Option<Quarter>| q.map_or(4, Quarter::number);
+        let number = |q: Option<Quarter>| q.map_or(0, Quarter::number);
         year.is_none_or(|year| (year, number(q)) <= (quarter.year, number(quarter.quarter)))
     };
     let current = CurrentReturn::rows(&consolidated.current_returns)?;
