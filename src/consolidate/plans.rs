@@ -526,12 +526,11 @@ table_rows! {
         owner: text,
         source_file: text,
         source_cell: text,
-        /// ISO date.
-        as_at: text,
+        as_at: date,
         status_as_written: text,
         complete: text,
-        /// ISO date, or empty.
-        update_date: text,
+        /// `None` when the update gives no date.
+        update_date: date,
         narrative: text,
         title: text,
         section_title: text,
@@ -548,8 +547,8 @@ table_rows! {
         period: text,
         status: text,
         narrative: text,
-        /// ISO date, or empty.
-        update_date: text,
+        /// `None` when the update gives no date.
+        update_date: date,
         complete: text,
         trend: text,
     }
@@ -560,8 +559,7 @@ table_rows! {
     pub struct ReportedPeriod {
         plan: text,
         period: text,
-        /// ISO date.
-        as_at: text,
+        as_at: date,
     }
 }
 
@@ -589,10 +587,9 @@ table_rows! {
         status: text,
         prev_status: text,
         due_text: text,
-        /// ISO date.
-        as_at: text,
-        /// ISO date, or empty.
-        update_date: text,
+        as_at: date,
+        /// `None` when the update gives no date.
+        update_date: date,
         complete: text,
         owner: text,
         source_file: text,

@@ -555,7 +555,7 @@ table_rows! {
         ret_year: year,
         ret_q: quarter,
         plan_period: text,
-        received_at: text,
+        received_at: time,
         source_file: text,
         sheet: text,
         cell: text,
@@ -575,7 +575,7 @@ table_rows! {
         ret_q: quarter,
         plan_period: text,
         source_file: text,
-        received_at: text,
+        received_at: time,
         in_use_file: text,
     }
 }
@@ -614,11 +614,11 @@ table_rows! {
         ret_year: year,
         ret_q: quarter,
         plan_period: text,
-        received_at: text,
+        received_at: time,
         /// Empty for a return saved into the inbox as a file.
         sender_name: text,
         sender_address: text,
-        sent_at: text,
+        sent_at: time,
         subject: text,
         accepted: flag,
         errors: number,

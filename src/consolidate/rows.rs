@@ -5,7 +5,8 @@ use polars::prelude::{AnyValue, Column, PolarsResult};
 
 /// Declares a consolidated table's row type and how it is read from the table: each field is read from the
 /// column of its own name (or the one given after `=`), as `text`, `number`, `flag`, `optional_text`, or
-/// as a financial `year` (its first calendar year) or a `quarter` (1–4) from a number column.
+/// as a financial `year` (its first calendar year) or a `quarter` (1–4) from a number column, or as a
+/// `date` (ISO 8601) or a `time` (RFC 3339) from the text consolidation keeps them as.
 macro_rules! table_rows {
     (
         $(#[$meta:meta])*
@@ -38,6 +39,8 @@ macro_rules! table_rows {
     (@type number) => { Option<f64> };
     (@type flag) => { Option<bool> };
     (@type year) => { Option<$crate::period::FinancialYear> };
+    (@type date) => { Option<chrono::NaiveDate> };
+    (@type time) => { Option<chrono::DateTime<chrono::FixedOffset>> };
     (@type quarter) => { Option<$crate::period::Quarter> };
     (@column $field:ident) => { stringify!($field) };
     (@column $field:ident $column:literal) => { $column };
@@ -88,6 +91,21 @@ pub(crate) fn quarter(column: &Column, row: usize) -> PolarsResult<Option<crate:
     Ok(number(column, row)?
         .filter(|q| (1.0..=4.0).contains(q))
         .and_then(|q| crate::period::Quarter::new(q as u8)))
+}
+
+/// A date written as consolidation writes one (`2020-09-30`); empty or null reads as `None`.
+pub(crate) fn date(column: &Column, row: usize) -> PolarsResult<Option<chrono::NaiveDate>> {
+    Ok(optional_text(column, row)?
+        .and_then(|text| chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok()))
+}
+
+/// A time as the store records one (RFC 3339); empty or null reads as `None`.
+pub(crate) fn time(
+    column: &Column,
+    row: usize,
+) -> PolarsResult<Option<chrono::DateTime<chrono::FixedOffset>>> {
+    Ok(optional_text(column, row)?
+        .and_then(|text| chrono::DateTime::parse_from_rfc3339(&text).ok()))
 }
 
 /// A cell as true or false; anything else reads as `None`.

@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::{
     RenderError, WriteText, bold, department_name, deterministic_workbook, heading, list_sheet,
-    not_printed, owners_workbook, period_label, print_on_a4, uk_time, wrapped, write_wrapped_row,
+    not_printed, owners_workbook, period_label, print_on_a4, uk_clock, uk_time, wrapped,
+    write_wrapped_row,
 };
 use crate::consolidate::{
     BoardFlag, Consolidated, LateReturn, MissingReturn, OpenException, ReplacedReturn,
@@ -92,7 +93,7 @@ fn not_in_use_sheet(
             "{in_use} was received after it, and the last return received for a period is the one in use. To use this one instead: collate use \"inbox/{file}\""
         );
         let name = department_name(schemas, &replaced.department);
-        let received = uk_time(&replaced.received_at);
+        let received = uk_clock(replaced.received_at);
         let cells = [
             name.as_str(),
             period.as_str(),
@@ -514,7 +515,7 @@ fn open_exceptions_sheet(
         let period = period_label(&open.plan_period, open.ret_year, open.ret_q);
         let department = department_name(schemas, &open.department);
         // Top-aligned like the exception's own cells, which may run to several lines.
-        let received = uk_time(&open.received_at);
+        let received = uk_clock(open.received_at);
         for (col, value) in [&department, &period, &received].iter().enumerate() {
             sheet.write_text_with_format(row, col as u16, value, &wrapped())?;
         }

@@ -9,7 +9,7 @@ use rust_xlsxwriter::{
 
 use super::{
     RenderError, WriteText, bold, fit_row, heading, list_sheet, not_printed, print_on_a4,
-    text_lines, uk_date, wrapped, write_wrapped_row,
+    text_lines, uk_day, wrapped, write_wrapped_row,
 };
 use crate::consolidate::{
     LatestStatus, PlanException, PlanExceptionKind, PlanStatusRow, PlanTables, ReportedPeriod,
@@ -49,10 +49,10 @@ fn plan_status_cells(status: &PlanStatusRow) -> [String; 16] {
         status.owner.clone(),
         status.source_file.clone(),
         status.source_cell.clone(),
-        uk_date(&status.as_at),
+        uk_day(status.as_at),
         status.status_as_written.clone(),
         status.complete.clone(),
-        uk_date(&status.update_date),
+        uk_day(status.update_date),
         status.narrative.clone(),
         status.title.clone(),
         status.section_title.clone(),
@@ -116,7 +116,7 @@ impl PlanRows {
             .collect();
         let reported = ReportedPeriod::rows(&tables.reported)?
             .into_iter()
-            .map(|r| (r.plan, (r.period, uk_date(&r.as_at))))
+            .map(|r| (r.plan, (r.period, uk_day(r.as_at))))
             .collect();
         Ok(PlanRows {
             statuses,
@@ -281,7 +281,7 @@ fn tracker_row(
     let latest_text =
         |field: fn(&LatestStatus) -> &String| latest.map_or("", |l| field(l).as_str());
     let (narrative, complete) = (latest_text(|l| &l.narrative), latest_text(|l| &l.complete));
-    let update_date = uk_date(latest_text(|l| &l.update_date));
+    let update_date = uk_day(latest.and_then(|l| l.update_date));
     let trend_text = match (path.len(), latest_text(|l| &l.trend)) {
         (0 | 1, _) => String::new(),
         (_, "") => path.join(" → "),
@@ -427,7 +427,7 @@ fn plan_exception_cells(schemas: &Schemas, exception: &PlanException) -> [String
             .map(|kind| exception_detail(kind, exception))
             .unwrap_or_default(),
         exception.due_text.clone(),
-        uk_date(&exception.update_date),
+        uk_day(exception.update_date),
         exception.complete.clone(),
         exception.owner.clone(),
         exception.source_file.clone(),
@@ -445,7 +445,7 @@ fn exception_detail(kind: PlanExceptionKind, exception: &PlanException) -> Strin
         complete,
         ..
     } = exception;
-    let (as_at, update_date) = (uk_date(&exception.as_at), uk_date(&exception.update_date));
+    let (as_at, update_date) = (uk_day(exception.as_at), uk_day(exception.update_date));
     match kind {
         PlanExceptionKind::StatusWorsened => {
             format!("went from {prev_status} to {status} at {period}")

@@ -3,7 +3,7 @@
 
 use rust_xlsxwriter::Worksheet;
 
-use super::{RenderError, department_name, list_sheet, period_label, uk_time, write_wrapped_row};
+use super::{RenderError, department_name, list_sheet, period_label, uk_clock, write_wrapped_row};
 use crate::consolidate::{Consolidated, ReceivedReturn};
 use crate::schema::Schemas;
 
@@ -69,12 +69,12 @@ fn row_cells(schemas: &Schemas, received: &ReceivedReturn) -> [String; 8] {
         department_name(schemas, &received.department)
     };
     [
-        uk_time(&received.received_at),
+        uk_clock(received.received_at),
         received.source_file.clone(),
         department,
         period_label(&received.plan_period, received.ret_year, received.ret_q),
         sent_by,
-        uk_time(&received.sent_at),
+        uk_clock(received.sent_at),
         received.subject.clone(),
         outcome,
     ]

@@ -12,7 +12,7 @@ use crate::store::{FigureChange, SignedReturn};
 use super::super::figures::{
     Analysis, Figures, department_counts, headline_lines, marks_of, shown_indicators,
 };
-use super::super::{RenderError, department_name, uk_date, uk_time};
+use super::super::{RenderError, department_name, uk_clock, uk_day, uk_time};
 use super::chart::BarChart;
 
 /// Which edition of the paper this is.
@@ -140,13 +140,13 @@ impl Paper {
     ) -> Result<Paper, RenderError> {
         let figures = Figures::read(consolidated)?;
         let received = ReceivedReturn::rows(&consolidated.received)?;
-        let as_of = received.iter().map(|r| r.received_at.as_str()).max();
+        let as_of = received.iter().filter_map(|r| r.received_at).max();
         let dated = match &edition.status {
             PaperStatus::SignedOff { by, at, .. } => {
                 format!("Signed off by {by} on {}", uk_time(at))
             }
             PaperStatus::Draft => {
-                format!("Draft as at {}", as_of.map(uk_time).unwrap_or_default())
+                format!("Draft as at {}", uk_clock(as_of))
             }
         };
         // Plan updates are aged at the end of the quarter the paper is for: the same on every edition.
@@ -488,17 +488,13 @@ fn plan_tracker(
                         && s.reference == measure.reference
                         && s.period == status.period
                 })
-                .map(|s| s.as_at.clone())
-                .unwrap_or_default();
-            let date = Some(status.update_date.clone())
-                .filter(|d| !d.is_empty())
-                .unwrap_or(as_at);
-            let updated = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").ok();
+                .and_then(|s| s.as_at);
+            let updated = status.update_date.or(as_at);
             Some([
                 measure.reference.clone(),
                 measure.title.clone(),
                 status.status.clone(),
-                format!("{} ({})", uk_date(&date), status.period),
+                format!("{} ({})", uk_day(updated), status.period),
                 age(updated, today),
             ])
         })
