@@ -22,11 +22,15 @@ pub enum Printed {
 /// How long LibreOffice may take over one document (its first start on a machine is the slow part).
 pub const DEADLINE: Duration = Duration::from_secs(180);
 
-/// What the owner is told when LibreOffice is missing.
-pub const INSTALL_OFFICE: &str = "LibreOffice is not installed, so no PDF was made: install it \
-    (Debian/Ubuntu: apt install libreoffice-writer-nogui; Windows: libreoffice.org) or set \
-    COLLATE_SOFFICE to its soffice program, then run the command again; or print the .docx to PDF \
-    from Word";
+/// What the owner is told when LibreOffice is missing: how to make this PDF, and the next one.
+pub fn install_office(paper: &Path) -> String {
+    format!(
+        "LibreOffice is not installed, so no PDF was made: open {} in Word and save it as PDF; for the \
+         next version, install LibreOffice (Debian/Ubuntu: apt install libreoffice-writer-nogui; \
+         Windows: libreoffice.org) or set COLLATE_SOFFICE to its soffice program",
+        paper.display()
+    )
+}
 
 /// Prints `docx` to a PDF of the same name in `folder`.
 pub fn print_to_pdf(docx: &Path, folder: &Path) -> Printed {

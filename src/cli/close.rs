@@ -112,7 +112,7 @@ fn write_version(
     write_atomically(&making.path().join(PAPER), rendered.board_paper())?;
     write_atomically(&making.path().join(DASHBOARD), rendered.dashboard())?;
     write_atomically(&making.path().join(MANIFEST), &manifest)?;
-    print_pdf(&making.path().join(PAPER), making.path());
+    print_pdf(&making.path().join(PAPER), &final_folder.join(PAPER));
     store::record_sign_off(store.dir(), sign_off)?;
     let made = making.keep();
     std::fs::rename(&made, &final_folder).map_err(|e| {
@@ -122,13 +122,16 @@ fn write_version(
     Ok(final_folder)
 }
 
-/// Prints the paper to PDF beside it, saying plainly when that cannot be done.
-fn print_pdf(paper: &Path, folder: &Path) {
+/// Prints the paper to PDF beside it, saying plainly when that cannot be done (naming the paper where
+/// the owner will find it).
+fn print_pdf(paper: &Path, final_paper: &Path) {
+    let folder = paper.parent().unwrap_or(Path::new("."));
     match pdf::print_to_pdf(paper, folder) {
         Printed::Made(pdf) => tracing::debug!("printed {}", pdf.display()),
-        Printed::NoOffice => super::closing_line(pdf::INSTALL_OFFICE),
+        Printed::NoOffice => super::closing_line(&pdf::install_office(final_paper)),
         Printed::Failed(why) => super::closing_line(&format!(
-            "the board paper was not printed to PDF ({why}); print the .docx to PDF from Word"
+            "the board paper was not printed to PDF ({why}); open {} in Word and save it as PDF",
+            final_paper.display()
         )),
     }
 }

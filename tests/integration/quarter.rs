@@ -275,8 +275,34 @@ fn a_signed_off_quarter_is_a_version_with_the_seed_papers_structure_and_figures(
         }
     } else {
         assert!(!pdf.exists());
-        assert!(stderr(&output).contains("LibreOffice is not installed, so no PDF was made"));
+        assert!(
+            stderr(&output).contains("LibreOffice is not installed, so no PDF was made: open ")
+        );
     }
+}
+
+#[test]
+fn without_libreoffice_the_version_has_its_word_document_and_the_owner_is_told_how_to_make_the_pdf()
+{
+    let installation = Installation::with_sample_inbox();
+    installation.age_inbox();
+    assert_eq!(installation.run(), 0);
+    let output = installation
+        .command()
+        .args(["close", "2020/21-Q2", "--by", "Jo Bloggs"])
+        .env("COLLATE_SOFFICE", installation.root.join("no such program"))
+        .output()
+        .expect("collate runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let folder = version_folder(&installation, 1);
+    assert!(folder.join("board paper.docx").is_file());
+    assert!(!folder.join("board paper.pdf").exists());
+    let said = stderr(&output);
+    assert!(
+        said.contains("LibreOffice is not installed, so no PDF was made: open ")
+            && said.contains("v1/board paper.docx in Word and save it as PDF"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -388,9 +388,9 @@ pub fn plan_update_bytes(schemas: &Schemas, update: &SeedPlanUpdate) -> Vec<u8> 
         .expect("workbook")
 }
 
-/// `count` distinct returns from the six departments, the `i`-th for the `(i / 6) % periods`-th quarter
-/// counted back from 2020/21 (a small `periods` gives resubmissions, a large one none), as (file name,
-/// bytes). Adding the same amount to every seed figure keeps parts within wholes and courses with
+/// `count` distinct returns from the six departments, as (file name, bytes): `periods` quarters ending
+/// with 2020/21 Q4, oldest first, then corrections of the latest four (none when `count` is at most six
+/// times `periods`). Adding the same amount to every seed figure keeps parts within wholes and courses with
 /// trainees. With `own_quarter_only`, a return gives its own quarter's figures and restates nothing, so
 /// every return has figures of its own on the dashboard (and queries for the quarters it leaves blank).
 pub fn generated_returns(
@@ -403,13 +403,21 @@ pub fn generated_returns(
     (0..count)
         .map(|i| {
             let mut department = departments[i % departments.len()].clone();
-            let period = (i / departments.len()) % periods.max(1);
-            let year = 2020 - (period / 4) as i32;
-            let quarter = 1 + period % 4;
+            // The history in the order a long-running installation received it, oldest quarter first
+            // (ending with 2020/21 Q4), then corrections of the latest four quarters: no return is a
+            // year or more from the quarter being collected, which would be queried.
+            let cycles = count.div_ceil(departments.len()).max(1);
+            let (cycle, periods) = (i / departments.len(), periods.clamp(1, cycles));
+            let back = match cycle < periods {
+                true => periods - 1 - cycle,
+                false => (cycle - periods) % periods.min(4),
+            };
+            let index = 2020 * 4 + 3 - back as i32;
+            let (year, quarter) = (index / 4, (index % 4 + 1) as usize);
             // A figure has one value whichever return carries it (a Q3 return repeats Q1 and Q2 as
-            // accepted, and last year's quarters as they were), so nothing is restated; a resubmission
-            // of a period differs in the date it was completed.
-            let resubmission = i / departments.len().saturating_mul(periods.max(1));
+            // accepted, and last year's quarters as they were), so nothing is restated; a correction
+            // differs in the date it was completed.
+            let resubmission = cycle.saturating_sub(periods - 1);
             // Last year's row starts from this year's values, so that a quarter is the same figure
             // whether it comes as this year's or as last year's.
             let this_year: Vec<Row> = department

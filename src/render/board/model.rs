@@ -308,7 +308,11 @@ fn indicator_part(schemas: &Schemas, figures: &Figures, indicator: &Indicator) -
         flagged: figures.notes.contains_key(&whole),
         measures,
 
-        history: history_lines(figures, indicator),
+        // A survey's table is already year by year.
+        history: match annual {
+            true => Vec::new(),
+            false => history_lines(figures, indicator),
+        },
         chart: chart_of(figures, indicator).filter(|_| schemas.collects_indicator(indicator)),
         flags: marks_of(indicator, &figures.notes, false),
         restated: marks_of(indicator, &figures.restated, true),
