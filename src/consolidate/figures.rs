@@ -125,8 +125,7 @@ table_rows! {
     pub struct RestatedFigure {
         indicator: text,
         measure: text,
-        /// The quarter's number (1 to 4).
-        q: number,
+        q: quarter,
         /// The query, in full: "… this return gives 12, but 8 was accepted from …".
         message: text,
     }

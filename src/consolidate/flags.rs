@@ -8,12 +8,14 @@ use super::{CatalogueFrames, FlagSettings, ReportingQuarter, inner, left, quarte
 use crate::period::FinancialYear;
 
 /// The columns of the flags table, whatever raised the flag.
-const FLAG_COLUMNS: [&str; 9] = [
+const FLAG_COLUMNS: [&str; 11] = [
     "flag",
     "indicator",
     "measure",
     "financial_year",
     "quarter",
+    "year_start",
+    "q",
     "value",
     "baseline",
     "source_file",
@@ -27,9 +29,9 @@ table_rows! {
         indicator: text,
         /// Empty for a flag on the indicator as a whole (its analysis missing).
         measure: text,
-        financial_year: text,
-        /// "Q1"…"Q4".
-        quarter: text,
+        /// The financial year and the quarter (its "2020/21" and "Q1"…"Q4" are for the Data's readers).
+        year_start: year,
+        q: quarter,
         value: number,
         /// The typical quarter the value was compared with.
         baseline: number,
@@ -184,6 +186,8 @@ fn missing_analysis(
             lit("").alias("measure"),
             lit(FinancialYear(at.year).to_string()).alias("financial_year"),
             quarter_label(lit(at.quarter)).alias("quarter"),
+            lit(at.year).alias("year_start"),
+            lit(at.quarter).alias("q"),
             lit(NULL).cast(DataType::Float64).alias("value"),
             lit(NULL).cast(DataType::Float64).alias("baseline"),
             lit("").alias("source_cell"),

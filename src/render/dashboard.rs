@@ -8,7 +8,8 @@ use rust_xlsxwriter::{Chart, ChartType, Format, Table, TableColumn, Workbook, Wo
 use crate::excel::fit_cell;
 
 use super::figures::{
-    Analysis, Figures, department_counts, headline_lines, marks_of, shown_indicators,
+    Analysis, Figures, department_counts, figure_key, headline_lines, marks_of, shown_indicators,
+    whole_indicator,
 };
 use super::{
     RenderError, WriteText, bold, heading, not_printed, owners_workbook, print_on_a4, sheet_name,
@@ -327,8 +328,7 @@ fn indicator_title(
     indicator: &Indicator,
     layout: &GroupLayout,
 ) -> Result<(), RenderError> {
-    let whole = (indicator.code.clone(), String::new(), String::new());
-    match layout.figures.notes.get(&whole) {
+    match layout.figures.notes.get(&whole_indicator(&indicator.code)) {
         Some(reasons) => {
             sheet.write_text_with_format(row, 0, &indicator.code, &flagged(&bold()))?;
             mark_flagged(sheet, (row, 0), reasons)?;
@@ -416,8 +416,7 @@ fn reporting_year_cells(
             sheet.insert_note(at.0, at.1, &note)?;
             continue;
         }
-        let quarter = format!("Q{}", offset + 1);
-        let key = (indicator.code.clone(), measure.id.clone(), quarter);
+        let key = figure_key(&indicator.code, &measure.id, offset + 1);
         let flags = layout.figures.notes.get(&key).filter(|_| offset < 4);
         let restatements = layout.figures.restated.get(&key).filter(|_| offset < 4);
         let format = match (flags, restatements) {

@@ -605,8 +605,7 @@ fn board_flags_sheet(
         board.write_text(row, 0, &flag.flag)?;
         board.write_text(row, 1, &flag.indicator)?;
         board.write_text(row, 2, measure_label)?;
-        let period = format!("{} {}", flag.financial_year, flag.quarter);
-        board.write_text(row, 3, period.trim())?;
+        board.write_text(row, 3, period_label("", flag.year_start, flag.q))?;
         if let Some(value) = flag.value {
             board.write_number_with_format(row, 4, value, &number_format)?;
         }

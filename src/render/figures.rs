@@ -5,20 +5,34 @@
 use crate::consolidate::{
     BoardFlag, Commentary, Consolidated, HistoryRow, RestatedFigure, YearRow,
 };
-use crate::period::Period;
+use crate::period::{Period, Quarter};
 use crate::schema::{Indicator, NotCollected, Schemas};
 
 use super::RenderError;
 
-/// The board's flags on the reporting year's figures, by (indicator, measure, quarter as "Q2"); a flag
-/// on a whole indicator (missing analysis) has an empty measure and quarter.
-pub(crate) type FlagNotes = std::collections::BTreeMap<(String, String, String), Vec<String>>;
+/// What the notes are about: an indicator, a measure and a quarter; a whole indicator (its analysis
+/// missing) has no measure (empty) and no quarter.
+pub(crate) type FigureKey = (String, String, Option<Quarter>);
+
+/// The board's flags, or the restatements, on the reporting year's figures, by what they are about.
+pub(crate) type FlagNotes = std::collections::BTreeMap<FigureKey, Vec<String>>;
+
+/// The key of a measure's quarter `number` (1 to 4) of an indicator.
+pub(crate) fn figure_key(indicator: &str, measure: &str, number: usize) -> FigureKey {
+    let quarter = u8::try_from(number).ok().and_then(Quarter::new);
+    (indicator.to_owned(), measure.to_owned(), quarter)
+}
+
+/// The key that marks an indicator as a whole.
+pub(crate) fn whole_indicator(indicator: &str) -> FigureKey {
+    (indicator.to_owned(), String::new(), None)
+}
 
 pub(crate) fn flag_notes(consolidated: &Consolidated) -> Result<FlagNotes, RenderError> {
-    let year = consolidated.period.year.to_string();
+    let year = consolidated.period.year;
     let mut notes = FlagNotes::new();
     for flag in BoardFlag::rows(&consolidated.flags)? {
-        if !flag.financial_year.is_empty() && flag.financial_year != year {
+        if flag.year_start.is_some_and(|y| y != year) {
             continue;
         }
         let mut note = format!("Board flag: {}", flag.flag);
@@ -28,22 +42,22 @@ pub(crate) fn flag_notes(consolidated: &Consolidated) -> Result<FlagNotes, Rende
         if !flag.source_cell.is_empty() {
             note.push_str(&format!("; from {} {}", flag.source_file, flag.source_cell));
         }
+        let quarter = flag.q.filter(|_| !flag.measure.is_empty());
         notes
-            .entry((flag.indicator, flag.measure, flag.quarter))
+            .entry((flag.indicator, flag.measure, quarter))
             .or_default()
             .push(note);
     }
     Ok(notes)
 }
 
-/// The reporting year's restated figures, by (indicator, measure, quarter as "Q2"): the query that says
-/// what each was before.
+/// The reporting year's restated figures, by what they are about: the query that says what each was
+/// before.
 pub(crate) fn restated_notes(consolidated: &Consolidated) -> Result<FlagNotes, RenderError> {
     let mut notes = FlagNotes::new();
     for restated in RestatedFigure::rows(&consolidated.restated)? {
-        let quarter = format!("Q{}", restated.q.unwrap_or_default());
         notes
-            .entry((restated.indicator, restated.measure, quarter))
+            .entry((restated.indicator, restated.measure, restated.q))
             .or_default()
             .push(restated.message);
     }
@@ -113,9 +127,9 @@ pub(crate) fn marks_of(indicator: &Indicator, notes: &FlagNotes, named: bool) ->
             .iter()
             .find(|m| m.id == *measure)
             .map(|m| m.label.as_str());
-        let place = match (label, quarter.strip_prefix('Q')) {
+        let place = match (label, quarter) {
             _ if named => String::new(),
-            (Some(label), Some(q)) => format!("QTR {q}, {label}: "),
+            (Some(label), Some(q)) => format!("QTR {}, {label}: ", q.number()),
             (Some(label), None) => format!("{label}: "),
             (None, _) => String::new(),
         };

@@ -110,6 +110,12 @@ fn a_return_without_analysis_is_flagged() {
         .map(|row| row[1].clone())
         .collect();
     assert_eq!(missing, ["PSD 1", "PSD 2"]);
+    // The indicator as a whole is marked where the board reads it: its code, with the reason.
+    let note = crate::support::cell_note(&installation.dashboard(), "PSD", "A3");
+    assert!(
+        note.contains("Board flag: analysis text missing"),
+        "{note:?}"
+    );
 }
 
 #[test]

@@ -10,7 +10,8 @@ use crate::schema::{Frequency, Indicator, Measure, Plan, Principle, Schemas};
 use crate::store::{FigureChange, SignedReturn};
 
 use super::super::figures::{
-    Analysis, Figures, department_counts, headline_lines, marks_of, shown_indicators,
+    Analysis, Figures, department_counts, figure_key, headline_lines, marks_of, shown_indicators,
+    whole_indicator,
 };
 use super::super::{RenderError, department_name, uk_clock, uk_day, uk_time};
 use super::chart::BarChart;
@@ -298,14 +299,13 @@ fn indicator_part(schemas: &Schemas, figures: &Figures, indicator: &Indicator) -
             });
         }
     }
-    let whole = (code.clone(), String::new(), String::new());
     let annual = !indicator.measures.is_empty()
         && (indicator.measures.iter()).all(|m| m.frequency == Frequency::Annual);
     IndicatorPart {
         by_year: annual.then(|| by_year(figures, indicator)),
         code: code.clone(),
         title: indicator.title.clone(),
-        flagged: figures.notes.contains_key(&whole),
+        flagged: figures.notes.contains_key(&whole_indicator(code)),
         measures,
 
         // A survey's table is already year by year.
@@ -372,11 +372,7 @@ fn year_cells(figures: &Figures, indicator: &Indicator, measure: &Measure) -> [C
         mark: Mark::Plain,
     });
     for (offset, cell) in cells.iter_mut().take(4).enumerate() {
-        let key = (
-            indicator.code.clone(),
-            measure.id.clone(),
-            format!("Q{}", offset + 1),
-        );
+        let key = figure_key(&indicator.code, &measure.id, offset + 1);
         if figures.notes.contains_key(&key) {
             cell.mark = Mark::Flagged;
         } else if figures.restated.contains_key(&key) {
