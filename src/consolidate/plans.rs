@@ -523,6 +523,8 @@ table_rows! {
         reference: text = "ref",
         period: text,
         status: text,
+        /// What the status means, whatever the plan calls it.
+        kind: status_kind,
         owner: text,
         source_file: text,
         source_cell: text,
@@ -583,6 +585,8 @@ table_rows! {
         title: text,
         /// The kind's label.
         exception: text,
+        /// The kind itself.
+        kind: exception_kind = "exception",
         period: text,
         status: text,
         prev_status: text,
@@ -594,11 +598,5 @@ table_rows! {
         owner: text,
         source_file: text,
         source_cell: text,
-    }
-}
-
-impl PlanException {
-    pub fn kind(&self) -> Option<PlanExceptionKind> {
-        PlanExceptionKind::from_label(&self.exception)
     }
 }

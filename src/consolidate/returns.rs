@@ -175,7 +175,7 @@ table_rows! {
         ret_q: quarter,
         source_file: text,
         sha256: text,
-        received_at: text,
+        received_at: time,
         accepted: flag,
         /// The version it arrived after.
         signed_version: number,

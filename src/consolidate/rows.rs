@@ -6,7 +6,8 @@ use polars::prelude::{AnyValue, Column, PolarsResult};
 /// Declares a consolidated table's row type and how it is read from the table: each field is read from the
 /// column of its own name (or the one given after `=`), as `text`, `number`, `flag`, `optional_text`, or
 /// as a financial `year` (its first calendar year) or a `quarter` (1–4) from a number column, or as a
-/// `date` (ISO 8601) or a `time` (RFC 3339) from the text consolidation keeps them as.
+/// `date` (ISO 8601) or a `time` (RFC 3339) from the text consolidation keeps them as, or as the enums
+/// of a plan status's kind (`status_kind`) and a plan exception's kind (`exception_kind`).
 macro_rules! table_rows {
     (
         $(#[$meta:meta])*
@@ -40,6 +41,8 @@ macro_rules! table_rows {
     (@type flag) => { Option<bool> };
     (@type year) => { Option<$crate::period::FinancialYear> };
     (@type date) => { Option<chrono::NaiveDate> };
+    (@type status_kind) => { Option<$crate::schema::StatusKind> };
+    (@type exception_kind) => { Option<$crate::consolidate::PlanExceptionKind> };
     (@type time) => { Option<chrono::DateTime<chrono::FixedOffset>> };
     (@type quarter) => { Option<$crate::period::Quarter> };
     (@column $field:ident) => { stringify!($field) };
@@ -106,6 +109,22 @@ pub(crate) fn time(
 ) -> PolarsResult<Option<chrono::DateTime<chrono::FixedOffset>>> {
     Ok(optional_text(column, row)?
         .and_then(|text| chrono::DateTime::parse_from_rfc3339(&text).ok()))
+}
+
+/// A plan status's kind, as consolidation's tables write it ("on_track").
+pub(crate) fn status_kind(
+    column: &Column,
+    row: usize,
+) -> PolarsResult<Option<crate::schema::StatusKind>> {
+    Ok(crate::schema::StatusKind::parse(&text(column, row)?))
+}
+
+/// A plan exception's kind, from the label its table gives it.
+pub(crate) fn exception_kind(
+    column: &Column,
+    row: usize,
+) -> PolarsResult<Option<super::PlanExceptionKind>> {
+    Ok(super::PlanExceptionKind::from_label(&text(column, row)?))
 }
 
 /// A cell as true or false; anything else reads as `None`.

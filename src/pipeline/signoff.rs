@@ -83,7 +83,9 @@ fn late_for(consolidated: &Consolidated, quarter: Period) -> PolarsResult<Vec<Si
             in_use: in_use.contains(&r.sha256),
             file: r.source_file,
             sha256: r.sha256,
-            received_at: r.received_at,
+            received_at: (r.received_at)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+                .unwrap_or_default(),
         })
         .collect())
 }

@@ -143,7 +143,7 @@ fn after_sign_off_sheet(
             department_name(schemas, &late.department),
             period,
             late.source_file.clone(),
-            uk_time(&late.received_at),
+            uk_clock(late.received_at),
             outcome.to_owned(),
             next,
         ];

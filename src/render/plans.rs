@@ -423,7 +423,7 @@ fn plan_exception_cells(schemas: &Schemas, exception: &PlanException) -> [String
         exception.period.clone(),
         exception.status.clone(),
         exception
-            .kind()
+            .kind
             .map(|kind| exception_detail(kind, exception))
             .unwrap_or_default(),
         exception.due_text.clone(),

@@ -91,7 +91,8 @@ pub enum StatusKind {
 }
 
 impl StatusKind {
-    fn parse(text: &str) -> Option<StatusKind> {
+    /// The kind as the schema (and consolidation's tables) write it: "on_track".
+    pub fn parse(text: &str) -> Option<StatusKind> {
         Some(match text {
             "complete" => StatusKind::Complete,
             "on_track" => StatusKind::OnTrack,
