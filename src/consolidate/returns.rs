@@ -218,13 +218,7 @@ pub(super) fn department_counts(
         Some(FinancialYear(at.year)),
         u8::try_from(at.quarter).ok().and_then(Quarter::new),
     );
-    let exceptions = |belongs: &dyn Fn(&str) -> bool| {
-        let theirs = open.iter().filter(|e| belongs(&e.department));
-        theirs.fold((0, 0), |(errors, queries), e| match e.accepted_return {
-            Some(false) => (errors + 1, queries),
-            _ => (errors, queries + 1),
-        })
-    };
+    let exceptions = |belongs: &dyn Fn(&str) -> bool| exception_counts(&open, belongs);
     let mut counts: Vec<DepartmentCount> = departments
         .iter()
         .map(|&department| {
@@ -259,6 +253,15 @@ pub(super) fn department_counts(
         });
     }
     Ok(counts)
+}
+
+/// The errors in rejected returns and the queries in accepted ones, of the departments `belongs` takes.
+fn exception_counts(open: &[OpenException], belongs: &dyn Fn(&str) -> bool) -> (usize, usize) {
+    let theirs = open.iter().filter(|e| belongs(&e.department));
+    theirs.fold((0, 0), |(errors, queries), e| match e.accepted_return {
+        Some(false) => (errors + 1, queries),
+        _ => (errors, queries + 1),
+    })
 }
 
 /// The columns of [`LateReturn`], for returns that arrived after `version`.
