@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{Address, SmtpTransport, Transport};
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, MimeHeaders};
 
 use crate::error::{Cause, FatalError};
 use crate::schema::SmtpSettings;
@@ -91,6 +91,117 @@ pub fn record_sent(store: &Path, draft: &Draft, recipients: &[String]) -> Result
     file.sync_data().map_err(fail)
 }
 
+/// Why a draft is held back rather than sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HeldBack {
+    /// Sent before (recorded in the store): a draft is never sent twice.
+    AlreadySent,
+    /// It names nobody to send it to: the owner addresses it and sends it from their mail program.
+    NoRecipient,
+    /// It cannot be read as an email.
+    NotAnEmail,
+}
+
+impl HeldBack {
+    /// What the owner is told, for a count of drafts.
+    pub fn said(self) -> &'static str {
+        match self {
+            HeldBack::AlreadySent => "already sent",
+            HeldBack::NoRecipient => {
+                "with no recipient (open each, address it and send it from your mail program)"
+            }
+            HeldBack::NotAnEmail => "that are not emails",
+        }
+    }
+}
+
+/// A draft that `collate send` would send: to whom, what, with which attachment, and why it exists.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub draft: Draft,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub attachment: Option<String>,
+    pub why: &'static str,
+}
+
+/// What `collate send` does with each draft: the ones it sends, in order, and the ones it holds back.
+#[derive(Debug, Clone, Default)]
+pub struct SendingPlan {
+    pub outgoing: Vec<Outgoing>,
+    pub held_back: Vec<(Draft, HeldBack)>,
+}
+
+impl SendingPlan {
+    /// Every draft in the outbox, sorted into those to send and those held back (and why).
+    pub fn of(drafts: Vec<Draft>, sent_before: &[String]) -> SendingPlan {
+        let mut plan = SendingPlan::default();
+        for draft in drafts {
+            if sent_before.contains(&draft.sha256) {
+                plan.held_back.push((draft, HeldBack::AlreadySent));
+                continue;
+            }
+            match outgoing(draft) {
+                Ok(outgoing) => plan.outgoing.push(outgoing),
+                Err((draft, why)) => plan.held_back.push((draft, why)),
+            }
+        }
+        plan
+    }
+
+    /// The drafts held back, counted by why: "2 already sent, 1 with no recipient (…)".
+    pub fn held_back_said(&self) -> String {
+        let mut reasons: Vec<HeldBack> = self.held_back.iter().map(|(_, why)| *why).collect();
+        reasons.sort();
+        let mut said: Vec<String> = Vec::new();
+        for reason in [
+            HeldBack::AlreadySent,
+            HeldBack::NoRecipient,
+            HeldBack::NotAnEmail,
+        ] {
+            let count = reasons.iter().filter(|r| **r == reason).count();
+            if count > 0 {
+                said.push(format!("{count} {}", reason.said()));
+            }
+        }
+        match said.is_empty() {
+            true => "none held back".to_owned(),
+            false => format!("held back: {}", said.join(", ")),
+        }
+    }
+}
+
+/// A draft as it would go out, or why it is held back.
+fn outgoing(draft: Draft) -> Result<Outgoing, (Draft, HeldBack)> {
+    let Some(message) = MessageParser::default().parse(&draft.bytes) else {
+        return Err((draft, HeldBack::NotAnEmail));
+    };
+    let to: Vec<String> = (message.to().into_iter().chain(message.cc()))
+        .flat_map(|list| list.iter())
+        .filter_map(|address| address.address())
+        .map(str::to_owned)
+        .collect();
+    if to.is_empty() {
+        return Err((draft, HeldBack::NoRecipient));
+    }
+    let subject = message.subject().unwrap_or_default().to_owned();
+    let attachment = message
+        .attachments()
+        .find_map(|part| part.attachment_name().map(str::to_owned));
+    let in_pack = draft.path.components().any(|c| c.as_os_str() == "pack");
+    let why = match in_pack {
+        true => "reminder: the department still owes this return",
+        false => "reply: its return has exceptions to fix or queries to answer",
+    };
+    Ok(Outgoing {
+        draft,
+        to,
+        subject,
+        attachment,
+        why,
+    })
+}
+
 /// The connection to the SMTP server, with the credentials the environment holds (never the file).
 pub fn transport(smtp: &SmtpSettings) -> Result<SmtpTransport, FatalError> {
     let fail = |error: lettre::transport::smtp::Error| FatalError::MailServer {
@@ -113,51 +224,79 @@ pub fn transport(smtp: &SmtpSettings) -> Result<SmtpTransport, FatalError> {
     Ok(builder.build())
 }
 
-/// Sends one draft from `from`; returns its recipients, or why it was not sent.
+/// Sends one outgoing draft from the owner, dated and identified as sent now; `Err` says why not.
 pub fn deliver(
     transport: &SmtpTransport,
-    from: &str,
-    draft: &Draft,
-) -> Result<Vec<String>, String> {
-    let message = MessageParser::default()
-        .parse(&draft.bytes)
-        .ok_or("the draft is not an email")?;
-    let recipients: Vec<String> = message
-        .to()
-        .into_iter()
-        .chain(message.cc())
-        .flat_map(|list| list.iter())
-        .filter_map(|address| address.address())
-        .map(str::to_owned)
-        .collect();
-    if recipients.is_empty() {
-        return Err("it has no recipient: open it, address it and send it yourself".into());
-    }
+    sender: &Sender,
+    outgoing: &Outgoing,
+) -> Result<(), String> {
     let parse = |text: &str| {
         text.parse::<Address>()
             .map_err(|e| format!("\"{text}\": {e}"))
     };
-    let to = recipients
-        .iter()
+    let to = (outgoing.to.iter())
         .map(|r| parse(r))
         .collect::<Result<Vec<_>, _>>()?;
-    let envelope = Envelope::new(Some(parse(from)?), to).map_err(|e| e.to_string())?;
+    let envelope = Envelope::new(Some(parse(&sender.address)?), to).map_err(|e| e.to_string())?;
+    let now = chrono::Local::now().fixed_offset();
     transport
-        .send_raw(&envelope, &as_sent(&draft.bytes, from))
-        .map_err(|error| error.to_string())?;
-    Ok(recipients)
+        .send_raw(&envelope, &as_sent(&outgoing.draft, sender, now))
+        .map(|_| ())
+        .map_err(|error| error.to_string())
 }
 
-/// The draft as it goes out: from the owner, no longer marked unsent.
-fn as_sent(draft: &[u8], from: &str) -> Vec<u8> {
-    let text = String::from_utf8_lossy(draft);
-    let mut sent = format!("From: {from}\r\n");
-    let mut in_headers = true;
+/// Who the drafts go out from: the owner's address, and the name beside it.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub address: String,
+    pub name: Option<String>,
+}
+
+impl Sender {
+    /// The `From` header's value: `"Name" <address>`, the name kept to one short line.
+    fn header(&self) -> String {
+        match &self.name {
+            Some(name) => {
+                let name: String = (name.chars())
+                    .filter(|c| !c.is_control() && *c != '"' && *c != '\\')
+                    .take(80)
+                    .collect();
+                format!("\"{name}\" <{}>", self.address)
+            }
+            None => self.address.clone(),
+        }
+    }
+}
+
+/// The headers a sent message gets afresh: the draft's own are left out.
+const REPLACED_HEADERS: [&str; 4] = ["x-unsent:", "date:", "message-id:", "from:"];
+
+/// The draft as it goes out: from the owner (with their name), dated when it is sent, with a
+/// Message-ID of its own, no longer marked unsent; its threading headers kept.
+fn as_sent(draft: &Draft, sender: &Sender, now: chrono::DateTime<chrono::FixedOffset>) -> Vec<u8> {
+    let text = String::from_utf8_lossy(&draft.bytes);
+    let domain = sender.address.rsplit('@').next().unwrap_or("collate");
+    let id = format!(
+        "{}.{}",
+        &draft.sha256[..16.min(draft.sha256.len())],
+        now.timestamp()
+    );
+    let mut sent = format!(
+        "From: {}\r\nDate: {}\r\nMessage-ID: <{id}@{domain}>\r\n",
+        sender.header(),
+        now.to_rfc2822()
+    );
+    let (mut in_headers, mut skipping) = (true, false);
     for line in text.split_inclusive('\n') {
         if in_headers && line.trim_end().is_empty() {
             in_headers = false;
         }
-        if in_headers && line.to_ascii_lowercase().starts_with("x-unsent:") {
+        let folded = line.starts_with([' ', '\t']);
+        if in_headers && !folded {
+            let lower = line.to_ascii_lowercase();
+            skipping = REPLACED_HEADERS.iter().any(|h| lower.starts_with(h));
+        }
+        if in_headers && skipping {
             continue;
         }
         sent.push_str(line);
@@ -168,12 +307,22 @@ fn as_sent(draft: &[u8], from: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn a_draft_goes_out_from_the_owner_and_no_longer_unsent() {
-        let draft = b"Subject: Re: Q2\r\nX-Unsent: 1\r\nTo: a@b.uk\r\n\r\nX-Unsent: 1 in the body stays\r\n";
-        let sent = String::from_utf8(super::as_sent(draft, "owner@b.uk")).unwrap_or_default();
+    fn a_draft_goes_out_from_the_owner_dated_and_identified_now_and_no_longer_unsent() {
+        let bytes = b"Date: Thu, 31 Dec 2020 12:00:00 +0000\r\nMessage-ID:\r\n <draft@b.uk>\r\nSubject: Re: Q2\r\nIn-Reply-To: <x@dept.uk>\r\nX-Unsent: 1\r\nTo: a@b.uk\r\n\r\nX-Unsent: 1 in the body stays\r\n";
+        let draft = super::Draft {
+            path: "replies/a.eml".into(),
+            bytes: bytes.to_vec(),
+            sha256: "0123456789abcdef0123".into(),
+        };
+        let sender = super::Sender {
+            address: "owner@b.uk".into(),
+            name: Some("Integrity \"Dashboard\"\r\nBcc: x@y".into()),
+        };
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-04T10:00:00+00:00").expect("time");
+        let sent = String::from_utf8(super::as_sent(&draft, &sender, now)).unwrap_or_default();
         assert_eq!(
             sent,
-            "From: owner@b.uk\r\nSubject: Re: Q2\r\nTo: a@b.uk\r\n\r\nX-Unsent: 1 in the body stays\r\n"
+            "From: \"Integrity DashboardBcc: x@y\" <owner@b.uk>\r\nDate: Fri, 4 Dec 2026 10:00:00 +0000\r\nMessage-ID: <0123456789abcdef.1796378400@b.uk>\r\nSubject: Re: Q2\r\nIn-Reply-To: <x@dept.uk>\r\nTo: a@b.uk\r\n\r\nX-Unsent: 1 in the body stays\r\n"
         );
     }
 }

@@ -1,36 +1,62 @@
 //! `collate send`: sends the drafts in the outbox (replies, reminders) through the SMTP server that
-//! `dashboard.toml` names, each once. Without that setting nothing is ever sent.
+//! `dashboard.toml` names, each once; `--dry-run` lists what would go, and sends nothing. Without a
+//! server in `dashboard.toml` nothing is ever sent.
 
 use clap::Args;
 
 use super::{Locations, exit};
 use crate::schema;
-use crate::send::{already_sent, deliver, drafts, record_sent, transport};
+use crate::send::{
+    Outgoing, Sender, SendingPlan, already_sent, deliver, drafts, record_sent, transport,
+};
 
 #[derive(Debug, Args)]
-pub struct SendArgs {}
+pub struct SendArgs {
+    /// List every message that would go (to, subject, attachment, why) and the drafts held back; send
+    /// nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
 
-pub fn send(locations: &Locations, _args: &SendArgs) -> anyhow::Result<u8> {
+pub fn send(locations: &Locations, args: &SendArgs) -> anyhow::Result<u8> {
     let schemas = schema::load(&locations.schemas())?;
+    let folders = locations.folders();
+    let plan = SendingPlan::of(drafts(&folders.outbox)?, &already_sent(&folders.store)?);
     let mail = &schemas.dashboard.mail;
+    if args.dry_run {
+        for outgoing in &plan.outgoing {
+            println!("{}", would_send(outgoing));
+        }
+        let server = match &mail.smtp {
+            Some(smtp) => format!("through {}:{}", smtp.host, smtp.port),
+            None => {
+                "nowhere: dashboard.toml names no mail server ([mail] and [mail.smtp])".to_owned()
+            }
+        };
+        println!(
+            "{} message(s) would be sent {server}; {}; nothing was sent",
+            plan.outgoing.len(),
+            plan.held_back_said()
+        );
+        return Ok(exit::ACCEPTED);
+    }
     let (Some(smtp), Some(from)) = (&mail.smtp, &mail.from) else {
         anyhow::bail!(
             "nothing was sent: dashboard.toml names no mail server ([mail] from and [mail.smtp]); the drafts stay in the outbox to send from your own mail program"
         );
     };
-    let folders = locations.folders();
-    let sent_before = already_sent(&folders.store)?;
+    let sender = Sender {
+        address: from.clone(),
+        name: mail.from_name.clone(),
+    };
     let transport = transport(smtp)?;
     let (mut sent, mut failed) = (0, 0);
-    for draft in drafts(&folders.outbox)? {
-        if sent_before.contains(&draft.sha256) {
-            continue;
-        }
-        let name = draft.path.display();
-        match deliver(&transport, from, &draft) {
-            Ok(recipients) => {
-                record_sent(&folders.store, &draft, &recipients)?;
-                println!("sent {name} to {}", recipients.join(", "));
+    for outgoing in &plan.outgoing {
+        let name = outgoing.draft.path.display();
+        match deliver(&transport, &sender, outgoing) {
+            Ok(()) => {
+                record_sent(&folders.store, &outgoing.draft, &outgoing.to)?;
+                println!("sent {name} to {}", outgoing.to.join(", "));
                 sent += 1;
             }
             Err(reason) => {
@@ -39,10 +65,22 @@ pub fn send(locations: &Locations, _args: &SendArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    println!("{sent} sent, {failed} not sent");
+    println!("{sent} sent, {failed} not sent; {}", plan.held_back_said());
     Ok(if failed > 0 {
         exit::SOME_REJECTED
     } else {
         exit::ACCEPTED
     })
+}
+
+/// One message as `--dry-run` lists it.
+fn would_send(outgoing: &Outgoing) -> String {
+    let attachment = outgoing.attachment.as_deref().unwrap_or("none");
+    format!(
+        "would send {}\n  to: {}\n  subject: {}\n  attachment: {attachment}\n  why: {}",
+        outgoing.draft.path.display(),
+        outgoing.to.join(", "),
+        outgoing.subject,
+        outgoing.why
+    )
 }

@@ -148,6 +148,8 @@ pub enum NotCollected {
 pub struct MailSettings {
     /// The address the drafts are sent from: the owner's.
     pub from: Option<String>,
+    /// The name the departments see beside that address ("Integrity Dashboard, City of London Police").
+    pub from_name: Option<String>,
     pub smtp: Option<SmtpSettings>,
 }
 

@@ -170,3 +170,88 @@ fn without_a_mail_server_in_the_schema_nothing_is_ever_sent() {
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(said.contains("nothing was sent"), "{said}");
 }
+
+#[test]
+fn a_dry_run_lists_what_would_go_and_sends_nothing_then_send_sends_exactly_that_dated_now() {
+    let mailbox = tempfile::tempdir().expect("temp dir");
+    let server = SmtpServer::start(mailbox.path(), false);
+    let installation = with_a_draft(server.port);
+    let dashboard = installation.root.join("schemas/dashboard.toml");
+    let text = std::fs::read_to_string(&dashboard).expect("dashboard.toml");
+    let text = text.replace(
+        "[mail]\n",
+        "[mail]\nfrom_name = \"Integrity Dashboard, City of London Police\"\n",
+    );
+    std::fs::write(&dashboard, text).expect("write");
+
+    let dry = installation.collate(&["send", "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{dry:?}");
+    let said = stdout(&dry);
+    for expected in [
+        "would send ",
+        "  to: deputy@example.police.uk",
+        "  subject: Re: Fw: PSD Q2 return",
+        ".exceptions.xlsx",
+        "  why: reply: its return has exceptions to fix or queries to answer",
+        "1 message(s) would be sent through 127.0.0.1:",
+        "none held back; nothing was sent",
+    ] {
+        assert!(said.contains(expected), "{expected:?} not in {said}");
+    }
+    assert!(server.delivered().is_empty(), "a dry run sends nothing");
+
+    let draft_path = installation.outbox().join("replies");
+    let draft = std::fs::read_dir(&draft_path)
+        .expect("replies")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "eml"))
+        .expect("a draft");
+    let draft = std::fs::read(draft).expect("the draft");
+    let draft = mail_parser::MessageParser::default()
+        .parse(&draft)
+        .expect("a message")
+        .message_id()
+        .map(str::to_owned);
+
+    let before = chrono::Utc::now() - chrono::Duration::seconds(5);
+    let output = installation.collate(&["send"]);
+    assert!(
+        stdout(&output).contains("1 sent, 0 not sent; none held back"),
+        "{}",
+        stdout(&output)
+    );
+    let delivered = server.delivered();
+    assert_eq!(delivered.len(), 1, "exactly what the dry run listed");
+    let message = mail_parser::MessageParser::default()
+        .parse(&delivered[0].0)
+        .expect("a message");
+    let from = message.from().and_then(|f| f.first()).expect("a From");
+    assert_eq!(
+        from.name(),
+        Some("Integrity Dashboard, City of London Police")
+    );
+    assert_eq!(
+        from.address(),
+        Some("integrity.dashboard@example.police.uk")
+    );
+    let date = message.date().expect("a Date").to_timestamp();
+    assert!(
+        date >= before.timestamp(),
+        "dated when sent, not when drafted"
+    );
+    assert!(message.message_id().is_some());
+    assert_ne!(
+        message.message_id().map(str::to_owned),
+        draft,
+        "a Message-ID of its own"
+    );
+    assert!(message.in_reply_to().as_text().is_some(), "still threaded");
+
+    let again = installation.collate(&["send", "--dry-run"]);
+    assert!(
+        stdout(&again).contains("0 message(s) would be sent through 127.0.0.1:")
+            && stdout(&again).contains("held back: 1 already sent"),
+        "{}",
+        stdout(&again)
+    );
+}
