@@ -189,11 +189,14 @@ fn write_reminder(
         .find(|d| d.name == owed.department)
         .map(|d| d.contact_addresses())
         .unwrap_or_default();
+    let due = render::due_date(schemas, period);
+    let today = chrono::Local::now().date_naive();
     let reminder = render::Reminder {
         owed,
         to,
         period,
         due: render::due_by(schemas, period),
+        overdue: due.is_some_and(|due| today > due),
         template,
     };
     let draft = render::reminder_draft(schemas, &reminder)

@@ -164,6 +164,14 @@ impl WriteText for Worksheet {
 /// The date a quarter's returns are due, as the board reads dates ("30/10/2020"): the schema's
 /// `returns_due_days` after the quarter ends. Empty for a whole-year period.
 pub fn due_by(schemas: &crate::schema::Schemas, period: crate::period::Period) -> String {
+    uk_day(due_date(schemas, period))
+}
+
+/// The day a quarter's returns are due: `returns_due_days` after it ends.
+pub fn due_date(
+    schemas: &crate::schema::Schemas,
+    period: crate::period::Period,
+) -> Option<chrono::NaiveDate> {
     period
         .quarter
         .and_then(|q| q.last_day(period.year))
@@ -172,8 +180,6 @@ pub fn due_by(schemas: &crate::schema::Schemas, period: crate::period::Period) -
                 schemas.dashboard.returns_due_days,
             )))
         })
-        .map(|date| date.format("%d/%m/%Y").to_string())
-        .unwrap_or_default()
 }
 
 /// A return's period as the owner reads it: a plan update's own period, else "2020/21 Q2" or "2020/21".

@@ -143,6 +143,8 @@ pub struct Reminder<'a> {
     pub period: crate::period::Period,
     /// "30/10/2020".
     pub due: String,
+    /// Whether the due date had passed when the reminder was written.
+    pub overdue: bool,
     pub template: &'a [u8],
 }
 
@@ -157,15 +159,18 @@ pub fn reminder_draft(schemas: &Schemas, reminder: &Reminder<'_>) -> std::io::Re
             format!("The one we received ({file}) could not be accepted; the reply to it says why.")
         }
     };
+    let when = match reminder.overdue {
+        true => format!("has been overdue since {}", reminder.due),
+        false => format!("is due by {}", reminder.due),
+    };
     let body = format!(
-        "Dear {},\n\nA reminder that your {} for {} is due by {}. {status}\n\n\
+        "Dear {},\n\nA reminder that your {} for {} {when}. {status}\n\n\
          The template is attached, already filled in with the period, your department and the figures \
          accepted so far this year: please fill in the yellow cells and send it back.\n\n\
          Kind regards,\n{} {}\n",
         owed.department,
         owed.template,
         reminder.period,
-        reminder.due,
         schemas.dashboard.force,
         schemas.dashboard.title
     );
@@ -182,8 +187,13 @@ pub fn reminder_draft(schemas: &Schemas, reminder: &Reminder<'_>) -> std::io::Re
     );
     let mut draft = MessageBuilder::new()
         .subject(format!(
-            "Reminder: {} for {}, due by {}",
-            owed.template, reminder.period, reminder.due
+            "Reminder: {} for {}, {}",
+            owed.template,
+            reminder.period,
+            match reminder.overdue {
+                true => format!("overdue since {}", reminder.due),
+                false => format!("due by {}", reminder.due),
+            }
         ))
         .message_id(format!("{key}.reminder@collate"))
         .date(reminder_date(reminder.period))

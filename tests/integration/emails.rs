@@ -282,6 +282,34 @@ print(json.dumps({
 }
 
 #[test]
+fn a_reminder_written_before_the_due_date_says_due_by() {
+    use mail_parser::MessageParser;
+    let installation = Installation::with_sample_inbox();
+    psd_contacts(&installation, "");
+    // Due a year and more after the quarter just ended: not yet due today.
+    let dashboard = installation.root.join("schemas/dashboard.toml");
+    let text = std::fs::read_to_string(&dashboard).expect("dashboard.toml");
+    let text = text.replace("returns_due_days = 30", "returns_due_days = 400");
+    std::fs::write(&dashboard, text).expect("write");
+    assert_eq!(installation.run(), 0);
+    let output = installation.collate(&["pack"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let packs = std::fs::read_dir(installation.outbox().join("pack")).expect("a pack");
+    let folder = packs.map(|e| e.expect("entry").path()).next().expect("its folder");
+    let reminder = std::fs::read_dir(&folder)
+        .expect("the pack")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "eml"))
+        .expect("a reminder");
+    let bytes = std::fs::read(reminder).expect("the reminder");
+    let draft = MessageParser::default().parse(&bytes).expect("a message");
+    let subject = draft.subject().unwrap_or_default();
+    assert!(subject.contains(", due by ") && !subject.contains("overdue"), "{subject}");
+    let body = draft.body_text(0).expect("body");
+    assert!(body.contains(" is due by "), "{body}");
+}
+
+#[test]
 fn the_pack_has_a_reminder_draft_for_each_return_owed_with_its_template() {
     use mail_parser::{MessageParser, MimeHeaders};
     let installation = Installation::with_sample_inbox();
@@ -300,15 +328,16 @@ fn the_pack_has_a_reminder_draft_for_each_return_owed_with_its_template() {
         .and_then(|to| to.first())
         .and_then(|a| a.address());
     assert_eq!(to, Some("psd.performance@example.police.uk"));
+    // Written long after its due date, it says so.
     assert_eq!(
         draft.subject(),
         Some(
-            "Reminder: Professional Standards quarterly integrity return for 2020/21 Q2, due by 30/10/2020"
+            "Reminder: Professional Standards quarterly integrity return for 2020/21 Q2, overdue since 30/10/2020"
         )
     );
     assert_eq!(draft.header_raw("X-Unsent").map(str::trim), Some("1"));
     let body = draft.body_text(0).expect("body");
-    assert!(body.contains("is due by 30/10/2020"), "{body}");
+    assert!(body.contains("has been overdue since 30/10/2020"), "{body}");
     let attachment = draft.attachment(0).expect("the template");
     assert_eq!(
         attachment.attachment_name(),
