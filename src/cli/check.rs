@@ -21,6 +21,9 @@ pub struct CheckArgs {
 
 pub fn check(locations: &Locations, args: &CheckArgs) -> anyhow::Result<u8> {
     let schemas = schema::load(&locations.schemas())?;
+    for gap in schemas.mail_gaps() {
+        eprintln!("collate: note: {gap}");
+    }
     let workers = locations.workers(&schemas)?;
     let mut any_rejected = false;
     let mut reports = Vec::new();

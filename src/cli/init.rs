@@ -104,6 +104,10 @@ pub fn init(args: &InitArgs) -> anyhow::Result<u8> {
         folder.join("inbox").display(),
         folder.join("outbox").join("dashboard.xlsx").display()
     );
+    let installed = crate::schema::load(&schemas)?;
+    for gap in installed.mail_gaps() {
+        println!("Before sending mail: {gap}.");
+    }
     Ok(exit::ACCEPTED)
 }
 

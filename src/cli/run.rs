@@ -22,6 +22,9 @@ pub fn run(locations: &Locations, args: &RunArgs) -> anyhow::Result<u8> {
     let folders = locations.folders();
     let _lock = lock::acquire(&lock::batch_lock_path(&folders.store), "collate run")?;
     let workers = locations.workers(&schemas)?;
+    for gap in schemas.mail_gaps() {
+        tracing::warn!("{gap}");
+    }
     let summary = process_inbox(&schemas, &workers, &folders, args.period)?;
     if summary.outcomes.is_empty() && summary.period.is_some() {
         tracing::info!(

@@ -15,6 +15,33 @@ pub struct Schemas {
 }
 
 impl Schemas {
+    /// What the mail settings leave undone, in the owner's words (empty when nothing): without `[mail]`
+    /// nothing is sent; a department with no contacts gets replies and reminders with no recipient.
+    pub fn mail_gaps(&self) -> Vec<String> {
+        let mut gaps = Vec::new();
+        let mail = &self.dashboard.mail;
+        if mail.from.is_none() || mail.smtp.is_none() {
+            gaps.push(
+                "dashboard.toml has no [mail] (from) and [mail.smtp] (host, port): `collate send` \
+                 sends nothing, and the drafts in outbox/ are yours to send from your mail program"
+                    .to_owned(),
+            );
+        }
+        let without: Vec<&str> = (self.departments.iter())
+            .filter(|d| d.contact_addresses().is_empty())
+            .filter(|d| self.templates.iter().any(|t| t.department == d.id))
+            .map(|d| d.name.as_str())
+            .collect();
+        if !without.is_empty() {
+            gaps.push(format!(
+                "no contacts in departments.toml for {}: their replies and reminders will have no \
+                 recipient; add contacts = [\"name@force.police.uk\"] under each",
+                without.join(", ")
+            ));
+        }
+        gaps
+    }
+
     /// Whether any return template collects this measure's figures.
     pub fn collects(&self, indicator: &str, measure: &str) -> bool {
         self.templates.iter().any(|template| {

@@ -295,7 +295,10 @@ fn a_reminder_written_before_the_due_date_says_due_by() {
     let output = installation.collate(&["pack"]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let packs = std::fs::read_dir(installation.outbox().join("pack")).expect("a pack");
-    let folder = packs.map(|e| e.expect("entry").path()).next().expect("its folder");
+    let folder = packs
+        .map(|e| e.expect("entry").path())
+        .next()
+        .expect("its folder");
     let reminder = std::fs::read_dir(&folder)
         .expect("the pack")
         .map(|e| e.expect("entry").path())
@@ -304,7 +307,10 @@ fn a_reminder_written_before_the_due_date_says_due_by() {
     let bytes = std::fs::read(reminder).expect("the reminder");
     let draft = MessageParser::default().parse(&bytes).expect("a message");
     let subject = draft.subject().unwrap_or_default();
-    assert!(subject.contains(", due by ") && !subject.contains("overdue"), "{subject}");
+    assert!(
+        subject.contains(", due by ") && !subject.contains("overdue"),
+        "{subject}"
+    );
     let body = draft.body_text(0).expect("body");
     assert!(body.contains(" is due by "), "{body}");
 }

@@ -120,6 +120,18 @@ fn collate_init_in_an_empty_folder_then_run_works_and_says_what_to_do_next() {
         "{}",
         stdout(&init)
     );
+    // Mail is not set up yet: said plainly, with what to add.
+    for said in [
+        "Before sending mail: dashboard.toml has no [mail] (from) and [mail.smtp] (host, port)",
+        "Before sending mail: no contacts in departments.toml for Strategic Development, PIU, HR,",
+        "add contacts = [\"name@force.police.uk\"] under each",
+    ] {
+        assert!(
+            stdout(&init).contains(said),
+            "{said:?} not in {}",
+            stdout(&init)
+        );
+    }
     for made in [
         "schemas/dashboard.toml",
         "schemas/templates/psd.toml",
@@ -136,6 +148,11 @@ fn collate_init_in_an_empty_folder_then_run_works_and_says_what_to_do_next() {
         stderr(&run).contains(
             "no returns in ./inbox yet: save the departments' returns there and run again"
         ),
+        "{}",
+        stderr(&run)
+    );
+    assert!(
+        stderr(&run).contains("their replies and reminders will have no recipient"),
         "{}",
         stderr(&run)
     );
