@@ -818,6 +818,12 @@ impl ReportPaths {
             .map_err(|error| FatalError::output(&self.reply, error))?;
         if let Some(draft) = draft {
             write_atomically_deferred(&self.reply, &draft)?;
+        } else if let Some(why) = render::reply_withheld(schemas, processed) {
+            tracing::warn!(
+                file = %processed.source_file,
+                "no reply drafted: {why}; answer the sender yourself if they may send it (or set \
+                 reply_to_other_senders = true under [mail] in dashboard.toml)"
+            );
         }
         Ok(())
     }

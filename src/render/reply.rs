@@ -9,7 +9,7 @@ use mail_builder::headers::raw::Raw;
 use mail_builder::mime::MimePart;
 
 use crate::exception::Exception;
-use crate::schema::{Schemas, Severity};
+use crate::schema::{Department, Schemas, Severity};
 use crate::store::ProcessedReturn;
 
 /// The draft reply for a return with exceptions; `None` for a clean return.
@@ -26,12 +26,10 @@ pub fn reply_draft(
         .validated
         .department()
         .and_then(|id| schemas.department(id));
-    let recipients: Vec<String> = match &processed.message {
-        Some(message) if !message.sender_address.is_empty() => vec![message.sender_address.clone()],
-        _ => department
-            .map(|d| d.contact_addresses())
-            .unwrap_or_default(),
-    };
+    if reply_withheld(schemas, processed).is_some() {
+        return Ok(None);
+    }
+    let recipients = recipients(department, processed);
     let subject = match &processed.message {
         Some(message) => format!("Re: {}", message.subject.trim_start_matches("Re: ")),
         None => format!("Your return {}", processed.source_file),
@@ -77,6 +75,48 @@ pub fn reply_draft(
     draft.write_to_vec().map(Some)
 }
 
+/// Whom a reply goes to: the department's contacts, and the sender where they are one of them (by a
+/// domain contact, say) or the owner allows replies to anyone; nobody, for a department with no contacts
+/// yet (the owner addresses it).
+fn recipients(department: Option<&Department>, processed: &ProcessedReturn) -> Vec<String> {
+    let contacts: Vec<String> = department
+        .map(|d| d.contact_addresses())
+        .unwrap_or_default();
+    let sender = (processed.message.as_ref())
+        .map(|m| m.sender_address.clone())
+        .filter(|s| !s.is_empty());
+    let named = department.is_none_or(|d| !d.contacts.is_empty());
+    match sender {
+        Some(sender) if named && !contacts.iter().any(|c| c.eq_ignore_ascii_case(&sender)) => {
+            contacts.into_iter().chain([sender]).collect()
+        }
+        _ => contacts,
+    }
+}
+
+/// Why no reply is drafted for a return, if none is: it was emailed by someone who is not one of its
+/// department's contacts (or it could not be told whose it is), and `dashboard.toml` does not allow
+/// replies to other senders. The owner is told; the department is not written to.
+pub fn reply_withheld(schemas: &Schemas, processed: &ProcessedReturn) -> Option<String> {
+    let message = processed.message.as_ref()?;
+    if schemas.dashboard.mail.reply_to_other_senders || message.sender_address.is_empty() {
+        return None;
+    }
+    let department = processed
+        .validated
+        .department()
+        .and_then(|id| schemas.department(id));
+    let sender = &message.sender_address;
+    match department {
+        // No contacts yet: the draft is written unaddressed, for the owner to address.
+        Some(d) if d.contacts.is_empty() || d.is_contact(sender) => None,
+        Some(d) => Some(format!("{sender} is not one of the contacts of {}", d.name)),
+        None => Some(format!(
+            "it could not be told which department's return it is, so {sender} may be anyone"
+        )),
+    }
+}
+
 /// The reply's words: what was received, then the errors to fix and the queries to answer.
 fn body_text(schemas: &Schemas, processed: &ProcessedReturn, department: Option<&str>) -> String {
     let exceptions = processed.validated.exceptions();
@@ -102,9 +142,11 @@ fn body_text(schemas: &Schemas, processed: &ProcessedReturn, department: Option<
         ("To fix", Severity::Error),
         ("Queries to answer", Severity::Warning),
     ] {
+        // Who may send a department's returns is the owner's business, not the department's.
+        let sender_check = crate::validate::BuiltinCheck::SenderNotAContact.id();
         let listed: Vec<&Exception> = exceptions
             .iter()
-            .filter(|e| e.severity == severity)
+            .filter(|e| e.severity == severity && e.rule_id != sender_check)
             .collect();
         if listed.is_empty() {
             continue;

@@ -177,6 +177,9 @@ pub struct MailSettings {
     pub from: Option<String>,
     /// The name the departments see beside that address ("Integrity Dashboard, City of London Police").
     pub from_name: Option<String>,
+    /// Whether a return emailed by someone who is not one of its department's contacts is answered
+    /// (false: no reply is drafted for it, and the owner is told).
+    pub reply_to_other_senders: bool,
     pub smtp: Option<SmtpSettings>,
 }
 

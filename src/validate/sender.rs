@@ -32,7 +32,11 @@ pub fn check_sender(schemas: &Schemas, validated: &mut Validated, message: &Mess
             department.contacts.join(", ")
         ),
         guidance: format!(
-            "Check with {} that this return is theirs; add the sender to its contacts in departments.toml if they may send it.",
+            "{}Check with {} that this return is theirs; add the sender to its contacts in departments.toml if they may send it.",
+            match schemas.dashboard.mail.reply_to_other_senders {
+                true => "",
+                false => "No reply is drafted to the sender. ",
+            },
             department.name
         ),
     };

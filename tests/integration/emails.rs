@@ -147,6 +147,17 @@ fn the_same_return_saved_as_a_file_and_attached_to_an_email_counts_once() {
 }
 
 /// The installation's PSD entry given contacts (and, if any, how a stranger's return is raised).
+/// Professional Standards' contacts in the installation's departments.toml.
+pub fn set_psd_contacts(installation: &Installation, contacts: &[&str]) {
+    let path = installation.root.join("schemas/departments.toml");
+    let text = std::fs::read_to_string(&path).expect("departments.toml");
+    let psd = "aliases = [\"PSD\", \"Professional Standards Department\"]";
+    assert!(text.contains(psd));
+    let listed: Vec<String> = contacts.iter().map(|c| format!("\"{c}\"")).collect();
+    let with = format!("{psd}\ncontacts = [{}]\n", listed.join(", "));
+    std::fs::write(&path, text.replace(psd, &with)).expect("write");
+}
+
 fn psd_contacts(installation: &Installation, extra: &str) {
     let path = installation
         .inbox()
@@ -157,6 +168,64 @@ fn psd_contacts(installation: &Installation, extra: &str) {
     assert!(text.contains(psd));
     let with = format!("{psd}\ncontacts = [\"psd.performance@example.police.uk\"]\n{extra}");
     std::fs::write(&path, text.replace(psd, &with)).expect("write");
+}
+
+#[test]
+fn a_return_from_someone_not_a_contact_gets_no_reply_and_the_owner_is_told() {
+    let installation = Installation::new();
+    psd_contacts(&installation, "");
+    receive_emails(&installation, &[emails("forwarded PSD return.eml")]);
+    let output = installation.collate(&["run"]);
+    let log = crate::support::stderr(&output);
+    assert!(
+        log.contains("no reply drafted: deputy@example.police.uk is not one of the contacts of Professional Standards"),
+        "{log}"
+    );
+    let replies = installation.outbox().join("replies");
+    let drafted = std::fs::read_dir(&replies).map_or(0, |entries| entries.count());
+    assert_eq!(drafted, 0, "nothing is drafted to a stranger");
+    let warnings = sheet_rows(&installation.exceptions(), "Warnings");
+    let said = warnings
+        .iter()
+        .find(|row| row.iter().any(|c| c == "sender-not-a-contact"))
+        .map(|row| row.join(" | "))
+        .expect("the owner is told");
+    assert!(said.contains("No reply is drafted to the sender"), "{said}");
+
+    // Where the owner allows it, the reply goes to the department's contacts and the sender.
+    let dashboard = installation.root.join("schemas/dashboard.toml");
+    let text = std::fs::read_to_string(&dashboard).expect("dashboard.toml");
+    std::fs::write(
+        &dashboard,
+        format!("{text}\n[mail]\nreply_to_other_senders = true\n"),
+    )
+    .expect("write");
+    assert_eq!(installation.collate(&["rebuild"]).status.code(), Some(0));
+    let draft = std::fs::read_dir(&replies)
+        .expect("replies")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "eml"))
+        .expect("a reply");
+    let bytes = std::fs::read(draft).expect("the reply");
+    let message = mail_parser::MessageParser::default()
+        .parse(&bytes)
+        .expect("a message");
+    let to: Vec<&str> = message
+        .to()
+        .map(|to| to.iter().filter_map(|a| a.address()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        to,
+        [
+            "psd.performance@example.police.uk",
+            "deputy@example.police.uk"
+        ]
+    );
+    let body = message.body_text(0).expect("body");
+    assert!(
+        !body.contains("departments.toml"),
+        "nothing tells a department to change settings: {body}"
+    );
 }
 
 #[test]
@@ -203,8 +272,9 @@ fn a_return_from_a_contact_raises_nothing_about_its_sender() {
     );
 }
 
-/// The draft reply to the forwarded PSD return, after a run.
+/// The draft reply to the forwarded PSD return (its sender one of PSD's contacts), after a run.
 fn forwarded_reply(installation: &Installation) -> PathBuf {
+    set_psd_contacts(installation, &["deputy@example.police.uk"]);
     receive_emails(installation, &[emails("forwarded PSD return.eml")]);
     assert_eq!(installation.run(), 0);
     installation

@@ -68,6 +68,7 @@ impl Drop for SmtpServer {
 /// the server on `port`.
 fn with_a_draft(port: u16) -> Installation {
     let installation = Installation::new();
+    crate::emails::set_psd_contacts(&installation, &["deputy@example.police.uk"]);
     let email = repo().join("tests/fixtures/emails/forwarded PSD return.eml");
     installation.receive("forwarded.eml", &std::fs::read(email).expect("email"), 0);
     assert_eq!(installation.run(), 0);
