@@ -175,6 +175,14 @@ pub fn write_pack(
     Ok(Pack { folder, owed })
 }
 
+/// The name of the reminder a pack for `period` holds for a return on `template`.
+pub fn reminder_file(schemas: &Schemas, template: &Template, period: Period) -> String {
+    let department = schemas
+        .department(&template.department)
+        .map_or(template.department.clone(), |d| d.name.clone());
+    reminder_name(&pack_file_name(schemas, &department, template, period))
+}
+
 /// The reminder draft for a return owed, beside its template: `Reminder - <template file>.eml`.
 fn write_reminder(
     schemas: &Schemas,

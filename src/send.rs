@@ -44,7 +44,7 @@ pub fn drafts(outbox: &Path) -> Result<Vec<Draft>, FatalError> {
         paths.sort();
         for path in paths {
             let bytes = std::fs::read(&path).map_err(|error| FatalError::output(&path, error))?;
-            let sha256 = crate::pipeline::sha256_hex(&bytes);
+            let sha256 = content_hash(&bytes);
             drafts.push(Draft {
                 path,
                 bytes,
@@ -53,6 +53,15 @@ pub fn drafts(outbox: &Path) -> Result<Vec<Draft>, FatalError> {
         }
     }
     Ok(drafts)
+}
+
+/// A draft's SHA-256, in hex: what the record of sent drafts knows it by.
+pub fn content_hash(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The content hashes of the drafts already sent.

@@ -1,6 +1,7 @@
 //! The one processing path: inbox files → read → validate → store → consolidate → render. `collate run`,
 //! `collate rebuild` and the watcher all call [`process_inbox`].
 
+mod drafts;
 mod inbox;
 mod outputs;
 mod restated;
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::period::Period;
 
+pub use drafts::WITHDRAWN_FOLDER;
 pub use inbox::{
     DEFAULT_SETTLE, InboxScan, NotRead, Received, SET_ASIDE_FOLDER, STATUS_FILE, has_settled,
     is_ignored, is_return_or_message, is_workbook_name, receive, scan_inbox, set_aside, sha256_hex,

@@ -652,6 +652,11 @@ impl<'s> Collator<'s> {
         };
         summary.period = Some(written.period);
         summary.dashboard = Some(written.dashboard);
+        // The drafts follow the store; a draft that cannot be judged or moved is left, and said.
+        if let Err(error) = super::drafts::bring_in_line(self.schemas, &self.folders, &self.history)
+        {
+            tracing::warn!("the drafts could not be brought in line with the store: {error}");
+        }
         Ok(summary)
     }
 

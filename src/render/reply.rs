@@ -29,7 +29,8 @@ pub fn reply_draft(
     if reply_withheld(schemas, processed).is_some() {
         return Ok(None);
     }
-    let recipients = recipients(department, processed);
+    let sender = (processed.message.as_ref()).map(|m| m.sender_address.as_str());
+    let recipients = reply_recipients(department, sender.filter(|s| !s.is_empty()));
     let subject = match &processed.message {
         Some(message) => format!("Re: {}", message.subject.trim_start_matches("Re: ")),
         None => format!("Your return {}", processed.source_file),
@@ -78,17 +79,14 @@ pub fn reply_draft(
 /// Whom a reply goes to: the department's contacts, and the sender where they are one of them (by a
 /// domain contact, say) or the owner allows replies to anyone; nobody, for a department with no contacts
 /// yet (the owner addresses it).
-fn recipients(department: Option<&Department>, processed: &ProcessedReturn) -> Vec<String> {
+pub fn reply_recipients(department: Option<&Department>, sender: Option<&str>) -> Vec<String> {
     let contacts: Vec<String> = department
         .map(|d| d.contact_addresses())
         .unwrap_or_default();
-    let sender = (processed.message.as_ref())
-        .map(|m| m.sender_address.clone())
-        .filter(|s| !s.is_empty());
     let named = department.is_none_or(|d| !d.contacts.is_empty());
     match sender {
-        Some(sender) if named && !contacts.iter().any(|c| c.eq_ignore_ascii_case(&sender)) => {
-            contacts.into_iter().chain([sender]).collect()
+        Some(sender) if named && !contacts.iter().any(|c| c.eq_ignore_ascii_case(sender)) => {
+            contacts.into_iter().chain([sender.to_owned()]).collect()
         }
         _ => contacts,
     }

@@ -107,8 +107,17 @@ fn two_long_names_that_share_a_beginning_keep_reports_of_their_own() {
     let reports = names_in(&installation.outbox().join("returns"));
     let workbooks: Vec<&String> = reports.iter().filter(|r| r.ends_with(".xlsx")).collect();
     assert_eq!(workbooks.len(), 2, "{reports:?}");
+    // The second replaces the first, so the reply to the first is withdrawn, kept aside under a name of
+    // its own: the two never collide.
     let replies = names_in(&installation.outbox().join("replies"));
-    assert_eq!(replies.len(), 2, "{replies:?}");
+    let withdrawn = names_in(&installation.outbox().join("withdrawn"));
+    let withdrawn: Vec<&String> = withdrawn.iter().filter(|w| w.ends_with(".eml")).collect();
+    assert_eq!(
+        (replies.len(), withdrawn.len()),
+        (1, 1),
+        "{replies:?} {withdrawn:?}"
+    );
+    assert_ne!(&replies[0], withdrawn[0]);
 }
 
 /// An email, written by Python's own email package, carrying `workbook` under `attachment`.

@@ -256,3 +256,127 @@ fn a_dry_run_lists_what_would_go_and_sends_nothing_then_send_sends_exactly_that_
         stdout(&again)
     );
 }
+
+/// A department's contacts in the installation's departments.toml.
+fn set_contacts(installation: &Installation, department: &str, contacts: &[&str]) {
+    let path = installation.root.join("schemas/departments.toml");
+    let text = std::fs::read_to_string(&path).expect("departments.toml");
+    let id = format!("id = \"{department}\"\n");
+    assert!(text.contains(&id), "{department} in departments.toml");
+    let listed: Vec<String> = contacts.iter().map(|c| format!("\"{c}\"")).collect();
+    let with = format!("{id}contacts = [{}]\n", listed.join(", "));
+    std::fs::write(&path, text.replacen(&id, &with, 1)).expect("write");
+}
+
+fn mail_through(installation: &Installation, port: u16) {
+    let dashboard = installation.root.join("schemas/dashboard.toml");
+    let mut text = std::fs::read_to_string(&dashboard).expect("dashboard.toml");
+    text.push_str(&format!(
+        "\n[mail]\nfrom = \"integrity.dashboard@example.police.uk\"\n\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n"
+    ));
+    std::fs::write(&dashboard, text).expect("write");
+}
+
+#[test]
+fn drafts_follow_the_store_a_superseded_reply_and_an_answered_reminder_are_never_sent() {
+    let mailbox = tempfile::tempdir().expect("temp dir");
+    let server = SmtpServer::start(mailbox.path(), false);
+    let installation = Installation::with_sample_inbox();
+    installation.age_inbox();
+    mail_through(&installation, server.port);
+    // HR's first try: more leavers citing integrity than leavers, so it is rejected and a reply drafted
+    // (to nobody yet: HR has no contacts).
+    let rejected = crate::support::edited_seed_draft(&installation, "hr-quarterly", |hr| {
+        let row = hr
+            .rows
+            .iter_mut()
+            .find(|row| row.1 == "officer_leavers_integrity");
+        row.expect("row").3[1] = Some(50.0);
+    });
+    std::fs::remove_file(installation.inbox().join("2020-21 Q2 HR return.xlsx")).expect("remove");
+    installation.receive(
+        "HR first try.xlsx",
+        &rejected.to_bytes().expect("workbook"),
+        0,
+    );
+    let first = installation.collate(&["run"]);
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "{}",
+        crate::support::stderr(&first)
+    );
+    let reply = installation.outbox().join("replies/HR first try.xlsx.eml");
+    assert!(reply.is_file(), "a reply to the rejected return is drafted");
+    // A pack for the quarter: PSD's return is removed, so a reminder is drafted for it.
+    std::fs::remove_file(installation.inbox().join("2020-21 Q2 PSD return.xlsx")).expect("remove");
+    assert_eq!(installation.collate(&["rebuild"]).status.code(), Some(1));
+    assert_eq!(
+        installation
+            .collate(&["pack", "--period", "2020/21-Q2"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let reminder = installation
+        .outbox()
+        .join("pack/2020-21 Q2/Reminder - 2020-21 Q2 Professional Standards return.eml");
+    assert!(reminder.is_file());
+
+    // Contacts added afterwards reach the drafts at the next run, without a rebuild.
+    set_contacts(&installation, "HR", &["hr.performance@example.police.uk"]);
+    set_contacts(&installation, "PSD", &["psd.performance@example.police.uk"]);
+    assert_eq!(installation.run(), 0, "nothing new to read");
+    let dry = stdout(&installation.collate(&["send", "--dry-run"]));
+    assert!(
+        dry.contains("  to: hr.performance@example.police.uk"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("  to: psd.performance@example.police.uk"),
+        "{dry}"
+    );
+
+    // HR's corrected return and PSD's return arrive: the reply to the first try and the reminder are
+    // withdrawn, kept aside with the reason, and never sent.
+    let corrected = crate::support::seed_draft(&installation, "hr-quarterly");
+    installation.receive(
+        "HR corrected.xlsx",
+        &corrected.to_bytes().expect("workbook"),
+        5,
+    );
+    let psd = crate::support::seed_draft(&installation, "psd-quarterly");
+    installation.receive("PSD.xlsx", &psd.to_bytes().expect("workbook"), 5);
+    let output = installation.collate(&["run"]);
+    let log = crate::support::stderr(&output);
+    assert!(log.contains("withdrawn, never to be sent"), "{log}");
+    assert!(!reply.exists() && !reminder.exists(), "both withdrawn");
+    let why = std::fs::read_to_string(
+        installation
+            .outbox()
+            .join("withdrawn/HR first try.xlsx.eml.why.txt"),
+    )
+    .expect("the reason is kept");
+    assert!(
+        why.contains("\"HR corrected.xlsx\" has replaced the return it answers"),
+        "{why}"
+    );
+    let dry = stdout(&installation.collate(&["send", "--dry-run"]));
+    assert!(
+        !dry.contains("HR first try") && !dry.contains("Reminder - "),
+        "{dry}"
+    );
+
+    let sent = installation.collate(&["send"]);
+    assert!(stdout(&sent).contains("not sent"), "{}", stdout(&sent));
+    for (bytes, _) in server.delivered() {
+        let message = mail_parser::MessageParser::default()
+            .parse(&bytes)
+            .expect("a message");
+        let subject = message.subject().unwrap_or_default().to_owned();
+        assert!(
+            !subject.contains("HR first try") && !subject.starts_with("Reminder"),
+            "{subject} was sent"
+        );
+    }
+}

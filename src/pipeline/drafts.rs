@@ -1,0 +1,287 @@
+//! Bringing the drafts in the outbox in line with the store, on every pass: a reply to a return that
+//! another return of the same department and period has replaced, and a reminder for a return that has
+//! arrived or for a quarter signed off or already past, are withdrawn (moved to `outbox/withdrawn/` with
+//! a note of why: never sent); a draft not yet sent is addressed to the contacts `departments.toml` gives
+//! now.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::PolarsResult;
+
+use super::Folders;
+use crate::consolidate::{self, Consolidated, CurrentReturn, FlagSettings};
+use crate::error::FatalError;
+use crate::outfile::{fit_file_name, write_atomically};
+use crate::period::{FinancialYear, Period, Quarter};
+use crate::schema::{Schemas, TemplateKind};
+use crate::store::History;
+
+/// Where withdrawn drafts are kept, each beside a note of why.
+pub const WITHDRAWN_FOLDER: &str = "withdrawn";
+
+/// What a draft comes to now: to send, to whom; or withdrawn, and why.
+#[derive(Debug, Clone, PartialEq)]
+enum Standing {
+    Current { to: Vec<String> },
+    Withdrawn(String),
+}
+
+/// Withdraws the drafts the store has overtaken and re-addresses those still to send; returns the
+/// drafts withdrawn, with why. A draft already sent is left as it is.
+pub fn bring_in_line(
+    schemas: &Schemas,
+    folders: &Folders,
+    history: &History,
+) -> Result<Vec<(PathBuf, String)>, FatalError> {
+    let has_drafts =
+        |folder: PathBuf| std::fs::read_dir(folder).is_ok_and(|mut e| e.next().is_some());
+    if !has_drafts(folders.replies()) && !has_drafts(folders.outbox.join("pack")) {
+        return Ok(Vec::new());
+    }
+    let collected = consolidate::collected_quarter(history).map_err(FatalError::History)?;
+    let Some(collected) = collected else {
+        return Ok(Vec::new());
+    };
+    let catalogue = consolidate::catalogue_frames(schemas).map_err(FatalError::Consolidation)?;
+    let settings = FlagSettings {
+        far_above_ratio: schemas.dashboard.far_above_ratio,
+        far_above_min_excess: schemas.dashboard.far_above_min_excess,
+    };
+    let consolidated =
+        consolidate::consolidate(history, &catalogue, (collected, collected), settings)
+            .map_err(FatalError::Consolidation)?;
+    let mut standings =
+        replies(schemas, folders, history, &consolidated).map_err(FatalError::History)?;
+    standings.extend(reminders(
+        schemas,
+        folders,
+        history,
+        &consolidated,
+        collected,
+    )?);
+    let sent = crate::send::already_sent(&folders.store)?;
+    let mut withdrawn = Vec::new();
+    for (path, standing) in standings {
+        let bytes = std::fs::read(&path).map_err(|e| FatalError::output(&path, e))?;
+        if sent.contains(&crate::send::content_hash(&bytes)) {
+            continue;
+        }
+        match standing {
+            Standing::Withdrawn(why) => {
+                withdraw(folders, &path, &bytes, &why)?;
+                withdrawn.push((path, why));
+            }
+            Standing::Current { to } => readdress(&path, &bytes, &to)?,
+        }
+    }
+    Ok(withdrawn)
+}
+
+/// Each reply draft in `outbox/replies/` with the return it answers, judged against the store.
+fn replies(
+    schemas: &Schemas,
+    folders: &Folders,
+    history: &History,
+    consolidated: &Consolidated,
+) -> PolarsResult<Vec<(PathBuf, Standing)>> {
+    let current = CurrentReturn::rows(&consolidated.current_returns)?;
+    let in_use: HashSet<&str> = current.iter().map(|r| r.sha256.as_str()).collect();
+    let rejected = consolidated.rejected.column("sha256")?.str()?;
+    let open_rejected: HashSet<&str> = rejected.iter().flatten().collect();
+    let returns = &history.returns;
+    let text = |name: &str| returns.column(name).and_then(|c| Ok(c.str()?.clone()));
+    let (files, hashes, departments, senders) = (
+        text("source_file")?,
+        text("sha256")?,
+        text("department")?,
+        text("sender_address")?,
+    );
+    // The latest return of each name is the one its reply answers.
+    let mut answered: HashMap<PathBuf, usize> = HashMap::new();
+    for i in 0..returns.height() {
+        let file = files.get(i).unwrap_or_default();
+        answered.insert(folders.replies().join(fit_file_name(file, ".eml")), i);
+    }
+    let mut standings = Vec::new();
+    for (path, i) in answered.into_iter().filter(|(path, _)| path.is_file()) {
+        let hash = hashes.get(i).unwrap_or_default();
+        let standing = if in_use.contains(hash) || open_rejected.contains(hash) {
+            let department = departments.get(i).and_then(|d| schemas.department(d));
+            let sender = senders.get(i).filter(|s| !s.is_empty());
+            Standing::Current {
+                to: crate::render::reply_recipients(department, sender),
+            }
+        } else {
+            Standing::Withdrawn(superseded_by(&current, returns, i)?)
+        };
+        standings.push((path, standing));
+    }
+    standings.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(standings)
+}
+
+/// Why a reply is no longer to be sent: the return in use instead, where there is one.
+fn superseded_by(
+    current: &[CurrentReturn],
+    returns: &polars::prelude::DataFrame,
+    i: usize,
+) -> PolarsResult<String> {
+    let text = |name: &str| -> PolarsResult<String> {
+        Ok(returns
+            .column(name)?
+            .str()?
+            .get(i)
+            .unwrap_or_default()
+            .to_owned())
+    };
+    let (department, template) = (text("department")?, text("template")?);
+    let year = returns
+        .column("year_start")?
+        .i32()?
+        .get(i)
+        .map(FinancialYear);
+    let quarter = (returns.column("quarter")?.i32()?.get(i))
+        .and_then(|q| Quarter::new(u8::try_from(q).ok()?));
+    let instead = current.iter().find(|r| {
+        r.department == department
+            && r.template == template
+            && r.ret_year == year
+            && r.ret_q == quarter
+    });
+    Ok(match instead {
+        Some(r) => format!(
+            "\"{}\" has replaced the return it answers, for {department} {}",
+            r.source_file,
+            super::super::render::period_label(&r.plan_period, r.ret_year, r.ret_q)
+        ),
+        None => "another return has replaced the one it answers".to_owned(),
+    })
+}
+
+/// Each reminder draft in the pack folders, judged against the store: still owed, or not.
+fn reminders(
+    schemas: &Schemas,
+    folders: &Folders,
+    history: &History,
+    consolidated: &Consolidated,
+    collected: Period,
+) -> Result<Vec<(PathBuf, Standing)>, FatalError> {
+    let current =
+        CurrentReturn::rows(&consolidated.current_returns).map_err(FatalError::History)?;
+    let Ok(packs) = std::fs::read_dir(folders.outbox.join("pack")) else {
+        return Ok(Vec::new());
+    };
+    let mut standings = Vec::new();
+    for pack in packs.flatten().map(|entry| entry.path()) {
+        let name = pack
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let Some(period) = Period::parse(&name).filter(|p| p.quarter.is_some()) else {
+            continue;
+        };
+        let signed_off = super::signoff::latest_version(history, period).is_some();
+        for template in schemas
+            .templates
+            .iter()
+            .filter(|t| t.kind == TemplateKind::Quarterly)
+        {
+            let path = pack.join(crate::pack::reminder_file(schemas, template, period));
+            if !path.is_file() {
+                continue;
+            }
+            let arrived = current.iter().find(|r| {
+                r.template == template.id
+                    && r.ret_year == Some(period.year)
+                    && r.ret_q == period.quarter
+            });
+            let standing = match (arrived, signed_off) {
+                (Some(r), _) => {
+                    Standing::Withdrawn(format!("the return has arrived: \"{}\"", r.source_file))
+                }
+                (None, true) => Standing::Withdrawn(format!("{period} is signed off")),
+                (None, false) if period < collected => Standing::Withdrawn(format!(
+                    "{period} is past: the quarter being collected is {collected}"
+                )),
+                (None, false) => Standing::Current {
+                    to: (schemas.department(&template.department))
+                        .map(|d| d.contact_addresses())
+                        .unwrap_or_default(),
+                },
+            };
+            standings.push((path, standing));
+        }
+    }
+    Ok(standings)
+}
+
+/// Moves a draft into `outbox/withdrawn/`, with a note beside it saying why.
+fn withdraw(folders: &Folders, path: &Path, bytes: &[u8], why: &str) -> Result<(), FatalError> {
+    let folder = folders.outbox.join(WITHDRAWN_FOLDER);
+    let name = path
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let kept = folder.join(fit_file_name(&name, ""));
+    write_atomically(&kept, bytes)?;
+    let note = format!("{name}\nWithdrawn, never sent: {why}.\n");
+    write_atomically(
+        &folder.join(fit_file_name(&name, ".why.txt")),
+        note.as_bytes(),
+    )?;
+    std::fs::remove_file(path).map_err(|e| FatalError::output(path, e))?;
+    tracing::info!(draft = %name, "withdrawn, never to be sent: {why}");
+    Ok(())
+}
+
+/// Rewrites a draft's `To:` when the contacts it should go to have changed.
+fn readdress(path: &Path, bytes: &[u8], to: &[String]) -> Result<(), FatalError> {
+    let text = String::from_utf8_lossy(bytes);
+    let (mut headers, mut rest, mut old_to) = (String::new(), String::new(), String::new());
+    let (mut in_headers, mut in_to) = (true, false);
+    for line in text.split_inclusive('\n') {
+        if in_headers && line.trim_end().is_empty() {
+            in_headers = false;
+        }
+        if !in_headers {
+            rest.push_str(line);
+            continue;
+        }
+        let folded = line.starts_with([' ', '\t']);
+        in_to = if folded {
+            in_to
+        } else {
+            line.to_ascii_lowercase().starts_with("to:")
+        };
+        match in_to {
+            true => old_to.push_str(line),
+            false => headers.push_str(line),
+        }
+    }
+    let wanted = match to.is_empty() {
+        true => String::new(),
+        false => format!("To: {}\r\n", to.join(", ")),
+    };
+    let same = |a: &str, b: &str| {
+        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        words(a).eq_ignore_ascii_case(&words(b))
+    };
+    if old_to.is_empty() && wanted.is_empty() || same(&old_to, &wanted) || looks_quoted(&old_to, to)
+    {
+        return Ok(());
+    }
+    write_atomically(path, format!("{wanted}{headers}{rest}").as_bytes())
+}
+
+/// Whether the draft's `To:` already names exactly these addresses, however it quotes them.
+fn looks_quoted(old_to: &str, to: &[String]) -> bool {
+    let lower = old_to.to_ascii_lowercase();
+    let named = to
+        .iter()
+        .filter(|a| lower.contains(&a.to_ascii_lowercase()))
+        .count();
+    named == to.len() && lower.matches('@').count() == to.len()
+}
