@@ -53,12 +53,15 @@ pub(super) fn replaced_returns(
     in_use.extend([
         col("sha256").alias("in_use_sha256"),
         col("source_file").alias("in_use_file"),
+        col("order").alias("in_use_order"),
     ]);
+    // Every accepted return not in use; and every rejected one that an accepted return received after it
+    // has superseded (it has left the Rejected list, and is listed here with what superseded it).
+    let replaced = col("accepted").or(col("order").lt(col("in_use_order")));
     returns
         .clone()
-        .filter(col("accepted"))
         .join(current.clone().select(in_use), key(), key(), inner())
-        .filter(col("sha256").neq(col("in_use_sha256")))
+        .filter(col("sha256").neq(col("in_use_sha256")).and(replaced))
         .sort(
             ["order"],
             SortMultipleOptions::default().with_maintain_order(true),
@@ -71,6 +74,7 @@ pub(super) fn replaced_returns(
             col("source_file"),
             col("received_at"),
             col("in_use_file"),
+            col("accepted"),
         ])
         .collect()
 }
@@ -580,6 +584,8 @@ table_rows! {
         source_file: text,
         received_at: time,
         in_use_file: text,
+        /// False for a rejected return the one in use superseded.
+        accepted: flag,
     }
 }
 

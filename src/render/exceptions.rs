@@ -89,9 +89,14 @@ fn not_in_use_sheet(
     for (i, replaced) in ReplacedReturn::rows(replaced)?.iter().enumerate() {
         let period = period_label(&replaced.plan_period, replaced.ret_year, replaced.ret_q);
         let (file, in_use) = (&replaced.source_file, &replaced.in_use_file);
-        let why = format!(
-            "{in_use} was received after it, and the last return received for a period is the one in use. To use this one instead: collate use \"inbox/{file}\""
-        );
+        let why = match replaced.accepted {
+            Some(false) => format!(
+                "Rejected, and superseded: {in_use} was received after it and accepted. Nothing to do."
+            ),
+            _ => format!(
+                "{in_use} was received after it, and the last return received for a period is the one in use. To use this one instead: collate use \"inbox/{file}\""
+            ),
+        };
         let name = department_name(schemas, &replaced.department);
         let received = uk_clock(replaced.received_at);
         let cells = [

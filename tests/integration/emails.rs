@@ -516,3 +516,63 @@ print(json.dumps([[a.longFilename, hashlib.sha256(a.data).hexdigest()] for a in 
         "the outer message's"
     );
 }
+
+#[test]
+fn collate_use_takes_an_emailed_return_by_the_name_the_outputs_give_it() {
+    let installation = Installation::new();
+    receive_emails(&installation, &[emails("forwarded PSD return.eml")]);
+    assert_eq!(installation.run(), 0);
+    let later = crate::support::edited_seed_draft(&installation, "psd-quarterly", |psd| {
+        let row = psd.rows.iter_mut().find(|row| row.1 == "complaints");
+        row.expect("row").3[1] = Some(25.0);
+    });
+    let bytes = later.to_bytes().expect("workbook");
+    installation.receive("PSD corrected.xlsx", &bytes, 60);
+    let second = installation.collate(&["run"]);
+    let log = crate::support::stderr(&second);
+    assert!(
+        log.contains("in use in place of \"forwarded PSD return.eml › "),
+        "{log}"
+    );
+    let not_in_use = sheet_rows(&installation.exceptions(), "Not in use");
+    let why = not_in_use
+        .iter()
+        .find(|row| {
+            row.get(2)
+                .is_some_and(|f| f.starts_with("forwarded PSD return.eml › "))
+        })
+        .map(|row| row[5].clone())
+        .expect("the emailed return is listed as not in use");
+    // The command the sheet gives, as the owner would paste it.
+    let command = why.split("collate use ").nth(1).expect("a command");
+    let name = command.trim().trim_matches('"');
+    let chosen = installation.collate(&["use", name]);
+    assert_eq!(
+        chosen.status.code(),
+        Some(0),
+        "{}",
+        crate::support::stderr(&chosen)
+    );
+    let not_in_use = sheet_rows(&installation.exceptions(), "Not in use");
+    assert!(
+        not_in_use
+            .iter()
+            .any(|row| row.get(2).is_some_and(|f| f == "PSD corrected.xlsx")),
+        "{not_in_use:?}"
+    );
+    // A file by its path, and an email by its own name when it carried one return, do as well.
+    let again = installation.collate(&["use", "inbox/PSD corrected.xlsx"]);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        crate::support::stderr(&again)
+    );
+    let by_email = installation.collate(&["use", "inbox/forwarded PSD return.eml"]);
+    assert_eq!(
+        by_email.status.code(),
+        Some(0),
+        "{}",
+        crate::support::stderr(&by_email)
+    );
+}
