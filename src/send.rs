@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Address, SmtpTransport, Transport};
 use mail_parser::{MessageParser, MimeHeaders};
 
@@ -217,10 +218,27 @@ pub fn transport(smtp: &SmtpSettings) -> Result<SmtpTransport, FatalError> {
         server: format!("{}:{}", smtp.host, smtp.port),
         cause: Cause::Other(Box::new(error)),
     };
+    // The machine's own trust store (the platform's verifier: on Windows, the certificates the force's
+    // machines trust), and the CA file [mail.smtp] names, if any.
+    let tls = || -> Result<TlsParameters, FatalError> {
+        let mut tls = TlsParameters::builder(smtp.host.clone());
+        if let Some(ca_file) = &smtp.ca_file {
+            let pem = std::fs::read(ca_file).map_err(|error| FatalError::MailServer {
+                server: format!("{}:{}", smtp.host, smtp.port),
+                cause: Cause::Described(format!(
+                    "cannot read ca_file {}: {error}",
+                    ca_file.display()
+                )),
+            })?;
+            tls = tls.add_root_certificate(Certificate::from_pem(&pem).map_err(fail)?);
+        }
+        tls.build().map_err(fail)
+    };
+    let builder = SmtpTransport::builder_dangerous(&smtp.host);
     let mut builder = match smtp.security.as_str() {
-        "tls" => SmtpTransport::relay(&smtp.host).map_err(fail)?,
-        "none" => SmtpTransport::builder_dangerous(&smtp.host),
-        _ => SmtpTransport::starttls_relay(&smtp.host).map_err(fail)?,
+        "tls" => builder.tls(Tls::Wrapper(tls()?)),
+        "none" => builder,
+        _ => builder.tls(Tls::Required(tls()?)),
     }
     .port(smtp.port)
     .timeout(Some(std::time::Duration::from_secs(30)));
@@ -251,7 +269,20 @@ pub fn deliver(
     transport
         .send_raw(&envelope, &as_sent(&outgoing.draft, sender, now))
         .map(|_| ())
-        .map_err(|error| error.to_string())
+        .map_err(|error| in_owners_words(&error.to_string()))
+}
+
+/// A sending error as the owner can act on it.
+fn in_owners_words(error: &str) -> String {
+    match error.contains("invalid peer certificate") {
+        true => format!(
+            "the mail server's certificate is not from an authority this machine trusts ({}); \
+             nothing was sent to it: have the force's certificate authority trusted on this machine, \
+             or name it in [mail.smtp] ca_file",
+            error.rsplit(": ").next().unwrap_or(error)
+        ),
+        false => error.to_owned(),
+    }
 }
 
 /// Who the drafts go out from: the owner's address, and the name beside it.

@@ -1,6 +1,6 @@
 //! Bringing the drafts in the outbox in line with the store, on every pass: a reply to a return that
 //! another return of the same department and period has replaced, and a reminder for a return that has
-//! arrived or for a quarter signed off or already past, are withdrawn (moved to `outbox/withdrawn/` with
+//! arrived or for a quarter signed off or not the one being collected, are withdrawn (moved to `outbox/withdrawn/` with
 //! a note of why: never sent); a draft not yet sent is addressed to the contacts `departments.toml` gives
 //! now.
 
@@ -202,8 +202,12 @@ fn reminders(
                     Standing::Withdrawn(format!("the return has arrived: \"{}\"", r.source_file))
                 }
                 (None, true) => Standing::Withdrawn(format!("{period} is signed off")),
-                (None, false) if period < collected => Standing::Withdrawn(format!(
-                    "{period} is past: the quarter being collected is {collected}"
+                (None, false) if period != collected => Standing::Withdrawn(format!(
+                    "{period} is not the quarter being collected ({collected}){}",
+                    match period > collected {
+                        true => format!("; sign {collected} off first, then make its pack again"),
+                        false => String::new(),
+                    }
                 )),
                 (None, false) => Standing::Current {
                     to: (schemas.department(&template.department))

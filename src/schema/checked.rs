@@ -195,6 +195,9 @@ pub struct SmtpSettings {
     pub security: String,
     pub username_env: Option<String>,
     pub password_env: Option<String>,
+    /// A certificate authority to trust besides the machine's own (PEM): a force's own authority,
+    /// where the machine does not trust it already. Relative to the installation folder.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 fn default_security() -> String {

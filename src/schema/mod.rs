@@ -168,7 +168,22 @@ fn toml_files(dir: &Path, what: &str) -> Result<Vec<PathBuf>, FatalError> {
 }
 
 /// `[mail]` as given, once its security and its sender are known to be usable.
-fn check_mail(file: &Path, mail: MailSettings) -> Result<MailSettings, FatalError> {
+fn check_mail(file: &Path, mut mail: MailSettings) -> Result<MailSettings, FatalError> {
+    // A CA file named relative to the installation folder (the one schemas/ is in).
+    let root = file
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("."));
+    if let Some(ca_file) = mail.smtp.as_mut().and_then(|smtp| smtp.ca_file.as_mut()) {
+        *ca_file = root.join(&*ca_file);
+        if !ca_file.is_file() {
+            return Err(FatalError::schema(
+                file,
+                "mail.smtp.ca_file",
+                format!("{} is not a file", ca_file.display()),
+            ));
+        }
+    }
     if let Some(smtp) = &mail.smtp {
         if !["starttls", "tls", "none"].contains(&smtp.security.as_str()) {
             return Err(FatalError::schema(

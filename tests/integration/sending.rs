@@ -16,14 +16,19 @@ struct SmtpServer {
 
 impl SmtpServer {
     fn start(folder: &Path, refuse: bool) -> SmtpServer {
+        SmtpServer::start_with(folder, if refuse { &["--refuse"] } else { &[] })
+    }
+
+    /// A server started with `options` (`--refuse`, `--starttls`, `--tls`).
+    fn start_with(folder: &Path, options: &[&str]) -> SmtpServer {
         let mut command = crate::support::python3();
         command
             .arg(repo().join("tests/support/smtp_server.py"))
             .arg(folder)
-            .stdout(Stdio::piped());
-        if refuse {
-            command.arg("--refuse");
-        }
+            .args(options)
+            .stdout(Stdio::piped())
+            // The refusal tests make it log the handshakes it refuses: expected, not news.
+            .stderr(Stdio::null());
         let mut child = command.spawn().expect("python3 runs");
         let mut line = String::new();
         std::io::BufReader::new(child.stdout.as_mut().expect("stdout"))
@@ -379,4 +384,93 @@ fn drafts_follow_the_store_a_superseded_reply_and_an_answered_reminder_are_never
             "{subject} was sent"
         );
     }
+}
+
+/// An installation with a draft to send to the server on `port` over `security`, trusting the CA file
+/// `ca_file` names (relative to the installation folder) when given.
+fn with_a_draft_over_tls(port: u16, security: &str, ca_file: Option<&Path>) -> Installation {
+    let installation = with_a_draft(port);
+    let dashboard = installation.root.join("schemas/dashboard.toml");
+    let mut text = std::fs::read_to_string(&dashboard).expect("dashboard.toml");
+    text = text.replace("security = \"none\"", &format!("security = \"{security}\""));
+    if let Some(ca_file) = ca_file {
+        std::fs::copy(ca_file, installation.root.join("force-ca.pem")).expect("the CA");
+        text.push_str("ca_file = \"force-ca.pem\"\n");
+    }
+    std::fs::write(&dashboard, text).expect("write");
+    installation
+}
+
+#[test]
+fn starttls_and_implicit_tls_deliver_to_a_server_the_force_ca_vouches_for() {
+    for (option, security) in [("--starttls", "starttls"), ("--tls", "tls")] {
+        let mailbox = tempfile::tempdir().expect("temp dir");
+        let server = SmtpServer::start_with(mailbox.path(), &[option]);
+        let ca = mailbox.path().join("ca.pem");
+        let installation = with_a_draft_over_tls(server.port, security, Some(&ca));
+        let output = installation.collate(&["send"]);
+        assert_eq!(output.status.code(), Some(0), "{security}: {output:?}");
+        assert!(
+            stdout(&output).contains("1 sent, 0 not sent"),
+            "{security}: {output:?}"
+        );
+        assert_eq!(server.delivered().len(), 1, "{security}");
+    }
+}
+
+#[test]
+fn a_certificate_no_trusted_authority_vouches_for_is_refused_with_the_reason_and_nothing_sent() {
+    for (option, security) in [("--starttls", "starttls"), ("--tls", "tls")] {
+        let mailbox = tempfile::tempdir().expect("temp dir");
+        let server = SmtpServer::start_with(mailbox.path(), &[option]);
+        let installation = with_a_draft_over_tls(server.port, security, None);
+        let output = installation.collate(&["send"]);
+        assert_eq!(output.status.code(), Some(1), "{security}: {output:?}");
+        let said = stdout(&output);
+        assert!(
+            said.contains("not sent: ")
+                && said.contains("the mail server's certificate is not from an authority this machine trusts (UnknownIssuer)"),
+            "{security}: {said}"
+        );
+        assert!(server.delivered().is_empty(), "{security}: nothing sent");
+    }
+}
+
+#[test]
+fn the_machines_own_trust_store_is_used_so_a_ca_it_trusts_needs_no_ca_file() {
+    let mailbox = tempfile::tempdir().expect("temp dir");
+    let server = SmtpServer::start_with(mailbox.path(), &["--starttls"]);
+    let installation = with_a_draft_over_tls(server.port, "starttls", None);
+    // The machine trusts the force's authority (as a force's managed machines do): here through the
+    // trust store file OpenSSL-style stores are read from.
+    let output = installation
+        .command()
+        .arg("send")
+        .env("SSL_CERT_FILE", mailbox.path().join("ca.pem"))
+        .output()
+        .expect("collate runs");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(server.delivered().len(), 1);
+}
+
+#[test]
+fn a_return_from_someone_not_a_contact_gets_nothing_sent_to_them() {
+    let mailbox = tempfile::tempdir().expect("temp dir");
+    let server = SmtpServer::start(mailbox.path(), false);
+    let installation = Installation::new();
+    set_contacts(&installation, "PSD", &["psd.performance@example.police.uk"]);
+    let email = repo().join("tests/fixtures/emails/forwarded PSD return.eml");
+    installation.receive("forwarded.eml", &std::fs::read(email).expect("email"), 0);
+    assert_eq!(installation.run(), 0);
+    mail_through(&installation, server.port);
+    let output = installation.collate(&["send"]);
+    assert!(
+        stdout(&output).contains("0 sent, 0 not sent"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        server.delivered().is_empty(),
+        "the stranger's reply never arrives"
+    );
 }
