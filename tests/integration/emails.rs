@@ -147,17 +147,6 @@ fn the_same_return_saved_as_a_file_and_attached_to_an_email_counts_once() {
 }
 
 /// The installation's PSD entry given contacts (and, if any, how a stranger's return is raised).
-/// Professional Standards' contacts in the installation's departments.toml.
-pub fn set_psd_contacts(installation: &Installation, contacts: &[&str]) {
-    let path = installation.root.join("schemas/departments.toml");
-    let text = std::fs::read_to_string(&path).expect("departments.toml");
-    let psd = "aliases = [\"PSD\", \"Professional Standards Department\"]";
-    assert!(text.contains(psd));
-    let listed: Vec<String> = contacts.iter().map(|c| format!("\"{c}\"")).collect();
-    let with = format!("{psd}\ncontacts = [{}]\n", listed.join(", "));
-    std::fs::write(&path, text.replace(psd, &with)).expect("write");
-}
-
 fn psd_contacts(installation: &Installation, extra: &str) {
     let path = installation
         .inbox()
@@ -274,7 +263,7 @@ fn a_return_from_a_contact_raises_nothing_about_its_sender() {
 
 /// The draft reply to the forwarded PSD return (its sender one of PSD's contacts), after a run.
 fn forwarded_reply(installation: &Installation) -> PathBuf {
-    set_psd_contacts(installation, &["deputy@example.police.uk"]);
+    installation.set_contacts("PSD", &["deputy@example.police.uk"]);
     receive_emails(installation, &[emails("forwarded PSD return.eml")]);
     assert_eq!(installation.run(), 0);
     installation

@@ -73,7 +73,7 @@ impl Drop for SmtpServer {
 /// the server on `port`.
 fn with_a_draft(port: u16) -> Installation {
     let installation = Installation::new();
-    crate::emails::set_psd_contacts(&installation, &["deputy@example.police.uk"]);
+    installation.set_contacts("PSD", &["deputy@example.police.uk"]);
     let email = repo().join("tests/fixtures/emails/forwarded PSD return.eml");
     installation.receive("forwarded.eml", &std::fs::read(email).expect("email"), 0);
     assert_eq!(installation.run(), 0);
@@ -262,17 +262,6 @@ fn a_dry_run_lists_what_would_go_and_sends_nothing_then_send_sends_exactly_that_
     );
 }
 
-/// A department's contacts in the installation's departments.toml.
-fn set_contacts(installation: &Installation, department: &str, contacts: &[&str]) {
-    let path = installation.root.join("schemas/departments.toml");
-    let text = std::fs::read_to_string(&path).expect("departments.toml");
-    let id = format!("id = \"{department}\"\n");
-    assert!(text.contains(&id), "{department} in departments.toml");
-    let listed: Vec<String> = contacts.iter().map(|c| format!("\"{c}\"")).collect();
-    let with = format!("{id}contacts = [{}]\n", listed.join(", "));
-    std::fs::write(&path, text.replacen(&id, &with, 1)).expect("write");
-}
-
 fn mail_through(installation: &Installation, port: u16) {
     let dashboard = installation.root.join("schemas/dashboard.toml");
     let mut text = std::fs::read_to_string(&dashboard).expect("dashboard.toml");
@@ -329,8 +318,8 @@ fn drafts_follow_the_store_a_superseded_reply_and_an_answered_reminder_are_never
     assert!(reminder.is_file());
 
     // Contacts added afterwards reach the drafts at the next run, without a rebuild.
-    set_contacts(&installation, "HR", &["hr.performance@example.police.uk"]);
-    set_contacts(&installation, "PSD", &["psd.performance@example.police.uk"]);
+    installation.set_contacts("HR", &["hr.performance@example.police.uk"]);
+    installation.set_contacts("PSD", &["psd.performance@example.police.uk"]);
     assert_eq!(installation.run(), 0, "nothing new to read");
     let dry = stdout(&installation.collate(&["send", "--dry-run"]));
     assert!(
@@ -458,7 +447,7 @@ fn a_return_from_someone_not_a_contact_gets_nothing_sent_to_them() {
     let mailbox = tempfile::tempdir().expect("temp dir");
     let server = SmtpServer::start(mailbox.path(), false);
     let installation = Installation::new();
-    set_contacts(&installation, "PSD", &["psd.performance@example.police.uk"]);
+    installation.set_contacts("PSD", &["psd.performance@example.police.uk"]);
     let email = repo().join("tests/fixtures/emails/forwarded PSD return.eml");
     installation.receive("forwarded.eml", &std::fs::read(email).expect("email"), 0);
     assert_eq!(installation.run(), 0);

@@ -117,6 +117,17 @@ impl Installation {
         output.status.code().unwrap_or(-1)
     }
 
+    /// Sets a department's contacts in the installation's departments.toml.
+    pub fn set_contacts(&self, department: &str, contacts: &[&str]) {
+        let path = self.root.join("schemas/departments.toml");
+        let text = std::fs::read_to_string(&path).expect("departments.toml");
+        let id = format!("id = \"{department}\"\n");
+        assert!(text.contains(&id), "{department} in departments.toml");
+        let listed: Vec<String> = contacts.iter().map(|c| format!("\"{c}\"")).collect();
+        let with = format!("{id}contacts = [{}]\n", listed.join(", "));
+        std::fs::write(&path, text.replacen(&id, &with, 1)).expect("write");
+    }
+
     pub fn dashboard(&self) -> PathBuf {
         self.outbox().join("dashboard.xlsx")
     }
