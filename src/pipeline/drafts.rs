@@ -106,9 +106,14 @@ fn replies(
     let mut standings = Vec::new();
     for (path, i) in answered.into_iter().filter(|(path, _)| path.is_file()) {
         let hash = hashes.get(i).unwrap_or_default();
-        let standing = if in_use.contains(hash) || open_rejected.contains(hash) {
-            let department = departments.get(i).and_then(|d| schemas.department(d));
-            let sender = senders.get(i).filter(|s| !s.is_empty());
+        let department = departments.get(i).and_then(|d| schemas.department(d));
+        let sender = senders.get(i).filter(|s| !s.is_empty());
+        let withheld =
+            crate::render::withheld_from(schemas, department, sender.unwrap_or_default());
+        let standing = if let Some(why) = withheld {
+            // A reply drafted before the owner's settings said otherwise: not for this sender.
+            Standing::Withdrawn(format!("no reply goes to this sender: {why}"))
+        } else if in_use.contains(hash) || open_rejected.contains(hash) {
             Standing::Current {
                 to: crate::render::reply_recipients(department, sender),
             }

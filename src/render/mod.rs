@@ -20,7 +20,9 @@ pub use dashboard::dashboard_workbook;
 pub use exceptions::{exceptions_workbook, return_report_json, return_report_workbook};
 pub use pack::{OwedReturn, pack_cover};
 pub use plans::PLAN_STATUS_HEADERS;
-pub use reply::{Reminder, reminder_draft, reply_draft, reply_recipients, reply_withheld};
+pub use reply::{
+    Reminder, reminder_draft, reply_draft, reply_recipients, reply_withheld, withheld_from,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {

@@ -97,14 +97,22 @@ pub fn reply_recipients(department: Option<&Department>, sender: Option<&str>) -
 /// replies to other senders. The owner is told; the department is not written to.
 pub fn reply_withheld(schemas: &Schemas, processed: &ProcessedReturn) -> Option<String> {
     let message = processed.message.as_ref()?;
-    if schemas.dashboard.mail.reply_to_other_senders || message.sender_address.is_empty() {
-        return None;
-    }
     let department = processed
         .validated
         .department()
         .and_then(|id| schemas.department(id));
-    let sender = &message.sender_address;
+    withheld_from(schemas, department, &message.sender_address)
+}
+
+/// [`reply_withheld`] for a return by its department (if known) and the address that emailed it.
+pub fn withheld_from(
+    schemas: &Schemas,
+    department: Option<&Department>,
+    sender: &str,
+) -> Option<String> {
+    if schemas.dashboard.mail.reply_to_other_senders || sender.is_empty() {
+        return None;
+    }
     match department {
         // No contacts yet: the draft is written unaddressed, for the owner to address.
         Some(d) if d.contacts.is_empty() || d.is_contact(sender) => None,

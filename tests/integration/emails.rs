@@ -215,6 +215,24 @@ fn a_return_from_someone_not_a_contact_gets_no_reply_and_the_owner_is_told() {
         !body.contains("departments.toml"),
         "nothing tells a department to change settings: {body}"
     );
+
+    // Allowed no longer: the next run withdraws the reply drafted meanwhile, so it is never sent.
+    let text = std::fs::read_to_string(&dashboard).expect("dashboard.toml");
+    std::fs::write(
+        &dashboard,
+        text.replace("reply_to_other_senders = true", ""),
+    )
+    .expect("write");
+    assert_eq!(installation.run(), 0);
+    assert_eq!(std::fs::read_dir(&replies).map_or(0, |e| e.count()), 0);
+    let withdrawn = installation.outbox().join("withdrawn");
+    let why = std::fs::read_dir(&withdrawn)
+        .expect("withdrawn")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.to_string_lossy().ends_with(".why.txt"))
+        .map(|p| std::fs::read_to_string(p).expect("why"))
+        .expect("a note of why");
+    assert!(why.contains("no reply goes to this sender"), "{why}");
 }
 
 #[test]
