@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{
     RenderError, WriteText, bold, department_name, deterministic_workbook, heading, list_sheet,
     not_printed, owners_workbook, period_label, print_on_a4, uk_clock, uk_time, wrapped,
-    write_wrapped_row,
+    wrapped_list_sheet, write_wrapped_row,
 };
 use crate::consolidate::{
     BoardFlag, Consolidated, LateReturn, MissingReturn, OpenException, ReplacedReturn,
@@ -84,10 +84,8 @@ fn not_in_use_sheet(
         "In use instead",
         "Why, and how to change it",
     ];
-    list_sheet(sheet, "Not in use", &headers)?;
     let widths = [22.0, 10.0, 34.0, 20.0, 34.0, 60.0];
-    for (i, replaced) in ReplacedReturn::rows(replaced)?.iter().enumerate() {
-        let period = period_label(&replaced.plan_period, replaced.ret_year, replaced.ret_q);
+    let rows = ReplacedReturn::rows(replaced)?.into_iter().map(|replaced| {
         let (file, in_use) = (&replaced.source_file, &replaced.in_use_file);
         let why = match replaced.accepted {
             Some(false) => format!(
@@ -97,22 +95,16 @@ fn not_in_use_sheet(
                 "{in_use} was received after it, and the last return received for a period is the one in use. To use this one instead: collate use \"inbox/{file}\""
             ),
         };
-        let name = department_name(schemas, &replaced.department);
-        let received = uk_clock(replaced.received_at);
-        let cells = [
-            name.as_str(),
-            period.as_str(),
-            file.as_str(),
-            received.as_str(),
-            in_use.as_str(),
-            why.as_str(),
-        ];
-        write_wrapped_row(sheet, 1 + i as u32, 0, &cells, &widths)?;
-    }
-    for (col, width) in widths.iter().enumerate() {
-        sheet.set_column_width(col as u16, *width)?;
-    }
-    Ok(())
+        vec![
+            department_name(schemas, &replaced.department),
+            period_label(&replaced.plan_period, replaced.ret_year, replaced.ret_q),
+            file.clone(),
+            uk_clock(replaced.received_at),
+            in_use.clone(),
+            why,
+        ]
+    });
+    wrapped_list_sheet(sheet, ("Not in use", &headers, &widths), rows)
 }
 
 /// Returns for signed-off quarters that arrived after the latest version: the next version takes them in.
@@ -129,9 +121,8 @@ fn after_sign_off_sheet(
         "Outcome",
         "What happens next",
     ];
-    list_sheet(sheet, "After sign-off", &headers)?;
     let widths = [22.0, 10.0, 34.0, 17.0, 12.0, 60.0];
-    for (i, late) in late.iter().enumerate() {
+    let rows = late.iter().map(|late| {
         let period = period_label("", late.ret_year, late.ret_q);
         let version = late.signed_version.unwrap_or_default();
         let next = format!(
@@ -144,21 +135,16 @@ fn after_sign_off_sheet(
             Some(true) => "Accepted",
             _ => "Rejected",
         };
-        let cells = [
+        vec![
             department_name(schemas, &late.department),
             period,
             late.source_file.clone(),
             uk_clock(late.received_at),
             outcome.to_owned(),
             next,
-        ];
-        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
-        write_wrapped_row(sheet, 1 + i as u32, 0, &cells, &widths)?;
-    }
-    for (col, width) in widths.iter().enumerate() {
-        sheet.set_column_width(col as u16, *width)?;
-    }
-    Ok(())
+        ]
+    });
+    wrapped_list_sheet(sheet, ("After sign-off", &headers, &widths), rows)
 }
 
 /// The widths of an exception's columns (file, sheet, cell, value, rule, severity, message, guidance).

@@ -85,6 +85,23 @@ fn list_sheet(sheet: &mut Worksheet, name: &str, headers: &[&str]) -> Result<(),
     Ok(())
 }
 
+/// A list sheet of text rows, each wrapped in its columns of `widths` and as tall as its text.
+fn wrapped_list_sheet(
+    sheet: &mut Worksheet,
+    (name, headers, widths): (&str, &[&str], &[f64]),
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> Result<(), RenderError> {
+    list_sheet(sheet, name, headers)?;
+    for (i, cells) in rows.into_iter().enumerate() {
+        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+        write_wrapped_row(sheet, 1 + i as u32, 0, &cells, widths)?;
+    }
+    for (col, width) in widths.iter().enumerate() {
+        sheet.set_column_width(col as u16, *width)?;
+    }
+    Ok(())
+}
+
 /// A table for machines (Power BI, pivots) is left out of the printout: its print area is an empty cell,
 /// which an office suite does not print.
 fn not_printed(sheet: &mut Worksheet, last_col: u16) -> Result<(), XlsxError> {

@@ -190,11 +190,7 @@ fn a_return_from_someone_not_a_contact_gets_no_reply_and_the_owner_is_told() {
     )
     .expect("write");
     assert_eq!(installation.collate(&["rebuild"]).status.code(), Some(0));
-    let draft = std::fs::read_dir(&replies)
-        .expect("replies")
-        .map(|e| e.expect("entry").path())
-        .find(|p| p.extension().is_some_and(|e| e == "eml"))
-        .expect("a reply");
+    let draft = crate::support::first_draft(&replies);
     let bytes = std::fs::read(draft).expect("the reply");
     let message = mail_parser::MessageParser::default()
         .parse(&bytes)
@@ -376,11 +372,7 @@ fn a_reminder_written_before_the_due_date_says_due_by() {
         .map(|e| e.expect("entry").path())
         .next()
         .expect("its folder");
-    let reminder = std::fs::read_dir(&folder)
-        .expect("the pack")
-        .map(|e| e.expect("entry").path())
-        .find(|p| p.extension().is_some_and(|e| e == "eml"))
-        .expect("a reminder");
+    let reminder = crate::support::first_draft(&folder);
     let bytes = std::fs::read(reminder).expect("the reminder");
     let draft = MessageParser::default().parse(&bytes).expect("a message");
     let subject = draft.subject().unwrap_or_default();

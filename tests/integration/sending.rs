@@ -207,11 +207,7 @@ fn a_dry_run_lists_what_would_go_and_sends_nothing_then_send_sends_exactly_that_
     assert!(server.delivered().is_empty(), "a dry run sends nothing");
 
     let draft_path = installation.outbox().join("replies");
-    let draft = std::fs::read_dir(&draft_path)
-        .expect("replies")
-        .map(|e| e.expect("entry").path())
-        .find(|p| p.extension().is_some_and(|e| e == "eml"))
-        .expect("a draft");
+    let draft = crate::support::first_draft(&draft_path);
     let draft = std::fs::read(draft).expect("the draft");
     let draft = mail_parser::MessageParser::default()
         .parse(&draft)

@@ -426,6 +426,15 @@ pub fn rewrite_xlsx_parts(bytes: &[u8], edit: impl Fn(&str, &mut String)) -> Vec
     out.finish().expect("finish").into_inner()
 }
 
+/// The first draft (`.eml`) in a folder of the outbox.
+pub fn first_draft(folder: &Path) -> PathBuf {
+    std::fs::read_dir(folder)
+        .unwrap_or_else(|e| panic!("{}: {e}", folder.display()))
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "eml"))
+        .unwrap_or_else(|| panic!("a draft in {}", folder.display()))
+}
+
 /// What a Python tool that is not ours reads from `path`: runs `python3 ARGS… PATH` (a script file, or
 /// `-c` and its text) and parses the JSON it prints.
 pub fn python_json(args: &[&std::ffi::OsStr], path: &Path) -> serde_json::Value {
