@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::consolidate::{self, Consolidated, DataRow, FlagSettings, MissingReturn, PlanStatusRow};
+use crate::consolidate::{
+    self, AsAt, Consolidated, DataRow, FlagSettings, MissingReturn, PlanStatusRow,
+};
 use crate::error::{Cause, FatalError};
 use crate::outfile::{fit_file_name, write_atomically};
 use crate::period::Period;
@@ -26,11 +28,8 @@ pub fn consolidated_for(
         tables_for(&[])?
     };
     let catalogue = consolidate::catalogue_frames(schemas).map_err(FatalError::Consolidation)?;
-    let settings = FlagSettings {
-        far_above_ratio: schemas.dashboard.far_above_ratio,
-        far_above_min_excess: schemas.dashboard.far_above_min_excess,
-    };
-    consolidate::consolidate(&history, &catalogue, (period, period), settings)
+    let as_at = AsAt::quarter(schemas, (period, period), None);
+    consolidate::consolidate(&history, &catalogue, as_at, FlagSettings::of(schemas))
         .map_err(FatalError::Consolidation)
 }
 
@@ -197,7 +196,7 @@ fn write_reminder(
         .find(|d| d.name == owed.department)
         .map(|d| d.contact_addresses())
         .unwrap_or_default();
-    let due = render::due_date(schemas, period);
+    let due = schemas.returns_due(period);
     let today = chrono::Local::now().date_naive();
     let reminder = render::Reminder {
         owed,

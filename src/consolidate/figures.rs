@@ -26,6 +26,11 @@ table_rows! {
         figure: text,
         /// `Some(false)` for a total over a blank quarter.
         complete: flag,
+        /// `Some(true)` where the return said N/A (and the schema allows it); its value is `None`.
+        not_applicable: flag,
+        year_start: year,
+        /// `None` for a whole-year figure.
+        q: quarter,
     }
 }
 
@@ -41,6 +46,9 @@ table_rows! {
         year_value: number,
         /// `Some(false)` for a total over a blank quarter.
         year_complete: flag,
+        /// How many quarters the year's total is over: those its department has reported on (a quarter
+        /// whose return has not come is awaited, not blank).
+        quarters_due: number,
         same_quarter_last_year: number,
         /// The year to date less the same quarters of the year before, where the measure adds up and
         /// every one of those quarters has a figure in both years.
@@ -66,7 +74,7 @@ table_rows! {
 }
 
 /// The columns every kind of figure on the `Data` sheet is brought to before they are stacked.
-const DATA_COLUMNS: [&str; 10] = [
+const DATA_COLUMNS: [&str; 12] = [
     "indicator",
     "measure",
     "financial_year",
@@ -77,18 +85,30 @@ const DATA_COLUMNS: [&str; 10] = [
     "source_cell",
     "figure",
     "complete",
+    "not_applicable",
+    "quarters_due",
 ];
 
-/// Every accepted figure of a current return; stated totals were checked at validation and are kept in
-/// the store, but the dashboard recomputes totals from the quarters it shows.
-pub(super) fn current_figures(history: &History, current: &LazyFrame) -> LazyFrame {
+/// Every accepted figure of a current return of a period up to `at`, of the periods up to `at`; stated
+/// totals were checked at validation and are kept in the store, but the dashboard recomputes totals from
+/// the quarters it shows.
+pub(super) fn current_figures(
+    history: &History,
+    current: &LazyFrame,
+    at: ReportingQuarter,
+) -> LazyFrame {
     let (by_recency, recency) = sort_by(&["ret_year", "ret_q", "order"]);
     history
         .figures
         .clone()
         .lazy()
         .filter(col("slot").neq(lit("total")))
-        .with_column(col("quarter").fill_null(lit(0)).alias("q"))
+        .with_columns([
+            col("quarter").fill_null(lit(0)).alias("q"),
+            // A store from before N/A was kept has no such column.
+            col("not_applicable").fill_null(lit(false)),
+        ])
+        .filter(at.reached("year_start", "q"))
         .join(
             current.clone().select([
                 col("sha256"),
@@ -116,6 +136,8 @@ pub(super) fn current_figures(history: &History, current: &LazyFrame) -> LazyFra
             col("financial_year").last(),
             col("slot").last(),
             col("source_cell").last(),
+            col("department").last(),
+            col("not_applicable").last(),
         ])
 }
 
@@ -173,11 +195,12 @@ pub(super) fn restated_figures(
 pub(super) fn data_table(
     figures: &LazyFrame,
     catalogue: &CatalogueFrames,
+    current: &LazyFrame,
     at: ReportingQuarter,
 ) -> PolarsResult<DataFrame> {
     // Totals and derived figures cite every cell they add up.
     let select_columns = || DATA_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>();
-    let mut totals = year_totals(figures, catalogue, at)
+    let mut totals = year_totals(figures, catalogue, current, at)
         .select(select_columns())
         .collect()?;
     let mut derived = derived_figures(figures, catalogue)?
@@ -229,6 +252,8 @@ pub(super) fn data_table(
         col("source_cell"),
         col("figure"),
         col("complete"),
+        col("not_applicable"),
+        col("quarters_due"),
         col("year_start"),
         col("q"),
     ])
@@ -243,7 +268,21 @@ fn stated_figures(figures: &LazyFrame) -> LazyFrame {
             .otherwise(lit("annual"))
             .alias("figure"),
         lit(true).alias("complete"),
+        lit(NULL).cast(DataType::UInt32).alias("quarters_due"),
     ])
+}
+
+/// Each department's latest quarter of the reporting year that it has sent a return for, up to `at`.
+fn reported_quarters(current: &LazyFrame, at: ReportingQuarter) -> LazyFrame {
+    current
+        .clone()
+        .filter(
+            col("ret_year")
+                .eq(lit(at.year))
+                .and(col("ret_q").gt(lit(0))),
+        )
+        .group_by_stable([col("department")])
+        .agg([col("ret_q").max().alias("reported_q")])
 }
 
 /// Year totals (or year to date) of summable measures with no whole-year figure of their own, citing
@@ -251,14 +290,20 @@ fn stated_figures(figures: &LazyFrame) -> LazyFrame {
 fn year_totals(
     figures: &LazyFrame,
     catalogue: &CatalogueFrames,
+    current: &LazyFrame,
     at: ReportingQuarter,
 ) -> LazyFrame {
-    // A total is complete when every quarter due by the reporting period has a figure: a blank quarter
-    // is a gap, not a 0, and the board must see that the total is partial.
+    // A total is complete when every quarter its department has reported on by the reporting period has
+    // a figure: a blank quarter is a gap, not a 0, and the board must see that the total is partial; a
+    // quarter whose return has not come yet is awaited, not blank.
     let quarters_due = when(col("year_start").lt(lit(at.year)))
         .then(lit(4u32))
         .when(col("year_start").eq(lit(at.year)))
-        .then(lit(at.quarter as u32))
+        .then(
+            col("reported_q")
+                .fill_null(lit(at.quarter))
+                .cast(DataType::UInt32),
+        )
         .otherwise(col("n"));
 
     let annual_keys = figures.clone().filter(col("q").eq(lit(0))).select([
@@ -293,21 +338,31 @@ fn year_totals(
             col("financial_year").first(),
             col("source_file").unique_stable(),
             col("source_cell"),
+            col("department").last(),
         ])
+        .join(
+            reported_quarters(current, at),
+            [col("department")],
+            [col("department")],
+            left(),
+        )
         .join(
             annual_keys,
             [col("indicator"), col("measure"), col("year_start")],
             [col("indicator"), col("measure"), col("year_start")],
             left(),
         )
-        .filter(col("has_annual").is_null())
+        // A quarter that said N/A is not a figure: a total of none is not 0.
+        .filter(col("has_annual").is_null().and(col("n").gt(lit(0))))
         .with_columns([
+            lit(false).alias("not_applicable"),
             lit(0).cast(DataType::Int32).alias("q"),
             when(col("n").eq(lit(4)))
                 .then(lit("year_total"))
                 .otherwise(lit("year_to_date"))
                 .alias("figure"),
-            col("n").gt_eq(quarters_due).alias("complete"),
+            col("n").gt_eq(quarters_due.clone()).alias("complete"),
+            quarters_due.alias("quarters_due"),
         ])
 }
 
@@ -330,6 +385,7 @@ fn derived_figures(figures: &LazyFrame, catalogue: &CatalogueFrames) -> PolarsRe
                 col("year_start"),
                 col("q"),
                 col("value"),
+                col("not_applicable"),
                 col("financial_year"),
                 col("source_file"),
                 col("source_cell"),
@@ -351,13 +407,28 @@ fn derived_figures(figures: &LazyFrame, catalogue: &CatalogueFrames) -> PolarsRe
         .agg([
             col("value").sum(),
             col("value").count().alias("n"),
+            len().alias("given"),
+            col("not_applicable").all(true),
             col("parts").first(),
             col("financial_year").first(),
             col("source_file").unique_stable(),
             col("source_cell"),
         ])
-        .filter(col("n").eq(col("parts")))
-        .with_columns([lit("derived").alias("figure"), lit(true).alias("complete")]))
+        // Known when every part is; not applicable when every part is.
+        .filter(
+            col("n")
+                .eq(col("parts"))
+                .or(col("not_applicable").and(col("given").eq(col("parts")))),
+        )
+        .with_columns([
+            when(col("not_applicable"))
+                .then(lit(NULL).cast(DataType::Float64))
+                .otherwise(col("value"))
+                .alias("value"),
+            lit("derived").alias("figure"),
+            lit(true).alias("complete"),
+            lit(NULL).cast(DataType::UInt32).alias("quarters_due"),
+        ]))
 }
 
 /// The reporting year per measure: its quarters, the year's figure and the same quarter last year.
@@ -445,6 +516,7 @@ fn by_quarter(data: &LazyFrame, year: i32) -> LazyFrame {
                 .filter(col("q").eq(lit(0)))
                 .first()
                 .alias("year_complete"),
+            col("quarters_due").filter(col("q").eq(lit(0))).first(),
         ])
 }
 

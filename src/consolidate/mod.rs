@@ -27,6 +27,7 @@ pub use returns::{
 };
 
 use crate::period::Period;
+use crate::schema::Schemas;
 use crate::store::History;
 
 /// The schema facts consolidation needs, as frames.
@@ -89,8 +90,10 @@ pub struct Consolidated {
     /// Flags for the integrity board: flag, indicator, measure, financial_year, quarter, value, baseline (the
     /// typical quarter a figure was compared with), source_file, source_cell.
     pub flags: DataFrame,
-    /// The action plan trackers.
+    /// The action plan trackers, as at `plans_until`.
     pub plans: PlanTables,
+    /// The day the plans are as at.
+    pub plans_until: chrono::NaiveDate,
     /// Every return received, in the order it arrived, with who sent it when it came by email: see
     /// [`ReceivedReturn`].
     pub received: DataFrame,
@@ -132,28 +135,84 @@ impl ReportingQuarter {
             .eq(lit(self.year))
             .and(col("ret_q").eq(lit(self.quarter)))
     }
+
+    /// Whether the period in the `year` and `quarter` columns has come by this quarter: an earlier year,
+    /// or this year up to this quarter (a whole-year period, quarter 0, counts from its year's start).
+    fn reached(self, year: &str, quarter: &str) -> Expr {
+        col(year).lt(lit(self.year)).or(col(year)
+            .eq(lit(self.year))
+            .and(col(quarter).lt_eq(lit(self.quarter))))
+    }
 }
 
-/// Consolidates the history for the dashboard's `period`, with the chase list for `chase_period` (the
-/// quarter whose returns are due; usually the same).
+/// What a consolidation is as at: the dashboard's quarter, the quarter whose returns are chased (usually
+/// the same), and the day the action plans are taken as at (the quarter's returns' due date, or its
+/// sign-off if earlier: plan leads report in the weeks after a quarter ends).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AsAt {
+    pub period: Period,
+    pub chase_period: Period,
+    pub plans_until: chrono::NaiveDate,
+}
+
+impl AsAt {
+    /// As at `period` (chasing `chase_period`), with the plans as at its returns' due date, or `signed`
+    /// if earlier.
+    pub fn quarter(
+        schemas: &Schemas,
+        (period, chase_period): (Period, Period),
+        signed: Option<chrono::NaiveDate>,
+    ) -> AsAt {
+        let due = schemas.returns_due(period);
+        let plans_until = match (due, signed) {
+            (Some(due), Some(signed)) => due.min(signed),
+            (due, signed) => due.or(signed).unwrap_or(chrono::NaiveDate::MAX),
+        };
+        AsAt {
+            period,
+            chase_period,
+            plans_until,
+        }
+    }
+}
+
+impl FlagSettings {
+    /// The flag settings `dashboard.toml` gives.
+    pub fn of(schemas: &Schemas) -> FlagSettings {
+        FlagSettings {
+            far_above_ratio: schemas.dashboard.far_above_ratio,
+            far_above_min_excess: schemas.dashboard.far_above_min_excess,
+        }
+    }
+}
+
+/// Consolidates the history as at `as_at`: figures of periods up to its quarter, plans as at its day.
 pub fn consolidate(
     history: &History,
     catalogue: &CatalogueFrames,
-    (period, chase_period): (Period, Period),
+    as_at: AsAt,
     flags: FlagSettings,
 ) -> PolarsResult<Consolidated> {
+    let AsAt {
+        period,
+        chase_period,
+        plans_until,
+    } = as_at;
     let at = ReportingQuarter::of(period);
     let history = &returns::in_arrival_order(history)?;
     // Collected once: each table below is its own query and would otherwise compute these again (half
     // of consolidation's time went on that).
     let returns = returns::keyed_returns(history).collect()?.lazy();
     let current = returns::current_returns(&returns).collect()?.lazy();
-    let figures = figures::current_figures(history, &current)
+    // As at the reporting quarter: a return for a later quarter, and any figure of a later quarter,
+    // waits for its quarter.
+    let current_as_at = current.clone().filter(at.reached("ret_year", "ret_q"));
+    let figures = figures::current_figures(history, &current_as_at, at)
         .collect()?
         .lazy();
-    let data = figures::data_table(&figures, catalogue, at)?;
-    let restated = figures::restated_figures(history, &figures, &current, at)?;
+    let data = figures::data_table(&figures, catalogue, &current_as_at, at)?;
     let current_now = returns::current_in(&current, at);
+    let restated = figures::restated_figures(history, &figures, &current_now, at)?;
     let rejected = returns::rejected_returns(&returns, &current)?;
     let open_exceptions = returns::open_exceptions(history, &current, &rejected)?;
     let current_returns = current
@@ -166,6 +225,7 @@ pub fn consolidate(
     Ok(Consolidated {
         period,
         chase_period,
+        plans_until,
         year_matrix: figures::year_matrix(&data, catalogue, at)?,
         previous_year: figures::previous_year_by_quarter(&data, at)?,
         history: figures::whole_year_history(&data, at)?,
@@ -193,7 +253,7 @@ pub fn consolidate(
             flags,
         )?,
         current_returns,
-        plans: consolidate_plans(history, &catalogue.plans)?,
+        plans: consolidate_plans(history, &catalogue.plans, plans_until)?,
         received: returns::received_returns(&returns)?,
         late_returns: returns::late_returns(&returns, &history.sign_offs)?,
         data,
@@ -255,7 +315,7 @@ mod tests {
     use super::*;
     use crate::exception::Exception;
     use crate::period::{FinancialYear, Quarter};
-    use crate::schema::{Schemas, Severity};
+    use crate::schema::Severity;
     use crate::store::{ProcessedReturn, tables_for};
     use crate::validate::{Figure, FigureSlot, ReturnIdentity, Validated};
 
@@ -280,6 +340,7 @@ mod tests {
                 year: FinancialYear(2020),
                 slot: FigureSlot::Quarter(Quarter::new(*q).expect("quarter")),
                 value: *value,
+                not_applicable: false,
                 sheet: "PSD".into(),
                 cell: format!("C{q}"),
             })
@@ -354,15 +415,11 @@ mod tests {
         let schemas = schemas();
         let history = tables_for(returns).expect("tables");
         let period = latest_period(&history).expect("period").expect("a period");
-        let settings = FlagSettings {
-            far_above_ratio: 1.5,
-            far_above_min_excess: 5.0,
-        };
         consolidate(
             &history,
             &catalogue_frames(&schemas).expect("frames"),
-            (period, period),
-            settings,
+            AsAt::quarter(&schemas, (period, period), None),
+            FlagSettings::of(&schemas),
         )
         .expect("consolidate")
     }

@@ -171,8 +171,14 @@ fn keys() -> [Expr; 3] {
     [col("plan"), col("section"), col("ref")]
 }
 
-pub fn consolidate_plans(history: &History, frames: &PlanFrames) -> PolarsResult<PlanTables> {
-    let statuses = status_table(current_statuses(history), frames)?;
+/// The plans as at `until`: each status dated (by its update, or else by its period) on or after it is
+/// left out, as the board would not have had it.
+pub fn consolidate_plans(
+    history: &History,
+    frames: &PlanFrames,
+    until: chrono::NaiveDate,
+) -> PolarsResult<PlanTables> {
+    let statuses = status_table(current_statuses(history), frames, until)?;
     let reported = reported_periods(&statuses, frames)?;
     Ok(PlanTables {
         latest: latest_statuses(&statuses)?,
@@ -208,12 +214,22 @@ fn current_statuses(history: &History) -> LazyFrame {
             col("complete").last(),
             col("source_file").last(),
             col("source_cell").last(),
+            col("sha256").last(),
         ])
 }
 
 /// Every current status with its measure, period and vocabulary facts, and its trend on the period before.
-fn status_table(current: LazyFrame, frames: &PlanFrames) -> PolarsResult<DataFrame> {
+fn status_table(
+    current: LazyFrame,
+    frames: &PlanFrames,
+    until: chrono::NaiveDate,
+) -> PolarsResult<DataFrame> {
     let plan_period = [col("plan"), col("period")];
+    // ISO dates compare as text.
+    let dated = when(col("update_date").is_not_null())
+        .then(col("update_date"))
+        .otherwise(col("as_at"));
+    let until = until.format("%Y-%m-%d").to_string();
     let with_schema = current
         .join(frames.measures.clone().lazy(), keys(), keys(), inner())
         .join(
@@ -227,7 +243,8 @@ fn status_table(current: LazyFrame, frames: &PlanFrames) -> PolarsResult<DataFra
             [col("plan"), col("status")],
             [col("plan"), col("status")],
             inner(),
-        );
+        )
+        .filter(dated.lt_eq(lit(until)));
     let previous = with_schema.clone().select([
         col("plan"),
         col("section"),
@@ -286,6 +303,7 @@ fn status_table(current: LazyFrame, frames: &PlanFrames) -> PolarsResult<DataFra
             col("section_order"),
             col("measure_order"),
             col("period_order"),
+            col("sha256"),
         ])
         .collect()
 }
@@ -537,6 +555,8 @@ table_rows! {
         title: text,
         section_title: text,
         due_text: text,
+        /// The update it came from.
+        sha256: text,
     }
 }
 

@@ -129,8 +129,8 @@ pub fn quarter_being_collected(
         .rev()
         .max_by_key(|&(_, count)| count)
         .map(|(period, _)| period);
-    let after_signed_off = sign_offs
-        .iter()
+    let after_signed_off = (sign_offs.iter())
+        .filter(|s| s.withdrawn.is_none())
         .filter_map(SignOff::period)
         .max()
         .map(Period::next_quarter);
@@ -222,6 +222,15 @@ pub(super) fn department_counts(
         Some(FinancialYear(at.year)),
         u8::try_from(at.quarter).ok().and_then(Quarter::new),
     );
+    // The quarter's own returns' exceptions (and those of returns whose period could not be read): a
+    // quarter starts with none of the last one's.
+    let open: Vec<OpenException> = open
+        .into_iter()
+        .filter(|e| {
+            let unread = e.ret_year.is_none_or(|y| y.0 == 0);
+            e.plan_period.is_empty() && (unread || (e.ret_year == year && e.ret_q == quarter))
+        })
+        .collect();
     let exceptions = |belongs: &dyn Fn(&str) -> bool| exception_counts(&open, belongs);
     let mut counts: Vec<DepartmentCount> = departments
         .iter()

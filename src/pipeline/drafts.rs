@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::PolarsResult;
 
 use super::Folders;
-use crate::consolidate::{self, Consolidated, CurrentReturn, FlagSettings};
+use crate::consolidate::{self, AsAt, Consolidated, CurrentReturn, FlagSettings};
 use crate::error::FatalError;
 use crate::outfile::{fit_file_name, write_atomically};
 use crate::period::{FinancialYear, Period, Quarter};
@@ -44,12 +44,9 @@ pub fn bring_in_line(
         return Ok(Vec::new());
     };
     let catalogue = consolidate::catalogue_frames(schemas).map_err(FatalError::Consolidation)?;
-    let settings = FlagSettings {
-        far_above_ratio: schemas.dashboard.far_above_ratio,
-        far_above_min_excess: schemas.dashboard.far_above_min_excess,
-    };
+    let as_at = AsAt::quarter(schemas, (collected, collected), None);
     let consolidated =
-        consolidate::consolidate(history, &catalogue, (collected, collected), settings)
+        consolidate::consolidate(history, &catalogue, as_at, FlagSettings::of(schemas))
             .map_err(FatalError::Consolidation)?;
     let mut standings =
         replies(schemas, folders, history, &consolidated).map_err(FatalError::History)?;

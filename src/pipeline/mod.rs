@@ -24,7 +24,7 @@ pub use outputs::{
 pub use session::{
     Collator, LeftForLater, process_file, process_inbox, process_inbox_in_order, validate_received,
 };
-pub use signoff::{Signing, changes_since, edition, latest_version};
+pub use signoff::{Signing, changes_since, edition, latest_version, unchanged_since};
 
 /// The folders of one installation.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use super::Folders;
-use crate::consolidate::{self, FlagSettings, Quarantined};
+use crate::consolidate::{self, AsAt, FlagSettings, Quarantined};
 use crate::error::FatalError;
 use crate::outfile::write_atomically;
 use crate::period::{Period, PeriodChoice};
@@ -63,18 +63,16 @@ pub fn render_edition(
     choice: PeriodChoice,
     signing: Option<Signing>,
 ) -> Result<RenderedOutputs, FatalError> {
-    let (period, chase_period) = resolve_periods(history, choice)?;
+    let periods = resolve_periods(history, choice)?;
+    let signed = signing.as_ref().map(Signing::day);
     let outputs = Outputs {
         schemas,
         catalogue: consolidate::catalogue_frames(schemas).map_err(FatalError::Consolidation)?,
-        period,
-        chase_period,
-        settings: FlagSettings {
-            far_above_ratio: schemas.dashboard.far_above_ratio,
-            far_above_min_excess: schemas.dashboard.far_above_min_excess,
-        },
+        as_at: AsAt::quarter(schemas, periods, signed),
+        settings: FlagSettings::of(schemas),
         signing,
     };
+    let period = periods.0;
     let rendered = outputs.render_quarantining(history)?;
     Ok(RenderedOutputs { period, rendered })
 }
@@ -157,8 +155,7 @@ const MAX_QUARANTINED: usize = 8;
 struct Outputs<'s> {
     schemas: &'s Schemas,
     catalogue: consolidate::CatalogueFrames,
-    period: Period,
-    chase_period: Period,
+    as_at: AsAt,
     settings: FlagSettings,
     /// Set when the board paper is being signed off; otherwise it is a draft.
     signing: Option<Signing>,
@@ -176,13 +173,9 @@ impl Outputs<'_> {
     /// Consolidates and renders; `Err` is why it failed, in words (a panic included).
     fn render(&self, history: &History, quarantined: &[Quarantined]) -> Result<Rendered, String> {
         let attempt = catch_unwind(AssertUnwindSafe(|| -> Result<Rendered, String> {
-            let mut consolidated = consolidate::consolidate(
-                history,
-                &self.catalogue,
-                (self.period, self.chase_period),
-                self.settings,
-            )
-            .map_err(|error| format!("it could not be consolidated: {error}"))?;
+            let mut consolidated =
+                consolidate::consolidate(history, &self.catalogue, self.as_at, self.settings)
+                    .map_err(|error| format!("it could not be consolidated: {error}"))?;
             consolidated.quarantined = quarantined.to_vec();
             let (edition, sign_off) =
                 super::signoff::edition(history, &consolidated, self.signing.as_ref())

@@ -12,7 +12,7 @@ use crate::exception::Exception;
 use crate::period::{Period, Quarter};
 use crate::schema::{Schemas, Severity};
 use crate::store::{AcceptedReturn, History};
-use crate::validate::{BuiltinCheck, FigureSlot, Validated};
+use crate::validate::{BuiltinCheck, FigureSlot, ReturnIdentity, Validated};
 
 /// One department's returns on one template: whose figures can restate whose.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -90,7 +90,7 @@ impl ShownFigures {
         let arrival = self.next_arrival;
         let shown = self.departments.entry(key).or_default();
         let mut queries = Vec::new();
-        for figure in figures {
+        for figure in figures.iter().filter(|f| !f.not_applicable) {
             let FigureSlot::Quarter(quarter) = figure.slot else {
                 continue;
             };
@@ -261,6 +261,35 @@ pub fn far_cover_period(
     if distance.abs() < FAR_QUARTERS {
         return None;
     }
+    let (how_far, when) = match distance {
+        d if d < 0 => (-d, "before"),
+        d => (d, "after"),
+    };
+    Some(cover_exception(
+        schemas,
+        file,
+        identity,
+        (BuiltinCheck::FarCoverPeriod, Severity::Warning),
+        (
+            format!(
+                "the cover says {}, {how_far} quarters {when} {collected}, the quarter being collected; its figures are stored for {}",
+                identity.period, identity.period
+            ),
+            format!(
+                "If this return is for {collected}, correct the year and quarter on its cover and send it again."
+            ),
+        ),
+    ))
+}
+
+/// An exception on the cover's financial year cell (where the template fixes it) of a figures return.
+fn cover_exception(
+    schemas: &Schemas,
+    file: &str,
+    identity: &ReturnIdentity,
+    (check, severity): (BuiltinCheck, Severity),
+    (message, guidance): (String, String),
+) -> Exception {
     let (sheet, cell) = schemas
         .templates
         .iter()
@@ -272,23 +301,14 @@ pub fn far_cover_period(
             _ => None,
         })
         .unwrap_or_default();
-    let (how_far, when) = match distance {
-        d if d < 0 => (-d, "before"),
-        d => (d, "after"),
-    };
-    Some(Exception {
+    Exception {
         file: file.to_owned(),
         sheet,
         cell,
         value_found: identity.period.to_string(),
-        rule_id: BuiltinCheck::FarCoverPeriod.id().to_owned(),
-        severity: Severity::Warning,
-        message: format!(
-            "the cover says {}, {how_far} quarters {when} {collected}, the quarter being collected; its figures are stored for {}",
-            identity.period, identity.period
-        ),
-        guidance: format!(
-            "If this return is for {collected}, correct the year and quarter on its cover and send it again."
-        ),
-    })
+        rule_id: check.id().to_owned(),
+        severity,
+        message,
+        guidance,
+    }
 }

@@ -5,16 +5,30 @@ use std::collections::{HashMap, HashSet};
 
 use polars::prelude::PolarsResult;
 
-use crate::consolidate::{Consolidated, CurrentReturn, DataRow, LateReturn};
+use crate::consolidate::{
+    Consolidated, CurrentReturn, DataRow, LateReturn, LatestStatus, MissingReturn, PlanStatusRow,
+};
 use crate::period::{FinancialYear, Period, Quarter};
 use crate::render::{Edition, PaperStatus, SinceVersion};
-use crate::store::{FigureChange, History, SignOff, SignedFigure, SignedReturn, latest_versions};
+use crate::store::{
+    FigureChange, History, SignOff, SignedFigure, SignedReturn, SignedStatus, latest_versions,
+    next_version,
+};
 
 /// Who signs a quarter off, and when (RFC 3339).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signing {
     pub by: String,
     pub at: String,
+}
+
+impl Signing {
+    /// The day it is signed (UTC); today should the time not read.
+    pub fn day(&self) -> chrono::NaiveDate {
+        chrono::DateTime::parse_from_rfc3339(&self.at)
+            .map(|t| t.date_naive())
+            .unwrap_or_else(|_| chrono::Utc::now().date_naive())
+    }
 }
 
 /// The latest signed-off version of a quarter, if any.
@@ -42,7 +56,7 @@ pub fn edition(
         }),
         None => None,
     };
-    let version = previous.map_or(1, |p| p.version + 1);
+    let version = next_version(&history.sign_offs, &quarter.to_string());
     let status = match signing {
         Some(signing) => PaperStatus::SignedOff {
             version,
@@ -63,8 +77,41 @@ pub fn edition(
             .as_ref()
             .map(|s| s.changes.clone())
             .unwrap_or_default(),
+        missing: MissingReturn::rows(&consolidated.missing)?
+            .into_iter()
+            .map(|m| m.department)
+            .collect(),
+        plans: signed_statuses(consolidated)?,
+        withdrawn: None,
     };
     Ok((Edition { status, since }, sign_off))
+}
+
+/// Each plan measure's position as the paper shows it.
+fn signed_statuses(consolidated: &Consolidated) -> PolarsResult<Vec<SignedStatus>> {
+    Ok(LatestStatus::rows(&consolidated.plans.latest)?
+        .into_iter()
+        .map(|s| SignedStatus {
+            plan: s.plan,
+            reference: s.reference,
+            period: s.period,
+            status: s.status,
+        })
+        .collect())
+}
+
+/// Whether a version would hold nothing its predecessor did not: the same returns in use, the same
+/// figures and the same plan positions.
+pub fn unchanged_since(previous: &SignOff, next: &SignOff) -> bool {
+    let in_use = |s: &SignOff| -> HashSet<String> {
+        (s.returns.iter())
+            .filter(|r| r.in_use)
+            .map(|r| r.sha256.clone())
+            .collect()
+    };
+    in_use(previous) == in_use(next)
+        && changes_since(previous, &next.figures).is_empty()
+        && previous.plans == next.plans
 }
 
 /// The returns for the quarter that arrived after its latest version.
@@ -106,10 +153,18 @@ fn signed_returns(
         let number = |q: Option<Quarter>| q.map_or(0, Quarter::number);
         year.is_none_or(|year| (year, number(q)) <= (quarter.year, number(quarter.quarter)))
     };
+    // A plan update is in the version when a status it gave is shown (the plans are as at the quarter).
+    let shown_updates: HashSet<String> = PlanStatusRow::rows(&consolidated.plans.statuses)?
+        .into_iter()
+        .map(|s| s.sha256)
+        .collect();
     let current = CurrentReturn::rows(&consolidated.current_returns)?;
     let mut signed: Vec<SignedReturn> = current
         .into_iter()
-        .filter(|r| !r.plan_period.is_empty() || reached(r.ret_year, r.ret_q))
+        .filter(|r| match r.plan_period.is_empty() {
+            true => reached(r.ret_year, r.ret_q),
+            false => shown_updates.contains(&r.sha256),
+        })
         .map(|r| SignedReturn {
             period: period_of(r.ret_year, r.ret_q, &r.plan_period),
             department: r.department,
@@ -222,6 +277,9 @@ mod tests {
             ],
             late_returns: Vec::new(),
             changes: Vec::new(),
+            missing: Vec::new(),
+            plans: Vec::new(),
+            withdrawn: None,
         };
         let now = [
             figure("Q1", 12.0, "hr q2 v2.xlsx"),

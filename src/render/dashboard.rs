@@ -8,15 +8,15 @@ use rust_xlsxwriter::{Chart, ChartType, Format, Table, TableColumn, Workbook, Wo
 use crate::excel::fit_cell;
 
 use super::figures::{
-    Analysis, Figures, department_counts, figure_key, headline_lines, marks_of, shown_indicators,
-    whole_indicator,
+    Analysis, Figures, awaiting_returns, department_counts, figure_key, headline_lines, marks_of,
+    shown_indicators, whole_indicator,
 };
 use super::{
     RenderError, WriteText, bold, heading, not_printed, owners_workbook, print_on_a4, sheet_name,
     text_lines, wrapped,
 };
 use crate::consolidate::{Consolidated, DataRow, YearRow};
-use crate::period::{FinancialYear, Period};
+use crate::period::{FinancialYear, Period, Quarter};
 use crate::schema::{Indicator, Measure, Schemas};
 
 /// The columns of the `Data` sheet; the first seven are the contract Power BI and pivot tables rely on.
@@ -107,15 +107,19 @@ fn summary_sheet(
     sheet.write_text_with_format(0, 0, title, &heading())?;
     sheet.write_text_with_format(2, 0, "Reporting period", &bold())?;
     sheet.write_text(2, 1, consolidated.period.to_string())?;
+    if let Some(awaiting) = awaiting_returns(schemas, consolidated) {
+        sheet.write_text(3, 1, awaiting)?;
+    }
     // Each count says what it counts, and agrees with exceptions.xlsx: the exceptions are the rows of its
-    // Rejected sheet, the queries the rows of its Warnings sheet.
+    // Rejected sheet, the queries the rows of its Warnings sheet, of the quarter's own returns (a quarter
+    // starts with none of the last one's).
     let headers = [
         "Department",
         "Returns expected",
         "Returns received",
         "Returns missing",
-        "Exceptions in rejected returns",
-        "Queries in accepted returns",
+        "Exceptions in its rejected returns for the quarter",
+        "Queries in its returns for the quarter",
     ];
     let number_heading = bold()
         .set_text_wrap()
@@ -152,7 +156,7 @@ fn summary_sheet(
     )?;
     sheet.set_column_width(0, 28)?;
     sheet.set_column_range_width(1, 5, 16)?;
-    sheet.set_row_height(4, 45)?;
+    sheet.set_row_height(4, 60)?;
     Ok(())
 }
 
@@ -210,13 +214,21 @@ fn mark_flagged(
 
 /// The quarters due by the reporting period that have no figure, as "QTR 2" or "QTR 1 and QTR 3".
 fn blank_quarters(year: &YearRow, period: Period) -> String {
-    let due = usize::from(period.quarter.map_or(4, |q| q.number()));
+    let reported = year.quarters_due.map(|due| due as usize);
+    let due = reported.unwrap_or_else(|| usize::from(period.quarter.map_or(4, |q| q.number())));
     let blank: Vec<String> = (1..=due)
         .filter(|q| year.quarters()[q - 1].is_none())
         .map(|q| format!("QTR {q}"))
         .collect();
     let verb = if blank.len() == 1 { "is" } else { "are" };
     format!("{} {verb}", blank.join(" and "))
+}
+
+/// What a cell the return said N/A shows: not a figure, and not missing.
+const NOT_APPLICABLE: &str = "N/A";
+
+fn not_applicable_format() -> Format {
+    Format::new().set_align(rust_xlsxwriter::FormatAlign::Right)
 }
 
 /// A partial total: italic on grey, so that it cannot be read as the whole year.
@@ -401,11 +413,29 @@ fn reporting_year_cells(
     let [q1, q2, q3, q4] = year.quarters();
     let values = [q1, q2, q3, q4, year.year_value, year.same_quarter_last_year];
     const YEAR_VALUE: usize = 4;
+    let figures = layout.figures;
+    let this_year = figures.period.year;
     for (offset, value) in values.into_iter().enumerate() {
+        let at = (row, QUARTER_COL + offset as u16);
         let Some(value) = value else {
+            // A quarter's cell, or the year's (no quarter); the same quarter last year is not the return's.
+            let slot = match offset {
+                0..=3 => Some(u8::try_from(offset + 1).ok().and_then(Quarter::new)),
+                YEAR_VALUE => Some(None),
+                _ => None,
+            };
+            if let Some(quarter) = slot
+                && figures.not_applicable((&indicator.code, &measure.id), this_year, quarter)
+            {
+                sheet.write_text_with_format(
+                    at.0,
+                    at.1,
+                    NOT_APPLICABLE,
+                    &not_applicable_format(),
+                )?;
+            }
             continue;
         };
-        let at = (row, QUARTER_COL + offset as u16);
         if offset == YEAR_VALUE && year.year_complete == Some(false) {
             let blank = blank_quarters(year, layout.figures.period);
             sheet.write_number_with_format(at.0, at.1, value, &partial_format(number_format))?;
@@ -492,11 +522,20 @@ fn history_cells(
         let Some(start) = past.year_start else {
             continue;
         };
-        if let Some(position) = layout.years.iter().position(|y| f64::from(*y) == start)
-            && let Some(value) = past.value
-        {
-            let col = layout.first_year_col + position as u16;
-            sheet.write_number_with_format(row, col, value, &layout.number_format)?;
+        let Some(position) = layout.years.iter().position(|y| f64::from(*y) == start) else {
+            continue;
+        };
+        let col = layout.first_year_col + position as u16;
+        let year = FinancialYear(start as i32);
+        let keys = (indicator.code.as_str(), measure.id.as_str());
+        match past.value {
+            Some(value) => {
+                sheet.write_number_with_format(row, col, value, &layout.number_format)?;
+            }
+            None if layout.figures.not_applicable(keys, year, None) => {
+                sheet.write_text_with_format(row, col, NOT_APPLICABLE, &not_applicable_format())?;
+            }
+            None => {}
         }
     }
     Ok(has_history)
@@ -689,8 +728,14 @@ fn data_row(
     for (col, text) in texts.into_iter().enumerate() {
         sheet.write_text(row, col as u16, text)?;
     }
-    if let Some(value) = figure.value {
-        sheet.write_number(row, 4, value)?;
+    match figure.value {
+        Some(value) => {
+            sheet.write_number(row, 4, value)?;
+        }
+        None if figure.not_applicable == Some(true) => {
+            sheet.write_text(row, 4, NOT_APPLICABLE)?;
+        }
+        None => {}
     }
     let texts = [&figure.source_file, &figure.source_cell, &figure.figure];
     for (offset, text) in texts.into_iter().enumerate() {

@@ -2,10 +2,12 @@
 //! and restated figures in words, each indicator's analysis, and the returns counted per department. The
 //! dashboard workbook and the board paper render the same values from here.
 
+use std::collections::HashSet;
+
 use crate::consolidate::{
-    BoardFlag, Commentary, Consolidated, HistoryRow, RestatedFigure, YearRow,
+    BoardFlag, Commentary, Consolidated, DataRow, HistoryRow, RestatedFigure, YearRow,
 };
-use crate::period::{Period, Quarter};
+use crate::period::{FinancialYear, Period, Quarter};
 use crate::schema::{Indicator, NotCollected, Schemas};
 
 use super::RenderError;
@@ -88,6 +90,20 @@ pub(crate) fn department_counts(
         .collect()
 }
 
+/// "Awaits returns: 0 of 7 received; due by 30/01/2021", for a quarter none of whose returns has come
+/// yet (its totals are not partial, its figures are still to come).
+pub(crate) fn awaiting_returns(schemas: &Schemas, consolidated: &Consolidated) -> Option<String> {
+    let counts = &consolidated.department_counts;
+    let expected: usize = counts.iter().map(|c| c.expected).sum();
+    let received: usize = counts.iter().map(|c| c.received).sum();
+    (expected > 0 && received == 0).then(|| {
+        format!(
+            "Awaits returns: 0 of {expected} received; due by {}",
+            super::due_by(schemas, consolidated.period)
+        )
+    })
+}
+
 /// The consolidated tables the group sheets show, read once as typed rows.
 pub(crate) struct Figures {
     pub(crate) period: Period,
@@ -98,7 +114,12 @@ pub(crate) struct Figures {
     pub(crate) commentary: Vec<Commentary>,
     pub(crate) notes: FlagNotes,
     pub(crate) restated: FlagNotes,
+    /// The figures a return gave as N/A: indicator, measure, year, quarter (`None` for a whole year).
+    pub(crate) not_applicable: HashSet<NotApplicableKey>,
 }
+
+/// Where a return said N/A: indicator, measure, year, quarter (`None` for a whole year).
+pub(crate) type NotApplicableKey = (String, String, FinancialYear, Option<Quarter>);
 
 impl Figures {
     pub(crate) fn read(consolidated: &Consolidated) -> Result<Self, RenderError> {
@@ -110,7 +131,22 @@ impl Figures {
             commentary: Commentary::rows(&consolidated.commentary)?,
             notes: flag_notes(consolidated)?,
             restated: restated_notes(consolidated)?,
+            not_applicable: (DataRow::rows(&consolidated.data)?.into_iter())
+                .filter(|row| row.not_applicable == Some(true))
+                .filter_map(|row| Some((row.indicator, row.measure, row.year_start?, row.q)))
+                .collect(),
         })
+    }
+
+    /// Whether the return said N/A for this figure (`quarter` `None` for the whole year).
+    pub(crate) fn not_applicable(
+        &self,
+        (indicator, measure): (&str, &str),
+        year: FinancialYear,
+        quarter: Option<Quarter>,
+    ) -> bool {
+        let key = (indicator.to_owned(), measure.to_owned(), year, quarter);
+        self.not_applicable.contains(&key)
     }
 }
 
@@ -176,7 +212,7 @@ impl Analysis {
     pub(crate) fn of(schemas: &Schemas, figures: &Figures, indicator: &Indicator) -> Analysis {
         let owner = schemas
             .department(&indicator.owner)
-            .map(|d| d.name.clone())
+            .map(|d| d.analysis_by.clone())
             .unwrap_or_else(|| indicator.owner.clone());
         match analysis_for(figures, &indicator.code) {
             Some(text) => Analysis::Supplied { owner, text },

@@ -183,22 +183,7 @@ impl WriteText for Worksheet {
 /// The date a quarter's returns are due, as the board reads dates ("30/10/2020"): the schema's
 /// `returns_due_days` after the quarter ends. Empty for a whole-year period.
 pub fn due_by(schemas: &crate::schema::Schemas, period: crate::period::Period) -> String {
-    uk_day(due_date(schemas, period))
-}
-
-/// The day a quarter's returns are due: `returns_due_days` after it ends.
-pub fn due_date(
-    schemas: &crate::schema::Schemas,
-    period: crate::period::Period,
-) -> Option<chrono::NaiveDate> {
-    period
-        .quarter
-        .and_then(|q| q.last_day(period.year))
-        .and_then(|end| {
-            end.checked_add_days(chrono::Days::new(u64::from(
-                schemas.dashboard.returns_due_days,
-            )))
-        })
+    uk_day(schemas.returns_due(period))
 }
 
 /// A return's period as the owner reads it: a plan update's own period, else "2020/21 Q2" or "2020/21".
@@ -240,7 +225,7 @@ fn write_wrapped_row(
 }
 
 /// A department's name as the owner knows it.
-fn department_name(schemas: &crate::schema::Schemas, id: &str) -> String {
+pub(crate) fn department_name(schemas: &crate::schema::Schemas, id: &str) -> String {
     schemas
         .department(id)
         .map(|d| d.name.clone())

@@ -15,6 +15,14 @@ pub struct Schemas {
 }
 
 impl Schemas {
+    /// The day a quarter's returns are due: `returns_due_days` after it ends (`None` for a whole year).
+    pub fn returns_due(&self, period: crate::period::Period) -> Option<chrono::NaiveDate> {
+        let end = period.quarter?.last_day(period.year)?;
+        end.checked_add_days(chrono::Days::new(u64::from(
+            self.dashboard.returns_due_days,
+        )))
+    }
+
     /// What the mail settings leave undone, in the owner's words (empty when nothing): without `[mail]`
     /// nothing is sent; a department with no contacts gets replies and reminders with no recipient.
     pub fn mail_gaps(&self) -> Vec<String> {
@@ -147,6 +155,20 @@ pub struct BoardPaperText {
     /// The heading the principles are listed under ("Police Code of Ethics").
     pub principles_title: String,
     pub principles: Vec<Principle>,
+    /// Indicators no return template collects: listed once ("list", the default: in the Data Owners
+    /// table and one headline line, as the seed paper does), or given sections of their own
+    /// ("sections", each saying it is not collected).
+    pub not_collected: NotCollectedInPaper,
+}
+
+/// `[board_paper] not_collected`: how the paper shows indicators no return template collects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+pub enum NotCollectedInPaper {
+    #[default]
+    #[serde(rename = "list")]
+    List,
+    #[serde(rename = "sections")]
+    Sections,
 }
 
 /// One principle of the Code of Ethics: its title and what each officer undertakes.
@@ -302,6 +324,8 @@ pub struct Department {
     pub contacts: Vec<String>,
     /// How a return emailed by someone who is not a contact is raised.
     pub sender_not_a_contact: Severity,
+    /// Who the board paper says supplied the department's analysis ("the Head of HR").
+    pub analysis_by: String,
 }
 
 impl Department {
@@ -686,6 +710,7 @@ mod contact_tests {
             aliases: Vec::new(),
             contacts: contacts.iter().map(|c| c.to_string()).collect(),
             sender_not_a_contact: Severity::Warning,
+            analysis_by: "Professional Standards".into(),
         }
     }
 

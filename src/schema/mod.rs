@@ -253,6 +253,9 @@ fn compile_departments(file: &Path, raw: RawDepartments) -> Result<Vec<Departmen
             ));
         }
         departments.push(Department {
+            analysis_by: (department.analysis_by)
+                .filter(|by| !by.trim().is_empty())
+                .unwrap_or_else(|| department.name.clone()),
             id: department.id,
             name: department.name,
             aliases: department.aliases,

@@ -668,6 +668,7 @@ title = "A measure"
             aliases: vec![],
             contacts: vec![],
             sender_not_a_contact: crate::schema::Severity::Warning,
+            analysis_by: "Strategic Development".into(),
         }];
         compile_plan(Path::new("p.toml"), raw, &departments).expect("plan compiles")
     }

@@ -75,6 +75,9 @@ pub struct RawDepartment {
     pub contacts: Vec<String>,
     /// What a return emailed by someone else is: "warning" (a query, the default) or "error".
     pub sender_not_a_contact: Option<String>,
+    /// Who the board paper says supplied the department's analysis ("the Head of HR"); the
+    /// department's name when not given.
+    pub analysis_by: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

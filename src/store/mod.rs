@@ -14,8 +14,9 @@ mod signoff;
 mod tables;
 
 pub use signoff::{
-    FigureChange, SignOff, SignedFigure, SignedReturn, folder_name, latest_versions,
-    load_sign_offs, manifest_bytes, record_sign_off,
+    FigureChange, SignOff, SignedFigure, SignedReturn, SignedStatus, Withdrawal, folder_name,
+    latest_versions, load_sign_offs, manifest_bytes, next_version, record_sign_off,
+    record_withdrawal,
 };
 pub use tables::tables_for;
 

@@ -33,7 +33,54 @@ pub struct SignOff {
     /// What changed since the version before this one.
     #[serde(default)]
     pub changes: Vec<FigureChange>,
+    /// The departments whose return for the quarter was missing when it was signed off (their ids).
+    #[serde(default)]
+    pub missing: Vec<String>,
+    /// Each action plan measure's position as the version showed it.
+    #[serde(default)]
+    pub plans: Vec<SignedStatus>,
+    /// Set when the version was withdrawn (from its own record beside this one: a sign-off record is
+    /// never rewritten).
+    #[serde(skip)]
+    pub withdrawn: Option<Withdrawal>,
 }
+
+/// An action plan measure's status as a version showed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedStatus {
+    pub plan: String,
+    pub reference: String,
+    /// The plan period the status is for ("Aug 18").
+    pub period: String,
+    pub status: String,
+}
+
+/// A version withdrawn after it was signed off by mistake: by whom, when and why. Its folder is kept;
+/// the quarter is worked out as if it had never been signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdrawal {
+    /// The quarter, as "2020/21 Q2".
+    pub quarter: String,
+    pub version: u32,
+    pub withdrawn_by: String,
+    /// When, as RFC 3339.
+    pub withdrawn_at: String,
+    pub reason: String,
+}
+
+impl Withdrawal {
+    /// The file name its record is kept under: `2020-21-Q2-v3.withdrawn.json`.
+    fn file_name(&self) -> String {
+        format!(
+            "{}-v{}{WITHDRAWN}",
+            folder_name(&self.quarter),
+            self.version
+        )
+    }
+}
+
+/// How a withdrawal's record ends.
+const WITHDRAWN: &str = ".withdrawn.json";
 
 /// A return as a sign-off names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,8 +139,8 @@ pub fn folder_name(quarter: &str) -> String {
     quarter.replace(['/', ' '], "-")
 }
 
-/// Reads every sign-off record of the store, oldest quarter and version first. A record that cannot be
-/// read stops the program: the board's quarter cannot be known without it.
+/// Reads every sign-off record of the store, with the withdrawals of any, oldest quarter and version
+/// first. A record that cannot be read stops the program: the board's quarter cannot be known without it.
 pub fn load_sign_offs(store: &Path) -> Result<Vec<SignOff>, FatalError> {
     let folder = store.join(FOLDER);
     let entries = match std::fs::read_dir(&folder) {
@@ -101,21 +148,43 @@ pub fn load_sign_offs(store: &Path) -> Result<Vec<SignOff>, FatalError> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(error) => return Err(FatalError::store(&folder, "cannot list it", error)),
     };
-    let mut sign_offs = Vec::new();
+    let mut sign_offs: Vec<SignOff> = Vec::new();
+    let mut withdrawals: Vec<Withdrawal> = Vec::new();
     for entry in entries.filter_map(|entry| entry.ok()) {
         let path = entry.path();
-        if path.extension().is_none_or(|ext| ext != "json") {
-            continue;
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name.ends_with(WITHDRAWN) {
+            withdrawals.push(read_record(&path, "is not a withdrawal record")?);
+        } else if name.ends_with(".json") {
+            sign_offs.push(read_record(&path, "is not a sign-off record")?);
         }
-        let bytes =
-            std::fs::read(&path).map_err(|e| FatalError::store(&path, "cannot read it", e))?;
-        let sign_off: SignOff = serde_json::from_slice(&bytes).map_err(|e| {
-            FatalError::store(&path, "is not a sign-off record", std::io::Error::other(e))
-        })?;
-        sign_offs.push(sign_off);
+    }
+    for withdrawal in withdrawals {
+        let withdrawn = sign_offs
+            .iter_mut()
+            .find(|s| s.quarter == withdrawal.quarter && s.version == withdrawal.version);
+        if let Some(sign_off) = withdrawn {
+            sign_off.withdrawn = Some(withdrawal);
+        }
     }
     sign_offs.sort_by_key(|s| (s.period(), s.version));
     Ok(sign_offs)
+}
+
+fn read_record<T: serde::de::DeserializeOwned>(path: &Path, not: &str) -> Result<T, FatalError> {
+    let bytes = std::fs::read(path).map_err(|e| FatalError::store(path, "cannot read it", e))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| FatalError::store(path, not, std::io::Error::other(e)))
+}
+
+/// Records that a version was withdrawn (atomically), beside its sign-off record; returns where.
+pub fn record_withdrawal(store: &Path, withdrawal: &Withdrawal) -> Result<PathBuf, FatalError> {
+    let path = store.join(FOLDER).join(withdrawal.file_name());
+    let mut bytes = serde_json::to_vec_pretty(withdrawal)
+        .map_err(|e| FatalError::Outputs(format!("the withdrawal could not be written: {e}")))?;
+    bytes.push(b'\n');
+    write_atomically(&path, &bytes)?;
+    Ok(path)
 }
 
 /// Records a sign-off (atomically); returns where. An existing record of the same version is never
@@ -144,10 +213,17 @@ pub fn manifest_bytes(sign_off: &SignOff) -> Result<Vec<u8>, FatalError> {
     Ok(bytes)
 }
 
-/// The latest version of each signed-off quarter.
+/// The number the next version of `quarter` takes: one after every version signed, withdrawn ones
+/// included (their folders keep their numbers).
+pub fn next_version(sign_offs: &[SignOff], quarter: &str) -> u32 {
+    let signed = sign_offs.iter().filter(|s| s.quarter == quarter);
+    signed.map(|s| s.version).max().unwrap_or(0) + 1
+}
+
+/// The latest version of each signed-off quarter that stands (withdrawn versions are as if never signed).
 pub fn latest_versions(sign_offs: &[SignOff]) -> Vec<&SignOff> {
     let mut latest: Vec<&SignOff> = Vec::new();
-    for sign_off in sign_offs {
+    for sign_off in sign_offs.iter().filter(|s| s.withdrawn.is_none()) {
         match latest.iter_mut().find(|s| s.quarter == sign_off.quarter) {
             Some(kept) if kept.version < sign_off.version => *kept = sign_off,
             Some(_) => {}
@@ -171,6 +247,9 @@ mod tests {
             figures: Vec::new(),
             late_returns: Vec::new(),
             changes: Vec::new(),
+            missing: Vec::new(),
+            plans: Vec::new(),
+            withdrawn: None,
         }
     }
 
@@ -197,6 +276,19 @@ mod tests {
         );
         let latest: Vec<u32> = latest_versions(&loaded).iter().map(|s| s.version).collect();
         assert_eq!(latest, [1, 2]);
+        let withdrawal = Withdrawal {
+            quarter: "2020/21 Q2".into(),
+            version: 2,
+            withdrawn_by: "Jo Owner".into(),
+            withdrawn_at: "2020-11-21T10:00:00+00:00".into(),
+            reason: "signed off by mistake".into(),
+        };
+        record_withdrawal(store.path(), &withdrawal)?;
+        let loaded = load_sign_offs(store.path())?;
+        assert_eq!(loaded[2].withdrawn.as_ref(), Some(&withdrawal));
+        let latest: Vec<u32> = latest_versions(&loaded).iter().map(|s| s.version).collect();
+        assert_eq!(latest, [1, 1], "a withdrawn version is as if never signed");
+        assert_eq!(next_version(&loaded, "2020/21 Q2"), 3, "its number is kept");
         Ok(())
     }
 }

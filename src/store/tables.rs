@@ -243,7 +243,9 @@ struct FiguresColumns<'a> {
     year_start: Vec<i32>,
     quarter: Vec<Option<i32>>,
     slot: Vec<&'static str>,
-    value: Vec<f64>,
+    /// Null where the cell said N/A.
+    value: Vec<Option<f64>>,
+    not_applicable: Vec<bool>,
     sheet: Vec<&'a str>,
     cell: Vec<&'a str>,
     source_cell: StringChunkedBuilder,
@@ -266,6 +268,7 @@ impl<'a> FiguresColumns<'a> {
             quarter: Vec::with_capacity(count),
             slot: Vec::with_capacity(count),
             value: Vec::with_capacity(count),
+            not_applicable: Vec::with_capacity(count),
             sheet: Vec::with_capacity(count),
             cell: Vec::with_capacity(count),
             source_cell: StringChunkedBuilder::new("source_cell".into(), count),
@@ -290,7 +293,9 @@ impl<'a> FiguresColumns<'a> {
             _ => None,
         });
         self.slot.push(figure.slot.as_str());
-        self.value.push(figure.value);
+        self.value
+            .push(Some(figure.value).filter(|_| !figure.not_applicable));
+        self.not_applicable.push(figure.not_applicable);
         self.sheet.push(&figure.sheet);
         self.cell.push(&figure.cell);
         self.scratch.clear();
@@ -312,6 +317,7 @@ impl<'a> FiguresColumns<'a> {
             text_column("slot", self.slot),
             Column::new("value".into(), self.value),
             text_column("sheet", self.sheet),
+            Column::new("not_applicable".into(), self.not_applicable),
             text_column("cell", self.cell),
             self.source_cell.finish().into_column(),
         ])

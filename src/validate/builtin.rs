@@ -43,6 +43,7 @@ builtin_checks! {
     SenderNotAContact => "sender-not-a-contact",
     RestatedFigure => "restated-figure",
     FarCoverPeriod => "far-cover-period",
+    FutureCoverPeriod => "future-cover-period",
     // The figures and the analysis.
     TemplateLayout => "template-layout",
     RowFoundByName => "row-found-by-name",

@@ -41,7 +41,7 @@ pub(super) fn validate_figures_return(
     if let Some(problem) = cover_mismatch {
         checker.raise(problem);
     }
-    let figures = apply_rules(
+    let mut figures = apply_rules(
         &mut checker,
         template,
         &identity,
@@ -49,6 +49,7 @@ pub(super) fn validate_figures_return(
         &read.blanks,
         mismatched,
     );
+    figures.extend(read.not_applicable);
     Validated::Figures {
         identity,
         figures,
@@ -61,6 +62,8 @@ pub(super) fn validate_figures_return(
 #[derive(Default)]
 struct ReadFigures {
     figures: Vec<Figure>,
+    /// Cells that say N/A where the schema allows it: kept beside the figures, never seen by the rules.
+    not_applicable: Vec<Figure>,
     blanks: Vec<Blank>,
     sheets_used: Vec<String>,
     /// Totals saved as a formula with no calculated value, settled once every quarter has been read.
@@ -261,8 +264,20 @@ fn read_figure_cell(
     let number = match read_number(&cell.value) {
         Ok(CellNumber::Number(number)) => number,
         Ok(CellNumber::NotApplicable) => {
-            // A count of "n/a" reads as a gap on the dashboard; none is 0.
-            if spec.measure.kind == ValueKind::Count && !spec.measure.not_applicable {
+            // Where the schema allows it, N/A is an answer; elsewhere a count of "n/a" reads as a gap on
+            // the dashboard (none is 0).
+            if spec.measure.not_applicable {
+                read.not_applicable.push(Figure {
+                    indicator: spec.indicator.to_owned(),
+                    measure: spec.measure_id.to_owned(),
+                    year: figure_year,
+                    slot,
+                    value: 0.0,
+                    not_applicable: true,
+                    sheet: cell.sheet.clone(),
+                    cell: cell.address(),
+                });
+            } else if spec.measure.kind == ValueKind::Count {
                 checker.raise(not_applicable_query(&cell, &what));
             }
             return;
@@ -298,6 +313,7 @@ fn read_figure_cell(
             year: figure_year,
             slot,
             value,
+            not_applicable: false,
             sheet: cell.sheet.clone(),
             cell: cell.address(),
         }),

@@ -35,11 +35,13 @@ pub(super) fn identify<'s>(
         None => Some(None),
         Some(locator) => read_quarter(checker, workbook, locator).map(Some),
     };
-    let (Some(department), Some(year), Some(quarter), true) =
+    let (Some(department), Some((year, year_cell)), Some(quarter), true) =
         (department, year, quarter, version_ok)
     else {
         return None;
     };
+    let today = chrono::Local::now().date_naive();
+    refuse_period_not_begun(checker, Period { year, quarter }, &year_cell, today);
     Some((
         template,
         ReturnIdentity {
@@ -252,11 +254,36 @@ fn owner_of(
     None
 }
 
+/// A cover naming a period that has not begun by `today` is an error on its year cell: no figure for it
+/// can be known yet, so it is a typo (2027/28 for 2020/21), and it must never become the board's quarter.
+fn refuse_period_not_begun(
+    checker: &mut Checker<'_>,
+    period: Period,
+    year_cell: &FoundCell,
+    today: chrono::NaiveDate,
+) {
+    let Some(begins) = period.first_day().filter(|begins| *begins > today) else {
+        return;
+    };
+    let latest = Period::most_recently_ended(today).next_quarter();
+    checker.cell_problem(
+        BuiltinCheck::FutureCoverPeriod,
+        year_cell,
+        format!(
+            "the cover says {period}, which has not begun (it begins on {}); no figure for it can be known yet",
+            begins.format("%d/%m/%Y")
+        ),
+        &format!(
+            "Correct the financial year and quarter on the cover to the quarter the figures are for (the latest that has begun is {latest}), and send the return again."
+        ),
+    );
+}
+
 fn read_financial_year(
     checker: &mut Checker<'_>,
     workbook: &mut SourceWorkbook,
     locator: &Locator,
-) -> Option<FinancialYear> {
+) -> Option<(FinancialYear, FoundCell)> {
     let expected = PeriodPart {
         what: "the financial year",
         parse: FinancialYear::parse,
@@ -277,7 +304,7 @@ fn read_quarter(
         message: "the quarter cannot be read; expected QTR 1, QTR 2, QTR 3 or QTR 4",
         guidance: "Write the quarter the return covers as QTR 1 to QTR 4 (QTR 1 is April to June).",
     };
-    read_period_part(checker, workbook, locator, expected)
+    read_period_part(checker, workbook, locator, expected).map(|(quarter, _)| quarter)
 }
 
 /// A part of the period a return states (its year, its quarter), and what to say when it cannot be read.
@@ -288,23 +315,24 @@ struct PeriodPart<T> {
     guidance: &'static str,
 }
 
+/// The part, with the cell it was read from.
 fn read_period_part<T>(
     checker: &mut Checker<'_>,
     workbook: &mut SourceWorkbook,
     locator: &Locator,
     expected: PeriodPart<T>,
-) -> Option<T> {
+) -> Option<(T, FoundCell)> {
     let cell = read_identity_cell(checker, workbook, locator, expected.what)?;
-    let part = (expected.parse)(&cell_text(&cell.value));
-    if part.is_none() {
+    let Some(part) = (expected.parse)(&cell_text(&cell.value)) else {
         checker.cell_problem(
             BuiltinCheck::UnreadablePeriod,
             &cell,
             expected.message.into(),
             expected.guidance,
         );
-    }
-    part
+        return None;
+    };
+    Some((part, cell))
 }
 
 /// A cover cell that identifies the return: found and filled in, or an exception saying which.

@@ -67,7 +67,11 @@ pub struct Figure {
     pub measure: String,
     pub year: FinancialYear,
     pub slot: FigureSlot,
+    /// The figure; 0 and meaningless when `not_applicable`.
     pub value: f64,
+    /// The cell says N/A where the schema allows it (a survey not run that year): stored and shown as
+    /// "N/A", never as a figure nor as missing. Rules never see such a figure.
+    pub not_applicable: bool,
     pub sheet: String,
     pub cell: String,
 }

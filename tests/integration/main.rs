@@ -9,6 +9,7 @@ mod seed_returns;
 
 mod support;
 
+mod as_at;
 mod bad_files;
 mod board;
 mod collation;

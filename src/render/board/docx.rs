@@ -24,6 +24,8 @@ const FLAGGED_TEXT: &str = "9C0006";
 const RESTATED_FILL: &str = "DDEBF7";
 const PARTIAL_FILL: &str = "E7E6E6";
 const HEADING_FILL: &str = "D9E1F2";
+/// A plan part's heading row.
+const PART_FILL: &str = "F2F2F2";
 
 pub(super) fn write(paper: &Paper) -> Result<Vec<u8>, RenderError> {
     PARAGRAPHS.with(|count| count.set(0));
@@ -40,7 +42,7 @@ pub(super) fn write(paper: &Paper) -> Result<Vec<u8>, RenderError> {
     }
     if !paper.plans.is_empty() {
         doc = doc.add_paragraph(heading(1, "Action Plans").page_break_before(true));
-        let age = match &paper.quarter_end {
+        let age = match &paper.plans_as_at {
             Some(end) => format!("Age at {end}"),
             None => "Age".to_owned(),
         };
@@ -50,10 +52,27 @@ pub(super) fn write(paper: &Paper) -> Result<Vec<u8>, RenderError> {
     }
     doc = owners_table(doc, paper);
     let mut bytes = std::io::Cursor::new(Vec::new());
-    doc.build()
-        .pack(&mut bytes)
+    let mut xml = doc.build();
+    xml.doc_props.core = with_author(&xml.doc_props.core, &paper.properties.author);
+    xml.pack(&mut bytes)
         .map_err(|e| RenderError::Document(e.to_string()))?;
     Ok(bytes.into_inner())
+}
+
+/// The document's core properties with `author` as its creator and last editor: docx-rs writes
+/// "unknown" there and has no setting for it.
+fn with_author(core: &[u8], author: &str) -> Vec<u8> {
+    let author = quick_xml::escape::escape(author);
+    String::from_utf8_lossy(core)
+        .replace(
+            "<dc:creator>unknown</dc:creator>",
+            &format!("<dc:creator>{author}</dc:creator>"),
+        )
+        .replace(
+            "<cp:lastModifiedBy>unknown</cp:lastModifiedBy>",
+            &format!("<cp:lastModifiedBy>{author}</cp:lastModifiedBy>"),
+        )
+        .into_bytes()
 }
 
 /// The document's page, fonts, heading styles, footer and fixed properties (the same bytes every time).
@@ -68,7 +87,7 @@ fn document(paper: &Paper) -> Docx {
             PaperStatus::SignedOff { version, .. } => format!("Version {version}.0"),
         }
     );
-    let fixed = "2000-01-01T00:00:00Z";
+    let at = &paper.properties.at;
     Docx::new()
         .page_size(PAGE.0, PAGE.1)
         .page_margin(
@@ -90,8 +109,8 @@ fn document(paper: &Paper) -> Docx {
                     .add_run(Run::new().add_text(footer_text).size(16).color("595959")),
             ),
         )
-        .created_at(fixed)
-        .updated_at(fixed)
+        .created_at(at)
+        .updated_at(at)
 }
 
 /// A paragraph in the Normal style, named: a reader (python-docx among them) then knows its style even
@@ -246,12 +265,19 @@ fn headline_page(doc: Docx, paper: &Paper, headline: &Headline) -> Docx {
         rows.push(TableRow::new(cells).cant_split());
     }
     doc = doc.add_table(table(rows, &widths));
-    list(
+    if let Some(awaiting) = &headline.awaiting {
+        doc = doc.add_paragraph(text(awaiting));
+    }
+    doc = list(
         doc,
         "Missing returns",
         &headline.missing,
         "None: every return expected has been received.",
-    )
+    );
+    match &headline.not_collected {
+        Some(line) => doc.add_paragraph(text(line)),
+        None => doc,
+    }
 }
 
 /// A heading with its count, then each line as a paragraph (or `none`).
@@ -392,11 +418,7 @@ fn by_year_table(by_year: &ByYear) -> Table {
     let mut rows = vec![header_row(&names, &widths)];
     for (label, values) in &by_year.rows {
         let mut cells = vec![cell(label, first)];
-        cells.extend(
-            values
-                .iter()
-                .map(|v| number_cell(&v.map(number).unwrap_or_default(), width)),
-        );
+        cells.extend(values.iter().map(|v| figure_cell(v, width)));
         rows.push(TableRow::new(cells).cant_split());
     }
     table(rows, &widths)
@@ -423,11 +445,14 @@ fn legend(indicator: &IndicatorPart) -> Option<String> {
 }
 
 fn figure_cell(figure: &Cell, width: usize) -> TableCell {
-    let mut run = Run::new()
-        .add_text(figure.value.map(number).unwrap_or_default())
-        .size(18);
+    let printed = match (figure.value, figure.mark) {
+        (Some(value), _) => number(value),
+        (None, Mark::NotApplicable) => "N/A".to_owned(),
+        (None, _) => String::new(),
+    };
+    let mut run = Run::new().add_text(printed).size(18);
     let fill = match figure.mark {
-        Mark::Plain => None,
+        Mark::Plain | Mark::NotApplicable => None,
         Mark::Flagged => {
             run = run.bold().color(FLAGGED_TEXT);
             Some(FLAGGED_FILL)
@@ -501,25 +526,9 @@ fn plan_tracker(doc: Docx, plan: &PlanTracker, age: &str) -> Docx {
         &["Ref", "Measure", "Status", "Latest update", age],
         &widths,
     )];
-    for row in &plan.rows {
-        let colour = plan
-            .statuses
-            .iter()
-            .find(|(name, ..)| *name == row[2])
-            .map(|(.., colour)| colour.trim_start_matches('#').to_owned());
-        let cells = row
-            .iter()
-            .zip(widths)
-            .enumerate()
-            .map(|(col, (said, width))| {
-                let cell = cell(said, width);
-                match (&colour, col) {
-                    (Some(colour), 2) => cell.shading(Shading::new().fill(colour)),
-                    _ => cell,
-                }
-            })
-            .collect();
-        rows.push(TableRow::new(cells).cant_split());
+    for part in &plan.parts {
+        rows.push(part_heading_row(&part.title, widths.iter().sum()));
+        rows.extend(part.rows.iter().map(|row| status_row(plan, row, &widths)));
     }
     let meanings: Vec<String> = plan
         .statuses
@@ -533,6 +542,42 @@ fn plan_tracker(doc: Docx, plan: &PlanTracker, age: &str) -> Docx {
                 .line_spacing(LineSpacing::new().before(60).after(120))
                 .add_run(Run::new().add_text(meanings.join(". ")).italic().size(16)),
         )
+}
+
+/// A plan part's heading, across the tracker.
+fn part_heading_row(title: &str, width: usize) -> TableRow {
+    let heading = TableCell::new()
+        .width(width, WidthType::Dxa)
+        .grid_span(5)
+        .shading(Shading::new().fill(PART_FILL))
+        .add_paragraph(
+            para()
+                .keep_next(true)
+                .add_run(Run::new().add_text(title).bold().size(18)),
+        );
+    TableRow::new(vec![heading]).cant_split()
+}
+
+/// A measure's row of a tracker, its status shaded in the plan's colour for it.
+fn status_row(plan: &PlanTracker, row: &[String; 5], widths: &[usize; 5]) -> TableRow {
+    let colour = plan
+        .statuses
+        .iter()
+        .find(|(name, ..)| *name == row[2])
+        .map(|(.., colour)| colour.trim_start_matches('#').to_owned());
+    let cells = row
+        .iter()
+        .zip(*widths)
+        .enumerate()
+        .map(|(col, (said, width))| {
+            let cell = cell(said, width);
+            match (&colour, col) {
+                (Some(colour), 2) => cell.shading(Shading::new().fill(colour)),
+                _ => cell,
+            }
+        })
+        .collect();
+    TableRow::new(cells).cant_split()
 }
 
 fn owners_table(doc: Docx, paper: &Paper) -> Docx {

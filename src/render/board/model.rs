@@ -6,12 +6,12 @@ use crate::consolidate::{
     Consolidated, LatestStatus, MissingReturn, PlanStatusRow, ReceivedReturn, YearRow,
 };
 use crate::period::{FinancialYear, Period};
-use crate::schema::{Frequency, Indicator, Measure, Plan, Principle, Schemas};
+use crate::schema::{Frequency, Indicator, Measure, NotCollectedInPaper, Plan, Principle, Schemas};
 use crate::store::{FigureChange, SignedReturn};
 
 use super::super::figures::{
-    Analysis, Figures, department_counts, figure_key, headline_lines, marks_of, shown_indicators,
-    whole_indicator,
+    Analysis, Figures, awaiting_returns, department_counts, figure_key, headline_lines, marks_of,
+    shown_indicators, whole_indicator,
 };
 use super::super::{RenderError, department_name, uk_clock, uk_day, uk_time};
 use super::chart::BarChart;
@@ -53,15 +53,25 @@ pub(super) struct Paper {
     pub status: PaperStatus,
     /// "Signed off by … on …", or "Draft as at …".
     pub dated: String,
+    /// What the document's properties say of it.
+    pub properties: Properties,
     pub rationale: String,
     pub principles_title: String,
     pub principles: Vec<Principle>,
     pub headline: Headline,
     pub sections: Vec<Section>,
     pub plans: Vec<PlanTracker>,
-    /// The last day of the quarter, which plan updates are aged at.
-    pub quarter_end: Option<String>,
+    /// The day the plans are as at, which their updates are aged at.
+    pub plans_as_at: Option<String>,
     pub owners: Vec<[String; 4]>,
+}
+
+/// The document's author and time (created and modified): the signer and the sign-off, or for a draft
+/// `collate` and the latest return's arrival; the same for the same store and sign-off.
+pub(super) struct Properties {
+    pub author: String,
+    /// W3C date and time, as `2020-11-20T10:00:00Z`.
+    pub at: String,
 }
 
 /// The one-page headline.
@@ -71,7 +81,11 @@ pub(super) struct Headline {
     pub restated: Vec<String>,
     /// Department, expected, received, missing.
     pub returns: Vec<(String, [f64; 3])>,
+    /// "Awaits returns: 0 of 7 received; due by …", for a quarter none of whose returns has come.
+    pub awaiting: Option<String>,
     pub missing: Vec<String>,
+    /// The one line naming the indicators no return template collects (when they have no sections).
+    pub not_collected: Option<String>,
 }
 
 pub(super) struct Section {
@@ -93,6 +107,8 @@ pub(super) enum Mark {
     Restated,
     /// A total over a blank quarter.
     Partial,
+    /// The return said N/A (the value is `None`): printed "N/A", not a figure and not missing.
+    NotApplicable,
 }
 
 /// One measure's row: its label, QTR 1–4 and the total.
@@ -121,14 +137,14 @@ pub(super) struct IndicatorPart {
 /// Whole-year measures year by year: the earlier years', then the reporting year's.
 pub(super) struct ByYear {
     pub years: Vec<FinancialYear>,
-    pub rows: Vec<(String, Vec<Option<f64>>)>,
+    pub rows: Vec<(String, Vec<Cell>)>,
 }
 
-/// An action plan's RAG tracker: each measure's latest status, and how old its update is.
+/// An action plan's RAG tracker: each measure's latest status, and how old its update is, under the
+/// heading of the plan's part it belongs to.
 pub(super) struct PlanTracker {
     pub title: String,
-    /// Ref, measure, status, latest update, age.
-    pub rows: Vec<[String; 5]>,
+    pub parts: Vec<PlanPart>,
     /// Each status: its name, what it means and its colour ("#RRGGBB").
     pub statuses: Vec<(String, String, String)>,
 }
@@ -150,11 +166,22 @@ impl Paper {
                 format!("Draft as at {}", uk_clock(as_of))
             }
         };
-        // Plan updates are aged at the end of the quarter the paper is for: the same on every edition.
-        let quarter_end = consolidated
-            .period
-            .quarter
-            .and_then(|q| q.last_day(consolidated.period.year));
+        // Plan updates are aged at the day the plans are taken as at: the quarter's returns' due date (or
+        // its sign-off, if earlier), so no update shown is after it.
+        let plans_as_at = Some(consolidated.plans_until).filter(|d| *d != chrono::NaiveDate::MAX);
+        let w3c = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let properties = match &edition.status {
+            PaperStatus::SignedOff { by, at, .. } => Properties {
+                author: by.clone(),
+                at: chrono::DateTime::parse_from_rfc3339(at)
+                    .map(|t| w3c(t.to_utc()))
+                    .unwrap_or_else(|_| at.clone()),
+            },
+            PaperStatus::Draft => Properties {
+                author: "collate (draft)".to_owned(),
+                at: as_of.map_or_else(|| "2000-01-01T00:00:00Z".to_owned(), |t| w3c(t.to_utc())),
+            },
+        };
         let text = &schemas.dashboard.board_paper;
         Ok(Paper {
             force: schemas.dashboard.force.clone(),
@@ -162,13 +189,14 @@ impl Paper {
             quarter: consolidated.period,
             status: edition.status.clone(),
             dated,
+            properties,
             rationale: text.rationale.clone(),
             principles_title: text.principles_title.clone(),
             principles: text.principles.clone(),
             headline: headline(schemas, consolidated, &figures, edition)?,
             sections: sections(schemas, &figures),
-            plans: plan_trackers(schemas, consolidated, quarter_end)?,
-            quarter_end: quarter_end.map(|d| d.format("%d/%m/%Y").to_string()),
+            plans: plan_trackers(schemas, consolidated, plans_as_at)?,
+            plans_as_at: plans_as_at.map(|d| d.format("%d/%m/%Y").to_string()),
             owners: owners(schemas),
         })
     }
@@ -217,12 +245,26 @@ fn headline(
             .collect();
         (since.version, late, changes)
     });
+    let not_collected: Vec<String> = match schemas.dashboard.board_paper.not_collected {
+        NotCollectedInPaper::List => (schemas.catalogue.indicators.iter())
+            .filter(|i| !schemas.collects_indicator(i))
+            .map(|i| format!("{} {}", i.code, i.title))
+            .collect(),
+        NotCollectedInPaper::Sections => Vec::new(),
+    };
     Ok(Headline {
         since,
         flags,
         restated,
         returns,
+        awaiting: awaiting_returns(schemas, consolidated),
         missing,
+        not_collected: (!not_collected.is_empty()).then(|| {
+            format!(
+                "Not yet collected (no return template asks for them; their data owners are listed at the end): {}.",
+                not_collected.join("; ")
+            )
+        }),
     })
 }
 
@@ -265,6 +307,10 @@ fn sections(schemas: &Schemas, figures: &Figures) -> Vec<Section> {
             title: format!("{} Indicators", group.title),
             indicators: shown_indicators(schemas, &group.id)
                 .into_iter()
+                .filter(|indicator| {
+                    schemas.dashboard.board_paper.not_collected == NotCollectedInPaper::Sections
+                        || schemas.collects_indicator(indicator)
+                })
                 .map(|indicator| indicator_part(schemas, figures, indicator))
                 .collect(),
         })
@@ -326,18 +372,24 @@ fn indicator_part(schemas: &Schemas, figures: &Figures, indicator: &Indicator) -
 fn by_year(figures: &Figures, indicator: &Indicator) -> ByYear {
     let this_year = figures.period.year;
     let value_in = |measure: &Measure, year: FinancialYear| {
-        if year == this_year {
-            return year_row(&figures.year, &indicator.code, &measure.id)
-                .and_then(|r| r.year_value);
-        }
-        history_of(figures, &indicator.code, &measure.id)
-            .into_iter()
-            .find(|(y, _)| *y == year)
-            .map(|(_, value)| value)
+        let value = match year == this_year {
+            true => {
+                year_row(&figures.year, &indicator.code, &measure.id).and_then(|r| r.year_value)
+            }
+            false => history_of(figures, &indicator.code, &measure.id)
+                .into_iter()
+                .find(|(y, _)| *y == year)
+                .map(|(_, value)| value),
+        };
+        let said_na = figures.not_applicable((&indicator.code, &measure.id), year, None);
+        let mark = match (value, said_na) {
+            (None, true) => Mark::NotApplicable,
+            _ => Mark::Plain,
+        };
+        Cell { value, mark }
     };
     let mut years: Vec<FinancialYear> = (indicator.measures.iter())
-        .flat_map(|m| history_of(figures, &indicator.code, &m.id))
-        .map(|(year, _)| year)
+        .flat_map(|m| history_years(figures, &indicator.code, &m.id))
         .chain([this_year])
         .collect();
     years.sort();
@@ -371,6 +423,13 @@ fn year_cells(figures: &Figures, indicator: &Indicator, measure: &Measure) -> [C
         value,
         mark: Mark::Plain,
     });
+    let keys = (indicator.code.as_str(), measure.id.as_str());
+    for (offset, cell) in cells.iter_mut().enumerate() {
+        let quarter = figure_key(&indicator.code, &measure.id, offset + 1).2;
+        if cell.value.is_none() && figures.not_applicable(keys, figures.period.year, quarter) {
+            cell.mark = Mark::NotApplicable;
+        }
+    }
     for (offset, cell) in cells.iter_mut().take(4).enumerate() {
         let key = figure_key(&indicator.code, &measure.id, offset + 1);
         if figures.notes.contains_key(&key) {
@@ -397,6 +456,14 @@ fn history_lines(figures: &Figures, indicator: &Indicator) -> Vec<String> {
                 .collect();
             (!years.is_empty()).then(|| format!("{}: {}", measure.label, years.join("; ")))
         })
+        .collect()
+}
+
+/// The earlier years a measure has a whole-year figure for, or an N/A.
+fn history_years(figures: &Figures, indicator: &str, measure: &str) -> Vec<FinancialYear> {
+    (figures.history.iter())
+        .filter(|h| h.indicator == indicator && h.measure == measure)
+        .filter_map(|h| Some(FinancialYear(h.year_start? as i32)))
         .collect()
 }
 
@@ -463,8 +530,15 @@ fn plan_trackers(
         .plans
         .iter()
         .map(|plan| plan_tracker(plan, &latest, &statuses, today))
-        .filter(|tracker| !tracker.rows.is_empty())
+        .filter(|tracker| !tracker.parts.is_empty())
         .collect())
+}
+
+/// A part of a plan (its section: "Commit", "National Recommendations") and its measures' rows: ref,
+/// measure, status, latest update, age.
+pub(super) struct PlanPart {
+    pub title: String,
+    pub rows: Vec<[String; 5]>,
 }
 
 fn plan_tracker(
@@ -473,9 +547,34 @@ fn plan_tracker(
     statuses: &[PlanStatusRow],
     today: Option<chrono::NaiveDate>,
 ) -> PlanTracker {
-    let rows = plan
-        .measures
+    let parts = (plan.sections.iter())
+        .map(|section| PlanPart {
+            title: section.title.clone(),
+            rows: part_rows(plan, &section.id, (latest, statuses), today),
+        })
+        .filter(|part| !part.rows.is_empty())
+        .collect();
+    PlanTracker {
+        title: plan.title.clone(),
+        parts,
+        statuses: plan
+            .statuses
+            .iter()
+            .map(|s| (s.name.clone(), s.meaning.clone(), s.colour.clone()))
+            .collect(),
+    }
+}
+
+/// The rows of a plan part's measures that have a status as at the paper.
+fn part_rows(
+    plan: &Plan,
+    section: &str,
+    (latest, statuses): (&[LatestStatus], &[PlanStatusRow]),
+    today: Option<chrono::NaiveDate>,
+) -> Vec<[String; 5]> {
+    plan.measures
         .iter()
+        .filter(|measure| measure.section == section)
         .filter_map(|measure| {
             let status = latest
                 .iter()
@@ -498,16 +597,7 @@ fn plan_tracker(
                 age(updated, today),
             ])
         })
-        .collect();
-    PlanTracker {
-        title: plan.title.clone(),
-        rows,
-        statuses: plan
-            .statuses
-            .iter()
-            .map(|s| (s.name.clone(), s.meaning.clone(), s.colour.clone()))
-            .collect(),
-    }
+        .collect()
 }
 
 /// How old an update is on the paper's date, in the largest whole unit that says it.

@@ -1,0 +1,369 @@
+//! Everything made for a quarter is as at that quarter, and every sign-off is deliberate: a later quarter's
+//! figures wait for their quarter, plans are as the board had them, a cover for a period not begun is
+//! refused, and `close` refuses what would mean nothing (read back with python-docx, openpyxl and calamine).
+
+use std::path::Path;
+
+use crate::quarter::{read_paper, version_folder};
+use crate::support::{
+    Installation, edited_seed_draft, python_script_json, sheet_rows, stderr, stdout, xlsx_part,
+};
+
+/// The sample's Q1 and Q2 returns, processed, with the files dated before anything a test adds.
+fn sample() -> Installation {
+    let installation = Installation::with_sample_inbox();
+    installation.age_inbox();
+    assert_eq!(installation.run(), 0);
+    installation
+}
+
+/// PSD's return for 2020/21 Q3, sent early: the seed's Q1 and Q2 figures and 2 in every QTR 3 cell.
+fn early_psd_q3(installation: &Installation) -> Vec<u8> {
+    edited_seed_draft(installation, "psd-quarterly", |psd| {
+        for (_, _, _, values) in &mut psd.rows {
+            values[2] = Some(2.0);
+        }
+    })
+    .period("2020/21", "QTR 3")
+    .to_bytes()
+    .expect("a workbook")
+}
+
+fn close_q2(installation: &Installation, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["close", "2020/21-Q2", "--by", "Jo Bloggs"];
+    args.extend(extra);
+    installation.collate(&args)
+}
+
+/// A group sheet's row for a measure: its cells from QTR 1 to the total, as text.
+fn sheet_figures(dashboard: &Path, sheet: &str, label: &str) -> Vec<String> {
+    let rows = sheet_rows(dashboard, sheet);
+    let row = (rows.iter())
+        .find(|row| row.get(1).is_some_and(|cell| cell == label))
+        .unwrap_or_else(|| panic!("{label} on {sheet}"));
+    row[2..7].to_vec()
+}
+
+#[test]
+fn a_return_for_a_later_quarter_waits_for_its_quarter_and_plans_are_as_the_board_had_them() {
+    let installation = sample();
+    installation.receive(
+        "2020-21 Q3 PSD return.xlsx",
+        &early_psd_q3(&installation),
+        0,
+    );
+    assert_eq!(installation.run(), 0);
+    let output = close_q2(&installation, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+
+    let v1 = version_folder(&installation, 1);
+    let paper = read_paper(&v1.join("board paper.docx"));
+    let psd1 = &paper.figures["PSD 1"];
+    assert_eq!(
+        psd1["Number of complaints made per quarter"],
+        ["39", "24", "", "", "63"]
+    );
+    assert_eq!(
+        psd1["Number of allegations made per quarter"],
+        ["58", "47", "", "", "105"]
+    );
+    let psd2 = &paper.figures["PSD 2"];
+    assert!(
+        psd2.values().all(|row| row[2].is_empty()),
+        "PSD 2 has no Q3 figure: {psd2:?}"
+    );
+    // The chart's "2020/21 to date" bar is the total the version's dashboard charts.
+    assert_eq!(
+        sheet_figures(
+            &v1.join("dashboard.xlsx"),
+            "PSD",
+            "Number of complaints made per quarter"
+        ),
+        ["39", "24", "", "", "63"]
+    );
+    // Plans as at the quarter: the 2022 plan had not begun, and no update is after the paper's date.
+    let text = paper.text();
+    assert!(
+        !paper
+            .headings("Heading 2")
+            .iter()
+            .any(|h| h.contains("2022")),
+        "{:?}",
+        paper.headings("Heading 2")
+    );
+    let tables = format!("{:?}", paper.tables);
+    assert!(!tables.contains("after this paper's date"), "{tables}");
+    assert!(!tables.contains("Jan 22"), "{tables}");
+    assert!(text.contains("Police Integrity Development and Delivery Plan 2018-19"));
+
+    // Once Q2 is signed off, the dashboard is for Q3 and shows PSD's Q3 figures.
+    let dashboard = installation.dashboard();
+    assert_eq!(
+        sheet_rows(&dashboard, "Summary")[2][..2],
+        ["Reporting period", "2020/21 Q3"]
+    );
+    assert_eq!(
+        sheet_figures(&dashboard, "PSD", "Number of complaints made per quarter")[..3],
+        ["39", "24", "2"]
+    );
+}
+
+#[test]
+fn a_cover_for_a_period_not_begun_is_rejected_and_such_a_quarter_cannot_be_signed_off() {
+    let installation = sample();
+    let typo = edited_seed_draft(&installation, "cc-quarterly", |_| {})
+        .period("2027/28", "QTR 2")
+        .to_bytes()
+        .expect("a workbook");
+    installation.receive("2020-21 Q2 CC return typo.xlsx", &typo, 0);
+    assert_eq!(installation.run(), 1, "the return is rejected");
+    let rejected = sheet_rows(&installation.exceptions(), "Rejected");
+    let row = (rejected.iter())
+        .find(|row| row.iter().any(|cell| cell == "future-cover-period"))
+        .unwrap_or_else(|| panic!("a future-cover-period error: {rejected:?}"));
+    let said = row.join(" | ");
+    assert!(said.contains("Cover"), "names the cover sheet: {said}");
+    assert!(
+        said.contains("the cover says 2027/28 Q2, which has not begun"),
+        "{said}"
+    );
+
+    let output = installation.collate(&["close", "2027/28-Q2", "--by", "Jo"]);
+    assert_ne!(output.status.code(), Some(0));
+    assert!(
+        stderr(&output).contains("it has not ended"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !installation.outbox().join("board").exists(),
+        "nothing written"
+    );
+    let output = installation.collate(&["close", "2020/21-Q3", "--by", "Jo"]);
+    assert_ne!(output.status.code(), Some(0));
+    assert!(
+        stderr(&output).contains("it is after 2020/21 Q2, the quarter being collected"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !installation.outbox().join("board").exists(),
+        "nothing written"
+    );
+    let summary = sheet_rows(&installation.dashboard(), "Summary");
+    assert_eq!(summary[2][..2], ["Reporting period", "2020/21 Q2"]);
+}
+
+#[test]
+fn signing_off_again_with_nothing_changed_writes_nothing_and_a_withdrawn_version_is_as_if_never_signed()
+ {
+    let installation = sample();
+    assert_eq!(close_q2(&installation, &[]).status.code(), Some(0));
+    let again = close_q2(&installation, &[]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let said = stdout(&again);
+    assert!(
+        said.contains(
+            "Nothing has changed since version 1 of 2020/21 Q2 (signed off by Jo Bloggs on"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("Version 1 stays the current one"), "{said}");
+    assert!(!version_folder(&installation, 2).exists());
+
+    // A dry run says what a version would hold, and writes nothing.
+    let dry = installation.collate(&["close", "2020/21-Q2", "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
+    let said = stdout(&dry);
+    assert!(
+        said.contains("Version 2 of 2020/21 Q2 would be signed off"),
+        "{said}"
+    );
+    // The sample's 21 returns less the 2022 plan's update, dated after the quarter's returns were due.
+    assert!(said.contains("20 returns in use"), "{said}");
+    assert!(
+        said.contains("Nothing has changed since version 1"),
+        "{said}"
+    );
+    assert!(!version_folder(&installation, 2).exists());
+
+    let withdraw = installation.collate(&[
+        "close",
+        "2020/21-Q2",
+        "--withdraw",
+        "1",
+        "--by",
+        "Jo Bloggs",
+        "--reason",
+        "signed off before the HR figures were checked",
+    ]);
+    assert_eq!(withdraw.status.code(), Some(0), "{}", stderr(&withdraw));
+    let note = std::fs::read_to_string(version_folder(&installation, 1).join("WITHDRAWN.txt"))
+        .expect("the withdrawn version keeps its folder, with a note");
+    assert!(note.contains("Version 1 of the 2020/21 Q2 board paper was withdrawn by Jo Bloggs"));
+    assert!(note.contains("signed off before the HR figures were checked"));
+    assert!(
+        version_folder(&installation, 1)
+            .join("board paper.docx")
+            .exists()
+    );
+    // The quarter being collected goes back, and a rebuild keeps the withdrawal.
+    let summary = sheet_rows(&installation.dashboard(), "Summary");
+    assert_eq!(summary[2][..2], ["Reporting period", "2020/21 Q2"]);
+    assert_eq!(installation.collate(&["rebuild"]).status.code(), Some(0));
+    let summary = sheet_rows(&installation.dashboard(), "Summary");
+    assert_eq!(summary[2][..2], ["Reporting period", "2020/21 Q2"]);
+    // The next sign-off is version 2, and it says nothing changed since a version that does not stand.
+    assert_eq!(close_q2(&installation, &[]).status.code(), Some(0));
+    let paper = read_paper(&version_folder(&installation, 2).join("board paper.docx"));
+    assert!(
+        !paper.text().contains("Changed since version"),
+        "{}",
+        paper.text()
+    );
+}
+
+#[test]
+fn a_quarter_with_a_return_missing_is_signed_off_only_when_the_owner_says_so() {
+    let installation = Installation::with_sample_inbox();
+    std::fs::remove_file(installation.inbox().join("2020-21 Q2 HR return.xlsx")).expect("remove");
+    installation.age_inbox();
+    assert_eq!(installation.run(), 0);
+    let refused = close_q2(&installation, &[]);
+    assert_ne!(refused.status.code(), Some(0));
+    assert!(
+        stderr(&refused).contains("no return for it is in use from HR"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        !installation.outbox().join("board").exists(),
+        "nothing written"
+    );
+
+    let output = close_q2(&installation, &["--with-missing"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let paper = read_paper(&version_folder(&installation, 1).join("board paper.docx"));
+    let text = paper.text();
+    assert!(text.contains("Missing returns: 1"), "{text}");
+    assert!(text.contains("HR: not received"), "{text}");
+}
+
+/// The core properties python-docx reads: author, created and modified.
+const READ_PROPERTIES: &str = r#"
+import json, sys, docx
+p = docx.Document(sys.argv[1]).core_properties
+print(json.dumps([p.author, p.last_modified_by, p.created.isoformat(), p.modified.isoformat()]))
+"#;
+
+#[test]
+fn n_a_reads_n_a_and_the_paper_is_as_the_seed_is() {
+    let installation = sample();
+    // The street survey was not run in 2020/21: N/A on the dashboard and in the paper.
+    let street = sheet_figures(
+        &installation.dashboard(),
+        "Public Confidence",
+        "Street survey: respondents",
+    );
+    assert_eq!(street[4], "N/A", "{street:?}");
+    let agree = sheet_figures(
+        &installation.dashboard(),
+        "Public Confidence",
+        "Street survey: agree, strongly or tend to (%)",
+    );
+    assert_eq!(agree[4], "N/A", "{agree:?}");
+    let draft = installation.outbox().join("board paper (draft).docx");
+    let paper = read_paper(&draft);
+    let pc1 = (paper.tables.iter())
+        .find(|t| t[0] == ["Measure", "2019/20", "2020/21"])
+        .expect("PC 1's table by year");
+    for row in &pc1[1..8] {
+        assert_eq!(row[2], "N/A", "{row:?}");
+    }
+    assert_eq!(pc1[8][..3], ["Online survey: respondents", "103", "580"]);
+
+    // Indicators no template collects are listed once, not given sections; analysis names its supplier.
+    assert!(
+        !paper
+            .headings("Heading 2")
+            .iter()
+            .any(|h| h.starts_with("PSD 3")),
+        "{:?}",
+        paper.headings("Heading 2")
+    );
+    let text = paper.text();
+    assert!(text.contains("Not yet collected"), "{text}");
+    assert!(text.contains("PSD 3 Cases of Abuse of Authority for Sexual Gain"));
+    assert!(text.contains("the following information has been supplied by the Head of HR:"));
+    assert!(text.contains(
+        "the following information has been supplied by the Finance Business Transformation & Performance Manager:"
+    ));
+    // The Improvement Plan keeps its parts' headings.
+    let tables = format!("{:?}", paper.tables);
+    assert!(tables.contains("National Recommendations"), "{tables}");
+
+    // A signed version's properties name its signer and its time.
+    assert_eq!(close_q2(&installation, &[]).status.code(), Some(0));
+    let properties = python_script_json(
+        READ_PROPERTIES,
+        &version_folder(&installation, 1).join("board paper.docx"),
+    );
+    assert_eq!(properties[0], "Jo Bloggs");
+    assert_eq!(properties[1], "Jo Bloggs");
+    let created = properties[2].as_str().unwrap_or_default();
+    assert!(
+        created.starts_with("20") && !created.starts_with("2000"),
+        "{created}"
+    );
+    assert_eq!(properties[2], properties[3]);
+}
+
+/// The parts of an xlsx that hold cell notes.
+fn comment_parts(path: &Path) -> Vec<String> {
+    let zip = zip::ZipArchive::new(std::fs::File::open(path).expect("workbook")).expect("a zip");
+    (zip.file_names())
+        .filter_map(Result::ok)
+        .filter(|name| name.starts_with("xl/comments"))
+        .map(|name| name.into_owned())
+        .collect()
+}
+
+#[test]
+fn the_next_quarter_starts_clean() {
+    let installation = sample();
+    assert_eq!(close_q2(&installation, &[]).status.code(), Some(0));
+    let dashboard = installation.dashboard();
+    let summary = sheet_rows(&dashboard, "Summary");
+    assert_eq!(summary[2][..2], ["Reporting period", "2020/21 Q3"]);
+    assert!(
+        summary[3][1].starts_with("Awaits returns: 0 of 7 received; due by 30/01/2021"),
+        "{:?}",
+        summary[3]
+    );
+    // Each department's counts are its Q3 returns': none received, no queries, nothing restated.
+    let all = (summary.iter())
+        .find(|row| row[0] == "All departments")
+        .expect("the totals row");
+    assert_eq!(all[1..6], ["7", "0", "7", "0", "0"], "{summary:?}");
+    assert!(
+        summary
+            .iter()
+            .any(|row| row[0] == "Restated figures for 2020/21 Q3: 0"),
+        "{summary:?}"
+    );
+    // No total is shaded partial for Q3: its returns are awaited, not blank. (Q2's own blanks, such as
+    // PSD's upheld allegations, still make their totals partial.)
+    let comments: String = comment_parts(&dashboard)
+        .iter()
+        .map(|part| xlsx_part(&dashboard, part))
+        .collect();
+    assert!(
+        comments.contains("Partial total: QTR 2 is blank"),
+        "{comments}"
+    );
+    assert!(!comments.contains("QTR 3"), "{comments}");
+    assert_eq!(
+        sheet_figures(&dashboard, "PSD", "Number of complaints made per quarter"),
+        ["39", "24", "", "", "63"]
+    );
+}
