@@ -12,8 +12,8 @@ use super::figures::{
     shown_indicators, whole_indicator,
 };
 use super::{
-    RenderError, WriteText, bold, heading, not_printed, owners_workbook, print_on_a4, sheet_name,
-    text_lines, wrapped,
+    RenderError, WriteText, bold, fit_row, heading, not_printed, owners_workbook, print_on_a4,
+    sheet_name, text_lines, wrapped,
 };
 use crate::consolidate::{Consolidated, DataRow, YearRow};
 use crate::period::{FinancialYear, Period, Quarter};
@@ -198,6 +198,8 @@ struct ChartSource {
 }
 
 const QUARTER_COL: u16 = 2;
+/// The width of a group sheet's measure column.
+const LABEL_WIDTH: f64 = 48.0;
 
 /// Marks a flagged figure where it stands: highlighted, with the reasons in a cell note.
 fn mark_flagged(
@@ -265,7 +267,7 @@ fn group_sheet(
     let layout = GroupLayout::new(indicators, figures);
     sheet.write_text_with_format(0, 0, format!("{title} Indicators"), &heading())?;
     sheet.set_column_width(0, 10)?;
-    sheet.set_column_width(1, 48)?;
+    sheet.set_column_width(1, LABEL_WIDTH)?;
     sheet.set_column_range_width(QUARTER_COL, layout.change_col, 11)?;
     let mut row = 2u32;
     let mut sources = Vec::new();
@@ -275,11 +277,13 @@ fn group_sheet(
         indicator_headers(sheet, header_row, &layout, figures.period.year)?;
         row = header_row + 1;
         let first_row = row;
-        let mut has_history = false;
+        let mut charted_years = BTreeSet::new();
         for measure in &indicator.measures {
-            has_history |= measure_row(sheet, row, (indicator, measure), &layout)?;
+            charted_years.extend(measure_row(sheet, row, (indicator, measure), &layout)?);
             row += 1;
         }
+        // A line needs two years: one point, or none, would print as an empty chart.
+        let has_history = charted_years.len() >= 2;
         let last_row = row.saturating_sub(1);
         row = previous_year_rows(sheet, row, (schemas, indicator), &layout)?;
         row = indicator_texts(sheet, row, indicator, (schemas, figures), layout.change_col)?;
@@ -378,15 +382,21 @@ fn indicator_headers(
 }
 
 /// One measure's row: the reporting year by quarter, its total, the same quarter last year, then the
-/// earlier years and the last change. Returns whether the indicator has any history.
+/// earlier years and the last change. Returns the earlier years it has a figure for.
 fn measure_row(
     sheet: &mut Worksheet,
     row: u32,
     (indicator, measure): (&Indicator, &Measure),
     layout: &GroupLayout,
-) -> Result<bool, RenderError> {
+) -> Result<Vec<i32>, RenderError> {
     sheet.write_text(row, 0, &indicator.code)?;
-    sheet.write_text(row, 1, &measure.label)?;
+    // A long label wraps in its row, never cut off by the figure beside it.
+    let label = Format::new().set_text_wrap();
+    sheet.write_text_with_format(row, 1, &measure.label, &label)?;
+    let lines = text_lines(&measure.label, LABEL_WIDTH);
+    if lines > 1 {
+        fit_row(sheet, row, lines)?;
+    }
     let year = layout
         .figures
         .year
@@ -504,18 +514,15 @@ fn previous_year_rows(
     Ok(row)
 }
 
-/// The measure's whole-year figures of earlier years; returns whether the indicator has any history.
+/// The measure's whole-year figures of earlier years; returns the years it has a figure for.
 fn history_cells(
     sheet: &mut Worksheet,
     row: u32,
     (indicator, measure): (&Indicator, &Measure),
     layout: &GroupLayout,
-) -> Result<bool, RenderError> {
-    let mut has_history = false;
+) -> Result<Vec<i32>, RenderError> {
+    let mut years = Vec::new();
     for past in &layout.figures.history {
-        if past.indicator == indicator.code {
-            has_history = true;
-        }
         if past.indicator != indicator.code || past.measure != measure.id {
             continue;
         }
@@ -531,6 +538,7 @@ fn history_cells(
         match past.value {
             Some(value) => {
                 sheet.write_number_with_format(row, col, value, &layout.number_format)?;
+                years.push(year.0);
             }
             None if layout.figures.not_applicable(keys, year, None) => {
                 sheet.write_text_with_format(row, col, NOT_APPLICABLE, &not_applicable_format())?;
@@ -538,7 +546,7 @@ fn history_cells(
             None => {}
         }
     }
-    Ok(has_history)
+    Ok(years)
 }
 
 /// The indicator's rationale and the department's analysis under its table; returns the next free row.
@@ -598,13 +606,27 @@ fn row_height(text: &str) -> f64 {
     (lines * 15.0).min(400.0)
 }
 
+/// How many indicators' charts a printed page of the Charts sheet holds (A4 landscape, one page wide).
+const CHARTS_PER_PAGE: usize = 2;
+
+/// The row an indicator's charts start at on the Charts sheet: its title, then the charts 22 rows tall.
+fn chart_top(index: usize) -> u32 {
+    2 + index as u32 * 22
+}
+
 fn charts_sheet(workbook: &mut Workbook, sources: &[ChartSource]) -> Result<(), RenderError> {
     let sheet = workbook.add_worksheet();
     sheet.set_name("Charts")?;
     print_on_a4(sheet, None)?;
     sheet.write_text_with_format(0, 0, "Quarterly and historical figures", &heading())?;
+    // Two indicators' charts to a printed page, each page starting with one: a chart is never split.
+    let breaks: Vec<u32> = (2..sources.len())
+        .step_by(CHARTS_PER_PAGE)
+        .map(|index| chart_top(index))
+        .collect();
+    sheet.set_page_breaks(&breaks)?;
     for (index, source) in sources.iter().enumerate() {
-        let top = 2 + index as u32 * 22;
+        let top = chart_top(index);
         let mut quarterly = Chart::new(ChartType::Column);
         quarterly
             .title()
@@ -661,6 +683,9 @@ fn charts_sheet(workbook: &mut Workbook, sources: &[ChartSource]) -> Result<(), 
     Ok(())
 }
 
+/// The width of the Data Owners sheet's indicator column.
+const OWNERS_TITLE_WIDTH: f64 = 70.0;
+
 fn owners_sheet(workbook: &mut Workbook, schemas: &Schemas) -> Result<(), RenderError> {
     let sheet = workbook.add_worksheet();
     sheet.set_name("Data Owners and Sources")?;
@@ -678,13 +703,16 @@ fn owners_sheet(workbook: &mut Workbook, schemas: &Schemas) -> Result<(), Render
             .department(&indicator.owner)
             .map(|d| d.name.as_str())
             .unwrap_or(indicator.owner.as_str());
-        sheet.write_text(row, 0, &indicator.code)?;
-        sheet.write_text_with_format(row, 1, &indicator.title, &wrapped())?;
-        sheet.write_text(row, 2, owner)?;
-        sheet.write_text(row, 3, &indicator.source)?;
+        let top = wrapped().set_align(rust_xlsxwriter::FormatAlign::Top);
+        sheet.write_text_with_format(row, 0, &indicator.code, &top)?;
+        sheet.write_text_with_format(row, 1, &indicator.title, &top)?;
+        sheet.write_text_with_format(row, 2, owner, &top)?;
+        sheet.write_text_with_format(row, 3, &indicator.source, &top)?;
+        // Excel and LibreOffice do not size a row on opening: a long title would print over the next.
+        fit_row(sheet, row, text_lines(&indicator.title, OWNERS_TITLE_WIDTH))?;
     }
     sheet.set_column_width(0, 10)?;
-    sheet.set_column_width(1, 70)?;
+    sheet.set_column_width(1, OWNERS_TITLE_WIDTH)?;
     sheet.set_column_range_width(2, 3, 26)?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::quarter::{read_paper, version_folder};
+use crate::quarter::{office_installed, pdf_text, read_paper, version_folder};
 use crate::support::{
     Installation, edited_seed_draft, python_script_json, sheet_rows, stderr, stdout, xlsx_part,
 };
@@ -95,6 +95,17 @@ fn a_return_for_a_later_quarter_waits_for_its_quarter_and_plans_are_as_the_board
     assert!(!tables.contains("after this paper's date"), "{tables}");
     assert!(!tables.contains("Jan 22"), "{tables}");
     assert!(text.contains("Police Integrity Development and Delivery Plan 2018-19"));
+    // The PDF the board is sent says the same.
+    if office_installed() {
+        let printed = pdf_text(&v1.join("board paper.pdf"));
+        let complaints = (printed.lines())
+            .map(|line| line.split_whitespace().collect::<Vec<_>>())
+            .find(|words| words.starts_with(&["39", "24"]))
+            .unwrap_or_else(|| panic!("PSD 1's figures in the PDF: {printed}"));
+        assert_eq!(complaints, ["39", "24", "63", "58", "47", "105"]);
+        assert!(!printed.contains("Delivery Plan 2022"));
+        assert!(!printed.contains("after this paper's date"));
+    }
 
     // Once Q2 is signed off, the dashboard is for Q3 and shows PSD's Q3 figures.
     let dashboard = installation.dashboard();
@@ -316,6 +327,14 @@ fn n_a_reads_n_a_and_the_paper_is_as_the_seed_is() {
         "{created}"
     );
     assert_eq!(properties[2], properties[3]);
+    if office_installed() {
+        let printed = pdf_text(&version_folder(&installation, 1).join("board paper.pdf"));
+        let street = (printed.lines())
+            .find(|line| line.contains("Street survey: respondents"))
+            .unwrap_or_else(|| panic!("PC 1 in the PDF: {printed}"));
+        assert!(street.trim_end().ends_with("N/A"), "{street}");
+        assert!(!printed.contains("PSD 3  Cases"), "no section for PSD 3");
+    }
 }
 
 /// The parts of an xlsx that hold cell notes.
@@ -365,5 +384,70 @@ fn the_next_quarter_starts_clean() {
     assert_eq!(
         sheet_figures(&dashboard, "PSD", "Number of complaints made per quarter"),
         ["39", "24", "", "", "63"]
+    );
+}
+
+/// How the dashboard prints, as openpyxl reads it: the Charts sheet's page breaks, each chart's title,
+/// the Data Owners rows' heights, and whether a group sheet's measure labels wrap.
+const READ_PRINTING: &str = r#"
+import json, sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+charts = wb["Charts"]
+owners = wb["Data Owners and Sources"]
+psd = wb["PSD"]
+titles = []
+for chart in charts._charts:
+    runs = chart.title.tx.rich.p[0].r if chart.title and chart.title.tx and chart.title.tx.rich else []
+    titles.append("".join(r.t for r in runs))
+print(json.dumps({
+    "breaks": [b.id for b in charts.row_breaks.brk],
+    "chart_rows": [c.anchor._from.row for c in charts._charts],
+    "titles": titles,
+    "owner_heights": {owners.cell(r, 1).value: owners.row_dimensions[r].height for r in range(4, owners.max_row + 1)},
+    "label_wraps": [psd.cell(r, 2).alignment.wrap_text for r in range(1, psd.max_row + 1) if psd.cell(r, 1).value == "PSD 1"],
+}))
+"#;
+
+#[test]
+fn the_workbook_prints_as_well_as_the_paper() {
+    let installation = sample();
+    let printing = python_script_json(READ_PRINTING, &installation.dashboard());
+    // No chart is split across printed pages: two indicators' charts to a page, a break before the rest.
+    let breaks: Vec<u64> = serde_json::from_value(printing["breaks"].clone()).expect("breaks");
+    let rows: Vec<u64> = serde_json::from_value(printing["chart_rows"].clone()).expect("rows");
+    for &row in &rows {
+        let next = (breaks.iter())
+            .find(|b| **b > row)
+            .copied()
+            .unwrap_or(u64::MAX);
+        assert!(
+            row + 20 < next,
+            "the chart at row {row} ends before the break at {next}"
+        );
+    }
+    assert!(!breaks.is_empty(), "{printing}");
+    // No empty chart: FIN 1 has no earlier years to draw, so no "previous years" chart.
+    let titles: Vec<String> = serde_json::from_value(printing["titles"].clone()).expect("titles");
+    assert!(
+        titles.contains(&"FIN 1: this year by quarter".to_owned()),
+        "{titles:?}"
+    );
+    assert!(
+        !titles.contains(&"FIN 1: previous years".to_owned()),
+        "{titles:?}"
+    );
+    assert!(
+        titles.contains(&"PSD 1: previous years".to_owned()),
+        "{titles:?}"
+    );
+    // Data Owners: a title of two lines has a row tall enough for them.
+    let heights = &printing["owner_heights"];
+    assert!(heights["PC 1"].as_f64().unwrap_or(0.0) >= 30.0, "{heights}");
+    // Long measure labels wrap rather than being cut by the figure beside them (the first row is the
+    // indicator's title).
+    let wraps = &printing["label_wraps"].as_array().expect("labels")[1..];
+    assert!(
+        wraps.len() == 6 && wraps.iter().all(|w| w == true),
+        "{wraps:?}"
     );
 }

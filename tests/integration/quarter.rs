@@ -96,7 +96,7 @@ fn close(installation: &Installation) -> std::process::Output {
 }
 
 /// The text pdftotext reads from a PDF, with its layout kept.
-fn pdf_text(pdf: &Path) -> String {
+pub fn pdf_text(pdf: &Path) -> String {
     let output = std::process::Command::new("pdftotext")
         .args(["-layout".as_ref(), pdf.as_os_str(), "-".as_ref()])
         .output()
@@ -105,7 +105,7 @@ fn pdf_text(pdf: &Path) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn office_installed() -> bool {
+pub fn office_installed() -> bool {
     std::process::Command::new("soffice")
         .arg("--version")
         .output()
