@@ -622,7 +622,7 @@ fn charts_sheet(workbook: &mut Workbook, sources: &[ChartSource]) -> Result<(), 
     // Two indicators' charts to a printed page, each page starting with one: a chart is never split.
     let breaks: Vec<u32> = (2..sources.len())
         .step_by(CHARTS_PER_PAGE)
-        .map(|index| chart_top(index))
+        .map(chart_top)
         .collect();
     sheet.set_page_breaks(&breaks)?;
     for (index, source) in sources.iter().enumerate() {
