@@ -286,6 +286,14 @@ mod tests {
             figure("Q2", 20.0, "hr q2 v2.xlsx"),
         ];
         let changes = changes_since(&v1, &now);
+        assert!(!unchanged_since(
+            &v1,
+            &SignOff {
+                figures: now.to_vec(),
+                ..v1.clone()
+            }
+        ));
+        assert!(unchanged_since(&v1, &v1.clone()));
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].quarter, "Q1");
         assert_eq!((changes[0].was, changes[0].now), (Some(8.0), Some(12.0)));

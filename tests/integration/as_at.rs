@@ -451,3 +451,24 @@ fn the_workbook_prints_as_well_as_the_paper() {
         "{wraps:?}"
     );
 }
+
+#[test]
+fn the_owner_may_ask_for_sections_for_indicators_not_collected() {
+    let installation = Installation::with_sample_inbox();
+    let settings = installation.root.join("schemas/dashboard.toml");
+    let text = std::fs::read_to_string(&settings).expect("dashboard.toml");
+    let asked = text.replace("not_collected = \"list\"", "not_collected = \"sections\"");
+    assert_ne!(
+        asked, text,
+        "the setting is in the installed dashboard.toml"
+    );
+    std::fs::write(&settings, asked).expect("write");
+    assert_eq!(installation.run(), 0);
+    let paper = read_paper(&installation.outbox().join("board paper (draft).docx"));
+    assert!(
+        (paper.headings("Heading 2").iter()).any(|h| h.starts_with("PSD 3")),
+        "{:?}",
+        paper.headings("Heading 2")
+    );
+    assert!(!paper.text().contains("Not yet collected"));
+}
