@@ -35,6 +35,15 @@ fn close_q2(installation: &Installation, extra: &[&str]) -> std::process::Output
     installation.collate(&args)
 }
 
+/// `collate ARGS` refuses, saying `why`, and writes no version.
+fn refused(installation: &Installation, args: &[&str], why: &str) {
+    let output = installation.collate(args);
+    assert_ne!(output.status.code(), Some(0), "{args:?}");
+    assert!(stderr(&output).contains(why), "{}", stderr(&output));
+    let board = installation.outbox().join("board");
+    assert!(!board.exists(), "nothing written for {args:?}");
+}
+
 /// A group sheet's row for a measure: its cells from QTR 1 to the total, as text.
 fn sheet_figures(dashboard: &Path, sheet: &str, label: &str) -> Vec<String> {
     let rows = sheet_rows(dashboard, sheet);
@@ -139,27 +148,12 @@ fn a_cover_for_a_period_not_begun_is_rejected_and_such_a_quarter_cannot_be_signe
         "{said}"
     );
 
-    let output = installation.collate(&["close", "2027/28-Q2", "--by", "Jo"]);
-    assert_ne!(output.status.code(), Some(0));
-    assert!(
-        stderr(&output).contains("it has not ended"),
-        "{}",
-        stderr(&output)
-    );
-    assert!(
-        !installation.outbox().join("board").exists(),
-        "nothing written"
-    );
-    let output = installation.collate(&["close", "2020/21-Q3", "--by", "Jo"]);
-    assert_ne!(output.status.code(), Some(0));
-    assert!(
-        stderr(&output).contains("it is after 2020/21 Q2, the quarter being collected"),
-        "{}",
-        stderr(&output)
-    );
-    assert!(
-        !installation.outbox().join("board").exists(),
-        "nothing written"
+    let close = |quarter| ["close", quarter, "--by", "Jo"];
+    refused(&installation, &close("2027/28-Q2"), "it has not ended");
+    refused(
+        &installation,
+        &close("2020/21-Q3"),
+        "it is after 2020/21 Q2, the quarter being collected",
     );
     let summary = sheet_rows(&installation.dashboard(), "Summary");
     assert_eq!(summary[2][..2], ["Reporting period", "2020/21 Q2"]);
@@ -240,17 +234,8 @@ fn a_quarter_with_a_return_missing_is_signed_off_only_when_the_owner_says_so() {
     std::fs::remove_file(installation.inbox().join("2020-21 Q2 HR return.xlsx")).expect("remove");
     installation.age_inbox();
     assert_eq!(installation.run(), 0);
-    let refused = close_q2(&installation, &[]);
-    assert_ne!(refused.status.code(), Some(0));
-    assert!(
-        stderr(&refused).contains("no return for it is in use from HR"),
-        "{}",
-        stderr(&refused)
-    );
-    assert!(
-        !installation.outbox().join("board").exists(),
-        "nothing written"
-    );
+    let close = ["close", "2020/21-Q2", "--by", "Jo Bloggs"];
+    refused(&installation, &close, "no return for it is in use from HR");
 
     let output = close_q2(&installation, &["--with-missing"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
