@@ -3,6 +3,9 @@
 //! Run: cargo bench --bench pipeline            (1,000 returns; COLLATE_BENCH_RETURNS=N for another count)
 //! Each phase runs in its own child process so that its peak memory (VmHWM) is its own.
 
+// A harness: a failed expectation is the test failing, as it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "../tests/support/install.rs"]
 mod install;
 #[path = "../tests/support/seed_returns.rs"]

@@ -5,6 +5,9 @@
 //! (`getrusage(RUSAGE_CHILDREN)`: the largest of `collate` and the worker it reaped) is that file's alone.
 //! The process tree is `collate` and one worker, so its peak is at most the two added together.
 
+// A harness: a failed expectation is the test failing, as it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "../tests/support/hostile.rs"]
 mod hostile;
 #[path = "../tests/support/install.rs"]

@@ -5,6 +5,9 @@
 //! Run: cargo bench --bench watch_latency            (COLLATE_BENCH_HISTORY=480,12000 to choose the sizes)
 //! The rescan is set to ten minutes, so every latency measured is that of a file-system event.
 
+// A harness: a failed expectation is the test failing, as it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "../tests/support/install.rs"]
 mod install;
 #[path = "../tests/support/seed_returns.rs"]

@@ -3,6 +3,9 @@
 //!
 //! Run: cargo run --example generate_returns -- FOLDER [COUNT]   (COUNT defaults to 1,000)
 
+// A harness: a failed expectation is the test failing, as it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "../tests/support/seed_returns.rs"]
 mod seed_returns;
 

@@ -6,6 +6,9 @@
 //!
 //! Run: cargo run --example make_msg_fixture
 
+// A harness: a failed expectation is the test failing, as it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::Write;
 
 const FOLDER: &str = "tests/fixtures/emails/outlook";

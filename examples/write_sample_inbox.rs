@@ -4,6 +4,9 @@
 //!
 //! Run: cargo run --example write_sample_inbox -- [FOLDER]
 
+// A harness: a failed expectation is the test failing, as it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "../tests/support/seed_returns.rs"]
 mod seed_returns;
 

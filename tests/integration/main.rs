@@ -1,5 +1,8 @@
 //! End-to-end tests: the real `collate` binary on a temporary installation, outputs read back with calamine.
 
+// A harness: a failed expectation is the test failing, as it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "../support/hostile.rs"]
 mod hostile;
 #[path = "../support/install.rs"]
