@@ -7,6 +7,7 @@ mod outputs;
 mod restated;
 mod session;
 mod signoff;
+mod versions;
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,7 @@ pub use session::{
     Collator, LeftForLater, process_file, process_inbox, process_inbox_in_order, validate_received,
 };
 pub use signoff::{Signing, changes_since, edition, latest_version, unchanged_since};
+pub use versions::{CloseRequest, Closing, Refused, Withdrawn, close_quarter, withdraw_version};
 
 /// The folders of one installation.
 #[derive(Debug, Clone)]

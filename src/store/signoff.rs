@@ -69,6 +69,17 @@ pub struct Withdrawal {
 }
 
 impl Withdrawal {
+    /// Version `version` of `quarter` withdrawn by `by`, for `reason`, at `at` (RFC 3339).
+    pub fn of(quarter: Period, version: u32, (by, reason): (&str, &str), at: &str) -> Withdrawal {
+        Withdrawal {
+            quarter: quarter.to_string(),
+            version,
+            withdrawn_by: by.to_owned(),
+            withdrawn_at: at.to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+
     /// The file name its record is kept under: `2020-21-Q2-v3.withdrawn.json`.
     fn file_name(&self) -> String {
         format!(
