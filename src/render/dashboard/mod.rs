@@ -1,9 +1,13 @@
 //! The master dashboard workbook: summary, one sheet per indicator group laid out as the seed dashboard,
 //! charts, data owners, and the `Data` table every consolidated figure lands in.
 
+mod charts;
+
 use std::collections::BTreeSet;
 
-use rust_xlsxwriter::{Chart, ChartType, Format, Table, TableColumn, Workbook, Worksheet};
+use charts::{ChartSource, charts_sheet};
+
+use rust_xlsxwriter::{Format, Table, TableColumn, Workbook, Worksheet};
 
 use crate::excel::fit_cell;
 
@@ -184,17 +188,6 @@ fn headline(
         row += 1;
     }
     Ok(row)
-}
-
-/// Where an indicator's figures sit on its group sheet, for the charts that refer to them.
-struct ChartSource {
-    code: String,
-    title: String,
-    sheet: String,
-    first_row: u32,
-    last_row: u32,
-    history_cols: Option<(u16, u16)>,
-    history_header_row: u32,
 }
 
 const QUARTER_COL: u16 = 2;
@@ -604,83 +597,6 @@ fn indicator_texts(
 fn row_height(text: &str) -> f64 {
     let lines = (text.chars().count() / 110 + 1) as f64;
     (lines * 15.0).min(400.0)
-}
-
-/// How many indicators' charts a printed page of the Charts sheet holds (A4 landscape, one page wide).
-const CHARTS_PER_PAGE: usize = 2;
-
-/// The row an indicator's charts start at on the Charts sheet: its title, then the charts 22 rows tall.
-fn chart_top(index: usize) -> u32 {
-    2 + index as u32 * 22
-}
-
-fn charts_sheet(workbook: &mut Workbook, sources: &[ChartSource]) -> Result<(), RenderError> {
-    let sheet = workbook.add_worksheet();
-    sheet.set_name("Charts")?;
-    print_on_a4(sheet, None)?;
-    sheet.write_text_with_format(0, 0, "Quarterly and historical figures", &heading())?;
-    // Two indicators' charts to a printed page, each page starting with one: a chart is never split.
-    let breaks: Vec<u32> = (2..sources.len())
-        .step_by(CHARTS_PER_PAGE)
-        .map(chart_top)
-        .collect();
-    sheet.set_page_breaks(&breaks)?;
-    for (index, source) in sources.iter().enumerate() {
-        let top = chart_top(index);
-        let mut quarterly = Chart::new(ChartType::Column);
-        quarterly
-            .title()
-            .set_name(&format!("{}: this year by quarter", source.code));
-        for row in source.first_row..=source.last_row {
-            quarterly
-                .add_series()
-                .set_name((source.sheet.as_str(), row, 1))
-                .set_categories((
-                    source.sheet.as_str(),
-                    source.history_header_row,
-                    QUARTER_COL,
-                    source.history_header_row,
-                    QUARTER_COL + 3,
-                ))
-                .set_values((
-                    source.sheet.as_str(),
-                    row,
-                    QUARTER_COL,
-                    row,
-                    QUARTER_COL + 3,
-                ));
-        }
-        quarterly.set_width(620).set_height(380);
-        sheet.write_text_with_format(
-            top,
-            0,
-            format!("{} {}", source.code, source.title),
-            &bold(),
-        )?;
-        sheet.insert_chart(top + 1, 0, &quarterly)?;
-        if let Some((first_col, last_col)) = source.history_cols {
-            let mut historical = Chart::new(ChartType::Line);
-            historical
-                .title()
-                .set_name(&format!("{}: previous years", source.code));
-            for row in source.first_row..=source.last_row {
-                historical
-                    .add_series()
-                    .set_name((source.sheet.as_str(), row, 1))
-                    .set_categories((
-                        source.sheet.as_str(),
-                        source.history_header_row,
-                        first_col,
-                        source.history_header_row,
-                        last_col,
-                    ))
-                    .set_values((source.sheet.as_str(), row, first_col, row, last_col));
-            }
-            historical.set_width(620).set_height(380);
-            sheet.insert_chart(top + 1, 10, &historical)?;
-        }
-    }
-    Ok(())
 }
 
 /// The width of the Data Owners sheet's indicator column.
