@@ -1,10 +1,14 @@
-//! The one processing path: inbox files → read → validate → store → consolidate → render. `collate run`,
-//! `collate rebuild` and the watcher all call [`process_inbox`].
+//! The one processing path: inbox files → read → validate → store → consolidate → render. Every pass is
+//! [`Collator::pass`]: `collate run` and `rebuild` make one over the whole inbox ([`process_inbox`]), the
+//! watcher one per batch of files found ready.
 
 mod drafts;
 mod inbox;
 mod outputs;
+mod reading;
+mod reports;
 mod restated;
+mod run;
 mod session;
 mod signoff;
 mod versions;
@@ -22,9 +26,9 @@ pub use inbox::{
 pub use outputs::{
     RenderedOutputs, Written, render_edition, render_outputs, replace_output, write_outputs,
 };
-pub use session::{
-    Collator, LeftForLater, process_file, process_inbox, process_inbox_in_order, validate_received,
-};
+pub use reading::{LeftForLater, process_file, validate_received};
+pub use run::{process_inbox, process_inbox_in_order};
+pub use session::Collator;
 pub use signoff::{Signing, changes_since, edition, latest_version, unchanged_since};
 pub use versions::{CloseRequest, Closing, Refused, Withdrawn, close_quarter, withdraw_version};
 

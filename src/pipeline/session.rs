@@ -1,193 +1,24 @@
 //! The processing session ([`Collator`]): each new file validated on the workers, its outcome and
-//! report, the batch stored as one segment; and the one pass `run`, `rebuild` and the watcher make.
+//! report, the batch stored as one segment, and the pass (`Collator::pass`) that `run`, `rebuild` and the
+//! watcher all make.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::inbox::{
-    DEFAULT_SETTLE, NotRead, Received, file_name, receive, scan_inbox, set_aside,
-    set_aside_because, sha256_hex, wait_for_young_files, write_inbox_status,
-};
+use super::inbox::{Received, file_name, receive, set_aside};
 use super::outputs::{Written, render_outputs, write_outputs};
+use super::reading::{LeftForLater, Opened, open_messages, set_email_aside, validate_received};
+use super::reports::{report_outcome, tell_if_after_sign_off, write_return_report};
 use super::restated::{ShownFigures, far_cover_period};
 use super::{Folders, Outcome, RunSummary};
 use crate::consolidate;
-use crate::error::{Cause, FatalError};
-use crate::exception::Exception;
-use crate::outfile::{fit_file_name, flush_filesystem, write_atomically_deferred};
+use crate::error::FatalError;
+use crate::outfile::flush_filesystem;
 use crate::period::{Period, PeriodChoice};
-use crate::read::message::{Unpacked, is_message_name};
-use crate::render;
-use crate::schema::{Schemas, Severity};
+use crate::schema::Schemas;
 use crate::store::{History, ProcessedReturn, ReturnKey, Store, return_key, tables_for};
-use crate::validate::{BuiltinCheck, Validated, check_sender};
-use crate::worker::{Interrupted, WorkerPool};
-
-/// Validates received files on the workers, all at once, results in the order given. A file that cannot
-/// be read from disk, or that a worker dies on, is a rejected return; one whose reader was stopped from
-/// outside twice is [`LeftForLater`].
-pub fn validate_received(
-    schemas: &Schemas,
-    workers: &WorkerPool,
-    received: Vec<Received>,
-) -> Vec<Result<ProcessedReturn, LeftForLater>> {
-    let readable: Vec<(&str, &[u8])> = received
-        .iter()
-        .filter_map(|r| Some((r.file.as_str(), r.bytes.as_deref().ok()?)))
-        .collect();
-    let mut validated = workers.validate_all(&readable).into_iter();
-    received
-        .into_iter()
-        .map(|received| {
-            let validated = match &received.bytes {
-                Ok(_) => validated.next().unwrap_or_else(|| Ok(Validated::default())),
-                Err(not_read) => Ok(not_read_return(schemas, &received.file, not_read)),
-            };
-            let mut validated = match validated {
-                Ok(validated) => validated,
-                Err(interrupted) => return Err(LeftForLater::of(&received, interrupted)),
-            };
-            if let Some(message) = &received.message {
-                check_sender(schemas, &mut validated, message);
-            }
-            Ok(ProcessedReturn {
-                sha256: received.sha256,
-                source_file: received.file,
-                received_at: received.received_at,
-                validated,
-                message: received.message,
-            })
-        })
-        .collect()
-}
-
-/// A return whose reading was not finished, because its reader was stopped from outside: no verdict is
-/// stored, and the file stays in the inbox to be read again by the next pass.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeftForLater {
-    /// The return, as the outputs would name it.
-    pub file: String,
-    /// The inbox file it is in (the email, for a workbook attached to one).
-    pub inbox_file: String,
-    pub sha256: String,
-    pub reason: String,
-}
-
-impl LeftForLater {
-    fn of(received: &Received, interrupted: Interrupted) -> LeftForLater {
-        LeftForLater {
-            file: received.file.clone(),
-            inbox_file: received
-                .message
-                .as_ref()
-                .map_or_else(|| received.file.clone(), |m| m.email_file.clone()),
-            sha256: received.sha256.clone(),
-            reason: interrupted.reason,
-        }
-    }
-}
-
-/// A workbook that was not read from the inbox, rejected with the reason.
-fn not_read_return(schemas: &Schemas, file: &str, not_read: &NotRead) -> Validated {
-    let reason = not_read.reason(file, &schemas.dashboard.limits);
-    match not_read {
-        NotRead::Failed(_) => Validated::rejected(
-            file,
-            BuiltinCheck::UnreadableFile,
-            reason,
-            "Check the file is not open elsewhere and save it into the inbox again.",
-        ),
-        // What the worker would have said, had the file been handed to it.
-        NotRead::TooBig(_) => Validated::rejected(
-            file,
-            BuiltinCheck::UnreadableWorkbook,
-            reason,
-            "Open the file in Excel, check it shows your return, save it as .xlsx and send it again.",
-        ),
-    }
-}
-
-/// Reads, hashes and validates one file (in a worker): a workbook is one return; a saved email is one
-/// return per workbook attached, or one rejected return saying why it holds none.
-pub fn process_file(
-    schemas: &Schemas,
-    workers: &WorkerPool,
-    path: &Path,
-) -> Vec<Result<ProcessedReturn, LeftForLater>> {
-    let received = receive(path, &schemas.dashboard.limits);
-    if !is_message_name(&received.file) {
-        return validate_received(schemas, workers, vec![received]);
-    }
-    match open_message(schemas, workers, &received) {
-        Ok(Ok(attachments)) => validate_received(schemas, workers, attachments),
-        Ok(Err(reason)) => vec![Ok(ProcessedReturn {
-            sha256: received.sha256,
-            source_file: received.file.clone(),
-            received_at: received.received_at,
-            validated: Validated::rejected(
-                &received.file,
-                BuiltinCheck::UnsupportedFile,
-                reason,
-                "Save the return attached to the email into the inbox instead.",
-            ),
-            message: None,
-        })],
-        Err(interrupted) => vec![Err(LeftForLater::of(&received, interrupted))],
-    }
-}
-
-/// A saved email's workbooks as returns received (opened in a worker), or why it holds none.
-fn open_message(
-    schemas: &Schemas,
-    workers: &WorkerPool,
-    email: &Received,
-) -> Result<Result<Vec<Received>, String>, Interrupted> {
-    let bytes = match email.bytes.as_deref() {
-        Ok(bytes) => bytes,
-        Err(not_read) => return Ok(Err(not_read.reason(&email.file, &schemas.dashboard.limits))),
-    };
-    let mut opened = workers.unpack_all(&[(email.file.as_str(), bytes)]);
-    let unpacked = match opened
-        .pop()
-        .unwrap_or_else(|| Ok(Err("it was not read".into())))?
-    {
-        Ok(unpacked) => unpacked,
-        Err(reason) => return Ok(Err(reason)),
-    };
-    if unpacked.workbooks.is_empty() {
-        return Ok(Err(no_workbook_reason(&email.file, &unpacked)));
-    }
-    Ok(Ok(attachments_received(email, unpacked)))
-}
-
-/// Why an email that opened holds no return.
-fn no_workbook_reason(file: &str, unpacked: &Unpacked) -> String {
-    if unpacked.others.is_empty() {
-        format!("{file} carries no attachment, so no return")
-    } else {
-        format!(
-            "{file} carries no spreadsheet return (its attachments: {})",
-            unpacked.others.join(", ")
-        )
-    }
-}
-
-/// A saved email's workbooks as returns received with it: each named after the email and the attachment
-/// ("Q2 return.eml › PSD Q2.xlsx"), hashed on its own bytes (so the same workbook saved separately too
-/// counts once), with the message it came in.
-fn attachments_received(email: &Received, unpacked: Unpacked) -> Vec<Received> {
-    unpacked
-        .workbooks
-        .into_iter()
-        .map(|attachment| Received {
-            file: format!("{} › {}", email.file, attachment.provenance.attachment),
-            received_at: email.received_at.clone(),
-            sha256: sha256_hex(&attachment.bytes),
-            bytes: Ok(attachment.bytes),
-            message: Some(attachment.provenance),
-        })
-        .collect()
-}
+use crate::validate::Validated;
+use crate::worker::WorkerPool;
 
 /// Files are read, hashed and validated in parallel this many at a time; results keep inbox order, and
 /// memory stays bounded however full the inbox.
@@ -238,27 +69,7 @@ impl<'s> Collator<'s> {
         // Callers hold the batch lock, so this is the moment to fold many small segments into one.
         store.compact()?;
         let history = store.load()?;
-        let mut known: HashMap<String, String> = HashMap::new();
-        {
-            let returns = &history.returns;
-            let hashes = returns
-                .column("sha256")
-                .map_err(FatalError::History)?
-                .str()
-                .map_err(FatalError::History)?;
-            let names = returns
-                .column("source_file")
-                .map_err(FatalError::History)?
-                .str()
-                .map_err(FatalError::History)?;
-            for i in 0..returns.height() {
-                if let (Some(hash), Some(name)) = (hashes.get(i), names.get(i)) {
-                    known
-                        .entry(hash.to_owned())
-                        .or_insert_with(|| name.to_owned());
-                }
-            }
-        }
+        let known = history.known_files().map_err(FatalError::History)?;
         let segment_seen = store.latest_segment()?;
         let latest_quarters =
             consolidate::latest_by_department(&history).map_err(FatalError::History)?;
@@ -422,7 +233,7 @@ impl<'s> Collator<'s> {
                 old_reports_possible,
             );
             report_outcome(&processed, replaces.as_deref(), summary);
-            self.tell_if_after_sign_off(&processed);
+            tell_if_after_sign_off(&self.history, &processed);
             batch.processed.push(processed);
         }
         Ok(())
@@ -445,28 +256,6 @@ impl<'s> Collator<'s> {
                 .or_insert(identity.period);
             *latest = (*latest).max(identity.period);
         }
-    }
-
-    /// Says in the log when a return is for a quarter already signed off: it is stored, and the next
-    /// version takes it in; the version signed off is left as it was.
-    fn tell_if_after_sign_off(&self, processed: &ProcessedReturn) {
-        let Validated::Figures { identity, .. } = &processed.validated else {
-            return;
-        };
-        let Some(signed) = super::signoff::latest_version(&self.history, identity.period) else {
-            return;
-        };
-        tracing::warn!(
-            file = %processed.source_file,
-            "this return for {} arrived after version {} was signed off ({} by {}); it is stored and \
-             listed in exceptions.xlsx, and `collate close {}` would write version {} with it",
-            identity.period,
-            signed.version,
-            super::super::render::uk_time(&signed.closed_at),
-            signed.closed_by,
-            identity.period.to_string().replace(' ', "-"),
-            signed.version + 1
-        );
     }
 
     /// A return whose reading was not finished: no outcome is stored, and its content is no longer known,
@@ -545,66 +334,18 @@ impl<'s> Collator<'s> {
         batch: &mut Batch,
         summary: &mut RunSummary,
     ) -> Result<Vec<Received>, FatalError> {
-        if !received.iter().any(|r| is_message_name(&r.file)) {
-            return Ok(received);
-        }
-        let messages: Vec<(&str, &[u8])> = received
-            .iter()
-            .filter(|r| is_message_name(&r.file))
-            .filter_map(|r| Some((r.file.as_str(), r.bytes.as_deref().ok()?)))
-            .collect();
-        let mut opened = self.workers.unpack_all(&messages).into_iter();
-        let mut expanded = Vec::new();
-        for received in received {
-            if !is_message_name(&received.file) {
-                expanded.push(received);
-                continue;
-            }
-            let unpacked = match &received.bytes {
-                Ok(_) => opened
-                    .next()
-                    .unwrap_or_else(|| Ok(Err("it was not read".into()))),
-                Err(not_read) => Ok(Err(
-                    not_read.reason(&received.file, &self.schemas.dashboard.limits)
-                )),
-            };
-            match unpacked {
-                Ok(Ok(unpacked)) if !unpacked.workbooks.is_empty() => {
-                    expanded.extend(attachments_received(&received, unpacked));
+        let mut returns = Vec::new();
+        for opened in open_messages(self.schemas, self.workers, received) {
+            match opened {
+                Opened::Return(received) => returns.push(received),
+                Opened::NoReturn { file, why } => {
+                    set_email_aside(&self.folders, &file, why)?;
+                    summary.outcomes.push(Outcome::SetAside { file });
                 }
-                Ok(outcome) => self.set_email_aside(&received.file, outcome, summary)?,
-                Err(interrupted) => {
-                    let left = LeftForLater::of(&received, interrupted);
-                    self.leave_for_later(left, batch, summary);
-                }
+                Opened::Left(left) => self.leave_for_later(left, batch, summary),
             }
         }
-        Ok(expanded)
-    }
-
-    /// Sets aside an email that holds no return, saying why.
-    fn set_email_aside(
-        &self,
-        file: &str,
-        outcome: Result<Unpacked, String>,
-        summary: &mut RunSummary,
-    ) -> Result<(), FatalError> {
-        let reason = match outcome {
-            Ok(unpacked) => format!(
-                "{}, so collate set it aside.\n\
-                 If a return was meant to be attached, ask for it as .xlsx.\n",
-                no_workbook_reason(file, &unpacked)
-            ),
-            Err(reason) => format!(
-                "{file} could not be read as an email ({reason}), so collate set it aside.\n\
-                 Save the return attached to it into the inbox instead.\n"
-            ),
-        };
-        set_aside_because(&self.folders.inbox, &self.folders.inbox.join(file), &reason)?;
-        summary.outcomes.push(Outcome::SetAside {
-            file: file.to_owned(),
-        });
-        Ok(())
+        Ok(returns)
     }
 
     /// The files whose content is new, in order: the same bytes twice in one batch count once.
@@ -663,189 +404,5 @@ impl<'s> Collator<'s> {
     /// Consolidates everything processed so far and rewrites the dashboard and exceptions workbooks.
     pub fn write_outputs(&self, period: PeriodChoice) -> Result<Written, FatalError> {
         write_outputs(self.schemas, &self.folders, &self.history, period)
-    }
-}
-
-/// Runs one pass: every new, settled return in the inbox is processed once, anything that is not a
-/// return is set aside, then the outputs and the inbox status are rewritten.
-pub fn process_inbox(
-    schemas: &Schemas,
-    workers: &WorkerPool,
-    folders: &Folders,
-    period: PeriodChoice,
-) -> Result<RunSummary, FatalError> {
-    process_inbox_in_order(schemas, workers, folders, period, &HashMap::new())
-}
-
-/// [`process_inbox`], reading the files whose content has a `recorded` arrival number in that order
-/// first (what `rebuild` keeps from the store it replaces), then the others by file time.
-pub fn process_inbox_in_order(
-    schemas: &Schemas,
-    workers: &WorkerPool,
-    folders: &Folders,
-    period: PeriodChoice,
-    recorded: &HashMap<String, i64>,
-) -> Result<RunSummary, FatalError> {
-    let mut collator = Collator::open(schemas, workers, folders)?;
-    let mut scan = scan_inbox(&folders.inbox)?;
-    let (mut ready, waiting) =
-        wait_for_young_files(scan.split_settled(DEFAULT_SETTLE), DEFAULT_SETTLE);
-    if !recorded.is_empty() {
-        // Read within the limits, as for processing: a file too big to read has no recorded place.
-        let arrival = |path: &PathBuf| {
-            let received = receive(path, &schemas.dashboard.limits);
-            recorded.get(&received.sha256).copied().unwrap_or(i64::MAX)
-        };
-        // A stable sort: files never seen keep their file-time order, after those that were.
-        ready.sort_by_cached_key(arrival);
-    }
-    let mut summary = collator.pass(&ready, &scan.not_returns, &|| false, period)?;
-    for path in &waiting {
-        tracing::warn!(file = %file_name(path), "still being written after waiting {} s; not read this time", DEFAULT_SETTLE.as_secs());
-        summary.outcomes.push(Outcome::Waiting {
-            file: file_name(path),
-        });
-    }
-    write_inbox_status(folders, collator.processed_count(), &waiting, &[])?;
-    Ok(summary)
-}
-
-fn report_outcome(processed: &ProcessedReturn, replaces: Option<&str>, summary: &mut RunSummary) {
-    let validated = &processed.validated;
-    let file = processed.source_file.clone();
-    if validated.accepted() {
-        let warnings = validated.count(Severity::Warning);
-        let identity = match validated {
-            Validated::Figures { identity: i, .. } => format!("{} {}", i.department, i.period),
-            Validated::PlanUpdate { identity: u, .. } => {
-                format!("{} update to {}, {}", u.department, u.plan, u.period)
-            }
-            Validated::Unidentified { .. } => String::new(),
-        };
-        let in_use = replaces
-            .map(|earlier| format!("; in use in place of \"{earlier}\""))
-            .unwrap_or_default();
-        tracing::info!(file = %file, "accepted ({identity}) with {warnings} quer{}{in_use}", if warnings == 1 { "y" } else { "ies" });
-        summary.outcomes.push(Outcome::Accepted { file, warnings });
-    } else {
-        let first = validated
-            .exceptions()
-            .iter()
-            .find(|e| e.severity == Severity::Error)
-            .map(|e| e.one_line())
-            .unwrap_or_else(|| format!("{file}: could not be identified"));
-        tracing::warn!(file = %file, "rejected: {first}");
-        summary.outcomes.push(Outcome::Rejected {
-            file,
-            reason: first,
-        });
-    }
-}
-
-/// The report a department can be sent back, xlsx for people and JSON for machines, for every return with
-/// something to send back, and its draft reply. A clean return has none: its outcome is in the store's
-/// returns table, and an old report of the same name is removed when there may be one. A report that
-/// cannot be written is a warning on the return (in the log and in `exceptions.xlsx`), never the end of
-/// the run. Returns whether anything may have been written.
-fn write_return_report(
-    schemas: &Schemas,
-    folders: &Folders,
-    processed: &mut ProcessedReturn,
-    replaces: Option<&str>,
-    old_reports_possible: bool,
-) -> bool {
-    if processed.validated.exceptions().is_empty() && !old_reports_possible {
-        return false;
-    }
-    let paths = ReportPaths::of(folders, &processed.source_file);
-    let written = match processed.validated.exceptions().is_empty() {
-        true => paths.remove_stale().map(|()| false),
-        false => paths.write(schemas, processed, replaces).map(|()| true),
-    };
-    match written {
-        Ok(written) => written,
-        Err(error) => {
-            tracing::warn!(file = %processed.source_file, "its report could not be written: {error}");
-            processed
-                .validated
-                .push_exception(report_not_written(processed, &error));
-            true
-        }
-    }
-}
-
-/// Where a return's report and draft reply go: named after the return, cut to fit the file system.
-struct ReportPaths {
-    xlsx: PathBuf,
-    json: PathBuf,
-    reply: PathBuf,
-}
-
-impl ReportPaths {
-    fn of(folders: &Folders, source_file: &str) -> ReportPaths {
-        let report = |suffix: &str| {
-            folders
-                .return_reports()
-                .join(fit_file_name(source_file, suffix))
-        };
-        ReportPaths {
-            xlsx: report(".exceptions.xlsx"),
-            json: report(".exceptions.json"),
-            reply: folders.replies().join(fit_file_name(source_file, ".eml")),
-        }
-    }
-
-    /// A clean return replacing one of the same name must not leave the old report behind.
-    fn remove_stale(&self) -> Result<(), FatalError> {
-        for stale in [&self.xlsx, &self.json, &self.reply] {
-            if stale.exists() {
-                std::fs::remove_file(stale).map_err(|error| FatalError::output(stale, error))?;
-            }
-        }
-        Ok(())
-    }
-
-    fn write(
-        &self,
-        schemas: &Schemas,
-        processed: &ProcessedReturn,
-        replaces: Option<&str>,
-    ) -> Result<(), FatalError> {
-        let fail = |path: &Path, error: render::RenderError| {
-            FatalError::output(path, Cause::Other(Box::new(error)))
-        };
-        let json = render::return_report_json(processed).map_err(|e| fail(&self.json, e))?;
-        write_atomically_deferred(&self.json, &json)?;
-        let workbook =
-            render::return_report_workbook(processed, replaces).map_err(|e| fail(&self.xlsx, e))?;
-        write_atomically_deferred(&self.xlsx, &workbook)?;
-        let draft = render::reply_draft(schemas, processed, &workbook)
-            .map_err(|error| FatalError::output(&self.reply, error))?;
-        if let Some(draft) = draft {
-            write_atomically_deferred(&self.reply, &draft)?;
-        } else if let Some(why) = render::reply_withheld(schemas, processed) {
-            tracing::warn!(
-                file = %processed.source_file,
-                "no reply drafted: {why}; answer the sender yourself if they may send it (or set \
-                 reply_to_other_senders = true under [mail] in dashboard.toml)"
-            );
-        }
-        Ok(())
-    }
-}
-
-/// The warning a return carries when its report could not be written.
-fn report_not_written(processed: &ProcessedReturn, error: &FatalError) -> Exception {
-    Exception {
-        file: processed.source_file.clone(),
-        sheet: String::new(),
-        cell: String::new(),
-        value_found: String::new(),
-        rule_id: BuiltinCheck::ReportNotWritten.id().to_owned(),
-        severity: Severity::Warning,
-        message: format!("collate could not write this return's report or draft reply: {error}"),
-        guidance: "Check that the outbox can be written to (space on the disk, permissions); the \
-                   return's exceptions are listed here all the same."
-            .to_owned(),
     }
 }

@@ -435,6 +435,15 @@ impl History {
             .collect())
     }
 
+    /// The files already processed: each content hash with the name it was first stored under.
+    pub fn known_files(&self) -> PolarsResult<HashMap<String, String>> {
+        let mut known = HashMap::new();
+        for (hash, name, _) in self.stored_returns()? {
+            known.entry(hash).or_insert(name);
+        }
+        Ok(known)
+    }
+
     /// Each stored return's content hash, file name and time received, in the order they were stored.
     pub fn stored_returns(&self) -> PolarsResult<Vec<(String, String, String)>> {
         let returns = &self.returns;
