@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod consolidate;
+pub mod digest;
 pub mod error;
 pub mod excel;
 pub mod exception;

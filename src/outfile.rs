@@ -4,7 +4,6 @@ use std::io::Write;
 use std::path::Path;
 
 use atomic_write_file::AtomicWriteFile;
-use sha2::{Digest, Sha256};
 
 use crate::error::FatalError;
 use crate::platform;
@@ -103,11 +102,7 @@ pub fn fit_name(name: &str, suffix: &str, max_bytes: usize) -> String {
         return format!("{name}{suffix}");
     }
     let (stem, extension) = split_extension(&cleaned);
-    let digest = Sha256::digest(name.as_bytes());
-    let mark = format!(
-        "~{:02x}{:02x}{:02x}{:02x}",
-        digest[0], digest[1], digest[2], digest[3]
-    );
+    let mark = format!("~{}", crate::digest::sha256_prefix(name.as_bytes(), 4));
     let room = max_bytes.saturating_sub(mark.len() + extension.len() + suffix.len());
     format!("{}{mark}{extension}{suffix}", cut_to_bytes(stem, room))
 }

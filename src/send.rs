@@ -58,11 +58,7 @@ pub fn drafts(outbox: &Path) -> Result<Vec<Draft>, FatalError> {
 
 /// A draft's SHA-256, in hex: what the record of sent drafts knows it by.
 pub fn content_hash(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::sha256_hex(bytes)
 }
 
 /// The content hashes of the drafts already sent.

@@ -1,12 +1,11 @@
 //! The inbox: what counts as a return, scanning in received order, files still being written, files
 //! that are not returns set aside, reading and hashing a file as received, and the inbox status file.
 
-use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use sha2::{Digest, Sha256};
+use crate::digest::sha256_hex;
 
 use super::Folders;
 use crate::error::FatalError;
@@ -159,15 +158,6 @@ fn received_at(modified: Option<SystemTime>) -> String {
     chrono::DateTime::<chrono::Utc>::from(modified.unwrap_or(std::time::UNIX_EPOCH))
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let mut hex = String::with_capacity(64);
-    for byte in Sha256::digest(bytes) {
-        // Writing to a String cannot fail.
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
 }
 
 /// Why a file's bytes were not taken from the inbox.

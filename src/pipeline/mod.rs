@@ -17,10 +17,11 @@ use std::path::{Path, PathBuf};
 
 use crate::period::Period;
 
+pub use crate::digest::sha256_hex;
 pub use drafts::WITHDRAWN_FOLDER;
 pub use inbox::{
     DEFAULT_SETTLE, InboxScan, NotRead, Received, SET_ASIDE_FOLDER, STATUS_FILE, has_settled,
-    is_ignored, is_return_or_message, is_workbook_name, receive, scan_inbox, set_aside, sha256_hex,
+    is_ignored, is_return_or_message, is_workbook_name, receive, scan_inbox, set_aside,
     write_inbox_status,
 };
 pub use outputs::{

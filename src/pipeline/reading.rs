@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use super::Folders;
-use super::inbox::{NotRead, Received, receive, set_aside_because, sha256_hex};
+use super::inbox::{NotRead, Received, receive, set_aside_because};
+use crate::digest::sha256_hex;
 use crate::error::FatalError;
 use crate::read::message::{Unpacked, is_message_name};
 use crate::schema::Schemas;

@@ -264,10 +264,5 @@ fn reminder_date(period: crate::period::Period) -> i64 {
 
 /// The first 16 hex digits of a text's SHA-256: a stable key for a draft's id and boundary.
 fn short_hash(text: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes())
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::sha256_prefix(text.as_bytes(), 8)
 }

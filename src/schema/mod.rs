@@ -206,11 +206,9 @@ fn check_mail(file: &Path, mut mail: MailSettings) -> Result<MailSettings, Fatal
 
 /// The first 16 hex digits of a schema file's SHA-256.
 fn fingerprint(file: &Path) -> Result<String, FatalError> {
-    use sha2::Digest;
     let bytes = std::fs::read(file)
         .map_err(|error| FatalError::schema(file, "(file)", format!("cannot read: {error}")))?;
-    let digest = sha2::Sha256::digest(&bytes);
-    Ok(digest.iter().take(8).map(|b| format!("{b:02x}")).collect())
+    Ok(crate::digest::sha256_prefix(&bytes, 8))
 }
 
 fn parse_file<T: serde::de::DeserializeOwned>(file: &Path) -> Result<T, FatalError> {
