@@ -107,17 +107,10 @@ pub fn parse_a1(text: &str) -> Option<(u32, u32)> {
     Some((row - 1, col - 1))
 }
 
-/// (4, 2) → "C5".
+/// (4, 2) → "C5", as `rust_xlsxwriter::utility` writes it; a column past any Excel allows (a claim in a
+/// hostile file) reads as the last it can name.
 pub fn a1(row: u32, col: u32) -> String {
-    let mut letters = Vec::new();
-    let mut n = col + 1;
-    while n > 0 {
-        let rem = (n - 1) % 26;
-        letters.push(b'A' + rem as u8);
-        n = (n - 1) / 26;
-    }
-    letters.reverse();
-    format!("{}{}", String::from_utf8_lossy(&letters), row + 1)
+    rust_xlsxwriter::utility::row_col_to_cell(row, u16::try_from(col).unwrap_or(u16::MAX))
 }
 
 /// Compares labels the way a person reads them: case, repeated spaces and stray edges do not matter.

@@ -10,7 +10,7 @@ use rust_xlsxwriter::{
 };
 
 use super::inputs::Input;
-use crate::excel::{a1, cell_sum};
+use crate::excel::cell_sum;
 
 /// What goes into one cell of a return.
 #[derive(Debug, Clone, PartialEq)]
@@ -275,11 +275,7 @@ impl Layout {
 
 /// "$C$3": an absolute reference, as defined names take them.
 pub(super) fn absolute(row: u32, col: u16) -> String {
-    let address = a1(row, u32::from(col));
-    let split = address
-        .find(|c: char| c.is_ascii_digit())
-        .unwrap_or(address.len());
-    format!("${}${}", &address[..split], &address[split..])
+    rust_xlsxwriter::utility::row_col_to_cell_absolute(row, col)
 }
 
 fn bold() -> Format {
@@ -436,12 +432,9 @@ impl SheetWriter<'_> {
                 _ => None,
             }
         }));
-        let formula = Formula::new(format!(
-            "=SUM({}:{})",
-            a1(row, u32::from(*first)),
-            a1(row, u32::from(*last))
-        ))
-        .set_result(sum.to_string());
+        let cell = rust_xlsxwriter::utility::row_col_to_cell;
+        let formula = Formula::new(format!("=SUM({}:{})", cell(row, *first), cell(row, *last)))
+            .set_result(sum.to_string());
         self.sheet.write_formula(row, col, formula)?;
         Ok(())
     }
