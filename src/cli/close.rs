@@ -4,11 +4,11 @@
 
 use clap::Args;
 
+use super::close_report::{closing_text, pdf_not_made, withdrawn_text};
 use super::{Locations, exit};
 use crate::lock;
 use crate::period::Period;
 use crate::pipeline::{CloseRequest, Signing, close_quarter, withdraw_version};
-use crate::render::{closing_text, pdf_not_made, withdrawn_text};
 use crate::schema;
 use crate::store::{Store, Withdrawal};
 

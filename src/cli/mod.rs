@@ -2,6 +2,7 @@
 
 mod check;
 mod close;
+mod close_report;
 mod init;
 mod lint;
 mod pack;

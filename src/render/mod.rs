@@ -2,7 +2,6 @@
 //! per-return exception reports. Workbooks are built in memory and written atomically by the caller.
 
 mod board;
-mod closing;
 mod dashboard;
 mod exceptions;
 mod figures;
@@ -17,7 +16,6 @@ use crate::excel::fit_cell;
 use crate::period::FinancialYear;
 
 pub use board::{Edition, PaperStatus, SinceVersion, board_paper_docx};
-pub use closing::{closing_text, pdf_not_made, withdrawn_text};
 pub use dashboard::dashboard_workbook;
 pub use exceptions::{exceptions_workbook, return_report_json, return_report_workbook};
 pub use pack::{OwedReturn, pack_cover};

@@ -1,4 +1,4 @@
-//! What `collate close` says: the version signed off, the one that stays current when nothing changed,
+//! What `collate close` says (its report, beside `close.rs`): the version signed off, the one that stays current when nothing changed,
 //! what a dry run would sign off, a version withdrawn, and a paper that could not be printed to PDF.
 
 use std::fmt::Write as _;
@@ -10,7 +10,7 @@ use crate::pipeline::{Closing, Withdrawn};
 use crate::schema::Schemas;
 use crate::store::SignOff;
 
-use super::{department_name, uk_time};
+use crate::render::{department_name, uk_time};
 
 /// The lines `close` prints for what it did.
 pub fn closing_text(schemas: &Schemas, closing: &Closing) -> String {
