@@ -6,21 +6,11 @@ use calamine::Data;
 use super::cells::{CellNumber, cell_text, check_number, locate_explained, read_date, read_number};
 use super::checker::{Checker, Problem, not_applicable_query, too_long};
 use super::rules::{apply_rules, cover_disagrees_with_sheet};
-use super::{BuiltinCheck, Commentary, Figure, FigureSlot, ReturnIdentity, Validated};
+use super::{Blank, BuiltinCheck, Commentary, Figure, FigureSlot, ReturnIdentity, Validated};
 use crate::excel::{figure_name, normalise_label, over_cell_limit};
 use crate::period::{FinancialYear, Period};
 use crate::read::{FoundCell, SourceWorkbook};
 use crate::schema::{Locator, Measure, Severity, Slot, SlotKind, Template, ValueKind, ValueSource};
-
-/// A figure cell left blank: whether that matters is for the rules to say.
-pub(super) struct Blank {
-    pub indicator: String,
-    pub measure: String,
-    pub year: FinancialYear,
-    pub slot: FigureSlot,
-    pub sheet: String,
-    pub cell: String,
-}
 
 /// Reads and checks a figures return once it is identified: its figures, analysis and cover fields, then
 /// the schema's rules over the figures.
@@ -252,7 +242,7 @@ fn read_figure_cell(
 ) {
     let what = format!("{}, {}", spec.label, slot.describe(figure_year));
     // Explaining a blank costs a further pass over the sheet: only blanks that matter are explained.
-    let cell = if cell.value == Data::Empty && is_due(slot, figure_year, period) {
+    let cell = if cell.value == Data::Empty && slot.is_due(figure_year, period) {
         workbook.explain_blank(cell)
     } else {
         cell
@@ -412,18 +402,6 @@ fn flag_hidden_sheets(
                 guidance: "Unhide the sheet and check it holds this quarter's figures.".into(),
             });
         }
-    }
-}
-
-/// Whether a return for `period` must give the figure for `slot` of `year`.
-pub(super) fn is_due(slot: FigureSlot, year: FinancialYear, period: Period) -> bool {
-    match slot {
-        FigureSlot::Quarter(quarter) => {
-            year < period.year
-                || (year == period.year && period.quarter.is_none_or(|own| quarter <= own))
-        }
-        FigureSlot::Annual => year <= period.year,
-        FigureSlot::Total => true,
     }
 }
 

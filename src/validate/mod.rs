@@ -43,6 +43,18 @@ pub enum FigureSlot {
 }
 
 impl FigureSlot {
+    /// Whether a return for `period` must give the figure for this slot of `year`.
+    fn is_due(self, year: FinancialYear, period: Period) -> bool {
+        match self {
+            FigureSlot::Quarter(quarter) => {
+                year < period.year
+                    || (year == period.year && period.quarter.is_none_or(|own| quarter <= own))
+            }
+            FigureSlot::Annual => year <= period.year,
+            FigureSlot::Total => true,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             FigureSlot::Quarter(_) => "quarter",
@@ -58,6 +70,16 @@ impl FigureSlot {
             FigureSlot::Annual => year.to_string(),
         }
     }
+}
+
+/// A figure cell left blank: whether that matters is for the rules to say.
+struct Blank {
+    pub indicator: String,
+    pub measure: String,
+    pub year: FinancialYear,
+    pub slot: FigureSlot,
+    pub sheet: String,
+    pub cell: String,
 }
 
 /// An accepted figure with the cell it came from.

@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::checker::{Checker, Problem};
-use super::figures::{Blank, is_due};
-use super::{BuiltinCheck, Figure, FigureSlot, ReturnIdentity};
+use super::{Blank, BuiltinCheck, Figure, FigureSlot, ReturnIdentity};
 use crate::excel::cell_sum;
 use crate::period::{FinancialYear, Period, Quarter};
 use crate::schema::{Check, Frequency, MeasureRef, Schemas, Severity, Template, TemplateKind};
@@ -350,7 +349,7 @@ fn future_quarters(
 fn figures_complete(context: &RuleContext<'_>, blanks: &[Blank], raise: &mut Raise<'_>) {
     let period = context.period;
     for blank in blanks {
-        let due = is_due(blank.slot, blank.year, period)
+        let due = blank.slot.is_due(blank.year, period)
             && match blank.slot {
                 FigureSlot::Quarter(_) => true,
                 FigureSlot::Annual => context

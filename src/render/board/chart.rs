@@ -68,7 +68,7 @@ fn draw(chart: &BarChart, pixels: &mut [u8]) -> Result<(), String> {
         .bold_line_style(RGBColor(220, 220, 220))
         .light_line_style(TRANSPARENT)
         .y_labels(5)
-        .y_label_formatter(&|v| super::model::number(*v))
+        .y_label_formatter(&|v| super::number(*v))
         .x_labels(labels.len())
         .x_label_formatter(&|x| match x {
             SegmentValue::CenterOf(i) => labels.get(*i as usize).copied().unwrap_or("").to_owned(),
@@ -94,7 +94,7 @@ fn draw(chart: &BarChart, pixels: &mut [u8]) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     plot.draw_series(chart.bars.iter().enumerate().map(|(i, (_, value))| {
         Text::new(
-            super::model::number(*value),
+            super::number(*value),
             (SegmentValue::CenterOf(i as u32), *value + top * 0.01),
             (FAMILY, 18)
                 .into_font()

@@ -9,9 +9,8 @@ use docx_rs::{
 
 use super::super::RenderError;
 use super::chart::{self, BarChart};
-use super::model::{
-    ByYear, Cell, Headline, IndicatorPart, Mark, Paper, PaperStatus, PlanTracker, number,
-};
+use super::model::{ByYear, Cell, Headline, IndicatorPart, Mark, Paper, PaperStatus, PlanTracker};
+use super::number;
 
 /// A4 in twentieths of a point, and 2 cm margins: 9,638 twips of text across.
 const PAGE: (u32, u32) = (11906, 16838);

@@ -21,3 +21,13 @@ pub fn board_paper_docx(
     let paper = model::Paper::build(schemas, consolidated, edition)?;
     docx::write(&paper)
 }
+
+/// A figure as the paper prints it: whole numbers without decimals, others to two places at most.
+pub(super) fn number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else {
+        let text = format!("{value:.2}");
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}

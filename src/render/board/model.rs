@@ -15,6 +15,7 @@ use super::super::figures::{
 };
 use super::super::{RenderError, department_name, uk_clock, uk_day, uk_time};
 use super::chart::BarChart;
+use super::number;
 
 /// Which edition of the paper this is.
 #[derive(Debug, Clone, PartialEq)]
@@ -286,16 +287,6 @@ fn change_line(schemas: &Schemas, change: &FigureChange) -> String {
         shown(change.now),
         change.from
     )
-}
-
-/// A figure as the paper prints it: whole numbers without decimals, others to two places at most.
-pub(super) fn number(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e15 {
-        format!("{value:.0}")
-    } else {
-        let text = format!("{value:.2}");
-        text.trim_end_matches('0').trim_end_matches('.').to_owned()
-    }
 }
 
 fn sections(schemas: &Schemas, figures: &Figures) -> Vec<Section> {
