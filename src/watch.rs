@@ -157,6 +157,14 @@ pub fn watch(
             )?;
             watcher.status_due = false;
         }
+        if std::mem::take(&mut watcher.rescanned) {
+            // What a person (or a test) waits for to know the watcher has looked again and read what it
+            // was going to: said once a whole rescan's files are dealt with.
+            tracing::debug!(
+                "looked over the whole inbox: {} file(s) waiting to be read",
+                watcher.candidates.len()
+            );
+        }
     }
     tracing::info!("stopped; every return read so far is stored and in the outputs");
     Ok(())
@@ -205,6 +213,8 @@ struct Watcher<'o> {
     /// Files already read, with the size and time they had: unchanged, they are not read again.
     done: HashMap<PathBuf, (u64, SystemTime)>,
     status_due: bool,
+    /// Whether this tick looked over the whole inbox.
+    rescanned: bool,
 }
 
 impl<'o> Watcher<'o> {
@@ -222,6 +232,7 @@ impl<'o> Watcher<'o> {
             candidates: HashMap::new(),
             done: HashMap::new(),
             status_due: true,
+            rescanned: false,
         }
     }
 
@@ -236,6 +247,7 @@ impl<'o> Watcher<'o> {
             noticed.extend(scan.returns);
             noticed.extend(scan.not_returns);
             self.next_rescan = Instant::now() + self.rescan_every;
+            self.rescanned = true;
         }
         // Wait for events a tick at most, then take all that queued.
         let first = received_events.recv_timeout(self.tick).ok();

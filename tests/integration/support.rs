@@ -268,6 +268,21 @@ impl Installation {
         std::fs::read_to_string(self.beside().join("watch.log")).unwrap_or_default()
     }
 
+    /// How often a watcher started with `-v` has looked over the whole inbox and had `waiting` files
+    /// waiting to be read once it dealt with what was ready.
+    pub fn rescans(&self, waiting: usize) -> usize {
+        let said = format!("looked over the whole inbox: {waiting} file(s) waiting to be read");
+        self.watch_log().matches(&said).count()
+    }
+
+    /// Waits until the watcher (started with `-v`) has looked over the whole inbox `times` times more,
+    /// each time with `waiting` files waiting: whatever it was going to read by then, it has read.
+    pub fn wait_for_rescans(&self, times: usize, waiting: usize) {
+        let before = self.rescans(waiting);
+        let what = format!("{times} more rescans with {waiting} file(s) waiting");
+        wait_until(60, &what, || self.rescans(waiting) >= before + times);
+    }
+
     /// The store's returns: (sha256, source_file, accepted), read with the library as any tool would.
     pub fn stored_returns(&self) -> Vec<(String, String, bool)> {
         let store = collate::store::Store::open(&self.root.join("store")).expect("store");

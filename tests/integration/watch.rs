@@ -176,7 +176,7 @@ fn a_watcher_killed_part_way_loses_nothing_and_repeats_nothing() {
 #[test]
 fn a_slow_copy_is_never_read_before_its_last_byte() {
     let installation = Installation::new();
-    let watcher = installation.spawn_watch(&["--settle", "1", "--rescan", "1"]);
+    let watcher = installation.spawn_watch(&["-v", "--settle", "1", "--rescan", "1"]);
     let bytes = seed_draft(&installation, "psd-quarterly")
         .to_bytes()
         .expect("workbook");
@@ -189,7 +189,8 @@ fn a_slow_copy_is_never_read_before_its_last_byte() {
     wait_until(60, "the return in the store", || {
         !installation.stored_returns().is_empty()
     });
-    std::thread::sleep(Duration::from_millis(500));
+    // Looked over twice more, nothing left to read: it will not be read again.
+    installation.wait_for_rescans(2, 0);
     assert!(watcher.terminate().success());
     let stored = installation.stored_returns();
     assert_eq!(stored.len(), 1, "read once, when complete: {stored:?}");
@@ -199,7 +200,7 @@ fn a_slow_copy_is_never_read_before_its_last_byte() {
 #[test]
 fn excel_owner_files_temporary_files_and_non_returns_never_reach_validation() {
     let installation = Installation::new();
-    let watcher = installation.spawn_watch(&["--settle", "0.3", "--rescan", "1"]);
+    let watcher = installation.spawn_watch(&["-v", "--settle", "0.3", "--rescan", "1"]);
     let inbox = installation.inbox();
     std::fs::write(inbox.join("~$psd.xlsx"), b"owner file: user name").expect("owner file");
     std::fs::write(inbox.join(".~lock.psd.xlsx#"), b"LibreOffice lock").expect("lock file");
@@ -217,7 +218,8 @@ fn excel_owner_files_temporary_files_and_non_returns_never_reach_validation() {
     wait_until(30, "the pdf set aside", || {
         inbox.join("set aside/minutes.pdf").exists()
     });
-    std::thread::sleep(Duration::from_millis(1500));
+    // Looked over twice more with nothing waiting: the owner, lock and temporary files are never read.
+    installation.wait_for_rescans(2, 0);
     assert!(watcher.terminate().success());
     let stored = installation.stored_returns();
     assert_eq!(
@@ -240,7 +242,7 @@ fn excel_owner_files_temporary_files_and_non_returns_never_reach_validation() {
 fn run_beside_a_watcher_waits_its_turn_and_a_second_watcher_is_refused() {
     let installation = Installation::new();
     let files = generated_returns(&installation.schemas, 150, usize::MAX, true);
-    let watcher = installation.spawn_watch(&["--settle", "0.3", "--rescan", "2"]);
+    let watcher = installation.spawn_watch(&["-v", "--settle", "0.3", "--rescan", "2"]);
 
     let second = installation.collate(&["watch"]);
     assert_eq!(second.status.code(), Some(2));
@@ -261,7 +263,8 @@ fn run_beside_a_watcher_waits_its_turn_and_a_second_watcher_is_refused() {
     wait_until(120, "every return stored", || {
         installation.stored_returns().len() >= 150
     });
-    std::thread::sleep(Duration::from_millis(1500));
+    // Looked over twice more with nothing waiting: what run took, the watcher does not take again.
+    installation.wait_for_rescans(2, 0);
     assert!(watcher.terminate().success());
     let stored = installation.stored_returns();
     assert_eq!(stored.len(), 150, "each once, whichever of the two read it");
@@ -337,7 +340,25 @@ fn run_waits_for_the_batch_in_hand_and_says_whose_it_is() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start collate run");
-    std::thread::sleep(Duration::from_millis(1500));
+    // Its log, line by line as it comes: run says it is waiting, and whose batch it waits for.
+    let stderr = run.stderr.take().expect("run's standard error");
+    let (lines, said) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let waiting = format!(
+        "waiting for pid {} (collate watch) to finish its batch",
+        std::process::id()
+    );
+    let mut log = Vec::new();
+    while !log.iter().any(|line: &String| line.contains(&waiting)) {
+        match said.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => log.push(line),
+            Err(_) => panic!("run never said it was waiting: {log:?}"),
+        }
+    }
     assert!(
         run.try_wait().expect("status").is_none(),
         "run waits while the batch lock is held"
@@ -347,16 +368,8 @@ fn run_waits_for_the_batch_in_hand_and_says_whose_it_is() {
         "and writes nothing meanwhile"
     );
     drop(held);
-    let output = run.wait_with_output().expect("run finishes");
-    assert!(output.status.success());
-    let log = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        log.contains(&format!(
-            "waiting for pid {} (collate watch) to finish its batch",
-            std::process::id()
-        )),
-        "{log}"
-    );
+    let status = run.wait().expect("run finishes");
+    assert!(status.success(), "{log:?}");
     assert!(installation.dashboard().exists());
 }
 
@@ -386,7 +399,7 @@ fn logs_can_be_json_for_collectors_with_one_line_per_return() {
 #[test]
 fn a_copy_that_pauses_longer_than_the_settle_window_is_still_not_read_half_written() {
     let installation = Installation::new();
-    let watcher = installation.spawn_watch(&["--settle", "0.3", "--rescan", "1"]);
+    let watcher = installation.spawn_watch(&["-v", "--settle", "0.3", "--rescan", "1"]);
     let bytes = seed_draft(&installation, "psd-quarterly")
         .to_bytes()
         .expect("workbook");
@@ -395,8 +408,9 @@ fn a_copy_that_pauses_longer_than_the_settle_window_is_still_not_read_half_writt
     file.write_all(&bytes[..bytes.len() / 2])
         .expect("first half");
     file.flush().expect("flush");
-    // A pause of several settle windows: the file stands still, but it is not a whole workbook yet.
-    std::thread::sleep(Duration::from_millis(2500));
+    // A pause of several settle windows (two rescans a second apart, the file seen and still waiting):
+    // it stands still, but it is not a whole workbook yet.
+    installation.wait_for_rescans(2, 1);
     assert!(
         installation.stored_returns().is_empty(),
         "half a workbook was read"
@@ -586,7 +600,11 @@ fn ctrl_c_then_sigterm_to_the_watchers_whole_process_group_mid_batch_reject_noth
         std::fs::read_dir(&reports).is_ok_and(|mut entries| entries.next().is_some())
     });
     signal_group("-INT", group);
-    std::thread::sleep(Duration::from_millis(300));
+    wait_until(30, "the watcher to take the Ctrl-C", || {
+        installation
+            .watch_log()
+            .contains("stopping after the returns in hand")
+    });
     signal_group("-TERM", group);
     let mut watcher = watcher;
     let stopped = watcher.child.wait().expect("the watcher stops");
@@ -624,7 +642,7 @@ fn ctrl_c_then_sigterm_to_the_watchers_whole_process_group_mid_batch_reject_noth
 #[test]
 fn an_email_without_a_workbook_beside_a_return_makes_one_batch() {
     let installation = Installation::new();
-    let watcher = installation.spawn_watch(&["--settle", "0.3", "--rescan", "600"]);
+    let watcher = installation.spawn_watch(&["-v", "--settle", "0.3", "--rescan", "1"]);
     let bytes = seed_draft(&installation, "psd-quarterly")
         .to_bytes()
         .expect("workbook");
@@ -637,8 +655,8 @@ fn an_email_without_a_workbook_beside_a_return_makes_one_batch() {
                 .iter()
                 .any(|row| row[5] == "PSD Q2 return.xlsx")
     });
-    // Long enough for a spurious second batch to have come and gone (a tick is 250 ms at most).
-    std::thread::sleep(Duration::from_secs(2));
+    // Looked over twice more with nothing waiting: no second batch is to come.
+    installation.wait_for_rescans(2, 0);
     assert!(watcher.terminate().success());
     let log = installation.watch_log();
     let batches: Vec<&str> = log.lines().filter(|l| l.contains("batch:")).collect();
