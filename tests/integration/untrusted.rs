@@ -337,7 +337,7 @@ fn a_run_straight_after_copying_the_inbox_waits_for_the_young_files_and_reads_th
 #[test]
 fn a_watcher_survives_every_hostile_file_and_logs_each_refusal_once() {
     let installation = Installation::new();
-    let watcher = installation.spawn_watch(&["--settle", "0.3", "--rescan", "1"]);
+    let watcher = installation.spawn_watch(&["-v", "--settle", "0.3", "--rescan", "1"]);
     let hostile = corpus(&installation.schemas, &repo().join("tests/fixtures"));
     for file in &hostile {
         std::fs::write(installation.inbox().join(file.name), &file.bytes).expect("drop");
@@ -345,8 +345,9 @@ fn a_watcher_survives_every_hostile_file_and_logs_each_refusal_once() {
     wait_until(120, "every hostile file processed", || {
         installation.stored_returns().len() >= hostile.len()
     });
-    // Several rescans later, a good return still gets through the same watcher.
-    std::thread::sleep(Duration::from_secs(3));
+    // Several rescans later, none finding a file left to read, a good return still gets through the
+    // same watcher.
+    installation.wait_for_rescans(3, 0);
     let good = crate::support::seed_draft(&installation, "hr-quarterly")
         .to_bytes()
         .expect("workbook");
