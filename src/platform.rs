@@ -67,6 +67,26 @@ pub fn ending(status: std::process::ExitStatus) -> Ending {
     Ending::Exited(status.code())
 }
 
+/// Blocks until the child process `pid` has ended, leaving it to be reaped by its `Child` (so that whoever
+/// holds it may still stop it by its handle meanwhile: the process id is not freed for reuse until then).
+/// `false` where the platform cannot wait so (then the caller looks again now and then).
+pub fn wait_for_end(pid: u32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::sys::wait::{Id, WaitPidFlag, waitid};
+        let Ok(pid) = i32::try_from(pid) else {
+            return false;
+        };
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT;
+        waitid(Id::Pid(nix::unistd::Pid::from_raw(pid)), flags).is_ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        false
+    }
+}
+
 /// Whether the output files written in batches reach the disk by one flush of the whole filesystem
 /// ([`flush_filesystem`]) rather than each by its own. Linux only: elsewhere each file is flushed through
 /// the handle it was written with.

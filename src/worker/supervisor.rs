@@ -4,6 +4,8 @@ use std::process::Child;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::platform;
+
 /// How a supervised worker ended.
 pub(super) enum Ended {
     /// `collate` stopped it at its deadline.
@@ -104,8 +106,16 @@ impl Supervisor {
     }
 
     /// Waits for a worker whose pipes closed to end, its deadline still in force (a worker that closed
-    /// them and went on running is stopped there), then says how it ended.
+    /// them and went on running is stopped there), then says how it ended. The wait blocks (Linux) rather
+    /// than looking again every few milliseconds, and leaves the worker for its `Child` to reap, so the
+    /// deadline thread can still stop it by its handle meanwhile.
     pub(super) fn wait(&self) -> Ended {
+        let armed = {
+            let state = self.lock();
+            (state.deadline.is_some() || state.stopped_at_deadline).then(|| state.child.id())
+        };
+        // With a deadline in force the worker ends by itself or is stopped there: waiting cannot hang.
+        let mut waited = armed.is_some_and(platform::wait_for_end);
         loop {
             {
                 let mut state = self.lock();
@@ -122,7 +132,10 @@ impl Supervisor {
                     return Ended::Status(state.child.wait().ok());
                 }
             }
-            std::thread::sleep(Duration::from_millis(2));
+            // Once it has ended, the first look finds it; should it not, look again now and then.
+            if !std::mem::take(&mut waited) {
+                std::thread::sleep(Duration::from_millis(2));
+            }
         }
     }
 
