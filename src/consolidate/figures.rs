@@ -68,7 +68,7 @@ table_rows! {
     pub struct HistoryRow {
         indicator: text,
         measure: text,
-        year_start: number,
+        year_start: year,
         value: number,
     }
 }

@@ -454,7 +454,7 @@ fn history_lines(figures: &Figures, indicator: &Indicator) -> Vec<String> {
 fn history_years(figures: &Figures, indicator: &str, measure: &str) -> Vec<FinancialYear> {
     (figures.history.iter())
         .filter(|h| h.indicator == indicator && h.measure == measure)
-        .filter_map(|h| Some(FinancialYear(h.year_start? as i32)))
+        .filter_map(|h| h.year_start)
         .collect()
 }
 
@@ -463,7 +463,7 @@ fn history_of(figures: &Figures, indicator: &str, measure: &str) -> Vec<(Financi
         .history
         .iter()
         .filter(|h| h.indicator == indicator && h.measure == measure)
-        .filter_map(|h| Some((FinancialYear(h.year_start? as i32), h.value?)))
+        .filter_map(|h| Some((h.year_start?, h.value?)))
         .collect();
     years.sort_by_key(|(year, _)| *year);
     years

@@ -302,7 +302,7 @@ fn group_sheet(
 /// Where a group sheet's columns fall, and the figures it shows.
 struct GroupLayout<'f> {
     /// Earlier years shown: every year any of the sheet's indicators has a whole-year figure for.
-    years: Vec<i32>,
+    years: Vec<FinancialYear>,
     first_year_col: u16,
     change_col: u16,
     number_format: Format,
@@ -312,13 +312,13 @@ struct GroupLayout<'f> {
 impl<'f> GroupLayout<'f> {
     fn new(indicators: &[&Indicator], figures: &'f Figures) -> Self {
         let codes: Vec<&str> = indicators.iter().map(|i| i.code.as_str()).collect();
-        let years: BTreeSet<i32> = figures
+        let years: BTreeSet<FinancialYear> = figures
             .history
             .iter()
             .filter(|h| codes.contains(&h.indicator.as_str()))
-            .filter_map(|h| h.year_start.map(|start| start as i32))
+            .filter_map(|h| h.year_start)
             .collect();
-        let years: Vec<i32> = years.into_iter().collect();
+        let years: Vec<FinancialYear> = years.into_iter().collect();
         let first_year_col = QUARTER_COL + 6;
         GroupLayout {
             change_col: first_year_col + years.len() as u16,
@@ -360,7 +360,7 @@ fn indicator_headers(
     headers.extend(["QTR 1", "QTR 2", "QTR 3", "QTR 4"].map(String::from));
     headers.push(format!("Total {year}"));
     headers.push("Same quarter last year".into());
-    headers.extend(layout.years.iter().map(|y| FinancialYear(*y).to_string()));
+    headers.extend(layout.years.iter().map(FinancialYear::to_string));
     // The year to date against the same quarters of the year before, never two past years.
     headers.push(match layout.figures.period.quarter.map(|q| q.number()) {
         Some(1) => format!("Change on {} QTR 1", year.previous()),
@@ -381,7 +381,7 @@ fn measure_row(
     row: u32,
     (indicator, measure): (&Indicator, &Measure),
     layout: &GroupLayout,
-) -> Result<Vec<i32>, RenderError> {
+) -> Result<Vec<FinancialYear>, RenderError> {
     sheet.write_text(row, 0, &indicator.code)?;
     // A long label wraps in its row, never cut off by the figure beside it.
     let label = Format::new().set_text_wrap();
@@ -513,25 +513,24 @@ fn history_cells(
     row: u32,
     (indicator, measure): (&Indicator, &Measure),
     layout: &GroupLayout,
-) -> Result<Vec<i32>, RenderError> {
+) -> Result<Vec<FinancialYear>, RenderError> {
     let mut years = Vec::new();
     for past in &layout.figures.history {
         if past.indicator != indicator.code || past.measure != measure.id {
             continue;
         }
-        let Some(start) = past.year_start else {
+        let Some(year) = past.year_start else {
             continue;
         };
-        let Some(position) = layout.years.iter().position(|y| f64::from(*y) == start) else {
+        let Some(position) = layout.years.iter().position(|y| *y == year) else {
             continue;
         };
         let col = layout.first_year_col + position as u16;
-        let year = FinancialYear(start as i32);
         let keys = (indicator.code.as_str(), measure.id.as_str());
         match past.value {
             Some(value) => {
                 sheet.write_number_with_format(row, col, value, &layout.number_format)?;
-                years.push(year.0);
+                years.push(year);
             }
             None if layout.figures.not_applicable(keys, year, None) => {
                 sheet.write_text_with_format(row, col, NOT_APPLICABLE, &not_applicable_format())?;
