@@ -9,7 +9,9 @@ use docx_rs::{
 
 use super::super::RenderError;
 use super::chart::{self, BarChart};
-use super::model::{ByYear, Cell, Headline, IndicatorPart, Mark, Paper, PaperStatus, PlanTracker};
+use super::model::{
+    ByYear, Cell, Headline, IndicatorPart, Mark, Paper, PaperStatus, PlanTracker, StatusRow,
+};
 use super::number;
 
 /// A4 in twentieths of a point, and 2 cm margins: 9,638 twips of text across.
@@ -527,7 +529,7 @@ fn plan_tracker(doc: Docx, plan: &PlanTracker, age: &str) -> Docx {
     )];
     for part in &plan.parts {
         rows.push(part_heading_row(&part.title, widths.iter().sum()));
-        rows.extend(part.rows.iter().map(|row| status_row(plan, row, &widths)));
+        rows.extend(part.rows.iter().map(|row| status_row(row, &widths)));
     }
     let meanings: Vec<String> = plan
         .statuses
@@ -558,19 +560,13 @@ fn part_heading_row(title: &str, width: usize) -> TableRow {
 }
 
 /// A measure's row of a tracker, its status shaded in the plan's colour for it.
-fn status_row(plan: &PlanTracker, row: &[String; 5], widths: &[usize; 5]) -> TableRow {
-    let colour = plan
-        .statuses
-        .iter()
-        .find(|(name, ..)| *name == row[2])
-        .map(|(.., colour)| colour.trim_start_matches('#').to_owned());
-    let cells = row
-        .iter()
+fn status_row(row: &StatusRow, widths: &[usize; 5]) -> TableRow {
+    let cells = (row.cells.iter())
         .zip(*widths)
         .enumerate()
         .map(|(col, (said, width))| {
             let cell = cell(said, width);
-            match (&colour, col) {
+            match (&row.colour, col) {
                 (Some(colour), 2) => cell.shading(Shading::new().fill(colour)),
                 _ => cell,
             }

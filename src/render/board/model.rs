@@ -529,7 +529,14 @@ fn plan_trackers(
 /// measure, status, latest update, age.
 pub(super) struct PlanPart {
     pub title: String,
-    pub rows: Vec<[String; 5]>,
+    pub rows: Vec<StatusRow>,
+}
+
+/// A measure's row of a tracker: ref, measure, status, latest update, age; and its status's colour in the
+/// plan's own vocabulary ("RRGGBB"), when it has one.
+pub(super) struct StatusRow {
+    pub cells: [String; 5],
+    pub colour: Option<String>,
 }
 
 fn plan_tracker(
@@ -562,7 +569,7 @@ fn part_rows(
     section: &str,
     (latest, statuses): (&[LatestStatus], &[PlanStatusRow]),
     today: Option<chrono::NaiveDate>,
-) -> Vec<[String; 5]> {
+) -> Vec<StatusRow> {
     plan.measures
         .iter()
         .filter(|measure| measure.section == section)
@@ -580,13 +587,19 @@ fn part_rows(
                 })
                 .and_then(|s| s.as_at);
             let updated = status.update_date.or(as_at);
-            Some([
-                measure.reference.clone(),
-                measure.title.clone(),
-                status.status.clone(),
-                format!("{} ({})", uk_day(updated), status.period),
-                age(updated, today),
-            ])
+            let colour = (plan.statuses.iter())
+                .find(|defined| defined.name == status.status)
+                .map(|defined| defined.colour.trim_start_matches('#').to_owned());
+            Some(StatusRow {
+                cells: [
+                    measure.reference.clone(),
+                    measure.title.clone(),
+                    status.status.clone(),
+                    format!("{} ({})", uk_day(updated), status.period),
+                    age(updated, today),
+                ],
+                colour,
+            })
         })
         .collect()
 }
