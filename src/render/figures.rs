@@ -118,6 +118,20 @@ pub(crate) struct Figures {
     pub(crate) not_applicable: HashSet<NotApplicableKey>,
 }
 
+/// How a figure is marked wherever it is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mark {
+    Plain,
+    /// Flagged to the board.
+    Flagged,
+    /// Restated since first accepted.
+    Restated,
+    /// A total over a blank quarter.
+    Partial,
+    /// The return said N/A (there is no value): not a figure, and not missing.
+    NotApplicable,
+}
+
 /// Where a return said N/A: indicator, measure, year, quarter (`None` for a whole year).
 pub(crate) type NotApplicableKey = (String, String, FinancialYear, Option<Quarter>);
 
@@ -138,6 +152,37 @@ impl Figures {
         })
     }
 
+    /// How a measure's QTR 1–4 and year cells of the reporting year are marked, in that order: worked
+    /// out here once, for the workbook and the paper alike.
+    pub(crate) fn year_marks(
+        &self,
+        (indicator, measure): (&str, &str),
+        row: &YearRow,
+    ) -> [Mark; 5] {
+        let [q1, q2, q3, q4] = row.quarters();
+        let values = [q1, q2, q3, q4, row.year_value];
+        let mut marks = [Mark::Plain; 5];
+        for (offset, mark) in marks.iter_mut().enumerate() {
+            let key = figure_key(indicator, measure, offset + 1);
+            let year = self.period.year;
+            if values[offset].is_none() && self.not_applicable((indicator, measure), year, key.2) {
+                *mark = Mark::NotApplicable;
+            }
+            if offset == 4 {
+                continue;
+            }
+            if self.notes.contains_key(&key) {
+                *mark = Mark::Flagged;
+            } else if self.restated.contains_key(&key) {
+                *mark = Mark::Restated;
+            }
+        }
+        if row.year_complete == Some(false) && row.year_value.is_some() {
+            marks[4] = Mark::Partial;
+        }
+        marks
+    }
+
     /// Whether the return said N/A for this figure (`quarter` `None` for the whole year).
     pub(crate) fn not_applicable(
         &self,
@@ -152,7 +197,7 @@ impl Figures {
 
 /// What the notes say of an indicator's figures (and of the indicator as a whole), one line each, each
 /// naming the quarter and the measure it is about (unless the note does: `named`).
-pub(crate) fn marks_of(indicator: &Indicator, notes: &FlagNotes, named: bool) -> String {
+pub(crate) fn marks_of(indicator: &Indicator, notes: &FlagNotes, named: bool) -> Vec<String> {
     let mut lines = Vec::new();
     for ((code, measure, quarter), said) in notes {
         if *code != indicator.code {
@@ -171,7 +216,7 @@ pub(crate) fn marks_of(indicator: &Indicator, notes: &FlagNotes, named: bool) ->
         };
         lines.extend(said.iter().map(|note| format!("{place}{note}")));
     }
-    lines.join("\n")
+    lines
 }
 
 /// The analysis the period's returns give for an indicator, if any.
@@ -252,14 +297,12 @@ pub(crate) fn headline_lines(
         let mut lines = Vec::new();
         for indicator in &schemas.catalogue.indicators {
             let said = marks_of(indicator, notes, named);
-            lines.extend(
-                said.lines()
-                    .filter(|l| !l.is_empty())
-                    .map(|line| match named {
-                        true => line.to_owned(),
-                        false => format!("{} {line}", indicator.code),
-                    }),
-            );
+            lines.extend((said.into_iter()).filter(|line| !line.is_empty()).map(
+                |line| match named {
+                    true => line,
+                    false => format!("{} {line}", indicator.code),
+                },
+            ));
         }
         (title, lines)
     })

@@ -10,9 +10,10 @@ use docx_rs::{
 use super::super::RenderError;
 use super::chart::{self, BarChart};
 use super::model::{
-    ByYear, Cell, Headline, IndicatorPart, Mark, Paper, PaperStatus, PlanTracker, StatusRow,
+    ByYear, Cell, Headline, IndicatorPart, Paper, PaperStatus, PlanTracker, StatusRow,
 };
 use super::number;
+use crate::render::figures::Mark;
 
 /// A4 in twentieths of a point, and 2 cm margins: 9,638 twips of text across.
 const PAGE: (u32, u32) = (11906, 16838);
@@ -322,7 +323,7 @@ fn indicator_part(
         ("Flagged", &indicator.flags),
         ("Restated", &indicator.restated),
     ] {
-        for line in said.lines().filter(|l| !l.is_empty()) {
+        for line in said.iter().filter(|l| !l.is_empty()) {
             doc = doc.add_paragraph(labelled(label, line));
         }
     }

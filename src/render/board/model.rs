@@ -10,7 +10,7 @@ use crate::schema::{Frequency, Indicator, Measure, NotCollectedInPaper, Plan, Pr
 use crate::store::{FigureChange, SignedReturn};
 
 use super::super::figures::{
-    Analysis, Figures, awaiting_returns, department_counts, figure_key, headline_lines, marks_of,
+    Analysis, Figures, Mark, awaiting_returns, department_counts, headline_lines, marks_of,
     shown_indicators, whole_indicator,
 };
 use super::super::{RenderError, department_name, uk_clock, uk_day, uk_time};
@@ -101,17 +101,6 @@ pub(super) struct Cell {
     pub mark: Mark,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Mark {
-    Plain,
-    Flagged,
-    Restated,
-    /// A total over a blank quarter.
-    Partial,
-    /// The return said N/A (the value is `None`): printed "N/A", not a figure and not missing.
-    NotApplicable,
-}
-
 /// One measure's row: its label, QTR 1–4 and the total.
 pub(super) struct MeasureFigures {
     pub label: String,
@@ -128,8 +117,10 @@ pub(super) struct IndicatorPart {
     pub by_year: Option<ByYear>,
     pub history: Vec<String>,
     pub chart: Option<BarChart>,
-    pub flags: String,
-    pub restated: String,
+    /// What the board is told of the flagged figures, a line each.
+    pub flags: Vec<String>,
+    /// What it is told of the restated figures, a line each.
+    pub restated: Vec<String>,
     pub rationale: String,
     pub analysis: String,
     pub collected: bool,
@@ -410,27 +401,13 @@ fn year_cells(figures: &Figures, indicator: &Indicator, measure: &Measure) -> [C
         }; 5];
     };
     let [q1, q2, q3, q4] = row.quarters();
+    let marks = figures.year_marks((&indicator.code, &measure.id), row);
     let mut cells = [q1, q2, q3, q4, row.year_value].map(|value| Cell {
         value,
         mark: Mark::Plain,
     });
-    let keys = (indicator.code.as_str(), measure.id.as_str());
-    for (offset, cell) in cells.iter_mut().enumerate() {
-        let quarter = figure_key(&indicator.code, &measure.id, offset + 1).2;
-        if cell.value.is_none() && figures.not_applicable(keys, figures.period.year, quarter) {
-            cell.mark = Mark::NotApplicable;
-        }
-    }
-    for (offset, cell) in cells.iter_mut().take(4).enumerate() {
-        let key = figure_key(&indicator.code, &measure.id, offset + 1);
-        if figures.notes.contains_key(&key) {
-            cell.mark = Mark::Flagged;
-        } else if figures.restated.contains_key(&key) {
-            cell.mark = Mark::Restated;
-        }
-    }
-    if row.year_complete == Some(false) && row.year_value.is_some() {
-        cells[4].mark = Mark::Partial;
+    for (cell, mark) in cells.iter_mut().zip(marks) {
+        cell.mark = mark;
     }
     cells
 }

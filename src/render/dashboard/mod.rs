@@ -12,15 +12,15 @@ use rust_xlsxwriter::{Format, Table, TableColumn, Workbook, Worksheet};
 use crate::excel::fit_cell;
 
 use super::figures::{
-    Analysis, Figures, awaiting_returns, department_counts, figure_key, headline_lines, marks_of,
-    shown_indicators, whole_indicator,
+    Analysis, Figures, Mark, awaiting_returns, department_counts, figure_key, headline_lines,
+    marks_of, shown_indicators, whole_indicator,
 };
 use super::{
     RenderError, WriteText, bold, fit_row, heading, not_printed, owners_workbook, print_on_a4,
     sheet_name, text_lines, wrapped,
 };
 use crate::consolidate::{Consolidated, DataRow, YearRow};
-use crate::period::{FinancialYear, Period, Quarter};
+use crate::period::{FinancialYear, Period};
 use crate::schema::{Indicator, Measure, Schemas};
 
 /// The columns of the `Data` sheet; the first seven are the contract Power BI and pivot tables rely on.
@@ -415,58 +415,71 @@ fn reporting_year_cells(
     let number_format = &layout.number_format;
     let [q1, q2, q3, q4] = year.quarters();
     let values = [q1, q2, q3, q4, year.year_value, year.same_quarter_last_year];
-    const YEAR_VALUE: usize = 4;
-    let figures = layout.figures;
-    let this_year = figures.period.year;
+    let marks = layout
+        .figures
+        .year_marks((&indicator.code, &measure.id), year);
     for (offset, value) in values.into_iter().enumerate() {
         let at = (row, QUARTER_COL + offset as u16);
+        // The same quarter last year is not the return's: never marked.
+        let mark = marks.get(offset).copied().unwrap_or(Mark::Plain);
         let Some(value) = value else {
-            // A quarter's cell, or the year's (no quarter); the same quarter last year is not the return's.
-            let slot = match offset {
-                0..=3 => Some(u8::try_from(offset + 1).ok().and_then(Quarter::new)),
-                YEAR_VALUE => Some(None),
-                _ => None,
-            };
-            if let Some(quarter) = slot
-                && figures.not_applicable((&indicator.code, &measure.id), this_year, quarter)
-            {
-                sheet.write_text_with_format(
-                    at.0,
-                    at.1,
-                    NOT_APPLICABLE,
-                    &not_applicable_format(),
-                )?;
+            if mark == Mark::NotApplicable {
+                let format = not_applicable_format();
+                sheet.write_text_with_format(at.0, at.1, NOT_APPLICABLE, &format)?;
             }
             continue;
         };
-        if offset == YEAR_VALUE && year.year_complete == Some(false) {
-            let blank = blank_quarters(year, layout.figures.period);
-            sheet.write_number_with_format(at.0, at.1, value, &partial_format(number_format))?;
-            let note = rust_xlsxwriter::Note::new(format!(
-                "Partial total: {blank} blank in the return, so not counted (a blank is not 0)."
-            ))
-            .set_author("collate");
-            sheet.insert_note(at.0, at.1, &note)?;
-            continue;
-        }
-        let key = figure_key(&indicator.code, &measure.id, offset + 1);
-        let flags = layout.figures.notes.get(&key).filter(|_| offset < 4);
-        let restatements = layout.figures.restated.get(&key).filter(|_| offset < 4);
-        let format = match (flags, restatements) {
-            (Some(_), _) => flagged(number_format),
-            (None, Some(_)) => restated(number_format),
-            (None, None) => number_format.clone(),
+        let format = match mark {
+            Mark::Partial => {
+                write_partial_total(sheet, at, (value, number_format), year, layout)?;
+                continue;
+            }
+            Mark::Flagged => flagged(number_format),
+            Mark::Restated => restated(number_format),
+            Mark::Plain | Mark::NotApplicable => number_format.clone(),
         };
         sheet.write_number_with_format(at.0, at.1, value, &format)?;
-        let restatements = restatements.into_iter().flatten();
-        let reasons: Vec<String> = (flags.into_iter().flatten().cloned())
-            .chain(restatements.map(|said| format!("Restated: {said}")))
-            .collect();
+        let reasons = cell_reasons(layout.figures, (&indicator.code, &measure.id), offset);
         if !reasons.is_empty() {
             mark_flagged(sheet, at, &reasons)?;
         }
     }
     Ok(())
+}
+
+/// A partial total: shaded, with a note naming the blank quarters.
+fn write_partial_total(
+    sheet: &mut Worksheet,
+    at: (u32, u16),
+    (value, number_format): (f64, &Format),
+    year: &YearRow,
+    layout: &GroupLayout,
+) -> Result<(), RenderError> {
+    let blank = blank_quarters(year, layout.figures.period);
+    sheet.write_number_with_format(at.0, at.1, value, &partial_format(number_format))?;
+    let note = rust_xlsxwriter::Note::new(format!(
+        "Partial total: {blank} blank in the return, so not counted (a blank is not 0)."
+    ))
+    .set_author("collate");
+    sheet.insert_note(at.0, at.1, &note)?;
+    Ok(())
+}
+
+/// What a quarter's cell note says: its flags, then its restatements.
+fn cell_reasons(
+    figures: &Figures,
+    (indicator, measure): (&str, &str),
+    offset: usize,
+) -> Vec<String> {
+    if offset >= 4 {
+        return Vec::new();
+    }
+    let key = figure_key(indicator, measure, offset + 1);
+    let flags = figures.notes.get(&key).into_iter().flatten().cloned();
+    let restatements = figures.restated.get(&key).into_iter().flatten();
+    flags
+        .chain(restatements.map(|said| format!("Restated: {said}")))
+        .collect()
 }
 
 /// Beneath an indicator's measures, a row for each measure whose return template carries the year before
@@ -557,10 +570,12 @@ fn indicator_texts(
         ("Flagged", &figures.notes, flagged(&label), false),
         ("Restated", &figures.restated, restated(&label), true),
     ] {
-        let said = marks_of(indicator, notes, named);
-        if said.is_empty() {
+        let lines = marks_of(indicator, notes, named);
+        if lines.is_empty() {
             continue;
         }
+        // The lines laid out in one cell, one under another.
+        let said = lines.join("\n");
         sheet.write_text_with_format(row, 0, title, &format)?;
         sheet.merge_range(row, 1, row, change_col, &fit_cell(&said), &text_format)?;
         sheet.set_row_height(row, row_height(&said))?;
