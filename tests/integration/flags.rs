@@ -45,15 +45,29 @@ fn a_count_relating_to_integrity_above_zero_is_flagged() {
         })
         .expect("the measure's row");
     let cell = format!("D{row}");
-    assert!(
-        crate::support::cell_format(&dashboard, "PSD", &cell).contains("fillId=\"")
-            && !crate::support::cell_format(&dashboard, "PSD", &cell).contains("fillId=\"0\""),
+    // Read back with openpyxl: the flag's own red fill and font, and the reason in the cell's note.
+    let look = crate::support::cell_look(&dashboard, "PSD", &cell);
+    assert_eq!(
+        (look.fill.as_str(), look.font_colour.as_str()),
+        ("FFC7CE", "9C0006"),
         "{cell} highlighted"
     );
-    let note = crate::support::cell_note(&dashboard, "PSD", &cell);
     assert!(
-        note.contains("Board flag: integrity count above zero; from psd.xlsx PSD!D7"),
-        "{note}"
+        look.note
+            .contains("Board flag: integrity count above zero; from psd.xlsx PSD!D7"),
+        "{}",
+        look.note
+    );
+    // The paper shades the same figure, and only flagged figures, in its flag colour.
+    let paper = installation.outbox().join("board paper (draft).docx");
+    let flagged: Vec<String> = crate::support::docx_cell_shading(&paper)
+        .into_iter()
+        .filter(|(_, fill)| fill == "FFC7CE")
+        .map(|(text, _)| text)
+        .collect();
+    assert!(
+        !flagged.is_empty() && flagged.iter().all(|text| text == "1"),
+        "{flagged:?}"
     );
 }
 

@@ -93,6 +93,25 @@ fn a_resent_return_that_changes_an_earlier_quarter_is_queried_with_both_values()
         ),
         "{printed:?}"
     );
+    // The figure's cell, read back with openpyxl: dark blue on light blue.
+    let hr = sheet_rows(&installation.dashboard(), "HR");
+    let row = 1
+        + (hr.iter())
+            .position(|r| r[0] == "HR 3" && r[1] == "Police officer leavers per quarter")
+            .expect("HR 3's row");
+    let look = crate::support::cell_look(&installation.dashboard(), "HR", &format!("C{row}"));
+    assert_eq!(
+        (look.fill.as_str(), look.font_colour.as_str()),
+        ("DDEBF7", "1F4E78")
+    );
+    // The paper marks the same figure, and only it, in its restated colour.
+    let paper = installation.outbox().join("board paper (draft).docx");
+    let restated: Vec<String> = crate::support::docx_cell_shading(&paper)
+        .into_iter()
+        .filter(|(_, fill)| fill == "DDEBF7")
+        .map(|(text, _)| text)
+        .collect();
+    assert_eq!(restated, ["12"]);
 }
 
 #[test]

@@ -401,6 +401,67 @@ pub fn cell_format(path: &Path, sheet: &str, cell: &str) -> String {
     xfs.split("<xf ").nth(index + 1).expect("xf").to_owned()
 }
 
+/// How a cell looks, as openpyxl reads it: its fill colour ("FFC7CE"), whether its font is bold and
+/// italic, its font colour, and its note's text.
+pub struct CellLook {
+    pub fill: String,
+    pub bold: bool,
+    pub italic: bool,
+    pub font_colour: String,
+    pub note: String,
+}
+
+const READ_CELL_LOOK: &str = r#"
+import json, sys, openpyxl
+sheet, ref = sys.argv[2], sys.argv[3]
+cell = openpyxl.load_workbook(sys.argv[1])[sheet][ref]
+rgb = lambda colour: (colour.rgb if colour is not None and isinstance(colour.rgb, str) else "")[-6:]
+fill = rgb(cell.fill.fgColor) if cell.fill is not None and cell.fill.fill_type else ""
+print(json.dumps([fill, bool(cell.font.b), bool(cell.font.i), rgb(cell.font.color), cell.comment.text if cell.comment else ""]))
+"#;
+
+/// A cell's look (see [`CellLook`]), read back with openpyxl.
+pub fn cell_look(path: &Path, sheet: &str, cell: &str) -> CellLook {
+    let output = python3()
+        .args(["-c", READ_CELL_LOOK])
+        .arg(path)
+        .args([sheet, cell])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let text = |i: usize| json[i].as_str().unwrap_or_default().to_owned();
+    CellLook {
+        fill: text(0),
+        bold: json[1] == true,
+        italic: json[2] == true,
+        font_colour: text(3),
+        note: text(4),
+    }
+}
+
+/// Each table cell of a Word document whose text is `text`, with its shading (fill colour, empty when
+/// none), as python-docx reads it: table by table, row by row.
+pub fn docx_cell_shading(path: &Path) -> Vec<(String, String)> {
+    const READ: &str = r#"
+import json, sys, docx
+from docx.oxml.ns import qn
+found = []
+for table in docx.Document(sys.argv[1]).tables:
+    for row in table.rows:
+        for cell in row.cells:
+            shading = cell._tc.tcPr.find(qn("w:shd")) if cell._tc.tcPr is not None else None
+            fill = shading.get(qn("w:fill")) if shading is not None else ""
+            found.append([cell.text, fill or ""])
+print(json.dumps(found))
+"#;
+    serde_json::from_value(python_script_json(READ, path)).expect("cells")
+}
+
 /// The text of the note (comment) on one cell of a sheet, read from the xlsx's own XML.
 pub fn cell_note(path: &Path, sheet: &str, cell: &str) -> String {
     let number = sheet_number(path, sheet);
