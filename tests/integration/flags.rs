@@ -52,6 +52,7 @@ fn a_count_relating_to_integrity_above_zero_is_flagged() {
         ("FFC7CE", "9C0006"),
         "{cell} highlighted"
     );
+    assert!(look.bold, "{cell} in bold");
     assert!(
         look.note
             .contains("Board flag: integrity count above zero; from psd.xlsx PSD!D7"),

@@ -101,8 +101,8 @@ fn a_resent_return_that_changes_an_earlier_quarter_is_queried_with_both_values()
             .expect("HR 3's row");
     let look = crate::support::cell_look(&installation.dashboard(), "HR", &format!("C{row}"));
     assert_eq!(
-        (look.fill.as_str(), look.font_colour.as_str()),
-        ("DDEBF7", "1F4E78")
+        (look.fill.as_str(), look.font_colour.as_str(), look.bold),
+        ("DDEBF7", "1F4E78", true)
     );
     // The paper marks the same figure, and only it, in its restated colour.
     let paper = installation.outbox().join("board paper (draft).docx");
