@@ -289,18 +289,19 @@ pub struct Sender {
 }
 
 impl Sender {
-    /// The `From` header's value: `"Name" <address>`, the name kept to one short line.
-    fn header(&self) -> String {
-        match &self.name {
-            Some(name) => {
-                let name: String = (name.chars())
-                    .filter(|c| !c.is_control() && *c != '"' && *c != '\\')
-                    .take(80)
-                    .collect();
-                format!("\"{name}\" <{}>", self.address)
-            }
-            None => self.address.clone(),
-        }
+    /// The `From` header, as mail-builder writes it: `"Name" <address>`, the name kept to one short line
+    /// (no control character can start a header of its own) and encoded when it is not plain ASCII.
+    fn header(&self) -> Vec<u8> {
+        use mail_builder::headers::Header;
+        let name = (self.name.as_deref()).map(|name| {
+            let name: String = name.chars().filter(|c| !c.is_control()).take(80).collect();
+            name
+        });
+        let mut header = b"From: ".to_vec();
+        let from =
+            mail_builder::headers::address::Address::new_address(name, self.address.as_str());
+        from.write_header(&mut header, "From: ".len());
+        header
     }
 }
 
@@ -317,11 +318,11 @@ fn as_sent(draft: &Draft, sender: &Sender, now: chrono::DateTime<chrono::FixedOf
         &draft.sha256[..16.min(draft.sha256.len())],
         now.timestamp()
     );
-    let mut sent = format!(
-        "From: {}\r\nDate: {}\r\nMessage-ID: <{id}@{domain}>\r\n",
-        sender.header(),
+    let mut sent = String::from_utf8_lossy(&sender.header()).into_owned();
+    sent.push_str(&format!(
+        "Date: {}\r\nMessage-ID: <{id}@{domain}>\r\n",
         now.to_rfc2822()
-    );
+    ));
     let (mut in_headers, mut skipping) = (true, false);
     for line in text.split_inclusive('\n') {
         if in_headers && line.trim_end().is_empty() {
@@ -358,7 +359,7 @@ mod tests {
         let sent = String::from_utf8(super::as_sent(&draft, &sender, now)).unwrap_or_default();
         assert_eq!(
             sent,
-            "From: \"Integrity DashboardBcc: x@y\" <owner@b.uk>\r\nDate: Fri, 4 Dec 2026 10:00:00 +0000\r\nMessage-ID: <0123456789abcdef.1796378400@b.uk>\r\nSubject: Re: Q2\r\nIn-Reply-To: <x@dept.uk>\r\nTo: a@b.uk\r\n\r\nX-Unsent: 1 in the body stays\r\n"
+            "From: \"Integrity \\\"Dashboard\\\"Bcc: x@y\" <owner@b.uk>\r\nDate: Fri, 4 Dec 2026 10:00:00 +0000\r\nMessage-ID: <0123456789abcdef.1796378400@b.uk>\r\nSubject: Re: Q2\r\nIn-Reply-To: <x@dept.uk>\r\nTo: a@b.uk\r\n\r\nX-Unsent: 1 in the body stays\r\n"
         );
     }
 }

@@ -186,7 +186,7 @@ fn a_dry_run_lists_what_would_go_and_sends_nothing_then_send_sends_exactly_that_
     let text = std::fs::read_to_string(&dashboard).expect("dashboard.toml");
     let text = text.replace(
         "[mail]\n",
-        "[mail]\nfrom_name = \"Integrity Dashboard, City of London Police\"\n",
+        "[mail]\nfrom_name = \"Siân Owen, City of London Police\"\n",
     );
     std::fs::write(&dashboard, text).expect("write");
 
@@ -228,9 +228,27 @@ fn a_dry_run_lists_what_would_go_and_sends_nothing_then_send_sends_exactly_that_
         .parse(&delivered[0].0)
         .expect("a message");
     let from = message.from().and_then(|f| f.first()).expect("a From");
-    assert_eq!(
-        from.name(),
-        Some("Integrity Dashboard, City of London Police")
+    assert_eq!(from.name(), Some("Siân Owen, City of London Police"));
+    // A name that is not plain ASCII goes out encoded, as Python's own email package reads it back.
+    let raw = mailbox.path().join("as delivered.eml");
+    std::fs::write(&raw, &delivered[0].0).expect("written");
+    let read_back = crate::support::python_script_json(
+        "import json, sys, email, email.policy\n\
+         m = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)\n\
+         a = m['from'].addresses[0]\n\
+         print(json.dumps([a.display_name, a.addr_spec]))",
+        &raw,
+    );
+    assert_eq!(read_back[0], "Siân Owen, City of London Police");
+    assert_eq!(read_back[1], "integrity.dashboard@example.police.uk");
+    let header = String::from_utf8_lossy(&delivered[0].0);
+    let from_line = header
+        .lines()
+        .find(|l| l.starts_with("From:"))
+        .unwrap_or_default();
+    assert!(
+        from_line.is_ascii() && from_line.contains("=?"),
+        "encoded: {from_line}"
     );
     assert_eq!(
         from.address(),
