@@ -1,6 +1,7 @@
-//! The figures the dashboard shows: each figure of the current returns (the latest period that states it
-//! wins), the year totals and derived measures worked out from them, the reporting year by quarter, and
-//! the whole-year history.
+//! The figures the dashboard shows, as at its quarter: each figure of the current returns of periods up to
+//! it (the latest period that states it wins), the year totals and derived measures worked out from them
+//! (a total partial only where a department's return left a quarter blank), the reporting year by
+//! quarter, and the whole-year history.
 
 use polars::prelude::*;
 

@@ -1,6 +1,7 @@
-//! The figures both documents show, read once from the consolidation as typed rows: the board's flags
-//! and restated figures in words, each indicator's analysis, and the returns counted per department. The
-//! dashboard workbook and the board paper render the same values from here.
+//! The figures both documents show, read once from the consolidation as typed rows: each figure's mark
+//! (flagged, restated, partial, N/A), the board's flags and restated figures in words, each indicator's
+//! analysis, and the returns counted per department. The dashboard workbook and the board paper lay out
+//! the same values from here.
 
 use std::collections::HashSet;
 

@@ -1,5 +1,6 @@
-//! Writes the outputs a person reads: the master dashboard, the consolidated exceptions workbook and the
-//! per-return exception reports. Workbooks are built in memory and written atomically by the caller.
+//! Writes the outputs a person reads: the master dashboard, the consolidated exceptions workbook, the
+//! per-return exception reports, the board paper, the plan trackers, the pack's cover and the draft
+//! replies and reminders. Each is built in memory and written atomically by the caller.
 
 mod board;
 mod dashboard;

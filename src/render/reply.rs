@@ -1,5 +1,6 @@
 //! Draft replies to departments: for a return with exceptions, an email the owner opens, reads and sends.
-//! It goes to whoever sent the return (or the department's contacts), threads under their message, says
+//! It goes to the department's contacts (and the sender when one of them, or when `reply_to_other_senders`
+//! allows it), threads under their message, says
 //! in plain words what to fix and what to answer, each with its cell, and carries the return's exception
 //! workbook. `X-Unsent: 1` makes Outlook open it as an editable draft rather than a received message.
 
