@@ -234,17 +234,18 @@ fn headline_page(doc: Docx, paper: &Paper, headline: &Headline) -> Docx {
     let mut doc = doc.add_paragraph(
         heading(1, &format!("Headline for {}", paper.quarter)).page_break_before(true),
     );
-    if let Some((version, late, changes)) = &headline.since {
+    if let Some(since) = &headline.since {
+        let version = since.version;
         doc = list(
             doc,
             &format!("Changed since version {version}.0"),
-            changes,
+            &since.changes,
             "No figure has changed.",
         );
         doc = list(
             doc,
             &format!("Returns that arrived after version {version}.0"),
-            late,
+            &since.late,
             "None.",
         );
     }
@@ -256,11 +257,10 @@ fn headline_page(doc: Docx, paper: &Paper, headline: &Headline) -> Docx {
         &["Department", "Expected", "Received", "Missing"],
         &widths,
     )];
-    for (name, counts) in &headline.returns {
-        let mut cells = vec![cell(name, widths[0])];
+    for returns in &headline.returns {
+        let mut cells = vec![cell(&returns.department, widths[0])];
         cells.extend(
-            counts
-                .iter()
+            (returns.counts.iter())
                 .zip(&widths[1..])
                 .map(|(n, w)| number_cell(&number(*n), *w)),
         );

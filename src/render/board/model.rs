@@ -75,13 +75,27 @@ pub(super) struct Properties {
     pub at: String,
 }
 
+/// What the headline says since the quarter's last version: its number, the returns that arrived after it
+/// and the figures that changed, a line each.
+pub(super) struct SinceLines {
+    pub version: u32,
+    pub late: Vec<String>,
+    pub changes: Vec<String>,
+}
+
+/// A department's returns for the quarter: expected, received and missing.
+pub(super) struct ReturnsOf {
+    pub department: String,
+    pub counts: [f64; 3],
+}
+
 /// The one-page headline.
 pub(super) struct Headline {
-    pub since: Option<(u32, Vec<String>, Vec<String>)>,
+    pub since: Option<SinceLines>,
     pub flags: Vec<String>,
     pub restated: Vec<String>,
     /// Department, expected, received, missing.
-    pub returns: Vec<(String, [f64; 3])>,
+    pub returns: Vec<ReturnsOf>,
     /// "Awaits returns: 0 of 7 received; due by …", for a quarter none of whose returns has come.
     pub awaiting: Option<String>,
     pub missing: Vec<String>,
@@ -204,7 +218,12 @@ fn headline(
     let returns = department_counts(schemas, consolidated)
         .into_iter()
         .filter(|(_, counts)| counts[0] > 0.0)
-        .map(|(name, [expected, received, missing, ..])| (name, [expected, received, missing]))
+        .map(
+            |(department, [expected, received, missing, ..])| ReturnsOf {
+                department,
+                counts: [expected, received, missing],
+            },
+        )
         .collect();
     let missing = MissingReturn::rows(&consolidated.missing)?
         .into_iter()
@@ -235,7 +254,11 @@ fn headline(
             .iter()
             .map(|c| change_line(schemas, c))
             .collect();
-        (since.version, late, changes)
+        SinceLines {
+            version: since.version,
+            late,
+            changes,
+        }
     });
     let not_collected: Vec<String> = match schemas.dashboard.board_paper.not_collected {
         NotCollectedInPaper::List => (schemas.catalogue.indicators.iter())
