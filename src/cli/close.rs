@@ -76,10 +76,10 @@ pub fn close(locations: &Locations, args: &CloseArgs) -> anyhow::Result<u8> {
     let _lock = lock::acquire(&lock::batch_lock_path(&folders.store), "collate close")?;
     let store = Store::open(&folders.store)?;
     let history = store.load()?;
-    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let now = chrono::Utc::now();
     let by = args.by.clone().unwrap_or_default();
     if let (Some(version), Some(reason)) = (args.withdraw, &args.reason) {
-        let asked = Withdrawal::of(args.quarter, version, (&by, reason), &now);
+        let asked = Withdrawal::of(args.quarter, version, (&by, reason), now);
         let withdrawn = withdraw_version(&schemas, (&folders, &store), &history, asked)?;
         println!("{}", withdrawn_text(&withdrawn));
         return Ok(exit::ACCEPTED);

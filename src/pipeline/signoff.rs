@@ -9,25 +9,28 @@ use crate::consolidate::{
     Consolidated, CurrentReturn, DataRow, LateReturn, LatestStatus, MissingReturn, PlanStatusRow,
 };
 use crate::period::{FinancialYear, Period, Quarter};
-use crate::render::{Edition, PaperStatus, SinceVersion};
+use crate::render::{Edition, LateArrival, PaperStatus, SinceVersion};
 use crate::store::{
     FigureChange, History, SignOff, SignedFigure, SignedReturn, SignedStatus, latest_versions,
     next_version,
 };
 
-/// Who signs a quarter off, and when (RFC 3339).
+/// Who signs a quarter off, and when.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signing {
     pub by: String,
-    pub at: String,
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Signing {
-    /// The day it is signed (UTC); today should the time not read.
+    /// The day it is signed (UTC).
     pub fn day(&self) -> chrono::NaiveDate {
-        chrono::DateTime::parse_from_rfc3339(&self.at)
-            .map(|t| t.date_naive())
-            .unwrap_or_else(|_| chrono::Utc::now().date_naive())
+        self.at.date_naive()
+    }
+
+    /// When, as the sign-off record keeps it: RFC 3339 to the second, in UTC.
+    pub fn at_text(&self) -> String {
+        self.at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
     }
 }
 
@@ -48,20 +51,19 @@ pub fn edition(
     let quarter = consolidated.period;
     let previous = latest_version(history, quarter);
     let figures = signed_figures(consolidated)?;
-    let since = match previous {
-        Some(previous) => Some(SinceVersion {
-            version: previous.version,
-            late: late_for(consolidated, quarter)?,
-            changes: changes_since(previous, &figures),
-        }),
-        None => None,
-    };
+    let (late, arrivals): (Vec<SignedReturn>, Vec<LateArrival>) =
+        late_for(consolidated, quarter)?.into_iter().unzip();
+    let since = previous.map(|previous| SinceVersion {
+        version: previous.version,
+        late: arrivals,
+        changes: changes_since(previous, &figures),
+    });
     let version = next_version(&history.sign_offs, &quarter.to_string());
     let status = match signing {
         Some(signing) => PaperStatus::SignedOff {
             version,
             by: signing.by.clone(),
-            at: signing.at.clone(),
+            at: signing.at,
         },
         None => PaperStatus::Draft,
     };
@@ -69,10 +71,13 @@ pub fn edition(
         quarter: quarter.to_string(),
         version,
         closed_by: signing.map(|s| s.by.clone()).unwrap_or_default(),
-        closed_at: signing.map(|s| s.at.clone()).unwrap_or_default(),
+        closed_at: signing.map(Signing::at_text).unwrap_or_default(),
         returns: signed_returns(history, consolidated)?,
         figures,
-        late_returns: since.as_ref().map(|s| s.late.clone()).unwrap_or_default(),
+        late_returns: match since {
+            Some(_) => late,
+            None => Vec::new(),
+        },
         changes: since
             .as_ref()
             .map(|s| s.changes.clone())
@@ -115,7 +120,12 @@ pub fn unchanged_since(previous: &SignOff, next: &SignOff) -> bool {
 }
 
 /// The returns for the quarter that arrived after its latest version.
-fn late_for(consolidated: &Consolidated, quarter: Period) -> PolarsResult<Vec<SignedReturn>> {
+/// The returns for the quarter that arrived after its latest version: as the manifest keeps each, and as
+/// the paper says it.
+fn late_for(
+    consolidated: &Consolidated,
+    quarter: Period,
+) -> PolarsResult<Vec<(SignedReturn, LateArrival)>> {
     let in_use: HashSet<String> = CurrentReturn::rows(&consolidated.current_returns)?
         .into_iter()
         .map(|r| r.sha256)
@@ -123,16 +133,25 @@ fn late_for(consolidated: &Consolidated, quarter: Period) -> PolarsResult<Vec<Si
     Ok(LateReturn::rows(&consolidated.late_returns)?
         .into_iter()
         .filter(|r| is_quarter(r.ret_year, r.ret_q, quarter))
-        .map(|r| SignedReturn {
-            department: r.department,
-            template: r.template,
-            period: quarter.to_string(),
-            in_use: in_use.contains(&r.sha256),
-            file: r.source_file,
-            sha256: r.sha256,
-            received_at: (r.received_at)
-                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
-                .unwrap_or_default(),
+        .map(|r| {
+            let arrival = LateArrival {
+                department: r.department.clone(),
+                file: r.source_file.clone(),
+                received_at: r.received_at,
+                in_use: in_use.contains(&r.sha256),
+            };
+            let signed = SignedReturn {
+                department: r.department,
+                template: r.template,
+                period: quarter.to_string(),
+                in_use: arrival.in_use,
+                file: r.source_file,
+                sha256: r.sha256,
+                received_at: (r.received_at)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+                    .unwrap_or_default(),
+            };
+            (signed, arrival)
         })
         .collect())
 }

@@ -16,7 +16,7 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet,
 use crate::excel::fit_cell;
 use crate::period::FinancialYear;
 
-pub use board::{Edition, PaperStatus, SinceVersion, board_paper_docx};
+pub use board::{Edition, LateArrival, PaperStatus, SinceVersion, board_paper_docx};
 pub use dashboard::dashboard_workbook;
 pub use exceptions::{exceptions_workbook, return_report_json, return_report_workbook};
 pub use pack::{OwedReturn, pack_cover};

@@ -69,13 +69,18 @@ pub struct Withdrawal {
 }
 
 impl Withdrawal {
-    /// Version `version` of `quarter` withdrawn by `by`, for `reason`, at `at` (RFC 3339).
-    pub fn of(quarter: Period, version: u32, (by, reason): (&str, &str), at: &str) -> Withdrawal {
+    /// Version `version` of `quarter` withdrawn by `by`, for `reason`, at `at`.
+    pub fn of(
+        quarter: Period,
+        version: u32,
+        (by, reason): (&str, &str),
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Withdrawal {
         Withdrawal {
             quarter: quarter.to_string(),
             version,
             withdrawn_by: by.to_owned(),
-            withdrawn_at: at.to_owned(),
+            withdrawn_at: at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             reason: reason.to_owned(),
         }
     }

@@ -328,7 +328,9 @@ fn the_board_paper_is_the_same_bytes_for_the_same_store_and_sign_off() {
         .expect("the store");
     let signing = collate::pipeline::Signing {
         by: "Jo Bloggs".into(),
-        at: "2020-11-20T10:00:00Z".into(),
+        at: chrono::DateTime::parse_from_rfc3339("2020-11-20T10:00:00Z")
+            .expect("a time")
+            .to_utc(),
     };
     let quarter = collate::period::Period::parse("2020/21 Q2").expect("a quarter");
     let render = || {

@@ -5,7 +5,7 @@ mod chart;
 mod docx;
 mod model;
 
-pub use model::{Edition, PaperStatus, SinceVersion};
+pub use model::{Edition, LateArrival, PaperStatus, SinceVersion};
 
 use super::RenderError;
 use crate::consolidate::Consolidated;

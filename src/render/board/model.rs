@@ -7,13 +7,13 @@ use crate::consolidate::{
 };
 use crate::period::{FinancialYear, Period};
 use crate::schema::{Frequency, Indicator, Measure, NotCollectedInPaper, Plan, Principle, Schemas};
-use crate::store::{FigureChange, SignedReturn};
+use crate::store::FigureChange;
 
 use super::super::figures::{
     Analysis, Figures, Mark, awaiting_returns, department_counts, headline_lines, marks_of,
     shown_indicators, whole_indicator,
 };
-use super::super::{RenderError, department_name, uk_clock, uk_day, uk_time};
+use super::super::{RenderError, department_name, uk_clock, uk_day};
 use super::chart::BarChart;
 use super::number;
 
@@ -26,8 +26,7 @@ pub enum PaperStatus {
     SignedOff {
         version: u32,
         by: String,
-        /// RFC 3339.
-        at: String,
+        at: chrono::DateTime<chrono::Utc>,
     },
 }
 
@@ -35,8 +34,18 @@ pub enum PaperStatus {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SinceVersion {
     pub version: u32,
-    pub late: Vec<SignedReturn>,
+    pub late: Vec<LateArrival>,
     pub changes: Vec<FigureChange>,
+}
+
+/// A return for the quarter that arrived after its last version, as the next version says it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LateArrival {
+    pub department: String,
+    pub file: String,
+    pub received_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Whether the new version's figures come from it.
+    pub in_use: bool,
 }
 
 /// The edition a paper is made as: its status, and what changed since the last version.
@@ -166,7 +175,10 @@ impl Paper {
         let as_of = received.iter().filter_map(|r| r.received_at).max();
         let dated = match &edition.status {
             PaperStatus::SignedOff { by, at, .. } => {
-                format!("Signed off by {by} on {}", uk_time(at))
+                format!(
+                    "Signed off by {by} on {}",
+                    uk_clock(Some(at.fixed_offset()))
+                )
             }
             PaperStatus::Draft => {
                 format!("Draft as at {}", uk_clock(as_of))
@@ -179,9 +191,7 @@ impl Paper {
         let properties = match &edition.status {
             PaperStatus::SignedOff { by, at, .. } => Properties {
                 author: by.clone(),
-                at: chrono::DateTime::parse_from_rfc3339(at)
-                    .map(|t| w3c(t.to_utc()))
-                    .unwrap_or_else(|_| at.clone()),
+                at: w3c(*at),
             },
             PaperStatus::Draft => Properties {
                 author: "collate (draft)".to_owned(),
@@ -244,7 +254,7 @@ fn headline(
                 format!(
                     "{name}: \"{}\" arrived on {} ({})",
                     r.file,
-                    uk_time(&r.received_at),
+                    uk_clock(r.received_at),
                     if r.in_use { "in use" } else { "not in use" }
                 )
             })
