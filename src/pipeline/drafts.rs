@@ -267,10 +267,7 @@ fn readdress(path: &Path, bytes: &[u8], to: &[String]) -> Result<(), FatalError>
             false => headers.push_str(line),
         }
     }
-    let wanted = match to.is_empty() {
-        true => String::new(),
-        false => format!("To: {}\r\n", to.join(", ")),
-    };
+    let wanted = to_header(to);
     let same = |a: &str, b: &str| {
         let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
         words(a).eq_ignore_ascii_case(&words(b))
@@ -282,6 +279,21 @@ fn readdress(path: &Path, bytes: &[u8], to: &[String]) -> Result<(), FatalError>
     write_atomically(path, format!("{wanted}{headers}{rest}").as_bytes())
 }
 
+/// The `To:` header for these addresses as mail-builder writes it (as it wrote the draft); empty for none.
+fn to_header(to: &[String]) -> String {
+    use mail_builder::headers::Header;
+    use mail_builder::headers::address::Address;
+    if to.is_empty() {
+        return String::new();
+    }
+    let list = (to.iter())
+        .map(|address| Address::new_address(None::<&str>, address.as_str()))
+        .collect();
+    let mut header = b"To: ".to_vec();
+    Address::new_list(list).write_header(&mut header, "To: ".len());
+    String::from_utf8_lossy(&header).into_owned()
+}
+
 /// Whether the draft's `To:` already names exactly these addresses, however it quotes them.
 fn looks_quoted(old_to: &str, to: &[String]) -> bool {
     let lower = old_to.to_ascii_lowercase();
@@ -290,4 +302,16 @@ fn looks_quoted(old_to: &str, to: &[String]) -> bool {
         .filter(|a| lower.contains(&a.to_ascii_lowercase()))
         .count();
     named == to.len() && lower.matches('@').count() == to.len()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_draft_is_readdressed_as_mail_builder_writes_addresses() {
+        assert_eq!(
+            super::to_header(&["psd@example.uk".into(), "deputy@example.uk".into()]),
+            "To: <psd@example.uk>, <deputy@example.uk>\r\n"
+        );
+        assert_eq!(super::to_header(&[]), "");
+    }
 }
