@@ -47,8 +47,8 @@ table_rows! {
         year_value: number,
         /// `Some(false)` for a total over a blank quarter.
         year_complete: flag,
-        /// How many quarters the year's total is over: those its department has reported on (a quarter
-        /// whose return has not come is awaited, not blank).
+        /// How many quarters the year's total is judged over: every one due, once its department's return
+        /// for the reporting quarter is in (before that, the quarters it has).
         quarters_due: number,
         same_quarter_last_year: number,
         /// The year to date less the same quarters of the year before, where the measure adds up and
@@ -273,7 +273,8 @@ fn stated_figures(figures: &LazyFrame) -> LazyFrame {
     ])
 }
 
-/// Each department's latest quarter of the reporting year that it has sent a return for, up to `at`.
+/// Each department's latest quarter of the reporting year that it has sent a return for, up to `at`: a
+/// total is judged partial only once its return for `at` is in.
 fn reported_quarters(current: &LazyFrame, at: ReportingQuarter) -> LazyFrame {
     current
         .clone()
@@ -294,17 +295,15 @@ fn year_totals(
     current: &LazyFrame,
     at: ReportingQuarter,
 ) -> LazyFrame {
-    // A total is complete when every quarter its department has reported on by the reporting period has
-    // a figure: a blank quarter is a gap, not a 0, and the board must see that the total is partial; a
-    // quarter whose return has not come yet is awaited, not blank.
+    // A total is complete when every quarter due by the reporting period has a figure: a blank quarter is
+    // a gap, not a 0, and the board must see that the total is partial. Its department's return for the
+    // reporting quarter judges that; while the return is awaited, the total is not judged (the quarter
+    // says it awaits returns instead).
+    let reported_now = col("reported_q").eq(lit(at.quarter));
     let quarters_due = when(col("year_start").lt(lit(at.year)))
         .then(lit(4u32))
-        .when(col("year_start").eq(lit(at.year)))
-        .then(
-            col("reported_q")
-                .fill_null(lit(at.quarter))
-                .cast(DataType::UInt32),
-        )
+        .when(col("year_start").eq(lit(at.year)).and(reported_now))
+        .then(lit(at.quarter as u32))
         .otherwise(col("n"));
 
     let annual_keys = figures.clone().filter(col("q").eq(lit(0))).select([

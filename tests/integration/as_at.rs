@@ -355,20 +355,39 @@ fn the_next_quarter_starts_clean() {
             .any(|row| row[0] == "Restated figures for 2020/21 Q3: 0"),
         "{summary:?}"
     );
-    // No total is shaded partial for Q3: its returns are awaited, not blank. (Q2's own blanks, such as
-    // PSD's upheld allegations, still make their totals partial.)
-    let comments: String = comment_parts(&dashboard)
-        .iter()
-        .map(|part| xlsx_part(&dashboard, part))
-        .collect();
+    // No total is shaded partial: Q3's returns are awaited, and a total is judged by its department's
+    // return for the quarter (at Q2, PSD's upheld allegations were: QTR 2 blank).
+    let partial_notes = |dashboard: &Path| -> String {
+        comment_parts(dashboard)
+            .iter()
+            .map(|part| xlsx_part(dashboard, part))
+            .collect()
+    };
+    let comments = partial_notes(&dashboard);
+    assert!(!comments.contains("Partial total"), "{comments}");
+    let data = sheet_rows(&dashboard, "Data");
+    let complete = (data[0].iter())
+        .position(|h| h == "complete")
+        .expect("a complete column");
     assert!(
-        comments.contains("Partial total: QTR 2 is blank"),
-        "{comments}"
+        data[1..].iter().all(|row| row[complete] != "false"),
+        "no total partial in the Data table"
     );
-    assert!(!comments.contains("QTR 3"), "{comments}");
     assert_eq!(
         sheet_figures(&dashboard, "PSD", "Number of complaints made per quarter"),
         ["39", "24", "", "", "63"]
+    );
+    // PSD's Q3 return comes with QTR 2 still blank: its total is partial again, for QTR 2 alone.
+    installation.receive(
+        "2020-21 Q3 PSD return.xlsx",
+        &early_psd_q3(&installation),
+        0,
+    );
+    assert_eq!(installation.run(), 0);
+    let comments = partial_notes(&installation.dashboard());
+    assert!(
+        comments.contains("Partial total: QTR 2 is blank"),
+        "{comments}"
     );
 }
 
