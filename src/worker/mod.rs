@@ -147,10 +147,12 @@ mod tests {
     #[test]
     fn a_reader_stopped_from_outside_is_tried_again_in_a_fresh_one_then_left_for_later() {
         let folder = tempfile::tempdir().expect("a folder");
-        // The first reader is stopped as systemd stops a whole unit; the second just does not answer.
+        // The reader handed the file is stopped as systemd stops a whole unit; the one it is handed to
+        // next just does not answer. Each waits for its request first, so only a reader given the file
+        // can be the one stopped: the deadline's answer proves the file was handed on.
         let marker = folder.path().join("stopped once");
         let then = format!(
-            "if [ ! -e '{0}' ]; then touch '{0}'; kill -TERM $$; fi\nexec sleep 600",
+            "head -c 1 >/dev/null\nif [ ! -e '{0}' ]; then touch '{0}'; kill -TERM $$; fi\nexec sleep 600",
             marker.display()
         );
         let program = stand_in(folder.path(), &then);
@@ -159,6 +161,10 @@ mod tests {
         let validated = pool.validate_all(&[("psd.xlsx", b"PK".as_slice())]);
         let message = &validated[0].as_ref().expect("read again").exceptions()[0].message;
         assert!(message.ends_with("more than 1 seconds"), "{message}");
+        assert!(
+            marker.exists(),
+            "the first reader given the file was the one stopped"
+        );
 
         // Stopped every time: not a verdict on the file.
         let program = stand_in(folder.path(), "kill -INT $$");
