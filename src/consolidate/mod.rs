@@ -109,7 +109,7 @@ pub struct Consolidated {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quarantined {
     pub file: String,
-    pub received_at: String,
+    pub received_at: Option<chrono::DateTime<chrono::FixedOffset>>,
     pub reason: String,
 }
 

@@ -226,7 +226,8 @@ impl Outputs<'_> {
             tracing::error!(file = %file, "quarantined: this stored return can no longer be put on the dashboard ({reason}); every other figure is still written");
             quarantined.push(Quarantined {
                 file,
-                received_at,
+                // Read once at the hand-off: the renderers lay out a time, never parse one.
+                received_at: chrono::DateTime::parse_from_rfc3339(&received_at).ok(),
                 reason,
             });
             kept = kept

@@ -54,7 +54,7 @@ fn quarantined_sheet(
     for (offset, entry) in quarantined.iter().enumerate() {
         let row = 1 + offset as u32;
         sheet.write_text(row, 0, &entry.file)?;
-        sheet.write_text(row, 1, uk_time(&entry.received_at))?;
+        sheet.write_text(row, 1, uk_clock(entry.received_at))?;
         sheet.write_text_with_format(row, 2, &entry.reason, &wrapped())?;
         sheet.write_text_with_format(
             row,
