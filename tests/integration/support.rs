@@ -413,8 +413,8 @@ pub struct CellLook {
 
 const READ_CELL_LOOK: &str = r#"
 import json, sys, openpyxl
-sheet, ref = sys.argv[2], sys.argv[3]
-cell = openpyxl.load_workbook(sys.argv[1])[sheet][ref]
+sheet, ref = sys.argv[1], sys.argv[2]
+cell = openpyxl.load_workbook(sys.argv[3])[sheet][ref]
 rgb = lambda colour: (colour.rgb if colour is not None and isinstance(colour.rgb, str) else "")[-6:]
 fill = rgb(cell.fill.fgColor) if cell.fill is not None and cell.fill.fill_type else ""
 print(json.dumps([fill, bool(cell.font.b), bool(cell.font.i), rgb(cell.font.color), cell.comment.text if cell.comment else ""]))
@@ -422,18 +422,8 @@ print(json.dumps([fill, bool(cell.font.b), bool(cell.font.i), rgb(cell.font.colo
 
 /// A cell's look (see [`CellLook`]), read back with openpyxl.
 pub fn cell_look(path: &Path, sheet: &str, cell: &str) -> CellLook {
-    let output = python3()
-        .args(["-c", READ_CELL_LOOK])
-        .arg(path)
-        .args([sheet, cell])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let args = ["-c", READ_CELL_LOOK, sheet, cell].map(std::ffi::OsStr::new);
+    let json = python_json(&args, path);
     let text = |i: usize| json[i].as_str().unwrap_or_default().to_owned();
     CellLook {
         fill: text(0),
