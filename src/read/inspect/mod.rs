@@ -8,8 +8,8 @@
 //! the file's real size and the limits, and says what was too big in the department's terms.
 
 mod compound;
+mod markup;
 mod styles;
-mod tags;
 mod unpack;
 mod xml;
 

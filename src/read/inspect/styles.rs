@@ -3,7 +3,9 @@
 //! rest are dropped before the reader sees them: it would otherwise build a full style for every one,
 //! which cost about as much as reading the figures themselves, and nothing of it is used.
 
-use super::tags::{Tag, Tags, Token};
+use quick_xml::events::{BytesStart, Event};
+
+use super::markup::{raw_attribute, reader};
 
 const HEADER: &[u8] = br#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#;
@@ -16,26 +18,26 @@ enum List {
 }
 
 impl List {
-    fn of(local_name: &[u8]) -> Option<List> {
+    fn of(local_name: &str) -> Option<List> {
         match local_name {
-            b"numFmts" => Some(List::NumberFormats),
-            b"cellXfs" => Some(List::CellFormats),
+            "numFmts" => Some(List::NumberFormats),
+            "cellXfs" => Some(List::CellFormats),
             _ => None,
         }
     }
 
-    fn name(self) -> &'static [u8] {
+    fn name(self) -> &'static str {
         match self {
-            List::NumberFormats => b"numFmts",
-            List::CellFormats => b"cellXfs",
+            List::NumberFormats => "numFmts",
+            List::CellFormats => "cellXfs",
         }
     }
 
     /// The item of the list, and the attributes of it that are kept.
-    fn item(self) -> (&'static [u8], &'static [&'static str]) {
+    fn item(self) -> (&'static str, &'static [&'static str]) {
         match self {
-            List::NumberFormats => (b"numFmt", &["numFmtId", "formatCode"]),
-            List::CellFormats => (b"xf", &["numFmtId"]),
+            List::NumberFormats => ("numFmt", &["numFmtId", "formatCode"]),
+            List::CellFormats => ("xf", &["numFmtId"]),
         }
     }
 }
@@ -45,19 +47,23 @@ impl List {
 pub fn number_formats_only(styles: &[u8]) -> Vec<u8> {
     let mut kept = HEADER.to_vec();
     let mut inside: Option<List> = None;
-    for token in Tags::new(styles) {
-        match (token, inside) {
-            (Token::Start(tag), None) => {
-                inside = List::of(tag.local_name());
+    let mut events = reader(styles);
+    loop {
+        match (events.read_event(), inside) {
+            (Ok(Event::Start(tag)), None) => {
+                inside = List::of(tag.local_name().as_ref());
                 if let Some(list) = inside {
                     open(&mut kept, list.name());
                 }
             }
-            (Token::End(name), Some(list)) if super::tags::local(name) == list.name() => {
+            (Ok(Event::End(tag)), Some(list)) if tag.local_name().as_ref() == list.name() => {
                 close(&mut kept, list.name());
                 inside = None;
             }
-            (Token::Start(tag) | Token::Empty(tag), Some(list)) => keep_item(&mut kept, &tag, list),
+            (Ok(Event::Start(tag) | Event::Empty(tag)), Some(list)) => {
+                keep_item(&mut kept, &tag, list)
+            }
+            (Ok(Event::Eof) | Err(_), _) => break,
             _ => {}
         }
     }
@@ -68,37 +74,37 @@ pub fn number_formats_only(styles: &[u8]) -> Vec<u8> {
     kept
 }
 
-fn open(kept: &mut Vec<u8>, name: &[u8]) {
+fn open(kept: &mut Vec<u8>, name: &str) {
     kept.push(b'<');
-    kept.extend_from_slice(name);
+    kept.extend_from_slice(name.as_bytes());
     kept.push(b'>');
 }
 
-fn close(kept: &mut Vec<u8>, name: &[u8]) {
+fn close(kept: &mut Vec<u8>, name: &str) {
     kept.extend_from_slice(b"</");
-    kept.extend_from_slice(name);
+    kept.extend_from_slice(name.as_bytes());
     kept.push(b'>');
 }
 
 /// Writes an item of `list` as an empty element with the attributes the reader uses, their values as
 /// they were (entities and all).
-fn keep_item(kept: &mut Vec<u8>, tag: &Tag<'_>, list: List) {
+fn keep_item(kept: &mut Vec<u8>, tag: &BytesStart<'_>, list: List) {
     let (item, attributes) = list.item();
-    if tag.local_name() != item {
+    if tag.local_name().as_ref() != item {
         return;
     }
     kept.push(b'<');
-    kept.extend_from_slice(item);
+    kept.extend_from_slice(item.as_bytes());
     for &name in attributes {
-        let Some(value) = tag.attribute(name) else {
+        let Some(value) = raw_attribute(tag, name) else {
             continue;
         };
         // A value held in single quotes may hold a double quote (a format such as '"£"#,##0').
-        let quote = if value.contains(&b'"') { b'\'' } else { b'"' };
+        let quote = if value.contains('"') { b'\'' } else { b'"' };
         kept.push(b' ');
         kept.extend_from_slice(name.as_bytes());
         kept.extend_from_slice(&[b'=', quote]);
-        kept.extend_from_slice(value);
+        kept.extend_from_slice(value.as_bytes());
         kept.push(quote);
     }
     kept.extend_from_slice(b"/>");

@@ -1,7 +1,9 @@
 //! The XML parts of a zip workbook (xlsx or ods), scanned once, building nothing from them: what each
 //! sheet claims and holds, the shared strings and the cells that refer to them, and how deep it nests.
 
-use super::tags::{Tag, Tags, Token, local};
+use quick_xml::events::{BytesStart, Event};
+
+use super::markup::{attribute, reader};
 use super::{MB, Part, too_big};
 use crate::excel::parse_a1;
 use crate::read::Unreadable;
@@ -62,9 +64,10 @@ pub fn scan(
     found: &mut Findings,
 ) -> Result<(), Unreadable> {
     let mut scan = Scan::default();
-    for token in Tags::new(content) {
-        match token {
-            Token::Start(element) => {
+    let mut events = reader(content);
+    loop {
+        match events.read_event() {
+            Ok(Event::Start(element)) => {
                 scan.depth += 1;
                 if scan.depth > limits.nesting {
                     return Err(too_big(format!(
@@ -75,31 +78,41 @@ pub fn scan(
                 }
                 element_started(&element, false, part, &mut scan, found, limits)?;
             }
-            Token::Empty(element) => {
+            Ok(Event::Empty(element)) => {
                 element_started(&element, true, part, &mut scan, found, limits)?
             }
-            Token::End(element) => {
+            Ok(Event::End(element)) => {
                 scan.depth = scan.depth.saturating_sub(1);
-                element_ended(element, part, &mut scan, found, limits)?;
+                element_ended(
+                    element.local_name().as_ref(),
+                    part,
+                    &mut scan,
+                    found,
+                    limits,
+                )?;
             }
-            Token::Text(text) => text_found(text, part, &mut scan, found),
+            Ok(Event::Text(text)) => text_found(&text, part, &mut scan, found),
+            Ok(Event::CData(text)) => text_found(&text, part, &mut scan, found),
+            // An entity (`&amp;`) counts as the text it is written as, as it did before the split.
+            Ok(Event::GeneralRef(entity)) => add_string_length(&mut scan, entity.len() as u64 + 2),
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(_) => {}
         }
     }
     check_extent(&scan, name, part, limits)
 }
 
-fn text_found(text: &[u8], part: Part, scan: &mut Scan, found: &mut Findings) {
+fn add_string_length(scan: &mut Scan, length: u64) {
+    if let Some(total) = scan.in_string.as_mut() {
+        *total += length;
+    }
+}
+
+fn text_found(text: &str, part: Part, scan: &mut Scan, found: &mut Findings) {
     match part {
-        Part::SharedStrings => {
-            if let Some(length) = scan.in_string.as_mut() {
-                *length += text.len() as u64;
-            }
-        }
+        Part::SharedStrings => add_string_length(scan, text.len() as u64),
         Part::Worksheet if scan.in_value && scan.shared_cell => {
-            if let Some(index) = std::str::from_utf8(text)
-                .ok()
-                .and_then(|t| t.trim().parse().ok())
-            {
+            if let Ok(index) = text.trim().parse() {
                 found.string_refs.push(index);
             }
         }
@@ -107,36 +120,35 @@ fn text_found(text: &[u8], part: Part, scan: &mut Scan, found: &mut Findings) {
     }
 }
 
-fn attribute<'a>(element: &Tag<'a>, name: &str) -> Option<&'a str> {
-    element
-        .attribute(name)
-        .and_then(|value| std::str::from_utf8(value).ok())
+fn number_attribute(element: &BytesStart<'_>, name: &str) -> Option<u64> {
+    attribute(element, name, |value| value.trim().parse().ok())
 }
 
-fn number_attribute(element: &Tag<'_>, name: &str) -> Option<u64> {
-    attribute(element, name).and_then(|value| value.trim().parse().ok())
-}
-
-/// A cell's reference (`r`) and type (`t`), as [`attribute`] reads each, in one pass over its attributes
-/// (every cell of every sheet comes through here).
-fn cell_attributes<'a>(element: &Tag<'a>) -> (Option<&'a str>, Option<&'a str>) {
+/// A cell's place, from its reference (`r`) if it has one, and whether it holds shared text (`t="s"`),
+/// in one pass over its attributes (every cell of every sheet comes through here).
+fn cell_attributes(element: &BytesStart<'_>) -> (Option<(u32, u32)>, bool) {
     let (mut reference, mut kind) = (None, None);
-    for (name, value) in element.attributes() {
-        let slot = match name {
-            b"r" => &mut reference,
-            b"t" => &mut kind,
+    for attribute in element
+        .attributes()
+        .with_checks(false)
+        .map_while(Result::ok)
+    {
+        let slot = match attribute.key.as_ref() {
+            "r" => &mut reference,
+            "t" => &mut kind,
             _ => continue,
         };
-        // The first of each counts, as for `attribute`; text that is not UTF-8 is no value.
+        // The first of each counts.
         if slot.is_none() {
-            *slot = Some(std::str::from_utf8(value).ok());
+            *slot = Some(attribute.value);
         }
     }
-    (reference.flatten(), kind.flatten())
+    let place = reference.as_deref().and_then(parse_a1);
+    (place, kind.as_deref() == Some("s"))
 }
 
 fn element_started(
-    element: &Tag<'_>,
+    element: &BytesStart<'_>,
     empty: bool,
     part: Part,
     scan: &mut Scan,
@@ -146,7 +158,7 @@ fn element_started(
     match part {
         Part::Worksheet => worksheet_element(element, scan, found, limits),
         Part::SharedStrings => shared_strings_element(element, empty, scan, found, limits),
-        Part::Workbook if element.local_name() == b"sheet" => count_sheet(found, limits),
+        Part::Workbook if element.local_name().as_ref() == "sheet" => count_sheet(found, limits),
         Part::OdsContent => ods_element(element, empty, scan, found, limits),
         _ => Ok(()),
     }
@@ -175,17 +187,17 @@ fn count_cells(found: &mut Findings, cells: u64, limits: &ReadLimits) -> Result<
 }
 
 fn worksheet_element(
-    element: &Tag<'_>,
+    element: &BytesStart<'_>,
     scan: &mut Scan,
     found: &mut Findings,
     limits: &ReadLimits,
 ) -> Result<(), Unreadable> {
-    match element.local_name() {
-        b"dimension" => {
-            if let Some((first, last)) = attribute(element, "ref")
-                .and_then(|reference| reference.split_once(':'))
-                .and_then(|(a, b)| Some((parse_a1(a)?, parse_a1(b)?)))
-            {
+    match element.local_name().as_ref() {
+        "dimension" => {
+            if let Some((first, last)) = attribute(element, "ref", |reference| {
+                let (a, b) = reference.split_once(':')?;
+                Some((parse_a1(a)?, parse_a1(b)?))
+            }) {
                 let area = area(first, last);
                 if area > limits.cells {
                     return Err(too_big(format!(
@@ -195,22 +207,22 @@ fn worksheet_element(
                 }
             }
         }
-        b"row" => {
+        "row" => {
             scan.row = number_attribute(element, "r").unwrap_or(scan.row + 1);
             scan.col = 0;
         }
-        b"c" => {
-            let (reference, kind) = cell_attributes(element);
-            let (row, col) = match reference.and_then(parse_a1) {
+        "c" => {
+            let (place, shared) = cell_attributes(element);
+            let (row, col) = match place {
                 Some((row, col)) => (u64::from(row) + 1, u64::from(col) + 1),
                 None => (scan.row.max(1), scan.col + 1),
             };
             scan.col = col;
             extend_bounds(scan, row, col, row, col);
-            scan.shared_cell = kind == Some("s");
+            scan.shared_cell = shared;
             count_cells(found, 1, limits)?;
         }
-        b"v" => scan.in_value = true,
+        "v" => scan.in_value = true,
         _ => {}
     }
     Ok(())
@@ -233,14 +245,14 @@ fn extend_bounds(scan: &mut Scan, first_row: u64, first_col: u64, last_row: u64,
 }
 
 fn shared_strings_element(
-    element: &Tag<'_>,
+    element: &BytesStart<'_>,
     empty: bool,
     scan: &mut Scan,
     found: &mut Findings,
     limits: &ReadLimits,
 ) -> Result<(), Unreadable> {
-    match element.local_name() {
-        b"sst" => {
+    match element.local_name().as_ref() {
+        "sst" => {
             for claim in ["uniqueCount", "count"] {
                 if let Some(count) = number_attribute(element, claim)
                     && count > limits.cells
@@ -252,8 +264,8 @@ fn shared_strings_element(
                 }
             }
         }
-        b"si" if empty => found.string_lengths.push(0),
-        b"si" => scan.in_string = Some(0),
+        "si" if empty => found.string_lengths.push(0),
+        "si" => scan.in_string = Some(0),
         _ => {}
     }
     if found.string_lengths.len() as u64 > limits.cells {
@@ -265,22 +277,23 @@ fn shared_strings_element(
     Ok(())
 }
 
+/// `local_name`: the element's name without its namespace prefix.
 fn element_ended(
-    name: &[u8],
+    local_name: &str,
     part: Part,
     scan: &mut Scan,
     found: &mut Findings,
     limits: &ReadLimits,
 ) -> Result<(), Unreadable> {
-    match (part, local(name)) {
-        (Part::Worksheet, b"v") => scan.in_value = false,
-        (Part::SharedStrings, b"si") => {
+    match (part, local_name) {
+        (Part::Worksheet, "v") => scan.in_value = false,
+        (Part::SharedStrings, "si") => {
             if let Some(length) = scan.in_string.take() {
                 found.string_lengths.push(length);
             }
         }
-        (Part::OdsContent, b"table-row") => ods_row_ended(scan),
-        (Part::OdsContent, b"table") => {
+        (Part::OdsContent, "table-row") => ods_row_ended(scan),
+        (Part::OdsContent, "table") => {
             check_extent(scan, "content.xml", part, limits)?;
             *scan = Scan {
                 depth: scan.depth,
@@ -294,15 +307,15 @@ fn element_ended(
 
 /// An ods row is read as many times as it repeats; its cells as many times as each repeats.
 fn ods_element(
-    element: &Tag<'_>,
+    element: &BytesStart<'_>,
     empty: bool,
     scan: &mut Scan,
     found: &mut Findings,
     limits: &ReadLimits,
 ) -> Result<(), Unreadable> {
-    match element.name {
-        b"table:table" => count_sheet(found, limits)?,
-        b"table:table-row" => {
+    match element.name().as_ref() {
+        "table:table" => count_sheet(found, limits)?,
+        "table:table-row" => {
             scan.row_repeat = number_attribute(element, "table:number-rows-repeated")
                 .unwrap_or(1)
                 .max(1);
@@ -312,11 +325,12 @@ fn ods_element(
                 ods_row_ended(scan);
             }
         }
-        b"table:table-cell" | b"table:covered-table-cell" => {
+        "table:table-cell" | "table:covered-table-cell" => {
             let repeat = number_attribute(element, "table:number-columns-repeated")
                 .unwrap_or(1)
                 .max(1);
-            let has_content = !empty || attribute(element, "office:value-type").is_some();
+            let has_content =
+                !empty || attribute(element, "office:value-type", |_| Some(())).is_some();
             if has_content {
                 let first_col = scan.col + 1;
                 let last_col = scan.col.saturating_add(repeat);
