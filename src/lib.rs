@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod consolidate;
 pub mod digest;
+pub mod draft;
 pub mod error;
 pub mod excel;
 pub mod exception;

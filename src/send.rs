@@ -9,8 +9,8 @@ use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Address, SmtpTransport, Transport};
-use mail_parser::{MessageParser, MimeHeaders};
 
+use crate::draft::{DraftMessage, Mailbox};
 use crate::error::{Cause, FatalError};
 use crate::schema::SmtpSettings;
 
@@ -121,13 +121,12 @@ impl HeldBack {
     }
 }
 
-/// A draft that `collate send` would send: to whom, what, with which attachment, and why it exists.
+/// A draft that `collate send` would send: the message it holds (to whom, what, with which attachment),
+/// and why it exists.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     pub draft: Draft,
-    pub to: Vec<String>,
-    pub subject: String,
-    pub attachment: Option<String>,
+    pub message: DraftMessage,
     pub why: &'static str,
 }
 
@@ -179,21 +178,12 @@ impl SendingPlan {
 
 /// A draft as it would go out, or why it is held back.
 fn outgoing(draft: Draft) -> Result<Outgoing, (Draft, HeldBack)> {
-    let Some(message) = MessageParser::default().parse(&draft.bytes) else {
+    let Some(message) = DraftMessage::from_eml(&draft.bytes) else {
         return Err((draft, HeldBack::NotAnEmail));
     };
-    let to: Vec<String> = (message.to().into_iter().chain(message.cc()))
-        .flat_map(|list| list.iter())
-        .filter_map(|address| address.address())
-        .map(str::to_owned)
-        .collect();
-    if to.is_empty() {
+    if message.to.is_empty() {
         return Err((draft, HeldBack::NoRecipient));
     }
-    let subject = message.subject().unwrap_or_default().to_owned();
-    let attachment = message
-        .attachments()
-        .find_map(|part| part.attachment_name().map(str::to_owned));
     let in_pack = draft.path.components().any(|c| c.as_os_str() == "pack");
     let why = match in_pack {
         true => "reminder: the department still owes this return",
@@ -201,9 +191,7 @@ fn outgoing(draft: Draft) -> Result<Outgoing, (Draft, HeldBack)> {
     };
     Ok(Outgoing {
         draft,
-        to,
-        subject,
-        attachment,
+        message,
         why,
     })
 }
@@ -250,20 +238,21 @@ pub fn transport(smtp: &SmtpSettings) -> Result<SmtpTransport, FatalError> {
 /// Sends one outgoing draft from the owner, dated and identified as sent now; `Err` says why not.
 pub fn deliver(
     transport: &SmtpTransport,
-    sender: &Sender,
+    sender: &Mailbox,
     outgoing: &Outgoing,
 ) -> Result<(), String> {
     let parse = |text: &str| {
         text.parse::<Address>()
             .map_err(|e| format!("\"{text}\": {e}"))
     };
-    let to = (outgoing.to.iter())
+    let to = (outgoing.message.to.iter())
         .map(|r| parse(r))
         .collect::<Result<Vec<_>, _>>()?;
     let envelope = Envelope::new(Some(parse(&sender.address)?), to).map_err(|e| e.to_string())?;
-    let now = chrono::Local::now().fixed_offset();
+    let sent = as_sent(outgoing, sender, chrono::Utc::now().timestamp());
+    let bytes = sent.to_eml().map_err(|e| e.to_string())?;
     transport
-        .send_raw(&envelope, &as_sent(&outgoing.draft, sender, now))
+        .send_raw(&envelope, &bytes)
         .map(|_| ())
         .map_err(|error| in_owners_words(&error.to_string()))
 }
@@ -281,85 +270,44 @@ fn in_owners_words(error: &str) -> String {
     }
 }
 
-/// Who the drafts go out from: the owner's address, and the name beside it.
-#[derive(Debug, Clone)]
-pub struct Sender {
-    pub address: String,
-    pub name: Option<String>,
-}
-
-impl Sender {
-    /// The `From` header, as mail-builder writes it: `"Name" <address>`, the name kept to one short line
-    /// (no control character can start a header of its own) and encoded when it is not plain ASCII.
-    fn header(&self) -> Vec<u8> {
-        use mail_builder::headers::Header;
-        let name = (self.name.as_deref()).map(|name| {
-            let name: String = name.chars().filter(|c| !c.is_control()).take(80).collect();
-            name
-        });
-        let mut header = b"From: ".to_vec();
-        let from =
-            mail_builder::headers::address::Address::new_address(name, self.address.as_str());
-        from.write_header(&mut header, "From: ".len());
-        header
-    }
-}
-
-/// The headers a sent message gets afresh: the draft's own are left out.
-const REPLACED_HEADERS: [&str; 4] = ["x-unsent:", "date:", "message-id:", "from:"];
-
-/// The draft as it goes out: from the owner (with their name), dated when it is sent, with a
-/// Message-ID of its own, no longer marked unsent; its threading headers kept.
-fn as_sent(draft: &Draft, sender: &Sender, now: chrono::DateTime<chrono::FixedOffset>) -> Vec<u8> {
-    let text = String::from_utf8_lossy(&draft.bytes);
+/// The draft as it goes out: from the owner (with their name), dated when it is sent, with a Message-ID
+/// of its own, no longer marked unsent; its recipients, subject, threading, text and attachment kept.
+fn as_sent(outgoing: &Outgoing, sender: &Mailbox, now: i64) -> DraftMessage {
     let domain = sender.address.rsplit('@').next().unwrap_or("collate");
-    let id = format!(
-        "{}.{}",
-        &draft.sha256[..16.min(draft.sha256.len())],
-        now.timestamp()
-    );
-    let mut sent = String::from_utf8_lossy(&sender.header()).into_owned();
-    sent.push_str(&format!(
-        "Date: {}\r\nMessage-ID: <{id}@{domain}>\r\n",
-        now.to_rfc2822()
-    ));
-    let (mut in_headers, mut skipping) = (true, false);
-    for line in text.split_inclusive('\n') {
-        if in_headers && line.trim_end().is_empty() {
-            in_headers = false;
-        }
-        let folded = line.starts_with([' ', '\t']);
-        if in_headers && !folded {
-            let lower = line.to_ascii_lowercase();
-            skipping = REPLACED_HEADERS.iter().any(|h| lower.starts_with(h));
-        }
-        if in_headers && skipping {
-            continue;
-        }
-        sent.push_str(line);
+    let sha256 = &outgoing.draft.sha256;
+    DraftMessage {
+        from: Some(sender.clone()),
+        date: now,
+        message_id: format!("{}.{now}@{domain}", &sha256[..16.min(sha256.len())]),
+        unsent: false,
+        ..outgoing.message.clone()
     }
-    sent.into_bytes()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn a_draft_goes_out_from_the_owner_dated_and_identified_now_and_no_longer_unsent() {
         let bytes = b"Date: Thu, 31 Dec 2020 12:00:00 +0000\r\nMessage-ID:\r\n <draft@b.uk>\r\nSubject: Re: Q2\r\nIn-Reply-To: <x@dept.uk>\r\nX-Unsent: 1\r\nTo: a@b.uk\r\n\r\nX-Unsent: 1 in the body stays\r\n";
-        let draft = super::Draft {
+        let draft = Draft {
             path: "replies/a.eml".into(),
             bytes: bytes.to_vec(),
             sha256: "0123456789abcdef0123".into(),
         };
-        let sender = super::Sender {
+        let outgoing = outgoing(draft).expect("to send");
+        let sender = Mailbox {
             address: "owner@b.uk".into(),
-            name: Some("Integrity \"Dashboard\"\r\nBcc: x@y".into()),
+            name: Some("Integrity Dashboard".into()),
         };
-        let now = chrono::DateTime::parse_from_rfc3339("2026-12-04T10:00:00+00:00").expect("time");
-        let sent = String::from_utf8(super::as_sent(&draft, &sender, now)).unwrap_or_default();
+        let sent = as_sent(&outgoing, &sender, 1_796_378_400);
+        let eml = String::from_utf8(sent.to_eml().expect("written")).unwrap_or_default();
+        let headers = eml.split("\r\n\r\n").next().unwrap_or_default();
         assert_eq!(
-            sent,
-            "From: \"Integrity \\\"Dashboard\\\"Bcc: x@y\" <owner@b.uk>\r\nDate: Fri, 4 Dec 2026 10:00:00 +0000\r\nMessage-ID: <0123456789abcdef.1796378400@b.uk>\r\nSubject: Re: Q2\r\nIn-Reply-To: <x@dept.uk>\r\nTo: a@b.uk\r\n\r\nX-Unsent: 1 in the body stays\r\n"
+            headers,
+            "From: \"Integrity Dashboard\" <owner@b.uk>\r\nSubject: Re: Q2\r\nMessage-ID: <0123456789abcdef.1796378400@b.uk>\r\nDate: Fri, 4 Dec 2026 10:00:00 +0000\r\nTo: <a@b.uk>\r\nIn-Reply-To: <x@dept.uk>\r\nReferences: <x@dept.uk>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"collate\""
         );
+        assert!(eml.contains("X-Unsent: 1 in the body stays"), "{eml}");
     }
 }

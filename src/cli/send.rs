@@ -6,9 +6,7 @@ use clap::Args;
 
 use super::{Locations, exit};
 use crate::schema;
-use crate::send::{
-    Outgoing, Sender, SendingPlan, already_sent, deliver, drafts, record_sent, transport,
-};
+use crate::send::{Outgoing, SendingPlan, already_sent, deliver, drafts, record_sent, transport};
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
@@ -45,7 +43,7 @@ pub fn send(locations: &Locations, args: &SendArgs) -> anyhow::Result<u8> {
             "nothing was sent: dashboard.toml names no mail server ([mail] from and [mail.smtp]); the drafts stay in the outbox to send from your own mail program"
         );
     };
-    let sender = Sender {
+    let sender = crate::draft::Mailbox {
         address: from.clone(),
         name: mail.from_name.clone(),
     };
@@ -55,8 +53,8 @@ pub fn send(locations: &Locations, args: &SendArgs) -> anyhow::Result<u8> {
         let name = outgoing.draft.path.display();
         match deliver(&transport, &sender, outgoing) {
             Ok(()) => {
-                record_sent(&folders.store, &outgoing.draft, &outgoing.to)?;
-                println!("sent {name} to {}", outgoing.to.join(", "));
+                record_sent(&folders.store, &outgoing.draft, &outgoing.message.to)?;
+                println!("sent {name} to {}", outgoing.message.to.join(", "));
                 sent += 1;
             }
             Err(reason) => {
@@ -75,12 +73,13 @@ pub fn send(locations: &Locations, args: &SendArgs) -> anyhow::Result<u8> {
 
 /// One message as `--dry-run` lists it.
 fn would_send(outgoing: &Outgoing) -> String {
-    let attachment = outgoing.attachment.as_deref().unwrap_or("none");
+    let message = &outgoing.message;
+    let attachment = (message.attachment.as_ref()).map_or("none", |a| a.name.as_str());
     format!(
         "would send {}\n  to: {}\n  subject: {}\n  attachment: {attachment}\n  why: {}",
         outgoing.draft.path.display(),
-        outgoing.to.join(", "),
-        outgoing.subject,
+        message.to.join(", "),
+        message.subject,
         outgoing.why
     )
 }

@@ -11,6 +11,7 @@ use polars::prelude::PolarsResult;
 
 use super::Folders;
 use crate::consolidate::{self, AsAt, Consolidated, CurrentReturn, FlagSettings};
+use crate::draft::DraftMessage;
 use crate::error::FatalError;
 use crate::outfile::{fit_file_name, write_atomically};
 use crate::period::{FinancialYear, Period, Quarter};
@@ -243,75 +244,21 @@ fn withdraw(folders: &Folders, path: &Path, bytes: &[u8], why: &str) -> Result<(
     Ok(())
 }
 
-/// Rewrites a draft's `To:` when the contacts it should go to have changed.
+/// Writes a draft again, to the contacts it should go to now, when they have changed. A file that is not
+/// an email is left as it is (`collate send` holds it back).
 fn readdress(path: &Path, bytes: &[u8], to: &[String]) -> Result<(), FatalError> {
-    let text = String::from_utf8_lossy(bytes);
-    let (mut headers, mut rest, mut old_to) = (String::new(), String::new(), String::new());
-    let (mut in_headers, mut in_to) = (true, false);
-    for line in text.split_inclusive('\n') {
-        if in_headers && line.trim_end().is_empty() {
-            in_headers = false;
-        }
-        if !in_headers {
-            rest.push_str(line);
-            continue;
-        }
-        let folded = line.starts_with([' ', '\t']);
-        in_to = if folded {
-            in_to
-        } else {
-            line.to_ascii_lowercase().starts_with("to:")
-        };
-        match in_to {
-            true => old_to.push_str(line),
-            false => headers.push_str(line),
-        }
-    }
-    let wanted = to_header(to);
-    let same = |a: &str, b: &str| {
-        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-        words(a).eq_ignore_ascii_case(&words(b))
+    let Some(draft) = DraftMessage::from_eml(bytes) else {
+        return Ok(());
     };
-    if old_to.is_empty() && wanted.is_empty() || same(&old_to, &wanted) || looks_quoted(&old_to, to)
-    {
+    if draft.addressed_to(to) {
         return Ok(());
     }
-    write_atomically(path, format!("{wanted}{headers}{rest}").as_bytes())
-}
-
-/// The `To:` header for these addresses as mail-builder writes it (as it wrote the draft); empty for none.
-fn to_header(to: &[String]) -> String {
-    use mail_builder::headers::Header;
-    use mail_builder::headers::address::Address;
-    if to.is_empty() {
-        return String::new();
-    }
-    let list = (to.iter())
-        .map(|address| Address::new_address(None::<&str>, address.as_str()))
-        .collect();
-    let mut header = b"To: ".to_vec();
-    Address::new_list(list).write_header(&mut header, "To: ".len());
-    String::from_utf8_lossy(&header).into_owned()
-}
-
-/// Whether the draft's `To:` already names exactly these addresses, however it quotes them.
-fn looks_quoted(old_to: &str, to: &[String]) -> bool {
-    let lower = old_to.to_ascii_lowercase();
-    let named = to
-        .iter()
-        .filter(|a| lower.contains(&a.to_ascii_lowercase()))
-        .count();
-    named == to.len() && lower.matches('@').count() == to.len()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_draft_is_readdressed_as_mail_builder_writes_addresses() {
-        assert_eq!(
-            super::to_header(&["psd@example.uk".into(), "deputy@example.uk".into()]),
-            "To: <psd@example.uk>, <deputy@example.uk>\r\n"
-        );
-        assert_eq!(super::to_header(&[]), "");
-    }
+    let readdressed = DraftMessage {
+        to: to.to_vec(),
+        ..draft
+    };
+    let bytes = readdressed
+        .to_eml()
+        .map_err(|e| FatalError::output(path, e))?;
+    write_atomically(path, &bytes)
 }

@@ -4,11 +4,7 @@
 //! in plain words what to fix and what to answer, each with its cell, and carries the return's exception
 //! workbook. `X-Unsent: 1` makes Outlook open it as an editable draft rather than a received message.
 
-use mail_builder::MessageBuilder;
-use mail_builder::headers::content_type::ContentType;
-use mail_builder::headers::raw::Raw;
-use mail_builder::mime::MimePart;
-
+use crate::draft::{Attachment, DraftMessage, XLSX};
 use crate::exception::Exception;
 use crate::schema::{Department, Schemas, Severity};
 use crate::store::ProcessedReturn;
@@ -41,45 +37,27 @@ pub fn reply_draft(
     let sent = chrono::DateTime::parse_from_rfc3339(&processed.received_at)
         .map(|t| t.timestamp())
         .unwrap_or(0);
-    // Named as the report in the outbox is, cut to fit a file system (and so a mail header).
-    let attachment = crate::outfile::fit_file_name(&processed.source_file, ".exceptions.xlsx");
-    let body = MimePart::new(
-        ContentType::new("multipart/mixed").attribute("boundary", format!("collate-{key}")),
-        vec![
-            MimePart::new(
-                "text/plain",
-                body_text(schemas, processed, department.map(|d| d.name.as_str())),
-            ),
-            MimePart::new(
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                report.to_vec(),
-            )
-            .attachment(attachment),
-        ],
-    );
-    let mut draft = MessageBuilder::new()
-        .subject(subject)
-        .message_id(format!("{key}.reply@collate"))
-        .date(sent)
-        .header("X-Unsent", Raw::new("1"))
-        .body(body);
-    if !recipients.is_empty() {
-        draft = draft.to(recipients);
-    }
-    if let Some(id) = processed
-        .message
-        .as_ref()
-        .map(|m| m.message_id.clone())
-        .filter(|id| !id.is_empty())
-    {
-        draft = draft.in_reply_to(id.clone()).references(id);
-    }
-    draft.write_to_vec().map(Some)
+    let draft = DraftMessage {
+        from: None,
+        to: recipients,
+        subject,
+        message_id: format!("{key}.reply@collate"),
+        date: sent,
+        in_reply_to: (processed.message.as_ref())
+            .map(|m| m.message_id.clone())
+            .filter(|id| !id.is_empty()),
+        unsent: true,
+        boundary: format!("collate-{key}"),
+        text: body_text(schemas, processed, department.map(|d| d.name.as_str())),
+        attachment: Some(Attachment {
+            name: crate::outfile::fit_file_name(&processed.source_file, ".exceptions.xlsx"),
+            content_type: XLSX.to_owned(),
+            bytes: report.to_vec(),
+        }),
+    };
+    draft.to_eml().map(Some)
 }
 
-/// Whom a reply goes to: the department's contacts, and the sender where they are one of them (by a
-/// domain contact, say) or the owner allows replies to anyone; nobody, for a department with no contacts
-/// yet (the owner addresses it).
 pub fn reply_recipients(department: Option<&Department>, sender: Option<&str>) -> Vec<String> {
     let contacts: Vec<String> = department
         .map(|d| d.contact_addresses())
@@ -223,19 +201,10 @@ pub fn reminder_draft(schemas: &Schemas, reminder: &Reminder<'_>) -> std::io::Re
         schemas.dashboard.force,
         schemas.dashboard.title
     );
-    let parts = MimePart::new(
-        ContentType::new("multipart/mixed").attribute("boundary", format!("collate-{key}")),
-        vec![
-            MimePart::new("text/plain", body),
-            MimePart::new(
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                reminder.template.to_vec(),
-            )
-            .attachment(owed.file.clone()),
-        ],
-    );
-    let mut draft = MessageBuilder::new()
-        .subject(format!(
+    let draft = DraftMessage {
+        from: None,
+        to: reminder.to.clone(),
+        subject: format!(
             "Reminder: {} for {}, {}",
             owed.template,
             reminder.period,
@@ -243,15 +212,20 @@ pub fn reminder_draft(schemas: &Schemas, reminder: &Reminder<'_>) -> std::io::Re
                 true => format!("overdue since {}", reminder.due),
                 false => format!("due by {}", reminder.due),
             }
-        ))
-        .message_id(format!("{key}.reminder@collate"))
-        .date(reminder_date(reminder.period))
-        .header("X-Unsent", Raw::new("1"))
-        .body(parts);
-    if !reminder.to.is_empty() {
-        draft = draft.to(reminder.to.clone());
-    }
-    draft.write_to_vec()
+        ),
+        message_id: format!("{key}.reminder@collate"),
+        date: reminder_date(reminder.period),
+        in_reply_to: None,
+        unsent: true,
+        boundary: format!("collate-{key}"),
+        text: body,
+        attachment: Some(Attachment {
+            name: owed.file.clone(),
+            content_type: XLSX.to_owned(),
+            bytes: reminder.template.to_vec(),
+        }),
+    };
+    draft.to_eml()
 }
 
 /// The end of the period reminded about, as the draft's date: fixed, so the same pack gives the same bytes.

@@ -344,6 +344,27 @@ fn drafts_follow_the_store_a_superseded_reply_and_an_answered_reminder_are_never
         dry.contains("  to: psd.performance@example.police.uk"),
         "{dry}"
     );
+    // The re-addressed reminder is written again whole, and Python's email package reads it as the
+    // same draft: the new recipient, still a draft, its template still attached.
+    let read_back = crate::support::python_script_json(
+        "import json, sys, email, email.policy\n\
+         m = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)\n\
+         files = [p.get_filename() for p in m.iter_attachments()]\n\
+         print(json.dumps([str(m['to']), m['x-unsent'], m['subject'], files]))",
+        &reminder,
+    );
+    assert_eq!(read_back[0], "psd.performance@example.police.uk");
+    assert_eq!(read_back[1], "1");
+    assert!(
+        read_back[2]
+            .as_str()
+            .is_some_and(|s| s.starts_with("Reminder: ")),
+        "{read_back}"
+    );
+    assert_eq!(
+        read_back[3][0],
+        "2020-21 Q2 Professional Standards return.xlsx"
+    );
 
     // HR's corrected return and PSD's return arrive: the reply to the first try and the reminder are
     // withdrawn, kept aside with the reason, and never sent.
