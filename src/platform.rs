@@ -36,6 +36,8 @@ pub fn in_own_process_group(command: &mut Command) -> &mut Command {
 pub enum Ending {
     /// It ran out of the CPU time it was given (Linux: SIGXCPU).
     CpuLimit,
+    /// It aborted, as Rust does when an allocation fails (Unix: SIGABRT; Windows: the fail-fast status).
+    Aborted,
     /// Something outside `collate` stopped it: a terminal, a service manager, an administrator, the
     /// kernel's out-of-memory killer. Not the file's doing.
     StoppedFromOutside(&'static str),
@@ -52,6 +54,7 @@ pub fn ending(status: std::process::ExitStatus) -> Ending {
         use std::os::unix::process::ExitStatusExt;
         if let Some(signal) = status.signal() {
             return match signal {
+                6 => Ending::Aborted,
                 24 => Ending::CpuLimit,
                 1 => Ending::StoppedFromOutside("signal 1: its terminal hung up"),
                 2 => Ending::StoppedFromOutside("signal 2: an interrupt, as Ctrl-C sends"),
@@ -63,6 +66,11 @@ pub fn ending(status: std::process::ExitStatus) -> Ending {
                 other => Ending::Crashed(other),
             };
         }
+    }
+    // Rust's abort on Windows is a fail-fast, which ends the process with STATUS_STACK_BUFFER_OVERRUN.
+    #[cfg(windows)]
+    if status.code() == Some(0xC000_0409_u32 as i32) {
+        return Ending::Aborted;
     }
     Ending::Exited(status.code())
 }

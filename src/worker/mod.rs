@@ -57,20 +57,56 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
     #[test]
-    fn deaths_are_explained_in_the_departments_terms() {
+    fn deaths_are_told_by_how_the_worker_ended_in_the_departments_terms() {
+        use std::os::unix::process::ExitStatusExt;
         let limits = ReadLimits::default();
-        let reason = |said: &str| match explain_death(None, said, &limits) {
+        let reason = |raw: i32| match explain_death(
+            Some(std::process::ExitStatus::from_raw(raw)),
+            &limits,
+        ) {
             Death::Verdict(reason) => reason,
             Death::StoppedFromOutside(how) => panic!("a verdict, not a stop: {how}"),
         };
+        assert_eq!(reason(6), "it needed more than 512 MB of memory");
         assert_eq!(
-            reason("memory allocation of 96000000000 bytes failed"),
-            "it needed more than 512 MB of memory"
+            reason(24),
+            "it needed more than 20 seconds of computing time"
         );
+        assert_eq!(reason(11), "the reader crashed on it (signal 11)");
+        assert_eq!(reason(3 << 8), "the reader stopped on it (exit code 3)");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_reader_that_aborts_as_rust_does_when_memory_runs_out_costs_its_return_that_reason() {
+        let folder = tempfile::tempdir().expect("a folder");
+        // It says it is out of memory, and is believed only by its ending: a reader that merely says so
+        // and exits is not.
+        let program = stand_in(
+            folder.path(),
+            "head -c 1 >/dev/null\necho 'memory allocation of 96000000000 bytes failed' >&2\nkill -ABRT $$",
+        );
+        let pool = WorkerPool::start(&program, folder.path(), ReadLimits::default())
+            .expect("the processes start");
+        let validated = pool.validate_all(&[("psd.xlsx", b"PK".as_slice())]);
+        let message = &validated[0].as_ref().expect("a verdict").exceptions()[0].message;
         assert_eq!(
-            reason("thread 'main' has overflowed its stack\nfatal runtime error: stack overflow"),
-            "its content is nested too deeply"
+            message,
+            "the workbook could not be read safely: it needed more than 512 MB of memory"
+        );
+        let program = stand_in(
+            folder.path(),
+            "head -c 1 >/dev/null\necho 'memory allocation of 96000000000 bytes failed' >&2\nexit 3",
+        );
+        let pool = WorkerPool::start(&program, folder.path(), ReadLimits::default())
+            .expect("the processes start");
+        let validated = pool.validate_all(&[("psd.xlsx", b"PK".as_slice())]);
+        let message = &validated[0].as_ref().expect("a verdict").exceptions()[0].message;
+        assert_eq!(
+            message,
+            "the workbook could not be read safely: the reader stopped on it (exit code 3)"
         );
     }
 
@@ -207,13 +243,8 @@ mod tests {
     fn only_signals_from_outside_are_not_verdicts() {
         use std::os::unix::process::ExitStatusExt;
         let limits = ReadLimits::default();
-        let death = |signal: i32| {
-            explain_death(
-                Some(std::process::ExitStatus::from_raw(signal)),
-                "",
-                &limits,
-            )
-        };
+        let death =
+            |signal: i32| explain_death(Some(std::process::ExitStatus::from_raw(signal)), &limits);
         for outside in [1, 2, 3, 9, 15] {
             assert!(
                 matches!(death(outside), Death::StoppedFromOutside(_)),

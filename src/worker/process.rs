@@ -127,12 +127,16 @@ impl Worker {
             Fault::Closed => self.supervisor.wait(),
         };
         let said = self.last_words();
+        if !said.is_empty() {
+            // For whoever looks into it: the verdict is told by how the worker ended, not by this.
+            tracing::debug!(said = %said, "a reader stopped");
+        }
         match ending {
             Ended::AtDeadline => Death::Verdict(format!(
                 "reading it took more than {} seconds",
                 limits.read_seconds
             )),
-            Ended::Status(status) => explain_death(status, &said, limits),
+            Ended::Status(status) => explain_death(status, limits),
         }
     }
 }
@@ -163,23 +167,17 @@ fn drain_stderr(
     })
 }
 
-/// How a worker's death reads, from how it ended and what it last said: a verdict on the file, or a stop
-/// from outside that is not.
+/// How a worker's death reads, from how it ended alone: a verdict on the file, or a stop from outside
+/// that is not.
 pub(super) fn explain_death(
     status: Option<std::process::ExitStatus>,
-    said: &str,
     limits: &ReadLimits,
 ) -> Death {
-    if said.contains("memory allocation of") {
-        return Death::Verdict(format!(
-            "it needed more than {} MB of memory",
-            limits.memory_mb
-        ));
-    }
-    if said.contains("overflowed its stack") {
-        return Death::Verdict("its content is nested too deeply".to_owned());
-    }
     Death::Verdict(match status.map(platform::ending) {
+        // Rust aborts on a failed allocation, which the address-space limit makes of a reader that asks
+        // for too much. It aborts on a stack overflow too, but the inspection refuses XML nested deeper
+        // than the limit before any reader parses it, so an abort is the memory limit.
+        Some(Ending::Aborted) => format!("it needed more than {} MB of memory", limits.memory_mb),
         Some(Ending::CpuLimit) => format!(
             "it needed more than {} seconds of computing time",
             limits.cpu_seconds
