@@ -184,9 +184,8 @@ fn seed_psd_figure(installation: &Installation) -> Option<String> {
     figure(&rows, "PSD 1", "complaints", "2020/21", "Q2")
 }
 
-/// The pids of this installation's `collate read-worker` processes that have been handed more than
-/// `bytes` (read from their pipe): the one given the large return, since the others are small.
-fn workers_given_more_than(bytes: u64) -> Vec<u32> {
+/// The pids of this installation's `collate read-worker` processes.
+fn workers() -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -194,19 +193,66 @@ fn workers_given_more_than(bytes: u64) -> Vec<u32> {
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let is_worker = cmdline.split(|&b| b == 0).any(|arg| arg == b"read-worker")
+            cmdline.split(|&b| b == 0).any(|arg| arg == b"read-worker")
                 && cmdline
                     .windows(b"Integrity dashboard".len())
-                    .any(|w| w == b"Integrity dashboard");
-            let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap_or_default();
-            let read: u64 = io
-                .lines()
-                .find_map(|line| line.strip_prefix("rchar:"))
-                .and_then(|n| n.trim().parse().ok())
-                .unwrap_or(0);
-            is_worker && read > bytes
+                    .any(|w| w == b"Integrity dashboard")
         })
         .collect()
+}
+
+/// What a process has read and written so far, in bytes (`rchar` and `wchar` of `/proc/PID/io`).
+fn read_and_written(pid: u32) -> Option<(u64, u64)> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    let count = |name: &str| {
+        io.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+    };
+    Some((count("rchar:")?, count("wchar:")?))
+}
+
+/// Freezes the worker handed the large return (over a megabyte read from its pipe: the sample returns
+/// are some 10 KB each) while it still owes its answer, and gives its pid. It is known to owe it: it is
+/// frozen, and it has written nothing since it was last seen before the large return reached it.
+fn freeze_the_worker_reading_the_large_return() -> u32 {
+    let mut written_before: std::collections::HashMap<u32, u64> = Default::default();
+    let started = std::time::Instant::now();
+    loop {
+        for pid in workers() {
+            let Some((read, written)) = read_and_written(pid) else {
+                continue;
+            };
+            if read <= 1 << 20 {
+                written_before.insert(pid, written);
+                continue;
+            }
+            let Some(&before) = written_before.get(&pid) else {
+                continue;
+            };
+            signal(pid, "-STOP");
+            let after = read_and_written(pid).map(|(_, written)| written);
+            assert_eq!(
+                after,
+                Some(before),
+                "the worker answered before it could be frozen"
+            );
+            return pid;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no worker got the large return"
+        );
+        std::thread::yield_now();
+    }
+}
+
+fn signal(pid: u32, which: &str) {
+    let status = std::process::Command::new("kill")
+        .args([which, &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill {which} {pid}");
 }
 
 /// A large but allowed PSD return: the seed's, with 600,000 more cells of figures beside them.
@@ -255,27 +301,9 @@ fn a_worker_killed_from_outside_mid_read_costs_nothing_its_return_is_read_again(
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start collate run");
-    // The sample returns are some 10 KB each: the worker that has been handed over a megabyte and is
-    // running is reading the big one (the log below says whether the kill found it mid-read).
-    let started = std::time::Instant::now();
-    let pid = loop {
-        if let Some(pid) = workers_given_more_than(1 << 20)
-            .into_iter()
-            .find(|&pid| is_running(pid))
-        {
-            break pid;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "no worker got the large return"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let pid = freeze_the_worker_reading_the_large_return();
     // As the out-of-memory killer or an administrator would.
-    std::process::Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .status()
-        .expect("kill -9");
+    signal(pid, "-KILL");
     let output = run.wait_with_output().expect("run finishes");
     let log = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{log}");
@@ -295,14 +323,6 @@ fn a_worker_killed_from_outside_mid_read_costs_nothing_its_return_is_read_again(
         Some("24"),
         "every return reaches the dashboard"
     );
-}
-
-/// Whether a process is running (on a processor or ready for one), not waiting.
-fn is_running(pid: u32) -> bool {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The state follows the command name, which is in parentheses and may hold spaces.
-    stat.rsplit_once(") ")
-        .is_some_and(|(_, rest)| rest.starts_with('R'))
 }
 
 #[test]
