@@ -10,7 +10,7 @@ use crate::pipeline::{Closing, Withdrawn};
 use crate::schema::Schemas;
 use crate::store::SignOff;
 
-use crate::render::{department_name, uk_time};
+use crate::render::{department_name, uk_clock};
 
 /// The lines `close` prints for what it did.
 pub fn closing_text(schemas: &Schemas, closing: &Closing) -> String {
@@ -26,7 +26,7 @@ pub fn closing_text(schemas: &Schemas, closing: &Closing) -> String {
             current.version,
             current.quarter,
             current.closed_by,
-            uk_time(&current.closed_at),
+            uk_clock(current.closed_at),
             current.version
         ),
         Closing::Preview { sign_off, previous } => preview(schemas, sign_off, previous.as_deref()),

@@ -636,7 +636,7 @@ table_rows! {
         /// Empty for a return saved into the inbox as a file.
         sender_name: text,
         sender_address: text,
-        sent_at: time,
+        sent_at: message_time,
         subject: text,
         accepted: flag,
         errors: number,

@@ -6,8 +6,9 @@ use polars::prelude::{AnyValue, Column, PolarsResult};
 /// Declares a consolidated table's row type and how it is read from the table: each field is read from the
 /// column of its own name (or the one given after `=`), as `text`, `number`, `flag`, `optional_text`, or
 /// as a financial `year` (its first calendar year) or a `quarter` (1–4) from a number column, or as a
-/// `date` (ISO 8601) or a `time` (RFC 3339) from the text consolidation keeps them as, or as the enums
-/// of a plan status's kind (`status_kind`) and a plan exception's kind (`exception_kind`).
+/// `date` (ISO 8601) or a `time` (RFC 3339) from the text consolidation keeps them as (text that does
+/// not parse is an error), a message's own date (`message_time`, lenient), or as the enums of a plan
+/// status's kind (`status_kind`) and a plan exception's kind (`exception_kind`).
 macro_rules! table_rows {
     (
         $(#[$meta:meta])*
@@ -44,6 +45,7 @@ macro_rules! table_rows {
     (@type status_kind) => { Option<$crate::schema::StatusKind> };
     (@type exception_kind) => { Option<$crate::consolidate::PlanExceptionKind> };
     (@type time) => { Option<chrono::DateTime<chrono::FixedOffset>> };
+    (@type message_time) => { Option<chrono::DateTime<chrono::FixedOffset>> };
     (@type quarter) => { Option<$crate::period::Quarter> };
     (@column $field:ident) => { stringify!($field) };
     (@column $field:ident $column:literal) => { $column };
@@ -96,19 +98,55 @@ pub(crate) fn quarter(column: &Column, row: usize) -> PolarsResult<Option<crate:
         .and_then(|q| crate::period::Quarter::new(q as u8)))
 }
 
-/// A date written as consolidation writes one (`2020-09-30`); empty or null reads as `None`.
-pub(crate) fn date(column: &Column, row: usize) -> PolarsResult<Option<chrono::NaiveDate>> {
-    Ok(optional_text(column, row)?
-        .and_then(|text| chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok()))
+/// A cell `collate` wrote itself as text, read back through `parse`: empty or null reads as `None`, and
+/// text that does not parse is an error naming the column, the row and the text (the table was not
+/// written by consolidation, or the store was changed by hand), never a value quietly dropped.
+fn parsed<T>(
+    column: &Column,
+    row: usize,
+    what: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> PolarsResult<Option<T>> {
+    let Some(text) = optional_text(column, row)? else {
+        return Ok(None);
+    };
+    match parse(&text) {
+        Some(value) => Ok(Some(value)),
+        None => Err(polars::prelude::PolarsError::ComputeError(
+            format!("{} row {}: {text:?} is not {what}", column.name(), row + 1).into(),
+        )),
+    }
 }
 
-/// A time as the store records one (RFC 3339); empty or null reads as `None`.
+/// A date written as consolidation writes one (`2020-09-30`).
+pub(crate) fn date(column: &Column, row: usize) -> PolarsResult<Option<chrono::NaiveDate>> {
+    parsed(column, row, "a date (2020-09-30)", |text| {
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+    })
+}
+
+/// A time as the store records one (RFC 3339).
 pub(crate) fn time(
     column: &Column,
     row: usize,
 ) -> PolarsResult<Option<chrono::DateTime<chrono::FixedOffset>>> {
-    Ok(optional_text(column, row)?
-        .and_then(|text| chrono::DateTime::parse_from_rfc3339(&text).ok()))
+    parsed(column, row, "a time (RFC 3339)", |text| {
+        chrono::DateTime::parse_from_rfc3339(text).ok()
+    })
+}
+
+/// The date a message gave itself, as the store keeps it: RFC 3339, or, in a store written before dates
+/// were read at the edge, the message's own RFC 5322 date or whatever it said (which reads as `None`:
+/// the sender's date is shown as not known, and nothing else depends on it).
+pub(crate) fn message_time(
+    column: &Column,
+    row: usize,
+) -> PolarsResult<Option<chrono::DateTime<chrono::FixedOffset>>> {
+    Ok(optional_text(column, row)?.and_then(|text| {
+        chrono::DateTime::parse_from_rfc3339(&text)
+            .or_else(|_| chrono::DateTime::parse_from_rfc2822(&text))
+            .ok()
+    }))
 }
 
 /// A plan status's kind, as consolidation's tables write it ("on_track").
@@ -116,7 +154,12 @@ pub(crate) fn status_kind(
     column: &Column,
     row: usize,
 ) -> PolarsResult<Option<crate::schema::StatusKind>> {
-    Ok(crate::schema::StatusKind::parse(&text(column, row)?))
+    parsed(
+        column,
+        row,
+        "a plan status",
+        crate::schema::StatusKind::parse,
+    )
 }
 
 /// A plan exception's kind, from the label its table gives it.
@@ -124,7 +167,9 @@ pub(crate) fn exception_kind(
     column: &Column,
     row: usize,
 ) -> PolarsResult<Option<super::PlanExceptionKind>> {
-    Ok(super::PlanExceptionKind::from_label(&text(column, row)?))
+    parsed(column, row, "a kind of plan exception", |text| {
+        super::PlanExceptionKind::from_label(text)
+    })
 }
 
 /// A cell as true or false; anything else reads as `None`.
@@ -178,6 +223,35 @@ mod tests {
                     done: None,
                 },
             ]
+        );
+        Ok(())
+    }
+
+    table_rows! {
+        /// A row with a date and a time.
+        pub struct Dated {
+            day: date,
+            at: time,
+        }
+    }
+
+    #[test]
+    fn a_date_or_time_that_does_not_parse_is_an_error_naming_its_place_not_a_blank()
+    -> PolarsResult<()> {
+        let good = df!(
+            "day" => [Some("2020-09-30"), None, Some("")],
+            "at" => [Some("2020-10-15T10:00:00Z"), Some(""), None],
+        )?;
+        let rows = Dated::rows(&good)?;
+        assert_eq!(rows[0].day, chrono::NaiveDate::from_ymd_opt(2020, 9, 30));
+        assert!(rows[0].at.is_some() && rows[1].at.is_none() && rows[2].day.is_none());
+        let bad = df!("day" => ["2020-09-30", "30/09/2020"], "at" => ["", ""])?;
+        let error = Dated::rows(&bad).err().map(|e| e.to_string());
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|e| e.contains("day row 2: \"30/09/2020\" is not a date")),
+            "{error:?}"
         );
         Ok(())
     }

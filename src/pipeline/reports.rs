@@ -171,7 +171,7 @@ pub(super) fn tell_if_after_sign_off(history: &History, processed: &ProcessedRet
          listed in exceptions.xlsx, and `collate close {}` would write version {} with it",
         identity.period,
         signed.version,
-        render::uk_time(&signed.closed_at),
+        render::uk_clock(signed.closed_at),
         signed.closed_by,
         identity.period.to_string().replace(' ', "-"),
         signed.version + 1

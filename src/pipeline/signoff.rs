@@ -27,11 +27,6 @@ impl Signing {
     pub fn day(&self) -> chrono::NaiveDate {
         self.at.date_naive()
     }
-
-    /// When, as the sign-off record keeps it: RFC 3339 to the second, in UTC.
-    pub fn at_text(&self) -> String {
-        self.at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-    }
 }
 
 /// The latest signed-off version of a quarter, if any.
@@ -71,7 +66,7 @@ pub fn edition(
         quarter: quarter.to_string(),
         version,
         closed_by: signing.map(|s| s.by.clone()).unwrap_or_default(),
-        closed_at: signing.map(Signing::at_text).unwrap_or_default(),
+        closed_at: signing.map(|s| s.at),
         returns: signed_returns(history, consolidated)?,
         figures,
         late_returns: match since {
@@ -288,7 +283,7 @@ mod tests {
             quarter: "2020/21 Q2".into(),
             version: 1,
             closed_by: "Jo".into(),
-            closed_at: String::new(),
+            closed_at: None,
             returns: Vec::new(),
             figures: vec![
                 figure("Q1", 8.0, "hr q2.xlsx"),

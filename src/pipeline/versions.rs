@@ -12,7 +12,7 @@ use crate::error::FatalError;
 use crate::outfile::{flush_filesystem, write_atomically};
 use crate::pdf::{self, Printed};
 use crate::period::{Period, PeriodChoice};
-use crate::render::uk_time;
+use crate::render::uk_clock;
 use crate::schema::Schemas;
 use crate::store::{self, History, SignOff, Store, Withdrawal};
 
@@ -203,7 +203,7 @@ pub fn withdraw_version(
         .find(|s| s.quarter == withdrawal.quarter && s.version == version)
         .ok_or_else(|| Refused::NoSuchVersion(quarter.clone(), version))?;
     if let Some(earlier) = &signed.withdrawn {
-        let when = uk_time(&earlier.withdrawn_at);
+        let when = uk_clock(earlier.withdrawn_at);
         let by = earlier.withdrawn_by.clone();
         return Err(Refused::AlreadyWithdrawn(quarter, version, by, when));
     }
@@ -231,7 +231,7 @@ fn withdrawal_note(withdrawal: &Withdrawal) -> String {
         withdrawal.version,
         withdrawal.quarter,
         withdrawal.withdrawn_by,
-        uk_time(&withdrawal.withdrawn_at),
+        uk_clock(withdrawal.withdrawn_at),
         withdrawal.reason
     )
 }

@@ -28,10 +28,48 @@ pub struct MessageProvenance {
     pub attachment: String,
     pub sender_address: String,
     pub sender_name: String,
-    /// As the message dates itself (RFC 3339), or empty.
-    pub sent_at: String,
+    /// As the message dates itself; `None` when it gives no date that can be read.
+    #[serde(with = "sent_time")]
+    pub sent_at: Option<SentAt>,
     pub subject: String,
     pub message_id: String,
+}
+
+/// When a message says it was sent, with the offset it gave.
+pub type SentAt = chrono::DateTime<chrono::FixedOffset>;
+
+impl MessageProvenance {
+    /// When it was sent, as the store and the JSON report keep it: RFC 3339 (UTC written `Z`, as
+    /// mail-parser writes it), empty when not known.
+    pub fn sent_at_text(&self) -> String {
+        sent_time::text(self.sent_at.as_ref())
+    }
+}
+
+/// A message's date crosses from the worker, and into the JSON report, as the text the store keeps.
+mod sent_time {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::SentAt;
+
+    pub fn text(time: Option<&SentAt>) -> String {
+        time.map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+            .unwrap_or_default()
+    }
+
+    pub fn serialize<S: Serializer>(time: &Option<SentAt>, to: S) -> Result<S::Ok, S::Error> {
+        to.serialize_str(&text(time.as_ref()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Option<SentAt>, D::Error> {
+        let text = String::deserialize(from)?;
+        match text.is_empty() {
+            true => Ok(None),
+            false => SentAt::parse_from_rfc3339(&text)
+                .map(Some)
+                .map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 /// A workbook attached to a message.
@@ -199,11 +237,10 @@ fn collect_outlook(
 
 /// Who sent an Outlook message, when, and under what subject.
 fn outlook_provenance(outlook: &msg_parser::Outlook, email_file: &str) -> MessageProvenance {
-    let sent_at = if outlook.client_submit_time.is_empty() {
-        outlook.headers.date.clone()
-    } else {
-        outlook.client_submit_time.clone()
-    };
+    // Outlook's own time of sending (RFC 3339), else the Date its headers kept (RFC 5322).
+    let sent_at = chrono::DateTime::parse_from_rfc3339(&outlook.client_submit_time)
+        .or_else(|_| chrono::DateTime::parse_from_rfc2822(&outlook.headers.date))
+        .ok();
     MessageProvenance {
         email_file: email_file.to_owned(),
         attachment: String::new(),
@@ -234,7 +271,9 @@ fn provenance(message: &Message<'_>, email_file: &str) -> MessageProvenance {
             .unwrap_or_default()
             .to_owned(),
         sender_name: sender.and_then(|s| s.name()).unwrap_or_default().to_owned(),
-        sent_at: message.date().map(|d| d.to_rfc3339()).unwrap_or_default(),
+        sent_at: message
+            .date()
+            .and_then(|date| chrono::DateTime::parse_from_rfc3339(&date.to_rfc3339()).ok()),
         subject: message.subject().unwrap_or_default().to_owned(),
         message_id: message.message_id().unwrap_or_default().to_owned(),
     }
@@ -310,7 +349,7 @@ Content-Disposition: attachment; filename=\"minutes.pdf\"\r\n\
         assert!(
             workbook
                 .provenance
-                .sent_at
+                .sent_at_text()
                 .starts_with("2020-10-15T10:00:00")
         );
         assert_eq!(unpacked.others, ["minutes.pdf"]);

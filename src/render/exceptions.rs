@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::{
     RenderError, WriteText, bold, department_name, deterministic_workbook, heading, list_sheet,
-    not_printed, owners_workbook, period_label, print_on_a4, uk_clock, uk_time, wrapped,
-    wrapped_list_sheet, write_wrapped_row,
+    not_printed, owners_workbook, period_label, print_on_a4, uk_clock, wrapped, wrapped_list_sheet,
+    write_wrapped_row,
 };
 use crate::consolidate::{
     BoardFlag, Consolidated, LateReturn, MissingReturn, OpenException, ReplacedReturn,
@@ -250,7 +250,7 @@ fn message_facts(message: &MessageProvenance) -> [(&'static str, String); 3] {
     };
     [
         ("Sent by", sender),
-        ("Sent", uk_time(&message.sent_at)),
+        ("Sent", uk_clock(message.sent_at)),
         (
             "Email",
             format!("{} ({})", message.subject, message.email_file),

@@ -244,7 +244,10 @@ fn sheet_name(title: &str) -> String {
 
 /// A time as every output writes one: `15/10/2020 10:00`, in the offset it was recorded with (a time
 /// received is UTC; a time sent, the sender's); empty when there is none.
-pub(crate) fn uk_clock(time: Option<chrono::DateTime<chrono::FixedOffset>>) -> String {
+pub(crate) fn uk_clock<Zone: chrono::TimeZone>(time: Option<chrono::DateTime<Zone>>) -> String
+where
+    Zone::Offset: std::fmt::Display,
+{
     time.map(|time| time.format("%d/%m/%Y %H:%M").to_string())
         .unwrap_or_default()
 }
@@ -253,12 +256,4 @@ pub(crate) fn uk_clock(time: Option<chrono::DateTime<chrono::FixedOffset>>) -> S
 pub(crate) fn uk_day(date: Option<chrono::NaiveDate>) -> String {
     date.map(|d| d.format("%d/%m/%Y").to_string())
         .unwrap_or_default()
-}
-
-/// [`uk_clock`] of a time kept as RFC 3339 text (a sign-off's, a return's in hand). Text that is not
-/// such a time is shown as it is.
-pub(crate) fn uk_time(rfc3339: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|time| uk_clock(Some(time)))
-        .unwrap_or_else(|_| rfc3339.to_owned())
 }

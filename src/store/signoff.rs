@@ -9,6 +9,36 @@ use crate::error::FatalError;
 use crate::outfile::write_atomically;
 use crate::period::Period;
 
+/// A moment a record keeps: when a version was signed off or withdrawn.
+pub type Moment = chrono::DateTime<chrono::Utc>;
+
+/// A moment as the records keep it, to the second in UTC (`2020-11-20T10:00:00Z`; empty for none), read
+/// back from any RFC 3339 time.
+pub mod moment {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Moment;
+
+    pub fn text(at: Option<&Moment>) -> String {
+        at.map(|at| at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn serialize<S: Serializer>(at: &Option<Moment>, to: S) -> Result<S::Ok, S::Error> {
+        to.serialize_str(&text(at.as_ref()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Option<Moment>, D::Error> {
+        let text = String::deserialize(from)?;
+        match text.is_empty() {
+            true => Ok(None),
+            false => chrono::DateTime::parse_from_rfc3339(&text)
+                .map(|at| Some(at.to_utc()))
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
 /// The folder of the store that holds the sign-off records.
 const FOLDER: &str = "sign-offs";
 
@@ -20,8 +50,9 @@ pub struct SignOff {
     pub quarter: String,
     pub version: u32,
     pub closed_by: String,
-    /// When, as RFC 3339.
-    pub closed_at: String,
+    /// When; `None` for a draft, which nobody has signed.
+    #[serde(with = "moment")]
+    pub closed_at: Option<Moment>,
     /// Every return the version was made from (in use), and every other return for the quarter that the
     /// store held at the time: a return for the quarter not listed here arrived after this version.
     pub returns: Vec<SignedReturn>,
@@ -63,8 +94,9 @@ pub struct Withdrawal {
     pub quarter: String,
     pub version: u32,
     pub withdrawn_by: String,
-    /// When, as RFC 3339.
-    pub withdrawn_at: String,
+    /// When.
+    #[serde(with = "moment")]
+    pub withdrawn_at: Option<Moment>,
     pub reason: String,
 }
 
@@ -80,7 +112,7 @@ impl Withdrawal {
             quarter: quarter.to_string(),
             version,
             withdrawn_by: by.to_owned(),
-            withdrawn_at: at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            withdrawn_at: Some(at),
             reason: reason.to_owned(),
         }
     }
@@ -258,7 +290,7 @@ mod tests {
             quarter: quarter.into(),
             version,
             closed_by: "Jo Owner".into(),
-            closed_at: "2020-11-20T10:00:00+00:00".into(),
+            closed_at: chrono::DateTime::from_timestamp(1_605_866_400, 0),
             returns: Vec::new(),
             figures: Vec::new(),
             late_returns: Vec::new(),
@@ -296,7 +328,7 @@ mod tests {
             quarter: "2020/21 Q2".into(),
             version: 2,
             withdrawn_by: "Jo Owner".into(),
-            withdrawn_at: "2020-11-21T10:00:00+00:00".into(),
+            withdrawn_at: chrono::DateTime::from_timestamp(1_605_952_800, 0),
             reason: "signed off by mistake".into(),
         };
         record_withdrawal(store.path(), &withdrawal)?;

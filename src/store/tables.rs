@@ -136,7 +136,8 @@ impl MessageColumns {
         self.attachment.push(field(|m| &m.attachment));
         self.sender_address.push(field(|m| &m.sender_address));
         self.sender_name.push(field(|m| &m.sender_name));
-        self.sent_at.push(field(|m| &m.sent_at));
+        self.sent_at
+            .push(message.map(MessageProvenance::sent_at_text));
         self.subject.push(field(|m| &m.subject));
         self.message_id.push(field(|m| &m.message_id));
     }
