@@ -117,6 +117,7 @@ pub(super) fn current_figures(
                 col("ret_q"),
                 col("order"),
                 col("department"),
+                col("template"),
             ]),
             [col("sha256")],
             [col("sha256")],
@@ -139,6 +140,9 @@ pub(super) fn current_figures(
             col("source_cell").last(),
             col("department").last(),
             col("not_applicable").last(),
+            col("template").last(),
+            col("ret_year").last(),
+            col("ret_q").last(),
         ])
 }
 

@@ -6,6 +6,7 @@
 mod catalogue;
 mod figures;
 mod flags;
+mod in_use;
 mod plans;
 mod returns;
 mod rows;
@@ -16,6 +17,7 @@ pub use catalogue::catalogue_frames;
 pub use figures::RestatedFigure;
 pub use figures::{DataRow, HistoryRow, YearRow};
 pub use flags::BoardFlag;
+pub use in_use::{FigureShown, ReturnInUse, figures_shown, returns_in_use};
 pub use plans::{
     LatestStatus, PlanException, PlanExceptionKind, PlanFrames, PlanStatusRow, PlanTables,
     ReportedPeriod, StatusCount, consolidate_plans, plan_frames,
@@ -122,6 +124,12 @@ struct ReportingQuarter {
 }
 
 impl ReportingQuarter {
+    /// Past every period the store can hold: what is in use over the whole history.
+    const EVERY: ReportingQuarter = ReportingQuarter {
+        year: i32::MAX,
+        quarter: 4,
+    };
+
     fn of(period: Period) -> ReportingQuarter {
         ReportingQuarter {
             year: period.year.0,

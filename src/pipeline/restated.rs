@@ -11,7 +11,7 @@ use polars::prelude::PolarsResult;
 use crate::exception::Exception;
 use crate::period::{Period, Quarter};
 use crate::schema::{Schemas, Severity};
-use crate::store::{AcceptedReturn, History};
+use crate::store::History;
 use crate::validate::{BuiltinCheck, FigureSlot, ReturnIdentity, Validated};
 
 /// One department's returns on one template: whose figures can restate whose.
@@ -30,31 +30,32 @@ struct SlotKey {
     when: (i32, u8),
 }
 
-/// A figure as accepted: its value, where it came from, and the period of the return that gave it.
+/// A figure as shown: its value, where it came from, and the period of the return that gave it.
 #[derive(Debug, Clone, PartialEq)]
 struct Shown {
     value: f64,
     file: String,
-    /// The period of the return it came from (year, quarter): a later period's return wins.
+    /// The period of the return it came from (year, quarter; 0 for a whole-year return).
     given_in: (i32, u8),
-    /// When that return arrived: of two returns for one period, the later wins.
-    arrival: i64,
 }
 
 impl Shown {
-    /// Whether `self` takes the place of `shown` on the dashboard.
+    /// Whether `self`, from a return taken in this pass, takes the place of `shown` on the dashboard. A
+    /// return taken now arrives after every stored one, so of two the later period's wins, and of one
+    /// period's this one (what the dashboard's own query, `consolidate::figures_shown`, does with arrivals).
     fn replaces(&self, shown: Option<&Shown>) -> bool {
-        shown.is_none_or(|s| (self.given_in, self.arrival) >= (s.given_in, s.arrival))
+        shown.is_none_or(|s| self.given_in >= s.given_in)
     }
 }
 
-/// The quarterly figures accepted so far, loaded from the history for each department's template the
-/// first time a return on it comes, then kept in step with each return accepted.
+/// What the dashboard shows of each department's template, quarter by quarter.
+type ShownByTemplate = HashMap<ReturnsKey, HashMap<SlotKey, Shown>>;
+
+/// The quarterly figures shown, asked of consolidation the first time a figures return comes in a pass,
+/// then kept in step with each return accepted.
 #[derive(Default)]
 pub struct ShownFigures {
-    departments: HashMap<ReturnsKey, HashMap<SlotKey, Shown>>,
-    /// Arrival numbers given to the returns accepted since loading, after the history's.
-    next_arrival: i64,
+    departments: Option<ShownByTemplate>,
 }
 
 impl ShownFigures {
@@ -81,14 +82,11 @@ impl ShownFigures {
             department: identity.department.clone(),
             template: identity.template.clone(),
         };
-        if !self.departments.contains_key(&key) {
-            let loaded = load_shown(history, &key)?;
-            self.next_arrival = self.next_arrival.max(history.next_arrival()? - 1);
-            self.departments.insert(key.clone(), loaded);
-        }
-        self.next_arrival += 1;
-        let arrival = self.next_arrival;
-        let shown = self.departments.entry(key).or_default();
+        let departments = match &mut self.departments {
+            Some(departments) => departments,
+            None => self.departments.insert(load_shown(history)?),
+        };
+        let shown = departments.entry(key).or_default();
         let mut queries = Vec::new();
         for figure in figures.iter().filter(|f| !f.not_applicable) {
             let FigureSlot::Quarter(quarter) = figure.slot else {
@@ -109,7 +107,6 @@ impl ShownFigures {
                 value: figure.value,
                 file: file.to_owned(),
                 given_in: own,
-                arrival,
             };
             if given.replaces(shown.get(&slot)) {
                 shown.insert(slot, given);
@@ -166,78 +163,36 @@ fn number(value: f64) -> String {
     }
 }
 
-/// What is shown of one department's template: for each quarter's figure, the one from the current return
-/// of the latest period that gives it.
-fn load_shown(history: &History, key: &ReturnsKey) -> PolarsResult<HashMap<SlotKey, Shown>> {
-    let current = current_returns_of(history, key)?;
-    let mut shown: HashMap<SlotKey, Shown> = HashMap::new();
-    if current.is_empty() {
-        return Ok(shown);
-    }
-    let figures = &history.figures;
-    let text = |name: &str| figures.column(name).and_then(|c| c.str().cloned());
-    let (hashes, indicators, measures) = (text("sha256")?, text("indicator")?, text("measure")?);
-    let (years, quarters, values) = (
-        figures.column("year_start")?.i32()?.clone(),
-        figures.column("quarter")?.i32()?.clone(),
-        figures.column("value")?.f64()?.clone(),
-    );
-    let slots = text("slot")?;
-    for i in 0..figures.height() {
-        let Some(given) = hashes.get(i).and_then(|hash| current.get(hash)) else {
-            continue;
-        };
-        let (Some("quarter"), Some(year), Some(quarter), Some(value)) =
-            (slots.get(i), years.get(i), quarters.get(i), values.get(i))
+/// What the dashboard shows of every department's template, from the store.
+fn load_shown(history: &History) -> PolarsResult<ShownByTemplate> {
+    let mut shown = ShownByTemplate::new();
+    for figure in crate::consolidate::figures_shown(history)? {
+        let (Some(year), Some(quarter), Some(value), Some(given_year)) =
+            (figure.year, figure.quarter, figure.value, figure.given_year)
         else {
             continue;
         };
+        let key = ReturnsKey {
+            department: figure.department,
+            template: figure.template,
+        };
         let slot = SlotKey {
-            indicator: indicators.get(i).unwrap_or_default().to_owned(),
-            measure: measures.get(i).unwrap_or_default().to_owned(),
-            when: (year, u8::try_from(quarter).unwrap_or(0)),
+            indicator: figure.indicator,
+            measure: figure.measure,
+            when: (year.0, quarter.number()),
         };
-        let candidate = Shown {
+        let given_in = (
+            given_year.0,
+            figure.given_quarter.map_or(0, Quarter::number),
+        );
+        let figure = Shown {
             value,
-            ..given.clone()
+            file: figure.source_file,
+            given_in,
         };
-        if candidate.replaces(shown.get(&slot)) {
-            shown.insert(slot, candidate);
-        }
+        shown.entry(key).or_default().insert(slot, figure);
     }
     Ok(shown)
-}
-
-/// The current accepted return of each quarter the department returned on the template: by content hash,
-/// its file, its period and its arrival.
-fn current_returns_of(history: &History, key: &ReturnsKey) -> PolarsResult<HashMap<String, Shown>> {
-    let mut latest: HashMap<(i32, u8), AcceptedReturn<'_>> = HashMap::new();
-    for accepted in history.accepted_returns()? {
-        let ours =
-            accepted.key.department == key.department && accepted.key.template == key.template;
-        let quarter = accepted.key.quarter.and_then(|q| u8::try_from(q).ok());
-        let (true, Some(year), Some(quarter)) = (ours, accepted.key.year, quarter) else {
-            continue;
-        };
-        let entry = latest
-            .entry((year, quarter))
-            .or_insert_with(|| accepted.clone());
-        if accepted.rank > entry.rank {
-            *entry = accepted;
-        }
-    }
-    Ok(latest
-        .into_iter()
-        .map(|(period, accepted)| {
-            let shown = Shown {
-                value: 0.0,
-                file: accepted.file.to_owned(),
-                given_in: period,
-                arrival: accepted.rank.0,
-            };
-            (accepted.sha256.to_owned(), shown)
-        })
-        .collect())
 }
 
 /// How many quarters away from the quarter being collected a return's cover may be before it is queried:

@@ -32,8 +32,9 @@ struct Batch {
     /// Whether a report from before could be there to remove (a clean return replacing a return of the
     /// same name): spares a look on disk per return when there are none.
     old_reports_possible: bool,
-    /// The return in use for each department and period, as this batch changes it.
-    in_use: HashMap<ReturnKey, String>,
+    /// The return in use for each department and period, as this batch changes it: asked of
+    /// consolidation at the batch's first accepted return.
+    in_use: Option<HashMap<ReturnKey, String>>,
     /// The inbox files holding a return whose reading was not finished: the pass is not done with them.
     not_finished: HashSet<String>,
 }
@@ -308,20 +309,17 @@ impl<'s> Collator<'s> {
     fn replaces(
         &self,
         processed: &ProcessedReturn,
-        in_use: &mut HashMap<ReturnKey, String>,
+        in_use: &mut Option<HashMap<ReturnKey, String>>,
     ) -> Result<Option<String>, FatalError> {
         let validated = &processed.validated;
         let Some(key) = return_key(validated).filter(|_| validated.accepted()) else {
             return Ok(None);
         };
-        let earlier = match in_use.get(&key) {
-            Some(file) => Some(file.clone()),
-            None => self
-                .history
-                .in_use_for(validated)
-                .map_err(FatalError::History)?,
+        let in_use = match in_use {
+            Some(in_use) => in_use,
+            None => in_use.insert(returns_in_use(&self.history)?),
         };
-        in_use.insert(key, processed.source_file.clone());
+        let earlier = in_use.insert(key, processed.source_file.clone());
         Ok(earlier.filter(|file| *file != processed.source_file))
     }
 
@@ -405,4 +403,22 @@ impl<'s> Collator<'s> {
     pub fn write_outputs(&self, period: PeriodChoice) -> Result<Written, FatalError> {
         write_outputs(self.schemas, &self.folders, &self.history, period)
     }
+}
+
+/// The return in use for each department, template and period, as the store has it.
+fn returns_in_use(history: &History) -> Result<HashMap<ReturnKey, String>, FatalError> {
+    let in_use = crate::consolidate::returns_in_use(history).map_err(FatalError::History)?;
+    Ok(in_use
+        .into_iter()
+        .map(|r| {
+            let key = ReturnKey {
+                department: r.department,
+                template: r.template,
+                year: r.year.map(|year| year.0),
+                quarter: r.quarter.map(|q| i32::from(q.number())),
+                plan_period: r.plan_period,
+            };
+            (key, r.source_file)
+        })
+        .collect())
 }

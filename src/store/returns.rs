@@ -1,5 +1,5 @@
-//! The history's returns, asked: the one in use for a department and period, every accepted one with
-//! what replaces it by, the files already known, and the returns of a quarter as a sign-off lists them.
+//! The history's returns, asked: every accepted one with what replaces it by, the files already known,
+//! and the returns of a quarter as a sign-off lists them.
 
 use std::collections::HashMap;
 
@@ -9,23 +9,8 @@ use super::{History, SignedReturn};
 use crate::validate::Validated;
 
 impl History {
-    /// The accepted return in use for the same department, template (or plan) and period as `validated`:
-    /// the one received last. `None` when there is none.
-    pub fn in_use_for(&self, validated: &Validated) -> PolarsResult<Option<String>> {
-        let Some(key) = return_key(validated) else {
-            return Ok(None);
-        };
-        Ok(self
-            .accepted_returns()?
-            .into_iter()
-            .filter(|accepted| accepted.key == key)
-            .max_by_key(|accepted| accepted.rank)
-            .map(|accepted| accepted.file.to_owned()))
-    }
-
-    /// Every accepted return the returns table holds, with its key, its content hash, its file and its
-    /// rank in the order received (arrival number, then place in the table): of two for one key, the
-    /// higher rank is in use.
+    /// Every accepted return the returns table holds, with its key, its content hash and its file. Which
+    /// of them is in use is consolidation's to say (`consolidate::returns_in_use`).
     pub fn accepted_returns(&self) -> PolarsResult<Vec<AcceptedReturn<'_>>> {
         let returns = &self.returns;
         let text = |name: &str| returns.column(name).and_then(|c| c.str());
@@ -36,10 +21,7 @@ impl History {
             returns.column("year_start")?.i32()?,
             returns.column("quarter")?.i32()?,
         );
-        let (accepted, arrivals) = (
-            returns.column("accepted")?.bool()?,
-            returns.column("arrival")?.i64()?,
-        );
+        let accepted = returns.column("accepted")?.bool()?;
         Ok((0..returns.height())
             .filter(|&i| accepted.get(i) == Some(true))
             .map(|i| AcceptedReturn {
@@ -52,7 +34,6 @@ impl History {
                 },
                 sha256: hashes.get(i).unwrap_or_default(),
                 file: files.get(i).unwrap_or_default(),
-                rank: (arrivals.get(i).unwrap_or(i as i64), i),
             })
             .collect())
     }
@@ -137,8 +118,6 @@ pub struct AcceptedReturn<'h> {
     pub key: ReturnKey,
     pub sha256: &'h str,
     pub file: &'h str,
-    /// Its arrival number (for a store from before them, its place), then its place in the table.
-    pub rank: (i64, usize),
 }
 
 /// The key of an identified return, as the store records it.
