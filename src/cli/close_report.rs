@@ -121,11 +121,10 @@ fn preview(schemas: &Schemas, sign_off: &SignOff, previous: Option<&SignOff>) ->
         let shown = |v: Option<f64>| v.map_or_else(|| "blank".to_owned(), |v| v.to_string());
         let _ = writeln!(
             text,
-            "    {} {}, {} {}: was {}, now {} (from \"{}\")",
+            "    {} {}, {}: was {}, now {} (from \"{}\")",
             change.indicator,
             change.measure,
-            change.financial_year,
-            change.quarter,
+            change.period(),
             shown(change.was),
             shown(change.now),
             change.from

@@ -216,8 +216,8 @@ fn signed_figures(consolidated: &Consolidated) -> PolarsResult<Vec<SignedFigure>
                 value: row.value?,
                 indicator: row.indicator,
                 measure: row.measure,
-                financial_year: row.financial_year,
-                quarter: row.quarter,
+                financial_year: row.year_start?,
+                quarter: row.q,
                 source_file: row.source_file,
             })
         })
@@ -227,18 +227,19 @@ fn signed_figures(consolidated: &Consolidated) -> PolarsResult<Vec<SignedFigure>
 /// Each figure whose value differs from the version's (or that one of them lacks): was, now, and the
 /// return it now comes from.
 pub fn changes_since(previous: &SignOff, now: &[SignedFigure]) -> Vec<FigureChange> {
-    let key = |f: &'_ SignedFigure| -> (String, String, String, String) {
+    type Key = (String, String, FinancialYear, Option<Quarter>);
+    let key = |f: &'_ SignedFigure| -> Key {
         (
             f.indicator.clone(),
             f.measure.clone(),
-            f.financial_year.clone(),
-            f.quarter.clone(),
+            f.financial_year,
+            f.quarter,
         )
     };
     let was: HashMap<_, &SignedFigure> = previous.figures.iter().map(|f| (key(f), f)).collect();
     let is: HashMap<_, &SignedFigure> = now.iter().map(|f| (key(f), f)).collect();
     let mut changes: Vec<FigureChange> = Vec::new();
-    let mut keys: Vec<&(String, String, String, String)> = was.keys().chain(is.keys()).collect();
+    let mut keys: Vec<&Key> = was.keys().chain(is.keys()).collect();
     keys.sort();
     keys.dedup();
     for k in keys {
@@ -249,8 +250,8 @@ pub fn changes_since(previous: &SignOff, now: &[SignedFigure]) -> Vec<FigureChan
         changes.push(FigureChange {
             indicator: k.0.clone(),
             measure: k.1.clone(),
-            financial_year: k.2.clone(),
-            quarter: k.3.clone(),
+            financial_year: k.2,
+            quarter: k.3,
             was: before.map(|f| f.value),
             now: after.map(|f| f.value),
             from: after
@@ -266,12 +267,12 @@ pub fn changes_since(previous: &SignOff, now: &[SignedFigure]) -> Vec<FigureChan
 mod tests {
     use super::*;
 
-    fn figure(quarter: &str, value: f64, file: &str) -> SignedFigure {
+    fn figure(quarter: u8, value: f64, file: &str) -> SignedFigure {
         SignedFigure {
             indicator: "HR 3".into(),
             measure: "officer_leavers".into(),
-            financial_year: "2020/21".into(),
-            quarter: quarter.into(),
+            financial_year: FinancialYear(2020),
+            quarter: Quarter::new(quarter),
             value,
             source_file: file.into(),
         }
@@ -285,10 +286,7 @@ mod tests {
             closed_by: "Jo".into(),
             closed_at: None,
             returns: Vec::new(),
-            figures: vec![
-                figure("Q1", 8.0, "hr q2.xlsx"),
-                figure("Q2", 20.0, "hr q2.xlsx"),
-            ],
+            figures: vec![figure(1, 8.0, "hr q2.xlsx"), figure(2, 20.0, "hr q2.xlsx")],
             late_returns: Vec::new(),
             changes: Vec::new(),
             missing: Vec::new(),
@@ -296,8 +294,8 @@ mod tests {
             withdrawn: None,
         };
         let now = [
-            figure("Q1", 12.0, "hr q2 v2.xlsx"),
-            figure("Q2", 20.0, "hr q2 v2.xlsx"),
+            figure(1, 12.0, "hr q2 v2.xlsx"),
+            figure(2, 20.0, "hr q2 v2.xlsx"),
         ];
         let changes = changes_since(&v1, &now);
         assert!(!unchanged_since(
@@ -309,7 +307,7 @@ mod tests {
         ));
         assert!(unchanged_since(&v1, &v1.clone()));
         assert_eq!(changes.len(), 1);
-        assert_eq!(changes[0].quarter, "Q1");
+        assert_eq!(changes[0].period().to_string(), "2020/21 Q1");
         assert_eq!((changes[0].was, changes[0].now), (Some(8.0), Some(12.0)));
         assert_eq!(changes[0].from, "hr q2 v2.xlsx");
     }

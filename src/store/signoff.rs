@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::FatalError;
 use crate::outfile::write_atomically;
-use crate::period::Period;
+use crate::period::{FinancialYear, Period, Quarter};
 
 /// A moment a record keeps: when a version was signed off or withdrawn.
 pub type Moment = chrono::DateTime<chrono::Utc>;
@@ -150,9 +150,12 @@ pub struct SignedReturn {
 pub struct SignedFigure {
     pub indicator: String,
     pub measure: String,
-    pub financial_year: String,
-    /// "Q1"…"Q4", or empty for a whole-year figure.
-    pub quarter: String,
+    /// Kept as "2020/21".
+    #[serde(with = "year_text")]
+    pub financial_year: FinancialYear,
+    /// Kept as "Q1"…"Q4", or empty for a whole-year figure.
+    #[serde(with = "quarter_text")]
+    pub quarter: Option<Quarter>,
     pub value: f64,
     pub source_file: String,
 }
@@ -163,11 +166,64 @@ pub struct SignedFigure {
 pub struct FigureChange {
     pub indicator: String,
     pub measure: String,
-    pub financial_year: String,
-    pub quarter: String,
+    #[serde(with = "year_text")]
+    pub financial_year: FinancialYear,
+    #[serde(with = "quarter_text")]
+    pub quarter: Option<Quarter>,
     pub was: Option<f64>,
     pub now: Option<f64>,
     pub from: String,
+}
+
+impl FigureChange {
+    /// The quarter (or whole year) of the figure that changed.
+    pub fn period(&self) -> Period {
+        Period {
+            year: self.financial_year,
+            quarter: self.quarter,
+        }
+    }
+}
+
+/// A financial year as the records keep it: "2020/21".
+mod year_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::period::FinancialYear;
+
+    pub fn serialize<S: Serializer>(year: &FinancialYear, to: S) -> Result<S::Ok, S::Error> {
+        to.collect_str(year)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<FinancialYear, D::Error> {
+        let text = String::deserialize(from)?;
+        FinancialYear::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a financial year")))
+    }
+}
+
+/// A figure's quarter as the records keep it: "Q1"…"Q4", empty for a whole-year figure.
+mod quarter_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::period::Quarter;
+
+    pub fn serialize<S: Serializer>(quarter: &Option<Quarter>, to: S) -> Result<S::Ok, S::Error> {
+        match quarter {
+            Some(quarter) => to.collect_str(quarter),
+            None => to.serialize_str(""),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Option<Quarter>, D::Error> {
+        let text = String::deserialize(from)?;
+        match text.is_empty() {
+            true => Ok(None),
+            false => Quarter::parse(&text)
+                .map(Some)
+                .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a quarter"))),
+        }
+    }
 }
 
 impl SignOff {

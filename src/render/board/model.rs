@@ -299,9 +299,9 @@ fn change_line(schemas: &Schemas, change: &FigureChange) -> String {
         .catalogue
         .measure(&change.indicator, &change.measure)
         .map_or(change.measure.as_str(), |m| m.label.as_str());
-    let when = match change.quarter.strip_prefix('Q') {
-        Some(q) => format!("{} QTR {q}", change.financial_year),
-        None => change.financial_year.clone(),
+    let when = match change.quarter {
+        Some(q) => format!("{} QTR {}", change.financial_year, q.number()),
+        None => change.financial_year.to_string(),
     };
     let shown = |value: Option<f64>| value.map_or_else(|| "blank".to_owned(), number);
     format!(
