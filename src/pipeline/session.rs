@@ -32,9 +32,6 @@ struct Batch {
     /// Whether a report from before could be there to remove (a clean return replacing a return of the
     /// same name): spares a look on disk per return when there are none.
     old_reports_possible: bool,
-    /// The return in use for each department and period, as this batch changes it: asked of
-    /// consolidation at the batch's first accepted return.
-    in_use: Option<HashMap<ReturnKey, String>>,
     /// The inbox files holding a return whose reading was not finished: the pass is not done with them.
     not_finished: HashSet<String>,
 }
@@ -53,6 +50,9 @@ pub struct Collator<'s> {
     segment_seen: Option<u32>,
     /// The quarterly figures accepted so far, which a later return may restate.
     shown: ShownFigures,
+    /// The return in use for each department and period: asked of consolidation at the session's first
+    /// accepted return, then kept in step with each (a reload starts a new session).
+    in_use: Option<HashMap<ReturnKey, String>>,
     /// Each department's latest accepted quarter, for the quarter being collected: a return a year or
     /// more from it is queried.
     latest_quarters: HashMap<String, Period>,
@@ -83,6 +83,7 @@ impl<'s> Collator<'s> {
             known,
             segment_seen,
             shown: ShownFigures::default(),
+            in_use: None,
             latest_quarters,
         })
     }
@@ -213,7 +214,7 @@ impl<'s> Collator<'s> {
                     continue;
                 }
             };
-            let replaces = self.replaces(&processed, &mut batch.in_use)?;
+            let replaces = self.replaces(&processed)?;
             if processed.validated.accepted() {
                 self.shown
                     .check_and_take(
@@ -306,18 +307,14 @@ impl<'s> Collator<'s> {
     }
 
     /// The accepted return that `processed` replaces as the one in use for its department and period.
-    fn replaces(
-        &self,
-        processed: &ProcessedReturn,
-        in_use: &mut Option<HashMap<ReturnKey, String>>,
-    ) -> Result<Option<String>, FatalError> {
+    fn replaces(&mut self, processed: &ProcessedReturn) -> Result<Option<String>, FatalError> {
         let validated = &processed.validated;
         let Some(key) = return_key(validated).filter(|_| validated.accepted()) else {
             return Ok(None);
         };
-        let in_use = match in_use {
+        let in_use = match &mut self.in_use {
             Some(in_use) => in_use,
-            None => in_use.insert(returns_in_use(&self.history)?),
+            None => self.in_use.insert(returns_in_use(&self.history)?),
         };
         let earlier = in_use.insert(key, processed.source_file.clone());
         Ok(earlier.filter(|file| *file != processed.source_file))

@@ -1,5 +1,9 @@
 //! How the inspection reads a part's XML: quick-xml (the parser the reader itself uses), configured as
 //! calamine configures it, so that a part is seen as the reader will see it and nothing is built from it.
+//!
+//! It replaced a tag scanner of our own (memchr over the bytes). Measured on 5 December 2026 with release
+//! builds side by side: as fast on the hostile corpus (`collate check`, 1.01×), a fifth more of the
+//! workers' CPU on 1,000 ordinary returns (docs/performance.md has the figures).
 
 use std::borrow::Cow;
 
