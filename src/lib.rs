@@ -11,6 +11,7 @@ pub mod error;
 pub mod excel;
 pub mod exception;
 pub mod lock;
+pub mod mailbox;
 pub mod outfile;
 pub mod pack;
 pub mod pdf;

@@ -173,3 +173,20 @@ pub fn file_url(path: &std::path::Path) -> String {
         false => format!("file:///{text}"),
     }
 }
+
+/// A command line the owner wrote (a token command), run as their shell runs it: `sh -c` on Unix,
+/// `cmd /C` on Windows.
+pub fn shell(command_line: &str) -> Command {
+    #[cfg(windows)]
+    {
+        let mut command = Command::new("cmd");
+        command.args(["/C", command_line]);
+        command
+    }
+    #[cfg(not(windows))]
+    {
+        let mut command = Command::new("sh");
+        command.args(["-c", command_line]);
+        command
+    }
+}

@@ -109,6 +109,17 @@ pub enum HeldBack {
 }
 
 impl HeldBack {
+    /// Why one draft is held back, in the owner's terms.
+    pub fn one(self) -> &'static str {
+        match self {
+            HeldBack::AlreadySent => "it was sent before; a draft is never sent twice",
+            HeldBack::NoRecipient => {
+                "it names nobody to send it to: open it, address it and send it from your mail program"
+            }
+            HeldBack::NotAnEmail => "it cannot be read as an email",
+        }
+    }
+
     /// What the owner is told, for a count of drafts.
     pub fn said(self) -> &'static str {
         match self {
@@ -127,6 +138,8 @@ impl HeldBack {
 pub struct Outgoing {
     pub draft: Draft,
     pub message: DraftMessage,
+    /// A reminder (in `outbox/pack/`), or a reply to a return.
+    pub reminder: bool,
     pub why: &'static str,
 }
 
@@ -184,16 +197,66 @@ fn outgoing(draft: Draft) -> Result<Outgoing, (Draft, HeldBack)> {
     if message.to.is_empty() {
         return Err((draft, HeldBack::NoRecipient));
     }
-    let in_pack = draft.path.components().any(|c| c.as_os_str() == "pack");
-    let why = match in_pack {
+    let reminder = draft.path.components().any(|c| c.as_os_str() == "pack");
+    let why = match reminder {
         true => "reminder: the department still owes this return",
         false => "reply: its return has exceptions to fix or queries to answer",
     };
     Ok(Outgoing {
         draft,
         message,
+        reminder,
         why,
     })
+}
+
+/// With `[mail] send_replies = "automatic"`: sends the replies `collate send --dry-run` would list
+/// (reminders stay the owner's to send), each once, as `collate send` would. A reply that cannot be sent
+/// stays in the outbox, said in the log, and is tried again after the next batch.
+pub fn send_replies_if_automatic(
+    schemas: &crate::schema::Schemas,
+    outbox: &Path,
+    store: &Path,
+) -> Result<(), FatalError> {
+    let mail = &schemas.dashboard.mail;
+    if mail.send_replies != crate::schema::SendReplies::Automatic {
+        return Ok(());
+    }
+    let (Some(smtp), Some(from)) = (&mail.smtp, &mail.from) else {
+        tracing::warn!(
+            "send_replies = \"automatic\" but dashboard.toml names no mail server ([mail] from and [mail.smtp]): the replies stay in the outbox"
+        );
+        return Ok(());
+    };
+    let plan = SendingPlan::of(drafts(outbox)?, &already_sent(store)?);
+    let replies: Vec<&Outgoing> = plan.outgoing.iter().filter(|o| !o.reminder).collect();
+    if replies.is_empty() {
+        return Ok(());
+    }
+    let transport = transport(smtp)?;
+    let sender = Mailbox {
+        address: from.clone(),
+        name: mail.from_name.clone(),
+    };
+    for outgoing in replies {
+        let name = outgoing
+            .draft
+            .path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy();
+        match deliver(&transport, &sender, outgoing) {
+            Ok(()) => {
+                record_sent(store, &outgoing.draft, &outgoing.message.to)?;
+                tracing::info!(draft = %name, "reply sent to {}", outgoing.message.to.join(", "));
+            }
+            Err(reason) => tracing::warn!(
+                draft = %name,
+                "reply not sent: {reason}; it stays in the outbox and is tried again after the next batch"
+            ),
+        }
+    }
+    Ok(())
 }
 
 /// The connection to the SMTP server, with the credentials the environment holds (never the file).

@@ -19,13 +19,14 @@ use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, ne
 
 use crate::error::{Cause, FatalError};
 use crate::lock;
+use crate::mailbox::{FetchError, MailWaiting, fetch_into};
 use crate::period::PeriodChoice;
 use crate::pipeline::{
     Collator, Folders, RunSummary, has_settled, is_ignored, is_return_or_message, scan_inbox,
     write_inbox_status,
 };
 use crate::read::looks_complete;
-use crate::schema::Schemas;
+use crate::schema::{ImapSettings, Schemas};
 use crate::worker::WorkerPool;
 
 #[derive(Debug, Clone)]
@@ -127,6 +128,8 @@ pub fn watch(
         Collator::open(schemas, workers, folders)?
     };
     let mut watcher = Watcher::new(watched, options);
+    let mailbox = schemas.dashboard.mail.imap.as_ref();
+    let mail = mailbox.map(|settings| MailWaiting::start(settings.clone()));
     tracing::info!(
         "watching {} ({}); {} returns already in the store",
         watcher.watched.given.display(),
@@ -146,6 +149,12 @@ pub fn watch(
         let ready = watcher.ready_files(now);
         if !ready.is_empty() {
             let summary = watcher.process(&mut collator, ready, stop)?;
+            on_batch(&summary);
+        }
+        if let (Some(settings), Some(mail)) = (mailbox, &mail)
+            && mail.take()
+            && let Some(summary) = watcher.fetch_mail(&mut collator, settings, stop)?
+        {
             on_batch(&summary);
         }
         if watcher.status_due {
@@ -381,6 +390,46 @@ impl<'o> Watcher<'o> {
         );
         self.status_due = true;
         Ok(summary)
+    }
+
+    /// Takes the mail waiting in the shared mailbox through the same pass, under the batch lock. The
+    /// messages saved into the inbox are marked done, so their file events start no second pass. A
+    /// mailbox that cannot be read is said, and the folder is watched on.
+    fn fetch_mail(
+        &mut self,
+        collator: &mut Collator<'_>,
+        settings: &ImapSettings,
+        stop: &AtomicBool,
+    ) -> Result<Option<RunSummary>, FatalError> {
+        let store = &collator.folders().store;
+        let _batch = lock::acquire(&lock::batch_lock_path(store), "collate watch")?;
+        collator.refresh()?;
+        let stopped = || stop.load(Ordering::SeqCst);
+        let fetched = match fetch_into(collator, settings, self.options.period, &stopped) {
+            Ok(fetched) => fetched,
+            Err(FetchError::Mailbox(error)) => {
+                tracing::warn!("{error}; the watcher goes on watching the inbox folder");
+                return Ok(None);
+            }
+            Err(FetchError::Fatal(error)) => return Err(error),
+        };
+        for path in &fetched.saved {
+            self.candidates.remove(path);
+            if let Some((size, modified)) = fingerprint(path) {
+                self.done.insert(path.clone(), (size, modified));
+            }
+        }
+        if fetched.moved + fetched.left > 0 {
+            tracing::info!(
+                "mailbox: {} message(s) taken and moved to {}, {} left in {}",
+                fetched.moved,
+                settings.processed_folder,
+                fetched.left,
+                settings.folder
+            );
+        }
+        self.status_due = true;
+        Ok(fetched.summary)
     }
 
     /// Files seen and not read yet.

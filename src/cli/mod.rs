@@ -3,6 +3,7 @@
 mod check;
 mod close;
 mod close_report;
+mod fetch;
 mod init;
 mod lint;
 mod pack;
@@ -135,7 +136,11 @@ enum Command {
     /// Send the draft replies and reminders in the outbox through the mail server dashboard.toml names,
     /// each once.
     Send(send::SendArgs),
-    /// Watch the inbox: process each return within seconds of it landing, until stopped (Ctrl-C, SIGTERM).
+    /// Take the returns waiting in the shared mailbox ([mail.imap]) into the inbox, process them, and move
+    /// each message to the processed folder on the server.
+    Fetch(fetch::FetchArgs),
+    /// Watch the inbox (and the shared mailbox, when dashboard.toml names one): process each return
+    /// within seconds of it landing, until stopped (Ctrl-C, SIGTERM).
     Watch(watch::WatchArgs),
     /// Reads returns handed over on standard input, for `collate` itself (one worker of its pool).
     #[command(name = "read-worker", hide = true)]
@@ -225,6 +230,7 @@ pub fn main() -> ExitCode {
         Command::Pack(args) => pack::pack(&cli.locations, args),
         Command::Send(args) => send::send(&cli.locations, args),
         Command::Close(args) => close::close(&cli.locations, args),
+        Command::Fetch(args) => fetch::fetch(&cli.locations, args),
         Command::Watch(args) => watch::watch(&cli.locations, args),
         Command::ReadWorker => read_worker(&cli.locations),
     };

@@ -35,6 +35,7 @@ pub fn run(locations: &Locations, args: &RunArgs) -> anyhow::Result<u8> {
     if let Some(dashboard) = &summary.dashboard {
         keep_dated_copy(&folders, dashboard)?;
     }
+    crate::send::send_replies_if_automatic(&schemas, &folders.outbox, &folders.store)?;
     Ok(finish(&summary))
 }
 

@@ -25,6 +25,9 @@ pub fn send(locations: &Locations, args: &SendArgs) -> anyhow::Result<u8> {
         for outgoing in &plan.outgoing {
             println!("{}", would_send(outgoing));
         }
+        for (draft, why) in &plan.held_back {
+            println!("held back {}\n  why: {}", draft.path.display(), why.one());
+        }
         let server = match &mail.smtp {
             Some(smtp) => format!("through {}:{}", smtp.host, smtp.port),
             None => {

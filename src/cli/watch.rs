@@ -54,13 +54,22 @@ pub fn watch(locations: &Locations, args: &WatchArgs) -> anyhow::Result<u8> {
         tracing::info!("stopping after the returns in hand");
     })?;
     let workers = locations.workers(&schemas)?;
+    let folders = locations.folders();
+    // After each batch, from the folder or the mailbox: the replies go out when the owner has said so.
+    let mut after_batch = |_: &crate::pipeline::RunSummary| {
+        if let Err(error) =
+            crate::send::send_replies_if_automatic(&schemas, &folders.outbox, &folders.store)
+        {
+            tracing::warn!("the replies could not be sent: {error}");
+        }
+    };
     watch_inbox(
         &schemas,
         &workers,
-        &locations.folders(),
+        &folders,
         &options,
         &stop,
-        &mut |_| {},
+        &mut after_batch,
     )?;
     Ok(exit::ACCEPTED)
 }

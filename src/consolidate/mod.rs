@@ -105,6 +105,16 @@ pub struct Consolidated {
     pub late_returns: DataFrame,
     /// Returns in the store that could no longer be consolidated or rendered, left out of the outputs.
     pub quarantined: Vec<Quarantined>,
+    /// Files the inbox received that held no return, set aside unread: see [`SetAside`].
+    pub set_aside: Vec<SetAside>,
+}
+
+/// A file set aside in `inbox/set aside/` (an email with no workbook, a PDF), and the first line of its
+/// note of why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetAside {
+    pub file: String,
+    pub reason: String,
 }
 
 /// A stored return left out of the outputs because its content broke them, and why.
@@ -268,6 +278,7 @@ pub fn consolidate(
         restated,
         rejected,
         quarantined: Vec::new(),
+        set_aside: Vec::new(),
     })
 }
 

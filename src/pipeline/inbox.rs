@@ -148,6 +148,41 @@ pub fn set_aside_because(inbox: &Path, path: &Path, reason: &str) -> Result<Path
     Ok(target)
 }
 
+/// The most set-aside files the exceptions workbook lists (the newest are all in the folder).
+const SET_ASIDE_LISTED: usize = 500;
+
+/// The files in `inbox/set aside/`, each with the first line of its note, in name order; unreadable
+/// notes say so. At most [`SET_ASIDE_LISTED`].
+pub(super) fn set_aside_files(inbox: &Path) -> Vec<crate::consolidate::SetAside> {
+    use std::io::Read;
+    let Ok(entries) = std::fs::read_dir(inbox.join(SET_ASIDE_FOLDER)) else {
+        return Vec::new();
+    };
+    let mut notes: Vec<PathBuf> = (entries.flatten())
+        .map(|entry| entry.path())
+        .filter(|path| file_name(path).ends_with(".reason.txt"))
+        .collect();
+    notes.sort();
+    notes.truncate(SET_ASIDE_LISTED);
+    notes
+        .iter()
+        .map(|note| {
+            let mut text = String::new();
+            let read = std::fs::File::open(note)
+                .and_then(|file| file.take(4096).read_to_string(&mut text));
+            let reason = match read {
+                Ok(_) => text.lines().next().unwrap_or_default().to_owned(),
+                Err(error) => format!("its note cannot be read: {error}"),
+            };
+            let name = file_name(note);
+            crate::consolidate::SetAside {
+                file: name.trim_end_matches(".reason.txt").to_owned(),
+                reason,
+            }
+        })
+        .collect()
+}
+
 pub(super) fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|name| name.to_string_lossy().into_owned())

@@ -38,7 +38,7 @@ pub fn write_outputs(
     history: &History,
     choice: PeriodChoice,
 ) -> Result<Written, FatalError> {
-    render_outputs(schemas, history, choice)?.replace(folders)
+    render_outputs(schemas, folders, history, choice)?.replace(folders)
 }
 
 /// The two output workbooks made in memory, for the period they are for; nothing written yet.
@@ -50,15 +50,17 @@ pub struct RenderedOutputs {
 /// Consolidates the history and renders the outputs, quarantining any stored return that breaks them.
 pub fn render_outputs(
     schemas: &Schemas,
+    folders: &Folders,
     history: &History,
     choice: PeriodChoice,
 ) -> Result<RenderedOutputs, FatalError> {
-    render_edition(schemas, history, choice, None)
+    render_edition(schemas, folders, history, choice, None)
 }
 
 /// As [`render_outputs`], with the board paper signed off by `signing` when given.
 pub fn render_edition(
     schemas: &Schemas,
+    folders: &Folders,
     history: &History,
     choice: PeriodChoice,
     signing: Option<Signing>,
@@ -71,6 +73,7 @@ pub fn render_edition(
         as_at: AsAt::quarter(schemas, periods, signed),
         settings: FlagSettings::of(schemas),
         signing,
+        set_aside: super::inbox::set_aside_files(&folders.inbox),
     };
     let period = periods.0;
     let rendered = outputs.render_quarantining(history)?;
@@ -159,6 +162,8 @@ struct Outputs<'s> {
     settings: FlagSettings,
     /// Set when the board paper is being signed off; otherwise it is a draft.
     signing: Option<Signing>,
+    /// What the inbox set aside, for the owner's exceptions workbook.
+    set_aside: Vec<consolidate::SetAside>,
 }
 
 /// The outputs' bytes, and the manifest the board paper would be signed off with.
@@ -177,6 +182,7 @@ impl Outputs<'_> {
                 consolidate::consolidate(history, &self.catalogue, self.as_at, self.settings)
                     .map_err(|error| format!("it could not be consolidated: {error}"))?;
             consolidated.quarantined = quarantined.to_vec();
+            consolidated.set_aside = self.set_aside.clone();
             let (edition, sign_off) =
                 super::signoff::edition(history, &consolidated, self.signing.as_ref())
                     .map_err(|error| format!("its versions could not be told: {error}"))?;

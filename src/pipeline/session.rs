@@ -98,6 +98,11 @@ impl<'s> Collator<'s> {
         Ok(())
     }
 
+    /// The limits a file is read within.
+    pub fn limits(&self) -> &crate::schema::ReadLimits {
+        &self.schemas.dashboard.limits
+    }
+
     pub fn folders(&self) -> &Folders {
         &self.folders
     }
@@ -294,7 +299,7 @@ impl<'s> Collator<'s> {
         let (committed, rendered) = std::thread::scope(|scope| {
             let store = &self.store;
             let committing = scope.spawn(move || store.append(added));
-            let rendered = render_outputs(self.schemas, &extended, period);
+            let rendered = render_outputs(self.schemas, &self.folders, &extended, period);
             let committed = committing
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));

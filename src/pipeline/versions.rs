@@ -90,7 +90,7 @@ pub fn close_quarter(
     let quarter = request.quarter;
     closable(&history, quarter, chrono::Local::now().date_naive())?;
     let choice = PeriodChoice::Named(quarter);
-    let rendered = render_edition(schemas, &history, choice, Some(request.signing))?;
+    let rendered = render_edition(schemas, folders, &history, choice, Some(request.signing))?;
     let sign_off = rendered.sign_off();
     let previous = latest_version(&history, quarter);
     if request.dry_run {

@@ -6,9 +6,9 @@ use rust_xlsxwriter::{Format, Worksheet};
 use serde::Serialize;
 
 use super::{
-    RenderError, WriteText, bold, department_name, deterministic_workbook, heading, list_sheet,
-    not_printed, owners_workbook, period_label, print_on_a4, uk_clock, wrapped, wrapped_list_sheet,
-    write_wrapped_row,
+    RenderError, WriteText, bold, department_name, deterministic_workbook, fit_cell, heading,
+    list_sheet, not_printed, owners_workbook, period_label, print_on_a4, uk_clock, wrapped,
+    wrapped_list_sheet, write_wrapped_row,
 };
 use crate::consolidate::{
     BoardFlag, Consolidated, LateReturn, MissingReturn, OpenException, ReplacedReturn,
@@ -67,6 +67,33 @@ fn quarantined_sheet(
     sheet.set_column_width(1, 22)?;
     sheet.set_column_width(2, 60)?;
     sheet.set_column_width(3, 60)?;
+    Ok(())
+}
+
+/// Files the inbox set aside unread (an email with no workbook, a PDF): kept in `inbox/set aside/`.
+fn set_aside_sheet(
+    sheet: &mut Worksheet,
+    set_aside: &[crate::consolidate::SetAside],
+) -> Result<(), RenderError> {
+    list_sheet(
+        sheet,
+        "Set aside",
+        &["File", "Why it was set aside", "What to do"],
+    )?;
+    for (offset, entry) in set_aside.iter().enumerate() {
+        let row = 1 + offset as u32;
+        sheet.write_text_with_format(row, 0, fit_cell(&entry.file), &wrapped())?;
+        sheet.write_text_with_format(row, 1, fit_cell(&entry.reason), &wrapped())?;
+        sheet.write_text_with_format(
+            row,
+            2,
+            "It is kept in the inbox's \"set aside\" folder. If it should have held a return, ask the department to send the workbook itself (.xlsx); delete the file once dealt with.",
+            &wrapped(),
+        )?;
+    }
+    sheet.set_column_width(0, 48)?;
+    sheet.set_column_width(1, 60)?;
+    sheet.set_column_width(2, 50)?;
     Ok(())
 }
 
@@ -385,6 +412,9 @@ pub fn exceptions_workbook(
     }
     if !consolidated.quarantined.is_empty() {
         quarantined_sheet(workbook.add_worksheet(), &consolidated.quarantined)?;
+    }
+    if !consolidated.set_aside.is_empty() {
+        set_aside_sheet(workbook.add_worksheet(), &consolidated.set_aside)?;
     }
     if consolidated.not_in_use.height() > 0 {
         not_in_use_sheet(workbook.add_worksheet(), schemas, &consolidated.not_in_use)?;

@@ -202,7 +202,69 @@ pub struct MailSettings {
     /// Whether a return emailed by someone who is not one of its department's contacts is answered
     /// (false: no reply is drafted for it, and the owner is told).
     pub reply_to_other_senders: bool,
+    /// Whether the watcher, `run` and `fetch` send the replies themselves after each batch ("automatic"),
+    /// or leave every draft for the owner (`collate send`, or their mail program): "manual", the default.
+    pub send_replies: SendReplies,
     pub smtp: Option<SmtpSettings>,
+    pub imap: Option<ImapSettings>,
+}
+
+/// Who sends the department's reply: the owner (the default), or `collate` after each batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SendReplies {
+    #[default]
+    Manual,
+    Automatic,
+}
+
+/// `[mail.imap]`: the shared mailbox the departments email their returns to. The secret is never in the
+/// file: an environment variable's name, a file's path, or a command that prints an OAuth 2.0 token.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapSettings {
+    pub host: String,
+    #[serde(default = "default_imap_port")]
+    pub port: u16,
+    /// "tls" (the default, port 993), "starttls" (port 143), or "none" (only to this machine).
+    #[serde(default = "default_imap_security")]
+    pub security: String,
+    pub user: String,
+    pub password_env: Option<String>,
+    pub password_file: Option<std::path::PathBuf>,
+    /// A command printing an OAuth 2.0 access token (Microsoft 365), used with XOAUTH2.
+    pub token_command: Option<String>,
+    /// Read only to refuse it with the reason: a password is never written in `dashboard.toml`.
+    #[serde(default)]
+    pub password: Option<toml::Value>,
+    #[serde(default = "default_imap_folder")]
+    pub folder: String,
+    #[serde(default = "default_processed_folder")]
+    pub processed_folder: String,
+    pub ca_file: Option<std::path::PathBuf>,
+    /// How often the watcher looks at a server that cannot tell it of new mail (no IDLE).
+    #[serde(default = "default_poll_seconds")]
+    pub poll_seconds: u64,
+}
+
+fn default_imap_port() -> u16 {
+    993
+}
+
+fn default_imap_security() -> String {
+    "tls".to_owned()
+}
+
+fn default_imap_folder() -> String {
+    "INBOX".to_owned()
+}
+
+fn default_processed_folder() -> String {
+    "collate/processed".to_owned()
+}
+
+fn default_poll_seconds() -> u64 {
+    60
 }
 
 /// `[mail.smtp]`: where to send. Credentials are never in the file: only the names of the environment

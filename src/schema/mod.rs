@@ -185,6 +185,9 @@ fn check_mail(file: &Path, mut mail: MailSettings) -> Result<MailSettings, Fatal
             ));
         }
     }
+    if let Some(imap) = mail.imap.as_mut() {
+        check_imap(file, root, imap)?;
+    }
     if let Some(smtp) = &mail.smtp {
         if !["starttls", "tls", "none"].contains(&smtp.security.as_str()) {
             return Err(FatalError::schema(
@@ -202,6 +205,78 @@ fn check_mail(file: &Path, mut mail: MailSettings) -> Result<MailSettings, Fatal
         }
     }
     Ok(mail)
+}
+
+/// `[mail.imap]` as given, once its security, its secret and its CA file are known to be usable.
+fn check_imap(file: &Path, root: &Path, imap: &mut ImapSettings) -> Result<(), FatalError> {
+    let refuse = |key: &str, reason: String| Err(FatalError::schema(file, key, reason));
+    if imap.password.is_some() {
+        return refuse(
+            "mail.imap.password",
+            "a password is never written in dashboard.toml, where anyone who can read the \
+             installation can read it: name an environment variable that holds it (password_env), a \
+             file only the service account can read (password_file), or a command that prints an \
+             OAuth 2.0 token (token_command)"
+                .to_owned(),
+        );
+    }
+    let secrets = [
+        imap.password_env.is_some(),
+        imap.password_file.is_some(),
+        imap.token_command.is_some(),
+    ];
+    if secrets.iter().filter(|&&given| given).count() != 1 {
+        return refuse(
+            "mail.imap",
+            "give exactly one of password_env, password_file and token_command".to_owned(),
+        );
+    }
+    match imap.security.as_str() {
+        "tls" | "starttls" => {}
+        "none" if is_loopback(&imap.host) => {}
+        "none" => {
+            return refuse(
+                "mail.imap.security",
+                format!(
+                    "`none` sends the password unencrypted, so it is allowed only to this machine \
+                     (127.0.0.1), not to {}: use tls or starttls",
+                    imap.host
+                ),
+            );
+        }
+        other => {
+            return refuse(
+                "mail.imap.security",
+                format!("`{other}`: use tls, starttls or none"),
+            );
+        }
+    }
+    for (key, path) in [
+        ("mail.imap.ca_file", imap.ca_file.as_mut()),
+        ("mail.imap.password_file", imap.password_file.as_mut()),
+    ] {
+        if let Some(path) = path {
+            *path = root.join(&*path);
+            if !path.is_file() {
+                return refuse(key, format!("{} is not a file", path.display()));
+            }
+        }
+    }
+    if imap.poll_seconds == 0 {
+        return refuse(
+            "mail.imap.poll_seconds",
+            "0: give the seconds between looks at the mailbox".to_owned(),
+        );
+    }
+    Ok(())
+}
+
+/// Whether `host` names this machine.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
 }
 
 /// The first 16 hex digits of a schema file's SHA-256.

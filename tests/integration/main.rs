@@ -20,6 +20,7 @@ mod consistency;
 mod emails;
 mod flags;
 mod layout;
+mod mailbox;
 mod names;
 mod plans;
 mod quarter;

@@ -336,6 +336,7 @@ fn the_board_paper_is_the_same_bytes_for_the_same_store_and_sign_off() {
     let render = || {
         collate::pipeline::render_edition(
             &installation.schemas,
+            &collate::pipeline::Folders::under(&installation.root),
             &history,
             collate::period::PeriodChoice::Named(quarter),
             Some(signing.clone()),

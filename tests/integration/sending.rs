@@ -8,14 +8,14 @@ use std::process::{Child, Stdio};
 use crate::support::{Installation, repo, stdout};
 
 /// A real SMTP server on 127.0.0.1, saving what it accepts into a folder; stopped when dropped.
-struct SmtpServer {
+pub(crate) struct SmtpServer {
     child: Child,
-    port: u16,
+    pub port: u16,
     folder: PathBuf,
 }
 
 impl SmtpServer {
-    fn start(folder: &Path, refuse: bool) -> SmtpServer {
+    pub fn start(folder: &Path, refuse: bool) -> SmtpServer {
         SmtpServer::start_with(folder, if refuse { &["--refuse"] } else { &[] })
     }
 
@@ -45,7 +45,7 @@ impl SmtpServer {
         }
     }
 
-    fn delivered(&self) -> Vec<(Vec<u8>, String)> {
+    pub fn delivered(&self) -> Vec<(Vec<u8>, String)> {
         let mut names: Vec<PathBuf> = std::fs::read_dir(&self.folder)
             .expect("server folder")
             .map(|e| e.expect("entry").path())
@@ -273,6 +273,16 @@ fn a_dry_run_lists_what_would_go_and_sends_nothing_then_send_sends_exactly_that_
             && stdout(&again).contains("held back: 1 already sent"),
         "{}",
         stdout(&again)
+    );
+    // Each draft held back is named, with why: the same list the watcher would act on.
+    let said = stdout(&again);
+    let named = said
+        .lines()
+        .position(|line| line.starts_with("held back ") && line.ends_with(".eml"));
+    assert!(
+        named.is_some_and(|at| said.lines().nth(at + 1)
+            == Some("  why: it was sent before; a draft is never sent twice")),
+        "{said}"
     );
 }
 

@@ -1,0 +1,517 @@
+//! `collate fetch` and `collate watch` against a real IMAP server: Dovecot, started by the tests on
+//! 127.0.0.1 from a configuration in a folder of their own, its mailbox looked at with Python's imaplib
+//! (not ours). Replies go to a real SMTP server (aiosmtpd).
+
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::sending::SmtpServer;
+use crate::support::{Installation, repo, sheet_rows, stderr, wait_until};
+
+/// The mailbox's owner and password, as the server's password file has them.
+const USER: &str = "integrity.dashboard";
+const PASSWORD: &str = "s3cret-for-tests";
+
+/// A real IMAP server on 127.0.0.1, in a process group of its own; stopped when dropped.
+pub(crate) struct Dovecot {
+    folder: tempfile::TempDir,
+    child: Option<Child>,
+    /// The plain port (IMAP, STARTTLS offered) and the TLS port (IMAPS).
+    pub plain: u16,
+    pub tls: u16,
+}
+
+impl Dovecot {
+    pub fn start() -> Dovecot {
+        installed();
+        let folder = tempfile::tempdir().expect("a folder");
+        let dir = folder.path();
+        for sub in ["run", "state", "mail"] {
+            std::fs::create_dir_all(dir.join(sub)).expect("folder");
+        }
+        // Dovecot run as root serves the mail as an ordinary user.
+        let chowned = Command::new("chown")
+            .args(["-R", "nobody:nogroup"])
+            .arg(dir.join("mail"))
+            .status()
+            .expect("chown");
+        assert!(chowned.success());
+        certificates(dir);
+        std::fs::write(
+            dir.join("passwd"),
+            format!("{USER}:{{PLAIN}}{PASSWORD}::::::\n"),
+        )
+        .expect("passwd");
+        let (plain, tls) = (free_port(), free_port());
+        std::fs::write(dir.join("dovecot.conf"), configuration(dir, plain, tls)).expect("conf");
+        let mut server = Dovecot {
+            folder,
+            child: None,
+            plain,
+            tls,
+        };
+        server.launch();
+        server
+    }
+
+    fn launch(&mut self) {
+        let child = Command::new("dovecot")
+            .arg("-F")
+            .arg("-c")
+            .arg(self.folder.path().join("dovecot.conf"))
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dovecot starts");
+        self.child = Some(child);
+        let port = self.plain;
+        wait_until(30, "Dovecot to listen", || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+    }
+
+    /// Stops the server as a service manager would: SIGTERM to its whole process group.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.wait();
+        }
+        let port = self.plain;
+        wait_until(30, "Dovecot to stop", || {
+            TcpStream::connect(("127.0.0.1", port)).is_err()
+        });
+    }
+
+    pub fn restart(&mut self) {
+        self.launch();
+    }
+
+    /// The certificate authority the server's certificate is from.
+    pub fn ca(&self) -> PathBuf {
+        self.folder.path().join("ca.pem")
+    }
+
+    /// What a Python imaplib script prints (JSON), logged in as the mailbox's owner as `m`; the file
+    /// `path` is its `sys.argv[1]`.
+    pub fn imap(&self, script: &str, path: &Path) -> serde_json::Value {
+        let script = format!(
+            "import imaplib, json, sys\nm = imaplib.IMAP4('127.0.0.1', {})\nm.login('{USER}', '{PASSWORD}')\n{script}",
+            self.plain
+        );
+        crate::support::python_script_json(&script, path)
+    }
+
+    /// Appends a message to INBOX, as the departments' mail server delivers it.
+    pub fn deliver(&self, message: &Path) {
+        let done = self.imap(
+            "print(json.dumps(m.append('INBOX', None, None, open(sys.argv[1], 'rb').read())[0]))",
+            message,
+        );
+        assert_eq!(done, "OK");
+    }
+
+    /// How many messages a folder holds (0 for a folder that is not there).
+    pub fn count(&self, folder: &str) -> usize {
+        let said = self.imap(
+            "typ, data = m.select(sys.argv[1], readonly=True)\nprint(json.dumps(int(data[0]) if typ == 'OK' else 0))",
+            Path::new(folder),
+        );
+        said.as_u64().unwrap_or(0) as usize
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Dovecot, installed from Debian's packages when missing (as `.ci/run` does), so `cargo test` brings
+/// what its tests need.
+fn installed() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        if Command::new("dovecot").arg("--version").output().is_ok() {
+            return;
+        }
+        let _ = Command::new("apt-get").args(["update", "-q"]).status();
+        let status = Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "-q",
+                "--no-install-recommends",
+                "dovecot-imapd",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "the mailbox tests need Dovecot: apt-get install dovecot-imapd"
+        );
+    });
+}
+
+/// A certificate authority of the tests' own (trustme) and a certificate for 127.0.0.1 it issued.
+fn certificates(dir: &Path) {
+    let made = crate::support::python3()
+        .arg("-c")
+        .arg(
+            "import sys, trustme\n\
+             ca = trustme.CA()\n\
+             ca.cert_pem.write_to_path(sys.argv[1] + '/ca.pem')\n\
+             cert = ca.issue_cert('127.0.0.1', 'localhost')\n\
+             cert.private_key_pem.write_to_path(sys.argv[1] + '/key.pem')\n\
+             cert.cert_chain_pems[0].write_to_path(sys.argv[1] + '/cert.pem')\n",
+        )
+        .arg(dir)
+        .status()
+        .expect("python3 runs");
+    assert!(made.success(), "the test authority's certificates");
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    listener.local_addr().expect("address").port()
+}
+
+/// Dovecot's configuration: everything in `dir`, run as root with an ordinary user for the mail (and
+/// `chroot =` where its services would otherwise want one), no delay after a failed login.
+fn configuration(dir: &Path, plain: u16, tls: u16) -> String {
+    let d = dir.display();
+    format!(
+        "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n\
+         listen = 127.0.0.1\nprotocols = imap\n\
+         ssl = yes\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem\n\
+         auth_mechanisms = plain login\nauth_failure_delay = 0\n\
+         default_login_user = nobody\ndefault_internal_user = nobody\ndefault_internal_group = nogroup\n\
+         mail_location = maildir:{d}/mail/%u\n\
+         passdb {{\n  driver = passwd-file\n  args = {d}/passwd\n}}\n\
+         userdb {{\n  driver = static\n  args = uid=nobody gid=nogroup home={d}/mail/%u\n}}\n\
+         service imap-login {{\n  chroot =\n\
+           inet_listener imap {{\n    address = 127.0.0.1\n    port = {plain}\n  }}\n\
+           inet_listener imaps {{\n    address = 127.0.0.1\n    port = {tls}\n    ssl = yes\n  }}\n}}\n\
+         service anvil {{\n  chroot =\n}}\nservice old-stats {{\n  chroot =\n}}\nservice ipc {{\n  chroot =\n}}\n"
+    )
+}
+
+/// The shared mailbox in the installation's dashboard.toml, with the password in the environment.
+fn mailbox_settings(installation: &Installation, server: &Dovecot, extra: &str) {
+    let dashboard = installation.root.join("schemas/dashboard.toml");
+    let mut text = std::fs::read_to_string(&dashboard).expect("dashboard.toml");
+    text.push_str(&format!(
+        "\n[mail.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nuser = \"{USER}\"\npassword_env = \"MAILBOX_PASSWORD\"\n{extra}",
+        server.plain
+    ));
+    std::fs::write(&dashboard, text).expect("write");
+}
+
+fn fetch(installation: &Installation, password: &str) -> std::process::Output {
+    installation
+        .command()
+        .arg("fetch")
+        .env("MAILBOX_PASSWORD", password)
+        .output()
+        .expect("collate fetch runs")
+}
+
+fn email(name: &str) -> PathBuf {
+    repo().join("tests/fixtures/emails").join(name)
+}
+
+/// The three messages of the first case: a return from a contact, a correction forwarded by a deputy,
+/// and a message carrying only a PDF.
+fn three_messages(server: &Dovecot) {
+    for name in [
+        "sample/PSD returns.eml",
+        "forwarded PSD return.eml",
+        "PDF only.eml",
+    ] {
+        server.deliver(&email(name));
+    }
+    assert_eq!(server.count("INBOX"), 3);
+}
+
+#[test]
+fn fetch_takes_each_message_stores_its_returns_sets_the_pdf_aside_and_moves_all_three() {
+    let server = Dovecot::start();
+    let installation = Installation::new();
+    mailbox_settings(&installation, &server, "");
+    three_messages(&server);
+
+    let output = fetch(&installation, PASSWORD);
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{log}");
+    assert!(
+        log.contains("3 message(s) taken from INBOX and moved to collate/processed; 0 left there"),
+        "{log}"
+    );
+    assert_eq!(server.count("INBOX"), 0, "INBOX is empty");
+    assert_eq!(server.count("collate.processed"), 3, "all three moved");
+
+    // The returns are in the store: the dashboard's Returns sheet lists them, its Data has their figures.
+    let returns = sheet_rows(&installation.dashboard(), "Returns");
+    let psd_q2 = returns
+        .iter()
+        .filter(|row| {
+            row.iter()
+                .any(|c| c.contains("› 2020-21 Q2 PSD return.xlsx"))
+        })
+        .count();
+    assert!(psd_q2 >= 1, "{returns:?}");
+    let rows = crate::support::data_rows(&installation.dashboard());
+    assert_eq!(
+        crate::support::figure(&rows, "PSD 1", "complaints", "2020/21", "Q2").as_deref(),
+        Some("24")
+    );
+    // The PDF-only message is set aside with its reason, and the log says so.
+    let aside: Vec<String> = std::fs::read_dir(installation.inbox().join("set aside"))
+        .expect("set aside")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        aside
+            .iter()
+            .any(|name| name.ends_with("PIU minutes 11670f53.eml.reason.txt")),
+        "{aside:?}"
+    );
+    assert!(log.contains("carries no spreadsheet return"), "{log}");
+    let exceptions = sheet_rows(&installation.exceptions(), "Set aside");
+    assert!(
+        exceptions
+            .iter()
+            .any(|row| row.iter().any(|c| c.contains("PIU minutes"))),
+        "{exceptions:?}"
+    );
+
+    // Fetched again: nothing waits, nothing changes.
+    let again = fetch(&installation, PASSWORD);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("0 message(s) taken"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(server.count("collate.processed"), 3);
+}
+
+/// A process frozen (SIGSTOP) as soon as `appears` exists, so that what it was about to do next has not
+/// happened; the caller kills it.
+fn freeze_when(child: &Child, appears: impl Fn() -> bool) {
+    wait_until(60, "the first message to be saved", &appears);
+    let status = Command::new("kill")
+        .args(["-STOP", &child.id().to_string()])
+        .status()
+        .expect("kill -STOP");
+    assert!(status.success());
+}
+
+#[test]
+fn a_fetch_killed_between_saving_and_moving_loses_nothing_and_counts_nothing_twice() {
+    let server = Dovecot::start();
+    let installation = Installation::new();
+    mailbox_settings(&installation, &server, "");
+    let sample: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/fixtures/emails/sample"))
+        .expect("sample emails")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    for message in &sample {
+        server.deliver(message);
+    }
+    let waiting = sample.len();
+
+    let mut child = installation
+        .command()
+        .arg("fetch")
+        .env("MAILBOX_PASSWORD", PASSWORD)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("collate fetch starts");
+    let inbox = installation.inbox();
+    freeze_when(&child, || {
+        std::fs::read_dir(&inbox).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        })
+    });
+    // Frozen after saving a message and before any was moved (every message is saved before the pass).
+    assert_eq!(
+        server.count("INBOX"),
+        waiting,
+        "nothing moved before the kill"
+    );
+    child.kill().expect("kill -9");
+    child.wait().expect("reaped");
+
+    let output = fetch(&installation, PASSWORD);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(server.count("INBOX"), 0);
+    assert_eq!(
+        server.count("collate.processed"),
+        waiting,
+        "each moved once"
+    );
+    // Each return stored once: no content twice in the store.
+    let stored = installation.stored_returns();
+    let mut hashes: Vec<&str> = stored.iter().map(|(hash, _, _)| hash.as_str()).collect();
+    hashes.sort_unstable();
+    let before = hashes.len();
+    hashes.dedup();
+    assert_eq!(hashes.len(), before, "a return stored twice: {stored:?}");
+    assert!(
+        before >= waiting,
+        "every message's returns are stored: {stored:?}"
+    );
+}
+
+#[test]
+fn a_wrong_password_or_an_untrusted_certificate_is_said_and_nothing_on_the_server_moves() {
+    let server = Dovecot::start();
+    let installation = Installation::new();
+    mailbox_settings(&installation, &server, "");
+    three_messages(&server);
+
+    let output = fetch(&installation, "not the password");
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{log}");
+    assert!(
+        log.contains(&format!("the mailbox refused the login for {USER}")),
+        "{log}"
+    );
+
+    // Over TLS to a server whose authority this machine does not trust.
+    let dashboard = installation.root.join("schemas/dashboard.toml");
+    let text = std::fs::read_to_string(&dashboard).expect("dashboard.toml");
+    let over_tls = text
+        .replace(
+            &format!("port = {}", server.plain),
+            &format!("port = {}", server.tls),
+        )
+        .replace("security = \"none\"", "security = \"tls\"");
+    std::fs::write(&dashboard, &over_tls).expect("write");
+    let output = fetch(&installation, PASSWORD);
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{log}");
+    assert!(
+        log.contains("showed a certificate that no authority this machine trusts vouches for"),
+        "{log}"
+    );
+    assert_eq!(server.count("INBOX"), 3, "nothing moved or deleted");
+    assert_eq!(server.count("collate.processed"), 0);
+
+    // The force's authority named in ca_file: the same server is trusted, over TLS and STARTTLS.
+    std::fs::copy(server.ca(), installation.root.join("force-ca.pem")).expect("the CA");
+    for (port, security) in [(server.tls, "tls"), (server.plain, "starttls")] {
+        let text = format!(
+            "{}ca_file = \"force-ca.pem\"\n",
+            over_tls
+                .replace(&format!("port = {}", server.tls), &format!("port = {port}"))
+                .replace("security = \"tls\"", &format!("security = \"{security}\""))
+        );
+        std::fs::write(&dashboard, text).expect("write");
+        let output = fetch(&installation, PASSWORD);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{security}: {}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(server.count("collate.processed"), 3);
+}
+
+#[test]
+fn a_password_written_in_dashboard_toml_is_refused_with_the_reason() {
+    let installation = Installation::new();
+    let dashboard = installation.root.join("schemas/dashboard.toml");
+    let mut text = std::fs::read_to_string(&dashboard).expect("dashboard.toml");
+    text.push_str(
+        "\n[mail.imap]\nhost = \"imap.example.police.uk\"\nuser = \"x\"\npassword = \"hunter2\"\n",
+    );
+    std::fs::write(&dashboard, text).expect("write");
+    let output = installation.collate(&["fetch"]);
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{log}");
+    assert!(log.contains("mail.imap.password"), "{log}");
+    assert!(
+        log.contains("a password is never written in dashboard.toml"),
+        "{log}"
+    );
+}
+
+#[test]
+fn the_watcher_answers_a_return_from_the_mailbox_within_seconds_threaded_and_once() {
+    let mut server = Dovecot::start();
+    let outgoing = tempfile::tempdir().expect("temp dir");
+    let smtp = SmtpServer::start(outgoing.path(), false);
+    let installation = Installation::new();
+    installation.set_contacts("PSD", &["psd.performance@example.police.uk"]);
+    let dashboard = installation.root.join("schemas/dashboard.toml");
+    let mut text = std::fs::read_to_string(&dashboard).expect("dashboard.toml");
+    text.push_str(&format!(
+        "\n[mail]\nfrom = \"integrity.dashboard@example.police.uk\"\nsend_replies = \"automatic\"\n\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n",
+        smtp.port
+    ));
+    std::fs::write(&dashboard, text).expect("write");
+    mailbox_settings(&installation, &server, "");
+
+    let mut command = installation.command();
+    command
+        .args(["watch", "-v", "--rescan", "1"])
+        .env("MAILBOX_PASSWORD", PASSWORD);
+    let watcher = installation.spawn_watcher(command, &installation.inbox());
+
+    // The mailbox stopped and started again while the watcher runs: it carries on.
+    server.stop();
+    server.restart();
+
+    let message = email("sample/PSD returns.eml");
+    let appended = std::time::Instant::now();
+    server.deliver(&message);
+    wait_until(10, "the reply to reach the department", || {
+        !smtp.delivered().is_empty()
+    });
+    let took = appended.elapsed();
+    let delivered = smtp.delivered();
+    let reply = mail_parser::MessageParser::default()
+        .parse(&delivered[0].0)
+        .expect("a message");
+    let original_bytes = std::fs::read(&message).expect("the message");
+    let original = mail_parser::MessageParser::default()
+        .parse(&original_bytes)
+        .expect("a message");
+    assert_eq!(
+        reply.in_reply_to().as_text(),
+        original.message_id(),
+        "threaded under the department's message"
+    );
+    assert!(
+        delivered[0].1.contains("psd.performance@example.police.uk"),
+        "to the department's contact: {}",
+        delivered[0].1
+    );
+    assert!(took < std::time::Duration::from_secs(10));
+    assert_eq!(server.count("INBOX"), 0);
+
+    // Nothing twice: two more looks over the inbox later, still the one message.
+    installation.wait_for_rescans(2, 0);
+    assert_eq!(smtp.delivered().len(), 1, "{}", installation.watch_log());
+    let log = installation.watch_log();
+    assert!(
+        log.contains("reply sent to psd.performance@example.police.uk"),
+        "{log}"
+    );
+    drop(watcher);
+}
