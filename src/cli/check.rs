@@ -1,4 +1,6 @@
 //! `collate check FILE…`: validates returns and prints their exceptions; stores nothing, writes nothing.
+//! With a shared mailbox in `dashboard.toml`, it also says whether the mailbox can be reached and logged
+//! into, and how many messages wait there (moving nothing).
 
 use std::path::PathBuf;
 
@@ -11,8 +13,7 @@ use crate::validate::Validated;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The returns to check.
-    #[arg(required = true)]
+    /// The returns to check (none: only the shared mailbox is checked, when dashboard.toml names one).
     files: Vec<PathBuf>,
     /// Print the exceptions as JSON, one object per file.
     #[arg(long)]
@@ -23,6 +24,21 @@ pub fn check(locations: &Locations, args: &CheckArgs) -> anyhow::Result<u8> {
     let schemas = schema::load(&locations.schemas())?;
     for gap in schemas.mail_gaps() {
         eprintln!("collate: note: {gap}");
+    }
+    let mailbox_reached = match &schemas.dashboard.mail.imap {
+        Some(settings) => Some(check_mailbox(settings)),
+        None if args.files.is_empty() => {
+            anyhow::bail!(
+                "name the returns to check (dashboard.toml names no shared mailbox to check)"
+            )
+        }
+        None => None,
+    };
+    if args.files.is_empty() {
+        return Ok(match mailbox_reached {
+            Some(true) => exit::ACCEPTED,
+            _ => exit::COULD_NOT_RUN,
+        });
     }
     let workers = locations.workers(&schemas)?;
     let mut any_rejected = false;
@@ -82,4 +98,22 @@ pub fn check(locations: &Locations, args: &CheckArgs) -> anyhow::Result<u8> {
     } else {
         exit::ACCEPTED
     })
+}
+
+/// Says whether the shared mailbox can be reached and logged into, and how many messages wait.
+fn check_mailbox(settings: &crate::schema::ImapSettings) -> bool {
+    let place = format!(
+        "the shared mailbox {} ({}:{}, {})",
+        settings.user, settings.host, settings.port, settings.folder
+    );
+    match crate::mailbox::waiting(settings) {
+        Ok(waiting) => {
+            eprintln!("collate: {place}: reached and logged into; {waiting} message(s) waiting");
+            true
+        }
+        Err(error) => {
+            eprintln!("collate: {place}: {error}");
+            false
+        }
+    }
 }

@@ -39,6 +39,7 @@ impl Dovecot {
             .expect("chown");
         assert!(chowned.success());
         certificates(dir);
+        oauth2(dir);
         std::fs::write(
             dir.join("passwd"),
             format!("{USER}:{{PLAIN}}{PASSWORD}::::::\n"),
@@ -89,6 +90,11 @@ impl Dovecot {
 
     pub fn restart(&mut self) {
         self.launch();
+    }
+
+    /// The command that prints an access token for the mailbox's owner.
+    pub fn token_command(&self) -> String {
+        format!("python3 {}/token.py {USER}", self.folder.path().display())
     }
 
     /// The certificate authority the server's certificate is from.
@@ -162,6 +168,43 @@ fn installed() {
     });
 }
 
+/// An OAuth 2.0 set-up as Microsoft 365's, in miniature: Dovecot validates a token locally with an
+/// HS256 key, and `token.py USER` prints a token signed with it (what a token command does).
+fn oauth2(dir: &Path) {
+    const KEY: &str = "a-test-signing-key-of-32-bytes!!";
+    let keys = dir.join("keys/default/HS256");
+    std::fs::create_dir_all(&keys).expect("keys");
+    let made = crate::support::python3()
+        .arg("-c")
+        .arg("import base64, sys; open(sys.argv[1], 'w').write(base64.b64encode(sys.argv[2].encode()).decode())")
+        .arg(keys.join("default"))
+        .arg(KEY)
+        .status()
+        .expect("python3 runs");
+    assert!(made.success());
+    std::fs::write(
+        dir.join("oauth2.conf.ext"),
+        format!(
+            "introspection_mode = local\nlocal_validation_key_dict = fs:posix:prefix={}/keys/\nusername_attribute = sub\n",
+            dir.display()
+        ),
+    )
+    .expect("oauth2 settings");
+    std::fs::write(
+        dir.join("token.py"),
+        format!(
+            "import base64, hashlib, hmac, json, sys, time\n\
+             b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b'=').decode()\n\
+             now = int(time.time())\n\
+             head = b64(json.dumps({{'alg': 'HS256', 'typ': 'JWT'}}).encode())\n\
+             body = b64(json.dumps({{'sub': sys.argv[1], 'iat': now, 'nbf': now, 'exp': now + 3600}}).encode())\n\
+             mac = hmac.new(b'{KEY}', (head + '.' + body).encode(), hashlib.sha256).digest()\n\
+             print(head + '.' + body + '.' + b64(mac))\n"
+        ),
+    )
+    .expect("token.py");
+}
+
 /// A certificate authority of the tests' own (trustme) and a certificate for 127.0.0.1 it issued.
 fn certificates(dir: &Path) {
     let made = crate::support::python3()
@@ -193,10 +236,11 @@ fn configuration(dir: &Path, plain: u16, tls: u16) -> String {
         "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n\
          listen = 127.0.0.1\nprotocols = imap\n\
          ssl = yes\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem\n\
-         auth_mechanisms = plain login\nauth_failure_delay = 0\n\
+         auth_mechanisms = plain login xoauth2\nauth_failure_delay = 0\n\
          default_login_user = nobody\ndefault_internal_user = nobody\ndefault_internal_group = nogroup\n\
          mail_location = maildir:{d}/mail/%u\n\
-         passdb {{\n  driver = passwd-file\n  args = {d}/passwd\n}}\n\
+         passdb {{\n  driver = passwd-file\n  mechanisms = plain login\n  args = {d}/passwd\n}}\n\
+         passdb {{\n  driver = oauth2\n  mechanisms = xoauth2\n  args = {d}/oauth2.conf.ext\n}}\n\
          userdb {{\n  driver = static\n  args = uid=nobody gid=nogroup home={d}/mail/%u\n}}\n\
          service imap-login {{\n  chroot =\n\
            inet_listener imap {{\n    address = 127.0.0.1\n    port = {plain}\n  }}\n\
@@ -248,6 +292,21 @@ fn fetch_takes_each_message_stores_its_returns_sets_the_pdf_aside_and_moves_all_
     let installation = Installation::new();
     mailbox_settings(&installation, &server, "");
     three_messages(&server);
+
+    // `check` says the mailbox is reached and what waits, and moves nothing.
+    let checked = installation
+        .command()
+        .arg("check")
+        .env("MAILBOX_PASSWORD", PASSWORD)
+        .output()
+        .expect("collate check runs");
+    assert_eq!(checked.status.code(), Some(0), "{}", stderr(&checked));
+    assert!(
+        stderr(&checked).contains("reached and logged into; 3 message(s) waiting"),
+        "{}",
+        stderr(&checked)
+    );
+    assert_eq!(server.count("INBOX"), 3);
 
     let output = fetch(&installation, PASSWORD);
     let log = stderr(&output);
@@ -390,6 +449,18 @@ fn a_wrong_password_or_an_untrusted_certificate_is_said_and_nothing_on_the_serve
         log.contains(&format!("the mailbox refused the login for {USER}")),
         "{log}"
     );
+    let checked = installation
+        .command()
+        .arg("check")
+        .env("MAILBOX_PASSWORD", "not the password")
+        .output()
+        .expect("collate check runs");
+    assert_eq!(checked.status.code(), Some(2));
+    assert!(
+        stderr(&checked).contains("refused the login"),
+        "{}",
+        stderr(&checked)
+    );
 
     // Over TLS to a server whose authority this machine does not trust.
     let dashboard = installation.root.join("schemas/dashboard.toml");
@@ -514,4 +585,96 @@ fn the_watcher_answers_a_return_from_the_mailbox_within_seconds_threaded_and_onc
         "{log}"
     );
     drop(watcher);
+}
+
+#[test]
+fn xoauth2_with_a_token_command_fetches_as_microsoft_365_would_be_read() {
+    let server = Dovecot::start();
+    let installation = Installation::new();
+    let dashboard = installation.root.join("schemas/dashboard.toml");
+    let mut text = std::fs::read_to_string(&dashboard).expect("dashboard.toml");
+    text.push_str(&format!(
+        "\n[mail.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nuser = \"{USER}\"\ntoken_command = \"{}\"\n",
+        server.plain,
+        server.token_command()
+    ));
+    std::fs::write(&dashboard, text).expect("write");
+    server.deliver(&email("sample/PSD returns.eml"));
+    let output = installation.collate(&["fetch"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(server.count("INBOX"), 0);
+    assert_eq!(server.count("collate.processed"), 1);
+    let log = std::fs::read_to_string(server.folder.path().join("dovecot.log")).unwrap_or_default();
+    assert!(
+        log.contains("method=XOAUTH2"),
+        "logged in with the token: {log}"
+    );
+}
+
+/// A copy of `message` with its subject and Message-ID made its own by `n`.
+fn numbered(message: &[u8], n: usize) -> Vec<u8> {
+    let text = String::from_utf8_lossy(message);
+    text.replacen("Subject: ", &format!("Subject: {n} "), 1)
+        .replacen("Message-ID: <", &format!("Message-ID: <{n}."), 1)
+        .into_bytes()
+}
+
+#[test]
+fn five_hundred_messages_and_one_of_40_mb_are_each_taken_and_moved() {
+    let server = Dovecot::start();
+    let installation = Installation::new();
+    mailbox_settings(&installation, &server, "");
+    let folder = tempfile::tempdir().expect("a folder");
+    // 499 short messages with no workbook (each set aside), appended in one session.
+    let pdf_only = std::fs::read(email("PDF only.eml")).expect("the message");
+    let many = folder.path().join("many");
+    std::fs::create_dir_all(&many).expect("folder");
+    for n in 0..499 {
+        std::fs::write(many.join(format!("{n:03}.eml")), numbered(&pdf_only, n)).expect("written");
+    }
+    let appended = server.imap(
+        "import os\nfor name in sorted(os.listdir(sys.argv[1])):\n    m.append('INBOX', None, None, open(os.path.join(sys.argv[1], name), 'rb').read())\nprint(json.dumps(len(os.listdir(sys.argv[1]))))",
+        &many,
+    );
+    assert_eq!(appended, 499);
+    // And one of over 40 MB: the PSD returns beside a 30 MB scan.
+    let big = folder.path().join("big.eml");
+    let made = crate::support::python3()
+        .arg("-c")
+        .arg(
+            "import sys, os, email, email.policy\n\
+             m = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)\n\
+             m.add_attachment(os.urandom(30 * 1024 * 1024), maintype='application', subtype='pdf', filename='scan.pdf')\n\
+             open(sys.argv[2], 'wb').write(m.as_bytes())",
+        )
+        .arg(email("sample/PSD returns.eml"))
+        .arg(&big)
+        .status()
+        .expect("python3 runs");
+    assert!(made.success());
+    let size = std::fs::metadata(&big).expect("big").len();
+    assert!(size > 40 * 1024 * 1024, "{size}");
+    server.deliver(&big);
+    assert_eq!(server.count("INBOX"), 500);
+
+    let output = fetch(&installation, PASSWORD);
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{log}");
+    assert!(log.contains("500 message(s) taken"), "{log}");
+    assert_eq!(server.count("INBOX"), 0);
+    assert_eq!(server.count("collate.processed"), 500);
+    let rows = crate::support::data_rows(&installation.dashboard());
+    assert_eq!(
+        crate::support::figure(&rows, "PSD 1", "complaints", "2020/21", "Q2").as_deref(),
+        Some("24"),
+        "the 40 MB message's return is read"
+    );
+    let aside = std::fs::read_dir(installation.inbox().join("set aside"))
+        .expect("set aside")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".reason.txt"))
+        })
+        .count();
+    assert_eq!(aside, 499);
 }
