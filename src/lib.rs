@@ -24,6 +24,7 @@ pub mod schema;
 pub mod send;
 pub mod store;
 pub mod template;
+pub mod text_form;
 pub mod validate;
 pub mod watch;
 pub mod worker;

@@ -29,7 +29,7 @@ pub struct MessageProvenance {
     pub sender_address: String,
     pub sender_name: String,
     /// As the message dates itself; `None` when it gives no date that can be read.
-    #[serde(with = "sent_time")]
+    #[serde(with = "crate::text_form::optional")]
     pub sent_at: Option<SentAt>,
     pub subject: String,
     pub message_id: String,
@@ -42,33 +42,11 @@ impl MessageProvenance {
     /// When it was sent, as the store and the JSON report keep it: RFC 3339 (UTC written `Z`, as
     /// mail-parser writes it), empty when not known.
     pub fn sent_at_text(&self) -> String {
-        sent_time::text(self.sent_at.as_ref())
-    }
-}
-
-/// A message's date crosses from the worker, and into the JSON report, as the text the store keeps.
-mod sent_time {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use super::SentAt;
-
-    pub fn text(time: Option<&SentAt>) -> String {
-        time.map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        use crate::text_form::TextForm;
+        self.sent_at
+            .as_ref()
+            .map(TextForm::to_text)
             .unwrap_or_default()
-    }
-
-    pub fn serialize<S: Serializer>(time: &Option<SentAt>, to: S) -> Result<S::Ok, S::Error> {
-        to.serialize_str(&text(time.as_ref()))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Option<SentAt>, D::Error> {
-        let text = String::deserialize(from)?;
-        match text.is_empty() {
-            true => Ok(None),
-            false => SentAt::parse_from_rfc3339(&text)
-                .map(Some)
-                .map_err(serde::de::Error::custom),
-        }
     }
 }
 

@@ -12,33 +12,6 @@ use crate::period::{FinancialYear, Period, Quarter};
 /// A moment a record keeps: when a version was signed off or withdrawn.
 pub type Moment = chrono::DateTime<chrono::Utc>;
 
-/// A moment as the records keep it, to the second in UTC (`2020-11-20T10:00:00Z`; empty for none), read
-/// back from any RFC 3339 time.
-pub mod moment {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use super::Moment;
-
-    pub fn text(at: Option<&Moment>) -> String {
-        at.map(|at| at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-            .unwrap_or_default()
-    }
-
-    pub fn serialize<S: Serializer>(at: &Option<Moment>, to: S) -> Result<S::Ok, S::Error> {
-        to.serialize_str(&text(at.as_ref()))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Option<Moment>, D::Error> {
-        let text = String::deserialize(from)?;
-        match text.is_empty() {
-            true => Ok(None),
-            false => chrono::DateTime::parse_from_rfc3339(&text)
-                .map(|at| Some(at.to_utc()))
-                .map_err(serde::de::Error::custom),
-        }
-    }
-}
-
 /// The folder of the store that holds the sign-off records.
 const FOLDER: &str = "sign-offs";
 
@@ -51,7 +24,7 @@ pub struct SignOff {
     pub version: u32,
     pub closed_by: String,
     /// When; `None` for a draft, which nobody has signed.
-    #[serde(with = "moment")]
+    #[serde(with = "crate::text_form::optional")]
     pub closed_at: Option<Moment>,
     /// Every return the version was made from (in use), and every other return for the quarter that the
     /// store held at the time: a return for the quarter not listed here arrived after this version.
@@ -95,7 +68,7 @@ pub struct Withdrawal {
     pub version: u32,
     pub withdrawn_by: String,
     /// When.
-    #[serde(with = "moment")]
+    #[serde(with = "crate::text_form::optional")]
     pub withdrawn_at: Option<Moment>,
     pub reason: String,
 }
@@ -151,10 +124,10 @@ pub struct SignedFigure {
     pub indicator: String,
     pub measure: String,
     /// Kept as "2020/21".
-    #[serde(with = "year_text")]
+    #[serde(with = "crate::text_form::required")]
     pub financial_year: FinancialYear,
     /// Kept as "Q1"…"Q4", or empty for a whole-year figure.
-    #[serde(with = "quarter_text")]
+    #[serde(with = "crate::text_form::optional")]
     pub quarter: Option<Quarter>,
     pub value: f64,
     pub source_file: String,
@@ -166,9 +139,9 @@ pub struct SignedFigure {
 pub struct FigureChange {
     pub indicator: String,
     pub measure: String,
-    #[serde(with = "year_text")]
+    #[serde(with = "crate::text_form::required")]
     pub financial_year: FinancialYear,
-    #[serde(with = "quarter_text")]
+    #[serde(with = "crate::text_form::optional")]
     pub quarter: Option<Quarter>,
     pub was: Option<f64>,
     pub now: Option<f64>,
@@ -181,47 +154,6 @@ impl FigureChange {
         Period {
             year: self.financial_year,
             quarter: self.quarter,
-        }
-    }
-}
-
-/// A financial year as the records keep it: "2020/21".
-mod year_text {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use crate::period::FinancialYear;
-
-    pub fn serialize<S: Serializer>(year: &FinancialYear, to: S) -> Result<S::Ok, S::Error> {
-        to.collect_str(year)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<FinancialYear, D::Error> {
-        let text = String::deserialize(from)?;
-        FinancialYear::parse(&text)
-            .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a financial year")))
-    }
-}
-
-/// A figure's quarter as the records keep it: "Q1"…"Q4", empty for a whole-year figure.
-mod quarter_text {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use crate::period::Quarter;
-
-    pub fn serialize<S: Serializer>(quarter: &Option<Quarter>, to: S) -> Result<S::Ok, S::Error> {
-        match quarter {
-            Some(quarter) => to.collect_str(quarter),
-            None => to.serialize_str(""),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Option<Quarter>, D::Error> {
-        let text = String::deserialize(from)?;
-        match text.is_empty() {
-            true => Ok(None),
-            false => Quarter::parse(&text)
-                .map(Some)
-                .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a quarter"))),
         }
     }
 }
