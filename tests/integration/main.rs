@@ -7,8 +7,12 @@
 mod hostile;
 #[path = "../support/install.rs"]
 mod install;
+#[path = "../support/python.rs"]
+mod python;
 #[path = "../support/seed_returns.rs"]
 mod seed_returns;
+#[path = "../support/servers.rs"]
+mod servers;
 
 mod support;
 

@@ -1,73 +1,10 @@
 //! `collate send` against a real SMTP server (aiosmtpd, started by the test): each draft delivered once,
 //! nothing twice, and a server that refuses leaves the draft unsent and says so.
 
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::path::Path;
 
+use crate::servers::SmtpServer;
 use crate::support::{Installation, repo, stdout};
-
-/// A real SMTP server on 127.0.0.1, saving what it accepts into a folder; stopped when dropped.
-pub(crate) struct SmtpServer {
-    child: Child,
-    pub port: u16,
-    folder: PathBuf,
-}
-
-impl SmtpServer {
-    pub fn start(folder: &Path, refuse: bool) -> SmtpServer {
-        SmtpServer::start_with(folder, if refuse { &["--refuse"] } else { &[] })
-    }
-
-    /// A server started with `options` (`--refuse`, `--starttls`, `--tls`).
-    fn start_with(folder: &Path, options: &[&str]) -> SmtpServer {
-        let mut command = crate::support::python3();
-        command
-            .arg(repo().join("tests/support/smtp_server.py"))
-            .arg(folder)
-            .args(options)
-            .stdout(Stdio::piped())
-            // The refusal tests make it log the handshakes it refuses: expected, not news.
-            .stderr(Stdio::null());
-        let mut child = command.spawn().expect("python3 runs");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.as_mut().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the server says its port");
-        let port = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("a port, not {line:?}"));
-        SmtpServer {
-            child,
-            port,
-            folder: folder.to_path_buf(),
-        }
-    }
-
-    pub fn delivered(&self) -> Vec<(Vec<u8>, String)> {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(&self.folder)
-            .expect("server folder")
-            .map(|e| e.expect("entry").path())
-            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-            .collect();
-        names.sort();
-        names
-            .iter()
-            .map(|p| {
-                let rcpt = std::fs::read_to_string(p.with_extension("rcpt")).unwrap_or_default();
-                (std::fs::read(p).expect("message"), rcpt)
-            })
-            .collect()
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// An installation whose outbox holds one draft reply (to the forwarded PSD return), set to send through
 /// the server on `port`.

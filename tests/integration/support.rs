@@ -8,6 +8,9 @@ use calamine::{Data, Reader, open_workbook_auto};
 use collate::schema::Schemas;
 use collate::template::ReturnDraft;
 
+pub use crate::python::{python_json, python_script_json, python3};
+pub use crate::servers::wait_until;
+
 use crate::install::{copy_tree, install_schemas};
 use crate::seed_returns::{DepartmentReturn, department_draft, seed_departments};
 
@@ -341,18 +344,6 @@ impl Drop for Watcher {
     }
 }
 
-/// Waits for `condition`, checking every 100 ms; fails the test with `what` after `seconds`.
-pub fn wait_until(seconds: u64, what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
-    while !condition() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out after {seconds} s waiting for {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-}
-
 /// The Data sheet's rows, sorted, for comparing two dashboards figure by figure.
 pub fn sorted_data(dashboard: &Path) -> Vec<[String; 7]> {
     let mut rows = data_rows(dashboard);
@@ -499,78 +490,4 @@ pub fn first_draft(folder: &Path) -> PathBuf {
         .map(|e| e.expect("entry").path())
         .find(|p| p.extension().is_some_and(|e| e == "eml"))
         .unwrap_or_else(|| panic!("a draft in {}", folder.display()))
-}
-
-/// What a Python tool that is not ours reads from `path`: runs `python3 ARGS… PATH` (a script file, or
-/// `-c` and its text) and parses the JSON it prints.
-pub fn python_json(args: &[&std::ffi::OsStr], path: &Path) -> serde_json::Value {
-    let output = python3()
-        .args(args)
-        .arg(path)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("the tool prints JSON")
-}
-
-/// `python3` with the Python tools the tests cross-check with (`tests/support/python-requirements.txt`:
-/// openpyxl, aiosmtpd, extract-msg) on its path. They are installed from PyPI on first use into the
-/// target folder, once per set of requirements, so a fresh machine's bare python3 is all `cargo test`
-/// needs.
-pub fn python3() -> std::process::Command {
-    let mut command = std::process::Command::new("python3");
-    command.env("PYTHONPATH", python_tools());
-    command
-}
-
-fn python_tools() -> &'static Path {
-    static TOOLS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    TOOLS.get_or_init(|| {
-        let requirements = repo().join("tests/support/python-requirements.txt");
-        let listed = std::fs::read(&requirements).expect("the requirements");
-        let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "python-tools-{}",
-            &collate::pipeline::sha256_hex(&listed)[..12]
-        ));
-        if folder.join(".complete").exists() {
-            return folder;
-        }
-        // Installed beside it, then moved into place whole: another test run may be doing the same.
-        let staging = folder.with_extension(format!("partial-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&staging);
-        let installed = std::process::Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .args(["--no-warn-script-location", "--target"])
-            .arg(&staging)
-            .arg("-r")
-            .arg(&requirements)
-            .status()
-            .expect("python3 runs");
-        assert!(
-            installed.success(),
-            "pip could not install the tests' Python tools ({})",
-            requirements.display()
-        );
-        std::fs::write(staging.join(".complete"), b"").expect("marked complete");
-        if std::fs::rename(&staging, &folder).is_err() {
-            let _ = std::fs::remove_dir_all(&staging);
-            assert!(folder.join(".complete").exists(), "the tools are in place");
-        }
-        folder
-    })
-}
-
-/// [`python_json`] with the script given as text.
-pub fn python_script_json(script: &str, path: &Path) -> serde_json::Value {
-    python_json(&["-c".as_ref(), script.as_ref()], path)
 }
