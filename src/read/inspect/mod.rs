@@ -121,6 +121,29 @@ fn classify(name: &str, format: Format) -> Option<Part> {
     Some(part)
 }
 
+/// What the parts the reader reads say they unpack to, within `budget`: the room the unpacked workbook
+/// is given at once. Pictures and the other parts never read take none of it, however large the file; a
+/// false claim costs no more than the budget, and the parts are still unpacked within it.
+fn parts_size(
+    archive: &mut zip::ZipArchive<Cursor<&[u8]>>,
+    format: Format,
+    budget: u64,
+) -> Result<usize, Unreadable> {
+    /// A part's header and its entry in the directory, with room for its name.
+    const PER_PART: u64 = 256;
+    let mut size: u64 = 0;
+    for index in 0..archive.len() {
+        let entry = archive.by_index_raw(index).map_err(damaged)?;
+        let name = entry.name().map_err(damaged)?;
+        if classify(&name, format).is_some() {
+            size = size
+                .saturating_add(entry.size().min(budget))
+                .saturating_add(PER_PART);
+        }
+    }
+    Ok(usize::try_from(size.min(budget)).unwrap_or(usize::MAX))
+}
+
 fn inspect_zip(bytes: &[u8], format: Format, limits: &ReadLimits) -> Result<Vec<u8>, Unreadable> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(damaged)?;
     if archive.len() > limits.parts {
@@ -132,7 +155,8 @@ fn inspect_zip(bytes: &[u8], format: Format, limits: &ReadLimits) -> Result<Vec<
     }
     let mut budget = limits.uncompressed_mb * MB;
     let mut found = xml::Findings::default();
-    let mut unpacked_parts = zip::ZipWriter::new(Cursor::new(Vec::with_capacity(bytes.len() * 8)));
+    let capacity = parts_size(&mut archive, format, budget)?;
+    let mut unpacked_parts = zip::ZipWriter::new(Cursor::new(Vec::with_capacity(capacity)));
     let stored =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let mut unpacker = unpack::Unpacker::new();
