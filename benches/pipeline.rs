@@ -16,10 +16,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
 use calamine::Reader;
 use collate::period::PeriodChoice;
 use collate::pipeline::{Folders, process_inbox};
 use collate::worker::WorkerPool;
+use tracing_subscriber::layer::SubscriberExt;
 
 /// CPU seconds (user and system) this process and its reaped children (the workers that read returns)
 /// have used, from /proc/self/stat (in clock ticks of 1/100 s).
@@ -84,7 +88,45 @@ fn bare_read(inbox: &Path) -> anyhow::Result<usize> {
     Ok(cells)
 }
 
+/// The stages of a pass as the pipeline times them (`collate::phase`): each stage's total microseconds.
+static STAGES: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
+
+/// Adds up each `collate::phase` event's time under its stage.
+struct Stages;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Stages {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() != collate::phase::TARGET {
+            return;
+        }
+        struct Fields(String, u64);
+        impl tracing::field::Visit for Fields {
+            fn record_str(&mut self, _: &tracing::field::Field, value: &str) {
+                self.0 = value.to_owned();
+            }
+            fn record_u64(&mut self, _: &tracing::field::Field, value: u64) {
+                self.1 = value;
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        let mut fields = Fields(String::new(), 0);
+        event.record(&mut fields);
+        *STAGES.lock().unwrap().entry(fields.0).or_default() += fields.1;
+    }
+}
+
+/// The stages as one word for the parent: `stage=micros;stage=micros`, spaces as underscores.
+fn stages_said() -> String {
+    let stages = STAGES.lock().unwrap();
+    stages
+        .iter()
+        .map(|(stage, micros)| format!("{}={micros}", stage.replace(' ', "_")))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
 fn phase(kind: &str, root: &Path) -> anyhow::Result<()> {
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Stages))?;
     let (ticks_before, stolen_before) = machine_ticks();
     let started = Instant::now();
     let detail = match kind {
@@ -117,16 +159,20 @@ fn phase(kind: &str, root: &Path) -> anyhow::Result<()> {
     let (ticks_after, stolen_after) = machine_ticks();
     let stolen = (stolen_after - stolen_before) as f64 / (ticks_after - ticks_before).max(1) as f64;
     println!(
-        "{elapsed} {} {} {stolen} {detail}",
+        "{elapsed} {} {} {stolen} {} {detail}",
         peak_memory_kib(),
-        cpu_seconds()
+        cpu_seconds(),
+        match stages_said() {
+            said if said.is_empty() => "-".to_owned(),
+            said => said,
+        }
     );
     Ok(())
 }
 
-/// One timed phase: wall seconds, peak memory (KiB), CPU seconds and the share of the machine's time
-/// stolen by the hypervisor meanwhile.
-type Measured = (f64, u64, f64, f64);
+/// One timed phase: wall seconds, peak memory (KiB), CPU seconds, the share of the machine's time stolen
+/// by the hypervisor meanwhile, and each stage's seconds.
+type Measured = (f64, u64, f64, f64, Vec<(String, f64)>);
 
 fn run_phase(kind: &str, root: &Path) -> anyhow::Result<Measured> {
     let output = Command::new(std::env::current_exe()?)
@@ -144,7 +190,13 @@ fn run_phase(kind: &str, root: &Path) -> anyhow::Result<Measured> {
     let kib: u64 = parts.next().unwrap_or("0").parse()?;
     let cpu: f64 = parts.next().unwrap_or("0").parse()?;
     let stolen: f64 = parts.next().unwrap_or("0").parse()?;
-    Ok((seconds, kib, cpu, stolen))
+    let stages = (parts.next().unwrap_or("-").split(';'))
+        .filter_map(|stage| stage.split_once('='))
+        .filter_map(|(name, micros)| {
+            Some((name.replace('_', " "), micros.parse::<f64>().ok()? / 1e6))
+        })
+        .collect();
+    Ok((seconds, kib, cpu, stolen, stages))
 }
 
 /// How many times each phase is timed, alternately (COLLATE_BENCH_RUNS=N for another count).
@@ -233,6 +285,7 @@ fn main() -> anyhow::Result<()> {
         pipeline_best / read_best,
         pipeline_cpu / read_cpu.max(0.01)
     );
+    print_stages(&pipelines);
     println!(
         "the runs' ratios, lowest first: {}",
         paired
@@ -242,4 +295,30 @@ fn main() -> anyhow::Result<()> {
             .join(", ")
     );
     Ok(())
+}
+
+/// Where a pipeline run's time goes, stage by stage (each the median over the runs of its wall time in
+/// the run; stages overlap, so they add up to more than the run).
+fn print_stages(pipelines: &[Measured]) {
+    let mut by_stage: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for run in pipelines {
+        for (stage, seconds) in &run.4 {
+            by_stage.entry(stage.as_str()).or_default().push(*seconds);
+        }
+    }
+    let total = {
+        let mut walls: Vec<f64> = pipelines.iter().map(|run| run.0).collect();
+        walls.sort_by(f64::total_cmp);
+        walls[walls.len() / 2]
+    };
+    println!("where the pipeline's time goes (median wall time of each stage; stages overlap):");
+    for (stage, mut seconds) in by_stage {
+        seconds.sort_by(f64::total_cmp);
+        let median = seconds[seconds.len() / 2];
+        println!(
+            "  {stage:<34} {:>8.1} ms  {:>5.1} % of the run",
+            median * 1000.0,
+            100.0 * median / total
+        );
+    }
 }

@@ -16,6 +16,7 @@ pub mod outfile;
 pub mod pack;
 pub mod pdf;
 pub mod period;
+pub mod phase;
 pub mod pipeline;
 pub mod platform;
 pub mod read;

@@ -10,6 +10,7 @@ use crate::consolidate::{self, AsAt, FlagSettings, Quarantined};
 use crate::error::FatalError;
 use crate::outfile::write_atomically;
 use crate::period::{Period, PeriodChoice};
+use crate::phase::timed;
 use crate::render;
 use crate::schema::Schemas;
 use crate::store::{History, SignOff};
@@ -83,6 +84,7 @@ pub fn render_edition(
 impl RenderedOutputs {
     /// Replaces the dashboard and exceptions workbooks and the draft board paper, each atomically.
     pub fn replace(self, folders: &Folders) -> Result<Written, FatalError> {
+        let _phase = crate::phase::Phase::start("write outputs");
         let dashboard = replace_output(&folders.dashboard(), &self.rendered.dashboard)?;
         replace_output(&folders.exceptions(), &self.rendered.exceptions)?;
         replace_output(&folders.draft_board_paper(), &self.rendered.board)?;
@@ -178,20 +180,33 @@ impl Outputs<'_> {
     /// Consolidates and renders; `Err` is why it failed, in words (a panic included).
     fn render(&self, history: &History, quarantined: &[Quarantined]) -> Result<Rendered, String> {
         let attempt = catch_unwind(AssertUnwindSafe(|| -> Result<Rendered, String> {
-            let mut consolidated =
+            let mut consolidated = crate::phase::timed("consolidate", || {
                 consolidate::consolidate(history, &self.catalogue, self.as_at, self.settings)
-                    .map_err(|error| format!("it could not be consolidated: {error}"))?;
+            })
+            .map_err(|error| format!("it could not be consolidated: {error}"))?;
             consolidated.quarantined = quarantined.to_vec();
             consolidated.set_aside = self.set_aside.clone();
             let (edition, sign_off) =
                 super::signoff::edition(history, &consolidated, self.signing.as_ref())
                     .map_err(|error| format!("its versions could not be told: {error}"))?;
             let (dashboard, (exceptions, board)) = rayon::join(
-                || render::dashboard_workbook(self.schemas, &consolidated),
+                || {
+                    timed("render: dashboard", || {
+                        render::dashboard_workbook(self.schemas, &consolidated)
+                    })
+                },
                 || {
                     rayon::join(
-                        || render::exceptions_workbook(self.schemas, &consolidated),
-                        || render::board_paper_docx(self.schemas, &consolidated, &edition),
+                        || {
+                            timed("render: exceptions", || {
+                                render::exceptions_workbook(self.schemas, &consolidated)
+                            })
+                        },
+                        || {
+                            timed("render: board paper", || {
+                                render::board_paper_docx(self.schemas, &consolidated, &edition)
+                            })
+                        },
                     )
                 },
             );

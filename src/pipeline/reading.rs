@@ -26,7 +26,10 @@ pub fn validate_received(
         .iter()
         .filter_map(|r| Some((r.file.as_str(), r.bytes.as_deref().ok()?)))
         .collect();
-    let mut validated = workers.validate_all(&readable).into_iter();
+    let mut validated = crate::phase::timed("read and validate (workers)", || {
+        workers.validate_all(&readable)
+    })
+    .into_iter();
     received
         .into_iter()
         .map(|received| {

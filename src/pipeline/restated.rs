@@ -84,7 +84,11 @@ impl ShownFigures {
         };
         let departments = match &mut self.departments {
             Some(departments) => departments,
-            None => self.departments.insert(load_shown(history)?),
+            None => self
+                .departments
+                .insert(crate::phase::timed("figures shown (restatements)", || {
+                    load_shown(history)
+                })?),
         };
         let shown = departments.entry(key).or_default();
         let mut queries = Vec::new();

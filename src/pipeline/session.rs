@@ -281,7 +281,7 @@ impl<'s> Collator<'s> {
 
     /// Stores a batch's tables as a new segment.
     fn commit(&mut self, added: &History) -> Result<(), FatalError> {
-        self.store.append(added)?;
+        crate::phase::timed("store (segment)", || self.store.append(added))?;
         self.segment_seen = self.store.latest_segment()?;
         Ok(())
     }
@@ -298,7 +298,8 @@ impl<'s> Collator<'s> {
         extended.extend(added).map_err(FatalError::History)?;
         let (committed, rendered) = std::thread::scope(|scope| {
             let store = &self.store;
-            let committing = scope.spawn(move || store.append(added));
+            let committing =
+                scope.spawn(move || crate::phase::timed("store (segment)", || store.append(added)));
             let rendered = render_outputs(self.schemas, &self.folders, &extended, period);
             let committed = committing
                 .join()
@@ -394,8 +395,10 @@ impl<'s> Collator<'s> {
         summary.period = Some(written.period);
         summary.dashboard = Some(written.dashboard);
         // The drafts follow the store; a draft that cannot be judged or moved is left, and said.
-        if let Err(error) = super::drafts::bring_in_line(self.schemas, &self.folders, &self.history)
-        {
+        let drafts = crate::phase::timed("drafts in line", || {
+            super::drafts::bring_in_line(self.schemas, &self.folders, &self.history)
+        });
+        if let Err(error) = drafts {
             tracing::warn!("the drafts could not be brought in line with the store: {error}");
         }
         Ok(summary)
