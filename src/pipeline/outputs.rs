@@ -303,8 +303,12 @@ pub(super) fn shortest_failing_run<E>(
 
 /// Replaces an output the owner may have open: Excel on Windows refuses the replacement while it has the
 /// file open. Retries with back-off (about 3 s in all), then writes a timestamped copy beside it and says
-/// so in the log: the update is never lost. Returns where the output went.
+/// so in the log: the update is never lost. An output that already holds exactly these bytes is left as
+/// it is (no write, no flush, nothing for an open Excel to refuse). Returns where the output went.
 pub fn replace_output(path: &Path, bytes: &[u8]) -> Result<PathBuf, FatalError> {
+    if holds(path, bytes) {
+        return Ok(path.to_path_buf());
+    }
     let mut delay = std::time::Duration::from_millis(100);
     let mut refused = String::new();
     for _ in 0..5 {
@@ -334,4 +338,39 @@ pub fn replace_output(path: &Path, bytes: &[u8]) -> Result<PathBuf, FatalError> 
         copy.display()
     );
     Ok(copy)
+}
+
+/// Whether the file at `path` holds exactly `bytes` (its size is looked at first).
+fn holds(path: &Path, bytes: &[u8]) -> bool {
+    let same_size = std::fs::metadata(path).is_ok_and(|m| m.len() == bytes.len() as u64);
+    same_size && std::fs::read(path).is_ok_and(|held| held == bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn an_output_already_holding_the_same_bytes_is_not_written_again() {
+        let folder = tempfile::tempdir().expect("a folder");
+        let path = folder.path().join("dashboard.xlsx");
+        std::fs::write(&path, b"the same bytes").expect("written");
+        let long_ago = SystemTime::UNIX_EPOCH + Duration::from_secs(946_684_800);
+        let file = std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .expect("open");
+        file.set_modified(long_ago).expect("dated");
+        drop(file);
+        let modified = || std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+
+        super::replace_output(&path, b"the same bytes").expect("replaced");
+        assert_eq!(modified(), Some(long_ago), "left as it was");
+        super::replace_output(&path, b"other bytes").expect("replaced");
+        assert_ne!(modified(), Some(long_ago), "written");
+        assert_eq!(
+            std::fs::read(&path).ok().as_deref(),
+            Some(&b"other bytes"[..])
+        );
+    }
 }
