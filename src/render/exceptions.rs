@@ -75,26 +75,23 @@ fn set_aside_sheet(
     sheet: &mut Worksheet,
     set_aside: &[crate::consolidate::SetAside],
 ) -> Result<(), RenderError> {
-    list_sheet(
+    const WHAT_TO_DO: &str = "It is kept in the inbox's \"set aside\" folder. If it should have held a return, ask the department to send the workbook itself (.xlsx); delete the file once dealt with.";
+    let rows = set_aside.iter().map(|entry| {
+        vec![
+            fit_cell(&entry.file).into_owned(),
+            fit_cell(&entry.reason).into_owned(),
+            WHAT_TO_DO.to_owned(),
+        ]
+    });
+    wrapped_list_sheet(
         sheet,
-        "Set aside",
-        &["File", "Why it was set aside", "What to do"],
-    )?;
-    for (offset, entry) in set_aside.iter().enumerate() {
-        let row = 1 + offset as u32;
-        sheet.write_text_with_format(row, 0, fit_cell(&entry.file), &wrapped())?;
-        sheet.write_text_with_format(row, 1, fit_cell(&entry.reason), &wrapped())?;
-        sheet.write_text_with_format(
-            row,
-            2,
-            "It is kept in the inbox's \"set aside\" folder. If it should have held a return, ask the department to send the workbook itself (.xlsx); delete the file once dealt with.",
-            &wrapped(),
-        )?;
-    }
-    sheet.set_column_width(0, 48)?;
-    sheet.set_column_width(1, 60)?;
-    sheet.set_column_width(2, 50)?;
-    Ok(())
+        (
+            "Set aside",
+            &["File", "Why it was set aside", "What to do"],
+            &[40.0, 60.0, 50.0],
+        ),
+        rows,
+    )
 }
 
 /// Accepted returns another has replaced: which is in use instead, why, and how to change it.
