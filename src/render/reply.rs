@@ -50,12 +50,21 @@ pub fn reply_draft(
         boundary: format!("collate-{key}"),
         text: body_text(schemas, processed, department.map(|d| d.name.as_str())),
         attachment: Some(Attachment {
-            name: crate::outfile::fit_file_name(&processed.source_file, ".exceptions.xlsx"),
+            // Named after the workbook the department sent, not the saved email it came in.
+            name: crate::outfile::fit_file_name(returned_workbook(processed), ".exceptions.xlsx"),
             content_type: XLSX.to_owned(),
             bytes: report.to_vec(),
         }),
     };
     draft.to_eml().map(Some)
+}
+
+/// The name of the workbook a return came as: its attachment's name when it came by email.
+fn returned_workbook(processed: &ProcessedReturn) -> &str {
+    (processed.message.as_ref())
+        .map(|m| m.attachment.as_str())
+        .filter(|name| !name.is_empty())
+        .unwrap_or(&processed.source_file)
 }
 
 pub fn reply_recipients(department: Option<&Department>, sender: Option<&str>) -> Vec<String> {
@@ -105,10 +114,7 @@ pub fn withheld_from(
 /// The reply's words: what was received, then the errors to fix and the queries to answer.
 fn body_text(schemas: &Schemas, processed: &ProcessedReturn, department: Option<&str>) -> String {
     let exceptions = processed.validated.exceptions();
-    let what = processed
-        .message
-        .as_ref()
-        .map_or(processed.source_file.as_str(), |m| m.attachment.as_str());
+    let what = returned_workbook(processed);
     let period = processed
         .validated
         .period_label()

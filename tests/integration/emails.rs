@@ -311,7 +311,7 @@ fn a_return_with_queries_gets_a_draft_reply_threaded_under_its_email() {
     let attachment = draft.attachment(0).expect("the exceptions workbook");
     assert_eq!(
         attachment.attachment_name(),
-        Some("forwarded PSD return.eml › 2020-21 Q2 PSD return.xlsx.exceptions.xlsx")
+        Some("2020-21 Q2 PSD return.xlsx.exceptions.xlsx")
     );
     let mut workbook =
         calamine::Xlsx::new(std::io::Cursor::new(attachment.contents().to_vec())).expect("xlsx");
@@ -350,7 +350,7 @@ print(json.dumps({
     );
     assert_eq!(
         read["attachments"][0],
-        "forwarded PSD return.eml › 2020-21 Q2 PSD return.xlsx.exceptions.xlsx"
+        "2020-21 Q2 PSD return.xlsx.exceptions.xlsx"
     );
 }
 
