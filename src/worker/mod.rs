@@ -84,28 +84,24 @@ mod tests {
         let folder = tempfile::tempdir().expect("a folder");
         // It says it is out of memory, and is believed only by its ending: a reader that merely says so
         // and exits is not.
-        let program = stand_in(
-            folder.path(),
-            "head -c 1 >/dev/null\necho 'memory allocation of 96000000000 bytes failed' >&2\nkill -ABRT $$",
-        );
-        let pool = WorkerPool::start(&program, folder.path(), ReadLimits::default())
-            .expect("the processes start");
-        let validated = pool.validate_all(&[("psd.xlsx", b"PK".as_slice())]);
-        let message = &validated[0].as_ref().expect("a verdict").exceptions()[0].message;
+        let verdict = |ending: &str| {
+            let then = format!(
+                "head -c 1 >/dev/null\necho 'memory allocation of 96000000000 bytes failed' >&2\n{ending}"
+            );
+            let program = stand_in(folder.path(), &then);
+            let pool = WorkerPool::start(&program, folder.path(), ReadLimits::default())
+                .expect("the processes start");
+            let validated = pool.validate_all(&[("psd.xlsx", b"PK".as_slice())]);
+            validated[0].as_ref().expect("a verdict").exceptions()[0]
+                .message
+                .clone()
+        };
         assert_eq!(
-            message,
+            verdict("kill -ABRT $$"),
             "the workbook could not be read safely: it needed more than 512 MB of memory"
         );
-        let program = stand_in(
-            folder.path(),
-            "head -c 1 >/dev/null\necho 'memory allocation of 96000000000 bytes failed' >&2\nexit 3",
-        );
-        let pool = WorkerPool::start(&program, folder.path(), ReadLimits::default())
-            .expect("the processes start");
-        let validated = pool.validate_all(&[("psd.xlsx", b"PK".as_slice())]);
-        let message = &validated[0].as_ref().expect("a verdict").exceptions()[0].message;
         assert_eq!(
-            message,
+            verdict("exit 3"),
             "the workbook could not be read safely: the reader stopped on it (exit code 3)"
         );
     }
