@@ -16,7 +16,7 @@ use crate::error::FatalError;
 use crate::outfile::flush_filesystem;
 use crate::period::{Period, PeriodChoice};
 use crate::schema::Schemas;
-use crate::store::{History, ProcessedReturn, ReturnKey, Store, return_key, tables_for};
+use crate::store::{BatchTables, History, ProcessedReturn, ReturnKey, Store, return_key};
 use crate::validate::Validated;
 use crate::worker::WorkerPool;
 
@@ -24,10 +24,11 @@ use crate::worker::WorkerPool;
 /// memory stays bounded however full the inbox.
 const FILES_AT_A_TIME: usize = 64;
 
-/// The returns of a batch read so far, and what reporting on them has found.
+/// The returns of a batch read so far (as the store's tables, each return added once reported on), and
+/// what reporting on them has found.
 #[derive(Default)]
 struct Batch {
-    processed: Vec<ProcessedReturn>,
+    tables: BatchTables,
     reports_written: bool,
     /// Whether a report from before could be there to remove (a clean return replacing a return of the
     /// same name): spares a look on disk per return when there are none.
@@ -182,7 +183,7 @@ impl<'s> Collator<'s> {
             self.report_on(validated, &mut batch, &mut summary)
         })?;
         let Batch {
-            processed: batch,
+            tables,
             reports_written,
             not_finished,
             ..
@@ -190,14 +191,15 @@ impl<'s> Collator<'s> {
         summary
             .done_with
             .retain(|path| !not_finished.contains(&file_name(path)));
-        if batch.is_empty() {
+        if tables.is_empty() {
             return Ok((summary, None));
         }
         // The reports reach the disk before the store records their returns as processed.
         if reports_written {
             flush_filesystem(&self.folders.outbox)?;
         }
-        let added = tables_for(&batch)?
+        let added = tables
+            .finish()?
             .numbered_from(self.history.next_arrival().map_err(FatalError::History)?)
             .map_err(FatalError::History)?;
         Ok((summary, Some(added)))
@@ -241,7 +243,7 @@ impl<'s> Collator<'s> {
             );
             report_outcome(&processed, replaces.as_deref(), summary);
             tell_if_after_sign_off(&self.history, &processed);
-            batch.processed.push(processed);
+            batch.tables.push(&processed);
         }
         Ok(())
     }

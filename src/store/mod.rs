@@ -20,7 +20,7 @@ pub use signoff::{
     latest_versions, load_sign_offs, manifest_bytes, next_version, record_sign_off,
     record_withdrawal,
 };
-pub use tables::tables_for;
+pub use tables::{BatchTables, tables_for};
 
 use crate::error::FatalError;
 use crate::outfile::{flush_filesystem, write_atomically, write_atomically_deferred};

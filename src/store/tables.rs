@@ -18,78 +18,99 @@ use crate::validate::{
 /// Builds the store tables from processed returns; with no returns, their empty typed forms. Only an
 /// accepted return's figures, analysis and statuses are kept; every return's exceptions are.
 pub fn tables_for(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
-    // The figures are most of the rows (tens of thousands in a large batch): their table is built on a
-    // thread of its own beside the others.
-    let (figures, others) = std::thread::scope(|scope| {
-        let figures = scope.spawn(|| figures_table(batch));
-        let others = other_tables(batch);
-        let figures = figures
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (figures, others)
-    });
-    Ok(History {
-        figures: figures.map_err(FatalError::History)?,
-        ..others?
-    })
+    let mut tables = BatchTables::default();
+    batch.iter().for_each(|processed| tables.push(processed));
+    tables.finish()
 }
 
-/// The accepted returns' figures.
-fn figures_table(batch: &[ProcessedReturn]) -> PolarsResult<DataFrame> {
-    let accepted_figures = || {
-        batch
-            .iter()
-            .filter(|processed| processed.validated.accepted())
-            .filter_map(|processed| match &processed.validated {
-                Validated::Figures { figures, .. } => Some((processed, figures)),
-                _ => None,
-            })
-    };
-    let count = accepted_figures().map(|(_, figures)| figures.len()).sum();
-    let mut columns = FiguresColumns::with_capacity(count);
-    for (processed, figures) in accepted_figures() {
-        figures.iter().for_each(|f| columns.push(processed, f));
+/// A batch's tables, written a return at a time as each is reported on: a large batch's figures (tens
+/// of thousands of rows) go straight into their columns, and no return is held until the batch is stored.
+pub struct BatchTables {
+    returns: ReturnsColumns,
+    figures: FiguresColumns,
+    commentary: CommentaryColumns,
+    exceptions: ExceptionsColumns,
+    statuses: StatusColumns,
+}
+
+impl Default for BatchTables {
+    fn default() -> Self {
+        BatchTables {
+            returns: ReturnsColumns::default(),
+            figures: FiguresColumns::new(),
+            commentary: CommentaryColumns::new(),
+            exceptions: ExceptionsColumns::new(),
+            statuses: StatusColumns::default(),
+        }
     }
-    columns.into_frame()
 }
 
-/// Every table but the figures (left empty).
-fn other_tables(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
-    let mut returns = ReturnsColumns::default();
-    let mut commentary = CommentaryColumns::default();
-    let mut exceptions = ExceptionsColumns::default();
-    let mut statuses = StatusColumns::default();
-    for processed in batch {
+impl BatchTables {
+    /// Adds a return's rows to every table.
+    pub fn push(&mut self, processed: &ProcessedReturn) {
         let validated = &processed.validated;
-        returns.push(processed);
+        self.returns.push(processed);
         for exception in validated.exceptions() {
-            exceptions.push(processed, exception);
+            self.exceptions.push(processed, exception);
         }
         if !validated.accepted() {
-            continue;
+            return;
         }
         match validated {
             Validated::Figures {
-                commentary: notes, ..
-            } => notes.iter().for_each(|n| commentary.push(processed, n)),
+                figures,
+                commentary: notes,
+                ..
+            } => {
+                figures.iter().for_each(|f| self.figures.push(processed, f));
+                notes
+                    .iter()
+                    .for_each(|n| self.commentary.push(processed, n));
+            }
             Validated::PlanUpdate {
                 identity,
                 statuses: given,
                 ..
             } => given
                 .iter()
-                .for_each(|update| statuses.push(processed, identity, update)),
+                .for_each(|update| self.statuses.push(processed, identity, update)),
             Validated::Unidentified { .. } => {}
         }
     }
-    Ok(History {
-        returns: returns.into_frame().map_err(FatalError::History)?,
-        figures: DataFrame::empty(),
-        commentary: commentary.into_frame().map_err(FatalError::History)?,
-        exceptions: exceptions.into_frame().map_err(FatalError::History)?,
-        statuses: statuses.into_frame().map_err(FatalError::History)?,
-        sign_offs: Vec::new(),
-    })
+
+    /// Whether no return has been added.
+    pub fn is_empty(&self) -> bool {
+        self.returns.sha256.is_empty()
+    }
+
+    pub fn finish(self) -> Result<History, FatalError> {
+        let frame = |made: PolarsResult<DataFrame>| made.map_err(FatalError::History);
+        Ok(History {
+            returns: frame(self.returns.into_frame())?,
+            figures: frame(self.figures.into_frame())?,
+            commentary: frame(self.commentary.into_frame())?,
+            exceptions: frame(self.exceptions.into_frame())?,
+            statuses: frame(self.statuses.into_frame())?,
+            sign_offs: Vec::new(),
+        })
+    }
+}
+
+/// A text column written straight into polars' buffer as its rows come.
+struct Text(StringChunkedBuilder);
+
+impl Text {
+    fn new(name: &str) -> Text {
+        Text(StringChunkedBuilder::new(name.into(), 0))
+    }
+
+    fn push(&mut self, value: &str) {
+        self.0.append_value(value);
+    }
+
+    fn finish(self) -> Column {
+        self.0.finish().into_column()
+    }
 }
 
 fn text_column<S: AsRef<str>>(name: &str, values: Vec<S>) -> Column {
@@ -233,23 +254,23 @@ impl ReturnsColumns {
     }
 }
 
-/// The figures table, borrowing from the batch: a batch holds tens of thousands of figures, so the two
-/// columns made for each figure are written straight into their columns, not kept as strings apiece.
-struct FiguresColumns<'a> {
-    sha256: Vec<&'a str>,
-    source_file: Vec<&'a str>,
-    indicator: Vec<&'a str>,
-    measure: Vec<&'a str>,
-    financial_year: StringChunkedBuilder,
+/// The figures table: the figures of a large batch come by the tens of thousands, so each is written
+/// straight into its columns.
+struct FiguresColumns {
+    sha256: Text,
+    source_file: Text,
+    indicator: Text,
+    measure: Text,
+    financial_year: Text,
     year_start: Vec<i32>,
     quarter: Vec<Option<i32>>,
-    slot: Vec<&'static str>,
+    slot: Text,
     /// Null where the cell said N/A.
     value: Vec<Option<f64>>,
     not_applicable: Vec<bool>,
-    sheet: Vec<&'a str>,
-    cell: Vec<&'a str>,
-    source_cell: StringChunkedBuilder,
+    sheet: Text,
+    cell: Text,
+    source_cell: Text,
     /// Where each made value is written before it is copied into its column.
     scratch: String,
     /// Each financial year's text, made once: a batch spans a few years and holds figures by the
@@ -257,28 +278,28 @@ struct FiguresColumns<'a> {
     year_texts: HashMap<FinancialYear, String>,
 }
 
-impl<'a> FiguresColumns<'a> {
-    fn with_capacity(count: usize) -> Self {
+impl FiguresColumns {
+    fn new() -> Self {
         FiguresColumns {
-            sha256: Vec::with_capacity(count),
-            source_file: Vec::with_capacity(count),
-            indicator: Vec::with_capacity(count),
-            measure: Vec::with_capacity(count),
-            financial_year: StringChunkedBuilder::new("financial_year".into(), count),
-            year_start: Vec::with_capacity(count),
-            quarter: Vec::with_capacity(count),
-            slot: Vec::with_capacity(count),
-            value: Vec::with_capacity(count),
-            not_applicable: Vec::with_capacity(count),
-            sheet: Vec::with_capacity(count),
-            cell: Vec::with_capacity(count),
-            source_cell: StringChunkedBuilder::new("source_cell".into(), count),
+            sha256: Text::new("sha256"),
+            source_file: Text::new("source_file"),
+            indicator: Text::new("indicator"),
+            measure: Text::new("measure"),
+            financial_year: Text::new("financial_year"),
+            year_start: Vec::new(),
+            quarter: Vec::new(),
+            slot: Text::new("slot"),
+            value: Vec::new(),
+            not_applicable: Vec::new(),
+            sheet: Text::new("sheet"),
+            cell: Text::new("cell"),
+            source_cell: Text::new("source_cell"),
             scratch: String::new(),
             year_texts: HashMap::new(),
         }
     }
 
-    fn push(&mut self, processed: &'a ProcessedReturn, figure: &'a Figure) {
+    fn push(&mut self, processed: &ProcessedReturn, figure: &Figure) {
         self.sha256.push(&processed.sha256);
         self.source_file.push(&processed.source_file);
         self.indicator.push(&figure.indicator);
@@ -287,7 +308,7 @@ impl<'a> FiguresColumns<'a> {
             .year_texts
             .entry(figure.year)
             .or_insert_with(|| figure.year.to_string());
-        self.financial_year.append_value(year);
+        self.financial_year.push(year);
         self.year_start.push(figure.year.0);
         self.quarter.push(match figure.slot {
             FigureSlot::Quarter(q) => Some(i32::from(q.number())),
@@ -303,41 +324,51 @@ impl<'a> FiguresColumns<'a> {
         self.scratch.push_str(&figure.sheet);
         self.scratch.push('!');
         self.scratch.push_str(&figure.cell);
-        self.source_cell.append_value(&self.scratch);
+        self.source_cell.push(&self.scratch);
     }
 
     fn into_frame(self) -> PolarsResult<DataFrame> {
         DataFrame::new_infer_height(vec![
-            text_column("sha256", self.sha256),
-            text_column("source_file", self.source_file),
-            text_column("indicator", self.indicator),
-            text_column("measure", self.measure),
-            self.financial_year.finish().into_column(),
+            self.sha256.finish(),
+            self.source_file.finish(),
+            self.indicator.finish(),
+            self.measure.finish(),
+            self.financial_year.finish(),
             Column::new("year_start".into(), self.year_start),
             Column::new("quarter".into(), self.quarter),
-            text_column("slot", self.slot),
+            self.slot.finish(),
             Column::new("value".into(), self.value),
-            text_column("sheet", self.sheet),
+            self.sheet.finish(),
             Column::new("not_applicable".into(), self.not_applicable),
-            text_column("cell", self.cell),
-            self.source_cell.finish().into_column(),
+            self.cell.finish(),
+            self.source_cell.finish(),
         ])
     }
 }
 
 /// The commentary table: each indicator's analysis text.
-#[derive(Default)]
-struct CommentaryColumns<'a> {
-    sha256: Vec<&'a str>,
-    source_file: Vec<&'a str>,
-    indicator: Vec<&'a str>,
-    text: Vec<&'a str>,
-    sheet: Vec<&'a str>,
-    cell: Vec<&'a str>,
+struct CommentaryColumns {
+    sha256: Text,
+    source_file: Text,
+    indicator: Text,
+    text: Text,
+    sheet: Text,
+    cell: Text,
 }
 
-impl<'a> CommentaryColumns<'a> {
-    fn push(&mut self, processed: &'a ProcessedReturn, note: &'a Commentary) {
+impl CommentaryColumns {
+    fn new() -> Self {
+        CommentaryColumns {
+            sha256: Text::new("sha256"),
+            source_file: Text::new("source_file"),
+            indicator: Text::new("indicator"),
+            text: Text::new("text"),
+            sheet: Text::new("sheet"),
+            cell: Text::new("cell"),
+        }
+    }
+
+    fn push(&mut self, processed: &ProcessedReturn, note: &Commentary) {
         self.sha256.push(&processed.sha256);
         self.source_file.push(&processed.source_file);
         self.indicator.push(&note.indicator);
@@ -348,32 +379,45 @@ impl<'a> CommentaryColumns<'a> {
 
     fn into_frame(self) -> PolarsResult<DataFrame> {
         DataFrame::new_infer_height(vec![
-            text_column("sha256", self.sha256),
-            text_column("source_file", self.source_file),
-            text_column("indicator", self.indicator),
-            text_column("text", self.text),
-            text_column("sheet", self.sheet),
-            text_column("cell", self.cell),
+            self.sha256.finish(),
+            self.source_file.finish(),
+            self.indicator.finish(),
+            self.text.finish(),
+            self.sheet.finish(),
+            self.cell.finish(),
         ])
     }
 }
 
 /// The exceptions table: every exception of every return.
-#[derive(Default)]
-struct ExceptionsColumns<'a> {
-    sha256: Vec<&'a str>,
-    source_file: Vec<&'a str>,
-    sheet: Vec<&'a str>,
-    cell: Vec<&'a str>,
-    value_found: Vec<&'a str>,
-    rule_id: Vec<&'a str>,
-    severity: Vec<&'static str>,
-    message: Vec<&'a str>,
-    guidance: Vec<&'a str>,
+struct ExceptionsColumns {
+    sha256: Text,
+    source_file: Text,
+    sheet: Text,
+    cell: Text,
+    value_found: Text,
+    rule_id: Text,
+    severity: Text,
+    message: Text,
+    guidance: Text,
 }
 
-impl<'a> ExceptionsColumns<'a> {
-    fn push(&mut self, processed: &'a ProcessedReturn, exception: &'a Exception) {
+impl ExceptionsColumns {
+    fn new() -> Self {
+        ExceptionsColumns {
+            sha256: Text::new("sha256"),
+            source_file: Text::new("source_file"),
+            sheet: Text::new("sheet"),
+            cell: Text::new("cell"),
+            value_found: Text::new("value_found"),
+            rule_id: Text::new("rule_id"),
+            severity: Text::new("severity"),
+            message: Text::new("message"),
+            guidance: Text::new("guidance"),
+        }
+    }
+
+    fn push(&mut self, processed: &ProcessedReturn, exception: &Exception) {
         self.sha256.push(&processed.sha256);
         self.source_file.push(&exception.file);
         self.sheet.push(&exception.sheet);
@@ -387,15 +431,15 @@ impl<'a> ExceptionsColumns<'a> {
 
     fn into_frame(self) -> PolarsResult<DataFrame> {
         DataFrame::new_infer_height(vec![
-            text_column("sha256", self.sha256),
-            text_column("source_file", self.source_file),
-            text_column("sheet", self.sheet),
-            text_column("cell", self.cell),
-            text_column("value_found", self.value_found),
-            text_column("rule_id", self.rule_id),
-            text_column("severity", self.severity),
-            text_column("message", self.message),
-            text_column("guidance", self.guidance),
+            self.sha256.finish(),
+            self.source_file.finish(),
+            self.sheet.finish(),
+            self.cell.finish(),
+            self.value_found.finish(),
+            self.rule_id.finish(),
+            self.severity.finish(),
+            self.message.finish(),
+            self.guidance.finish(),
         ])
     }
 }
