@@ -238,6 +238,19 @@ impl SourceWorkbook {
     }
 
     fn sheet(&mut self, wanted: &str) -> Result<&mut SheetData, NotFound> {
+        // Asked once per cell read, mostly by the name the sheet was loaded under: found without a copy.
+        let actual = match self.loaded.contains_key(wanted) {
+            true => std::borrow::Cow::Borrowed(wanted),
+            false => std::borrow::Cow::Owned(self.load_sheet(wanted)?),
+        };
+        self.loaded.get_mut(actual.as_ref()).ok_or_else(|| NotFound {
+            sheet: actual.into_owned(),
+            reason: "the sheet could not be loaded".into(),
+        })
+    }
+
+    /// Reads the sheet the template calls `wanted`, with its labels indexed; its name in the workbook.
+    fn load_sheet(&mut self, wanted: &str) -> Result<String, NotFound> {
         let Some(actual) = self.actual_sheet_name(wanted) else {
             return Err(NotFound {
                 sheet: wanted.to_owned(),
@@ -247,44 +260,40 @@ impl SourceWorkbook {
                 ),
             });
         };
-        if !self.loaded.contains_key(&actual) {
-            let cells = self
-                .reader
-                .worksheet_range(&actual)
-                .map_err(|error| NotFound {
-                    sheet: actual.clone(),
-                    reason: format!("the sheet cannot be read: {error}"),
-                })?;
-            let mut labels: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
-            for (row, col, value) in cells.used_cells() {
-                // Labels are short; long texts (analysis paragraphs) are never looked up by label.
-                if let Data::String(text) = value
-                    && text.len() <= MAX_LABEL_LENGTH
-                {
-                    let start = cells.start().unwrap_or((0, 0));
-                    labels
-                        .entry(normalise_label(text))
-                        .or_default()
-                        .push((start.0 + row as u32, start.1 + col as u32));
-                }
-            }
-            let hidden = self.is_hidden(&actual);
-            self.loaded.insert(
-                actual.clone(),
-                SheetData {
-                    name: actual.clone(),
-                    hidden,
-                    cells,
-                    merged: None,
-                    formulas: None,
-                    labels,
-                },
-            );
+        if self.loaded.contains_key(&actual) {
+            return Ok(actual);
         }
-        self.loaded.get_mut(&actual).ok_or_else(|| NotFound {
-            sheet: actual.clone(),
-            reason: "the sheet could not be loaded".into(),
-        })
+        let cells = self
+            .reader
+            .worksheet_range(&actual)
+            .map_err(|error| NotFound {
+                sheet: actual.clone(),
+                reason: format!("the sheet cannot be read: {error}"),
+            })?;
+        let mut labels: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
+        for (row, col, value) in cells.used_cells() {
+            // Labels are short; long texts (analysis paragraphs) are never looked up by label.
+            if let Data::String(text) = value
+                && text.len() <= MAX_LABEL_LENGTH
+            {
+                let start = cells.start().unwrap_or((0, 0));
+                labels
+                    .entry(normalise_label(text))
+                    .or_default()
+                    .push((start.0 + row as u32, start.1 + col as u32));
+            }
+        }
+        let hidden = self.is_hidden(&actual);
+        let data = SheetData {
+            name: actual.clone(),
+            hidden,
+            cells,
+            merged: None,
+            formulas: None,
+            labels,
+        };
+        self.loaded.insert(actual.clone(), data);
+        Ok(actual)
     }
 
     /// The cell a locator points at.

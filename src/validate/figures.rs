@@ -240,7 +240,8 @@ fn read_figure_cell(
     cell: FoundCell,
     read: &mut ReadFigures,
 ) {
-    let what = format!("{}, {}", spec.label, slot.describe(figure_year));
+    // Said only in an exception: most figure cells raise none.
+    let what = || format!("{}, {}", spec.label, slot.describe(figure_year));
     // Explaining a blank costs a further pass over the sheet: only blanks that matter are explained.
     let cell = if cell.value == Data::Empty && slot.is_due(figure_year, period) {
         workbook.explain_blank(cell)
@@ -248,7 +249,7 @@ fn read_figure_cell(
         cell
     };
     if let Some(formula) = cell.uncalculated_formula.clone() {
-        uncalculated_formula(checker, (slot, what, formula), cell, read);
+        uncalculated_formula(checker, (slot, what(), formula), cell, read);
         return;
     }
     let number = match read_number(&cell.value) {
@@ -268,7 +269,7 @@ fn read_figure_cell(
                     cell: cell.address(),
                 });
             } else if spec.measure.kind == ValueKind::Count {
-                checker.raise(not_applicable_query(&cell, &what));
+                checker.raise(not_applicable_query(&cell, &what()));
             }
             return;
         }
@@ -288,7 +289,8 @@ fn read_figure_cell(
                 BuiltinCheck::FigureType,
                 &cell,
                 format!(
-                    "{what}: found {found}; expected {}",
+                    "{}: found {found}; expected {}",
+                    what(),
                     spec.measure.kind.describe()
                 ),
                 "Type the figure as a plain number, or leave the cell blank if there is none.",
@@ -310,7 +312,7 @@ fn read_figure_cell(
         Err(expected) => checker.cell_problem(
             BuiltinCheck::FigureRange,
             &cell,
-            format!("{what}: {expected}"),
+            format!("{}: {expected}", what()),
             "Correct the figure; a count is a whole number of 0 or more, a percentage is from 0 to 100.",
         ),
     }
