@@ -243,10 +243,12 @@ impl SourceWorkbook {
             true => std::borrow::Cow::Borrowed(wanted),
             false => std::borrow::Cow::Owned(self.load_sheet(wanted)?),
         };
-        self.loaded.get_mut(actual.as_ref()).ok_or_else(|| NotFound {
-            sheet: actual.into_owned(),
-            reason: "the sheet could not be loaded".into(),
-        })
+        self.loaded
+            .get_mut(actual.as_ref())
+            .ok_or_else(|| NotFound {
+                sheet: actual.into_owned(),
+                reason: "the sheet could not be loaded".into(),
+            })
     }
 
     /// Reads the sheet the template calls `wanted`, with its labels indexed; its name in the workbook.

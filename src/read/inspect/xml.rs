@@ -3,7 +3,7 @@
 
 use quick_xml::events::{BytesStart, Event};
 
-use super::markup::{attribute, reader};
+use super::markup::{attribute, reader, text_of};
 use super::{MB, Part, too_big};
 use crate::excel::parse_a1;
 use crate::read::Unreadable;
@@ -84,15 +84,22 @@ pub fn scan(
             Ok(Event::End(element)) => {
                 scan.depth = scan.depth.saturating_sub(1);
                 element_ended(
-                    element.local_name().as_ref(),
+                    element.local_name().into_inner(),
                     part,
                     &mut scan,
                     found,
                     limits,
                 )?;
             }
-            Ok(Event::Text(text)) => text_found(&text, part, &mut scan, found),
-            Ok(Event::CData(text)) => text_found(&text, part, &mut scan, found),
+            // Text that is not UTF-8 stops the reader, and so the scan.
+            Ok(Event::Text(text)) => match std::str::from_utf8(&text) {
+                Ok(text) => text_found(text, part, &mut scan, found),
+                Err(_) => break,
+            },
+            Ok(Event::CData(text)) => match std::str::from_utf8(&text) {
+                Ok(text) => text_found(text, part, &mut scan, found),
+                Err(_) => break,
+            },
             // An entity (`&amp;`) counts as the text it is written as, as it did before the split.
             Ok(Event::GeneralRef(entity)) => add_string_length(&mut scan, entity.len() as u64 + 2),
             Ok(Event::Eof) | Err(_) => break,
@@ -134,13 +141,13 @@ fn cell_attributes(element: &BytesStart<'_>) -> (Option<(u32, u32)>, bool) {
         .map_while(Result::ok)
     {
         let slot = match attribute.key.as_ref() {
-            "r" => &mut reference,
-            "t" => &mut kind,
+            b"r" => &mut reference,
+            b"t" => &mut kind,
             _ => continue,
         };
         // The first of each counts.
         if slot.is_none() {
-            *slot = Some(attribute.value);
+            *slot = text_of(attribute.value);
         }
     }
     let place = reference.as_deref().and_then(parse_a1);
@@ -158,7 +165,7 @@ fn element_started(
     match part {
         Part::Worksheet => worksheet_element(element, scan, found, limits),
         Part::SharedStrings => shared_strings_element(element, empty, scan, found, limits),
-        Part::Workbook if element.local_name().as_ref() == "sheet" => count_sheet(found, limits),
+        Part::Workbook if element.local_name().as_ref() == b"sheet" => count_sheet(found, limits),
         Part::OdsContent => ods_element(element, empty, scan, found, limits),
         _ => Ok(()),
     }
@@ -193,7 +200,7 @@ fn worksheet_element(
     limits: &ReadLimits,
 ) -> Result<(), Unreadable> {
     match element.local_name().as_ref() {
-        "dimension" => {
+        b"dimension" => {
             if let Some((first, last)) = attribute(element, "ref", |reference| {
                 let (a, b) = reference.split_once(':')?;
                 Some((parse_a1(a)?, parse_a1(b)?))
@@ -207,11 +214,11 @@ fn worksheet_element(
                 }
             }
         }
-        "row" => {
+        b"row" => {
             scan.row = number_attribute(element, "r").unwrap_or(scan.row + 1);
             scan.col = 0;
         }
-        "c" => {
+        b"c" => {
             let (place, shared) = cell_attributes(element);
             let (row, col) = match place {
                 Some((row, col)) => (u64::from(row) + 1, u64::from(col) + 1),
@@ -222,7 +229,7 @@ fn worksheet_element(
             scan.shared_cell = shared;
             count_cells(found, 1, limits)?;
         }
-        "v" => scan.in_value = true,
+        b"v" => scan.in_value = true,
         _ => {}
     }
     Ok(())
@@ -252,7 +259,7 @@ fn shared_strings_element(
     limits: &ReadLimits,
 ) -> Result<(), Unreadable> {
     match element.local_name().as_ref() {
-        "sst" => {
+        b"sst" => {
             for claim in ["uniqueCount", "count"] {
                 if let Some(count) = number_attribute(element, claim)
                     && count > limits.cells
@@ -264,8 +271,8 @@ fn shared_strings_element(
                 }
             }
         }
-        "si" if empty => found.string_lengths.push(0),
-        "si" => scan.in_string = Some(0),
+        b"si" if empty => found.string_lengths.push(0),
+        b"si" => scan.in_string = Some(0),
         _ => {}
     }
     if found.string_lengths.len() as u64 > limits.cells {
@@ -279,21 +286,21 @@ fn shared_strings_element(
 
 /// `local_name`: the element's name without its namespace prefix.
 fn element_ended(
-    local_name: &str,
+    local_name: &[u8],
     part: Part,
     scan: &mut Scan,
     found: &mut Findings,
     limits: &ReadLimits,
 ) -> Result<(), Unreadable> {
     match (part, local_name) {
-        (Part::Worksheet, "v") => scan.in_value = false,
-        (Part::SharedStrings, "si") => {
+        (Part::Worksheet, b"v") => scan.in_value = false,
+        (Part::SharedStrings, b"si") => {
             if let Some(length) = scan.in_string.take() {
                 found.string_lengths.push(length);
             }
         }
-        (Part::OdsContent, "table-row") => ods_row_ended(scan),
-        (Part::OdsContent, "table") => {
+        (Part::OdsContent, b"table-row") => ods_row_ended(scan),
+        (Part::OdsContent, b"table") => {
             check_extent(scan, "content.xml", part, limits)?;
             *scan = Scan {
                 depth: scan.depth,
@@ -314,8 +321,8 @@ fn ods_element(
     limits: &ReadLimits,
 ) -> Result<(), Unreadable> {
     match element.name().as_ref() {
-        "table:table" => count_sheet(found, limits)?,
-        "table:table-row" => {
+        b"table:table" => count_sheet(found, limits)?,
+        b"table:table-row" => {
             scan.row_repeat = number_attribute(element, "table:number-rows-repeated")
                 .unwrap_or(1)
                 .max(1);
@@ -325,7 +332,7 @@ fn ods_element(
                 ods_row_ended(scan);
             }
         }
-        "table:table-cell" | "table:covered-table-cell" => {
+        b"table:table-cell" | b"table:covered-table-cell" => {
             let repeat = number_attribute(element, "table:number-columns-repeated")
                 .unwrap_or(1)
                 .max(1);
@@ -384,3 +391,41 @@ fn check_extent(
 /// Excel's own size of a sheet.
 pub const EXCEL_ROWS: u32 = 1_048_576;
 pub const EXCEL_COLUMNS: u32 = 16_384;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scanned(sheet: &[u8]) -> Result<(), Unreadable> {
+        let limits = ReadLimits::default();
+        let mut found = Findings::default();
+        scan(
+            sheet,
+            "xl/worksheets/sheet1.xml",
+            Part::Worksheet,
+            &limits,
+            &mut found,
+        )
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_ends_the_scan_as_it_ends_the_reader() {
+        // The reader stops at the text it cannot decode: the cell after it is never built, so it is no
+        // reason to refuse the file; before the text, it is.
+        let far = br#"<c r="XFD1048576"><v>1</v></c>"#;
+        let bad = b"<c r=\"A1\" t=\"str\"><v>\xff</v></c>";
+        let sheet = |first: &[u8], second: &[u8]| -> Vec<u8> {
+            [
+                b"<worksheet><sheetData><row r=\"1\">".as_slice(),
+                first,
+                second,
+                b"</row></sheetData></worksheet>",
+            ]
+            .concat()
+        };
+        assert!(scanned(&sheet(bad, far)).is_ok());
+        let refused =
+            scanned(&sheet(far, bad)).expect_err("a cell past the limits before the bad text");
+        assert!(refused.0.contains("spread over"), "{refused}");
+    }
+}
