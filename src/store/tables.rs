@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use polars::prelude::*;
+use polars_arrow::array::MutableBinaryViewArray;
 
 use super::{History, ProcessedReturn};
 use crate::error::FatalError;
@@ -62,10 +63,8 @@ impl BatchTables {
                 commentary: notes,
                 ..
             } => {
-                figures.iter().for_each(|f| self.figures.push(processed, f));
-                notes
-                    .iter()
-                    .for_each(|n| self.commentary.push(processed, n));
+                self.figures.push(processed, figures);
+                self.commentary.push(processed, notes);
             }
             Validated::PlanUpdate {
                 identity,
@@ -96,20 +95,33 @@ impl BatchTables {
     }
 }
 
-/// A text column written straight into polars' buffer as its rows come.
-struct Text(StringChunkedBuilder);
+/// A text column written straight into polars' buffer as its rows come; a value repeated down a run of
+/// rows (a return's hash beside each of its figures) is held once.
+struct Text {
+    name: &'static str,
+    values: MutableBinaryViewArray<str>,
+}
 
 impl Text {
-    fn new(name: &str) -> Text {
-        Text(StringChunkedBuilder::new(name.into(), 0))
+    fn new(name: &'static str) -> Text {
+        Text {
+            name,
+            values: MutableBinaryViewArray::new(),
+        }
     }
 
     fn push(&mut self, value: &str) {
-        self.0.append_value(value);
+        self.values.push_value(value);
+    }
+
+    fn push_repeated(&mut self, value: &str, rows: usize) {
+        if rows > 0 {
+            self.values.extend_constant(rows, Some(value));
+        }
     }
 
     fn finish(self) -> Column {
-        self.0.finish().into_column()
+        StringChunked::with_chunk(self.name.into(), self.values.freeze()).into_column()
     }
 }
 
@@ -299,9 +311,15 @@ impl FiguresColumns {
         }
     }
 
-    fn push(&mut self, processed: &ProcessedReturn, figure: &Figure) {
-        self.sha256.push(&processed.sha256);
-        self.source_file.push(&processed.source_file);
+    /// A return's figures: its hash and file name once for them all.
+    fn push(&mut self, processed: &ProcessedReturn, figures: &[Figure]) {
+        self.sha256.push_repeated(&processed.sha256, figures.len());
+        self.source_file
+            .push_repeated(&processed.source_file, figures.len());
+        figures.iter().for_each(|figure| self.push_figure(figure));
+    }
+
+    fn push_figure(&mut self, figure: &Figure) {
         self.indicator.push(&figure.indicator);
         self.measure.push(&figure.measure);
         let year = self
@@ -368,13 +386,17 @@ impl CommentaryColumns {
         }
     }
 
-    fn push(&mut self, processed: &ProcessedReturn, note: &Commentary) {
-        self.sha256.push(&processed.sha256);
-        self.source_file.push(&processed.source_file);
-        self.indicator.push(&note.indicator);
-        self.text.push(&note.text);
-        self.sheet.push(&note.sheet);
-        self.cell.push(&note.cell);
+    /// A return's analysis texts: its hash and file name once for them all.
+    fn push(&mut self, processed: &ProcessedReturn, notes: &[Commentary]) {
+        self.sha256.push_repeated(&processed.sha256, notes.len());
+        self.source_file
+            .push_repeated(&processed.source_file, notes.len());
+        for note in notes {
+            self.indicator.push(&note.indicator);
+            self.text.push(&note.text);
+            self.sheet.push(&note.sheet);
+            self.cell.push(&note.cell);
+        }
     }
 
     fn into_frame(self) -> PolarsResult<DataFrame> {
