@@ -29,11 +29,13 @@ enum Standing {
 }
 
 /// Withdraws the drafts the store has overtaken and re-addresses those still to send; returns the
-/// drafts withdrawn, with why. A draft already sent is left as it is.
+/// drafts withdrawn, with why. A draft already sent is left as it is. `made` is the history already
+/// consolidated for the outputs, used when it is as at the quarter being collected.
 pub fn bring_in_line(
     schemas: &Schemas,
     folders: &Folders,
     history: &History,
+    made: Option<&(AsAt, Consolidated)>,
 ) -> Result<Vec<(PathBuf, String)>, FatalError> {
     let has_drafts =
         |folder: PathBuf| std::fs::read_dir(folder).is_ok_and(|mut e| e.next().is_some());
@@ -44,18 +46,18 @@ pub fn bring_in_line(
     let Some(collected) = collected else {
         return Ok(Vec::new());
     };
-    let catalogue = consolidate::catalogue_frames(schemas).map_err(FatalError::Consolidation)?;
     let as_at = AsAt::quarter(schemas, (collected, collected), None);
-    let consolidated =
-        consolidate::consolidate(history, &catalogue, as_at, FlagSettings::of(schemas))
-            .map_err(FatalError::Consolidation)?;
+    let consolidated = match made {
+        Some((made_as_at, consolidated)) if *made_as_at == as_at => consolidated,
+        _ => &consolidated_as_at(schemas, history, as_at)?,
+    };
     let mut standings =
-        replies(schemas, folders, history, &consolidated).map_err(FatalError::History)?;
+        replies(schemas, folders, history, consolidated).map_err(FatalError::History)?;
     standings.extend(reminders(
         schemas,
         folders,
         history,
-        &consolidated,
+        consolidated,
         collected,
     )?);
     let sent = crate::send::already_sent(&folders.store)?;
@@ -74,6 +76,16 @@ pub fn bring_in_line(
         }
     }
     Ok(withdrawn)
+}
+
+fn consolidated_as_at(
+    schemas: &Schemas,
+    history: &History,
+    as_at: AsAt,
+) -> Result<Consolidated, FatalError> {
+    let catalogue = consolidate::catalogue_frames(schemas).map_err(FatalError::Consolidation)?;
+    consolidate::consolidate(history, &catalogue, as_at, FlagSettings::of(schemas))
+        .map_err(FatalError::Consolidation)
 }
 
 /// Each reply draft in `outbox/replies/` with the return it answers, judged against the store.
@@ -95,11 +107,21 @@ fn replies(
         text("department")?,
         text("sender_address")?,
     );
-    // The latest return of each name is the one its reply answers.
+    // The latest return of each name is the one its reply answers. The folder is listed once: the store
+    // holds every return ever received, the folder only the replies drafted.
+    let drafted: HashSet<String> = std::fs::read_dir(folders.replies())
+        .map(|entries| {
+            (entries.flatten())
+                .filter_map(|entry| entry.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
     let mut answered: HashMap<PathBuf, usize> = HashMap::new();
     for i in 0..returns.height() {
-        let file = files.get(i).unwrap_or_default();
-        answered.insert(folders.replies().join(fit_file_name(file, ".eml")), i);
+        let name = fit_file_name(files.get(i).unwrap_or_default(), ".eml");
+        if drafted.contains(&name) {
+            answered.insert(folders.replies().join(name), i);
+        }
     }
     let mut standings = Vec::new();
     for (path, i) in answered.into_iter().filter(|(path, _)| path.is_file()) {

@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use super::Folders;
-use crate::consolidate::{self, AsAt, FlagSettings, Quarantined};
+use crate::consolidate::{self, AsAt, Consolidated, FlagSettings, Quarantined};
 use crate::error::FatalError;
 use crate::outfile::write_atomically;
 use crate::period::{Period, PeriodChoice};
@@ -28,6 +28,9 @@ fn quarter_just_ended() -> Period {
 pub struct Written {
     pub period: Period,
     pub dashboard: PathBuf,
+    /// The whole history consolidated as the outputs were made (none when a stored return had to be
+    /// left out): what the drafts are judged against, when it is as at the quarter they are for.
+    pub consolidated: Option<(AsAt, Consolidated)>,
 }
 
 /// Consolidates the history and rewrites the dashboard and exceptions workbooks atomically. A stored
@@ -91,6 +94,7 @@ impl RenderedOutputs {
         Ok(Written {
             period: self.period,
             dashboard,
+            consolidated: self.rendered.consolidated,
         })
     }
 
@@ -174,6 +178,8 @@ struct Rendered {
     exceptions: Vec<u8>,
     board: Vec<u8>,
     sign_off: SignOff,
+    /// What they were made from, when it is the whole history's.
+    consolidated: Option<(AsAt, Consolidated)>,
 }
 
 impl Outputs<'_> {
@@ -222,6 +228,9 @@ impl Outputs<'_> {
                 exceptions,
                 board,
                 sign_off,
+                consolidated: quarantined
+                    .is_empty()
+                    .then(|| (self.as_at, consolidated)),
             })
         }));
         attempt.unwrap_or_else(|_| Err("building the outputs failed on its content".to_owned()))

@@ -397,8 +397,9 @@ impl<'s> Collator<'s> {
         summary.period = Some(written.period);
         summary.dashboard = Some(written.dashboard);
         // The drafts follow the store; a draft that cannot be judged or moved is left, and said.
+        let made = written.consolidated.as_ref();
         let drafts = crate::phase::timed("drafts in line", || {
-            super::drafts::bring_in_line(self.schemas, &self.folders, &self.history)
+            super::drafts::bring_in_line(self.schemas, &self.folders, &self.history, made)
         });
         if let Err(error) = drafts {
             tracing::warn!("the drafts could not be brought in line with the store: {error}");
