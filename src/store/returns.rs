@@ -1,7 +1,7 @@
 //! The history's returns, asked: every accepted one with what replaces it by, the files already known,
 //! and the returns of a quarter as a sign-off lists them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use polars::prelude::*;
 
@@ -83,9 +83,11 @@ impl History {
             quarter.quarter.map(|q| i32::from(q.number())),
         );
         let mut found: Vec<SignedReturn> = Vec::new();
+        // A quarter corrected many times holds thousands of returns: each is looked for once.
+        let mut listed: HashSet<&str> = HashSet::new();
         for i in 0..returns.height() {
             let hash = hashes.get(i).unwrap_or_default();
-            if (years.get(i), quarters.get(i)) != wanted || found.iter().any(|r| r.sha256 == hash) {
+            if (years.get(i), quarters.get(i)) != wanted || !listed.insert(hash) {
                 continue;
             }
             found.push(SignedReturn {
