@@ -228,7 +228,7 @@ impl Outputs<'_> {
                 exceptions,
                 board,
                 sign_off,
-                consolidated: quarantined.is_empty().then(|| (self.as_at, consolidated)),
+                consolidated: quarantined.is_empty().then_some((self.as_at, consolidated)),
             })
         }));
         attempt.unwrap_or_else(|_| Err("building the outputs failed on its content".to_owned()))
