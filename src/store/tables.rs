@@ -26,24 +26,13 @@ pub fn tables_for(batch: &[ProcessedReturn]) -> Result<History, FatalError> {
 
 /// A batch's tables, written a return at a time as each is reported on: a large batch's figures (tens
 /// of thousands of rows) go straight into their columns, and no return is held until the batch is stored.
+#[derive(Default)]
 pub struct BatchTables {
     returns: ReturnsColumns,
     figures: FiguresColumns,
     commentary: CommentaryColumns,
     exceptions: ExceptionsColumns,
     statuses: StatusColumns,
-}
-
-impl Default for BatchTables {
-    fn default() -> Self {
-        BatchTables {
-            returns: ReturnsColumns::default(),
-            figures: FiguresColumns::new(),
-            commentary: CommentaryColumns::new(),
-            exceptions: ExceptionsColumns::new(),
-            statuses: StatusColumns::default(),
-        }
-    }
 }
 
 impl BatchTables {
@@ -79,7 +68,7 @@ impl BatchTables {
 
     /// Whether no return has been added.
     pub fn is_empty(&self) -> bool {
-        self.returns.sha256.is_empty()
+        self.returns.sha256.len() == 0
     }
 
     pub fn finish(self) -> Result<History, FatalError> {
@@ -95,47 +84,37 @@ impl BatchTables {
     }
 }
 
-/// A text column written straight into polars' buffer as its rows come; a value repeated down a run of
-/// rows (a return's hash beside each of its figures) is held once.
-struct Text {
-    name: &'static str,
-    values: MutableBinaryViewArray<str>,
-}
+/// A text column written straight into polars' buffer as its rows come (named when it is finished); a
+/// value repeated down a run of rows (a return's hash beside each of its figures) is held once.
+#[derive(Default)]
+struct Text(MutableBinaryViewArray<str>);
 
 impl Text {
-    fn new(name: &'static str) -> Text {
-        Text {
-            name,
-            values: MutableBinaryViewArray::new(),
-        }
+    fn push(&mut self, value: &str) {
+        self.0.push_value(value);
     }
 
-    fn push(&mut self, value: &str) {
-        self.values.push_value(value);
+    fn len(&self) -> usize {
+        self.0.len()
     }
 
     fn push_repeated(&mut self, value: &str, rows: usize) {
         if rows > 0 {
-            self.values.extend_constant(rows, Some(value));
+            self.0.extend_constant(rows, Some(value));
         }
     }
 
-    fn finish(self) -> Column {
-        StringChunked::with_chunk(self.name.into(), self.values.freeze()).into_column()
+    fn finish(self, name: &str) -> Column {
+        StringChunked::with_chunk(name.into(), self.0.freeze()).into_column()
     }
-}
-
-fn text_column<S: AsRef<str>>(name: &str, values: Vec<S>) -> Column {
-    StringChunked::from_iter_values(name.into(), values.iter().map(|value| value.as_ref()))
-        .into_column()
 }
 
 /// The returns table: one row per return processed, accepted or not.
 #[derive(Default)]
 struct ReturnsColumns {
-    sha256: Vec<String>,
-    source_file: Vec<String>,
-    received_at: Vec<String>,
+    sha256: Text,
+    source_file: Text,
+    received_at: Text,
     department: Vec<Option<String>>,
     /// The template's id, or the plan's for a plan update.
     template: Vec<Option<String>>,
@@ -192,9 +171,9 @@ impl ReturnsColumns {
     fn push(&mut self, processed: &ProcessedReturn) {
         let validated = &processed.validated;
         self.message.push(processed.message.as_ref());
-        self.sha256.push(processed.sha256.clone());
-        self.source_file.push(processed.source_file.clone());
-        self.received_at.push(processed.received_at.clone());
+        self.sha256.push(&processed.sha256);
+        self.source_file.push(&processed.source_file);
+        self.received_at.push(&processed.received_at);
         self.accepted.push(validated.accepted());
         self.errors.push(validated.count(Severity::Error) as i64);
         self.warnings
@@ -243,9 +222,9 @@ impl ReturnsColumns {
     fn into_frame(self) -> PolarsResult<DataFrame> {
         let count = self.sha256.len();
         let mut columns = vec![
-            text_column("sha256", self.sha256),
-            text_column("source_file", self.source_file),
-            text_column("received_at", self.received_at),
+            self.sha256.finish("sha256"),
+            self.source_file.finish("source_file"),
+            self.received_at.finish("received_at"),
             Column::new("department".into(), self.department),
             Column::new("template".into(), self.template),
             Column::new("template_version".into(), self.template_version),
@@ -268,6 +247,7 @@ impl ReturnsColumns {
 
 /// The figures table: the figures of a large batch come by the tens of thousands, so each is written
 /// straight into its columns.
+#[derive(Default)]
 struct FiguresColumns {
     sha256: Text,
     source_file: Text,
@@ -291,26 +271,6 @@ struct FiguresColumns {
 }
 
 impl FiguresColumns {
-    fn new() -> Self {
-        FiguresColumns {
-            sha256: Text::new("sha256"),
-            source_file: Text::new("source_file"),
-            indicator: Text::new("indicator"),
-            measure: Text::new("measure"),
-            financial_year: Text::new("financial_year"),
-            year_start: Vec::new(),
-            quarter: Vec::new(),
-            slot: Text::new("slot"),
-            value: Vec::new(),
-            not_applicable: Vec::new(),
-            sheet: Text::new("sheet"),
-            cell: Text::new("cell"),
-            source_cell: Text::new("source_cell"),
-            scratch: String::new(),
-            year_texts: HashMap::new(),
-        }
-    }
-
     /// A return's figures: its hash and file name once for them all.
     fn push(&mut self, processed: &ProcessedReturn, figures: &[Figure]) {
         self.sha256.push_repeated(&processed.sha256, figures.len());
@@ -347,24 +307,25 @@ impl FiguresColumns {
 
     fn into_frame(self) -> PolarsResult<DataFrame> {
         DataFrame::new_infer_height(vec![
-            self.sha256.finish(),
-            self.source_file.finish(),
-            self.indicator.finish(),
-            self.measure.finish(),
-            self.financial_year.finish(),
+            self.sha256.finish("sha256"),
+            self.source_file.finish("source_file"),
+            self.indicator.finish("indicator"),
+            self.measure.finish("measure"),
+            self.financial_year.finish("financial_year"),
             Column::new("year_start".into(), self.year_start),
             Column::new("quarter".into(), self.quarter),
-            self.slot.finish(),
+            self.slot.finish("slot"),
             Column::new("value".into(), self.value),
-            self.sheet.finish(),
+            self.sheet.finish("sheet"),
             Column::new("not_applicable".into(), self.not_applicable),
-            self.cell.finish(),
-            self.source_cell.finish(),
+            self.cell.finish("cell"),
+            self.source_cell.finish("source_cell"),
         ])
     }
 }
 
 /// The commentary table: each indicator's analysis text.
+#[derive(Default)]
 struct CommentaryColumns {
     sha256: Text,
     source_file: Text,
@@ -375,17 +336,6 @@ struct CommentaryColumns {
 }
 
 impl CommentaryColumns {
-    fn new() -> Self {
-        CommentaryColumns {
-            sha256: Text::new("sha256"),
-            source_file: Text::new("source_file"),
-            indicator: Text::new("indicator"),
-            text: Text::new("text"),
-            sheet: Text::new("sheet"),
-            cell: Text::new("cell"),
-        }
-    }
-
     /// A return's analysis texts: its hash and file name once for them all.
     fn push(&mut self, processed: &ProcessedReturn, notes: &[Commentary]) {
         self.sha256.push_repeated(&processed.sha256, notes.len());
@@ -401,17 +351,18 @@ impl CommentaryColumns {
 
     fn into_frame(self) -> PolarsResult<DataFrame> {
         DataFrame::new_infer_height(vec![
-            self.sha256.finish(),
-            self.source_file.finish(),
-            self.indicator.finish(),
-            self.text.finish(),
-            self.sheet.finish(),
-            self.cell.finish(),
+            self.sha256.finish("sha256"),
+            self.source_file.finish("source_file"),
+            self.indicator.finish("indicator"),
+            self.text.finish("text"),
+            self.sheet.finish("sheet"),
+            self.cell.finish("cell"),
         ])
     }
 }
 
 /// The exceptions table: every exception of every return.
+#[derive(Default)]
 struct ExceptionsColumns {
     sha256: Text,
     source_file: Text,
@@ -425,20 +376,6 @@ struct ExceptionsColumns {
 }
 
 impl ExceptionsColumns {
-    fn new() -> Self {
-        ExceptionsColumns {
-            sha256: Text::new("sha256"),
-            source_file: Text::new("source_file"),
-            sheet: Text::new("sheet"),
-            cell: Text::new("cell"),
-            value_found: Text::new("value_found"),
-            rule_id: Text::new("rule_id"),
-            severity: Text::new("severity"),
-            message: Text::new("message"),
-            guidance: Text::new("guidance"),
-        }
-    }
-
     fn push(&mut self, processed: &ProcessedReturn, exception: &Exception) {
         self.sha256.push(&processed.sha256);
         self.source_file.push(&exception.file);
@@ -453,15 +390,15 @@ impl ExceptionsColumns {
 
     fn into_frame(self) -> PolarsResult<DataFrame> {
         DataFrame::new_infer_height(vec![
-            self.sha256.finish(),
-            self.source_file.finish(),
-            self.sheet.finish(),
-            self.cell.finish(),
-            self.value_found.finish(),
-            self.rule_id.finish(),
-            self.severity.finish(),
-            self.message.finish(),
-            self.guidance.finish(),
+            self.sha256.finish("sha256"),
+            self.source_file.finish("source_file"),
+            self.sheet.finish("sheet"),
+            self.cell.finish("cell"),
+            self.value_found.finish("value_found"),
+            self.rule_id.finish("rule_id"),
+            self.severity.finish("severity"),
+            self.message.finish("message"),
+            self.guidance.finish("guidance"),
         ])
     }
 }
@@ -469,17 +406,17 @@ impl ExceptionsColumns {
 /// The statuses table: every status an accepted plan update gave, with its provenance.
 #[derive(Default)]
 struct StatusColumns {
-    sha256: Vec<String>,
-    source_file: Vec<String>,
-    plan: Vec<String>,
-    section: Vec<String>,
-    reference: Vec<String>,
-    period: Vec<String>,
-    status: Vec<String>,
-    status_as_written: Vec<String>,
-    sheet: Vec<String>,
-    cell: Vec<String>,
-    source_cell: Vec<String>,
+    sha256: Text,
+    source_file: Text,
+    plan: Text,
+    section: Text,
+    reference: Text,
+    period: Text,
+    status: Text,
+    status_as_written: Text,
+    sheet: Text,
+    cell: Text,
+    source_cell: Text,
     narrative: Vec<Option<String>>,
     update_date: Vec<Option<String>>,
     complete: Vec<Option<String>>,
@@ -492,18 +429,18 @@ impl StatusColumns {
         plan_update: &PlanUpdateIdentity,
         update: &StatusUpdate,
     ) {
-        self.sha256.push(processed.sha256.clone());
-        self.source_file.push(processed.source_file.clone());
-        self.plan.push(plan_update.plan.clone());
-        self.section.push(update.section.clone());
-        self.reference.push(update.reference.clone());
-        self.period.push(update.period.to_string());
-        self.status.push(update.status.to_string());
-        self.status_as_written.push(update.as_written.clone());
-        self.sheet.push(update.sheet.clone());
-        self.cell.push(update.cell.clone());
+        self.sha256.push(&processed.sha256);
+        self.source_file.push(&processed.source_file);
+        self.plan.push(&plan_update.plan);
+        self.section.push(&update.section);
+        self.reference.push(&update.reference);
+        self.period.push(&update.period.to_string());
+        self.status.push(&update.status.to_string());
+        self.status_as_written.push(&update.as_written);
+        self.sheet.push(&update.sheet);
+        self.cell.push(&update.cell);
         self.source_cell
-            .push(format!("{}!{}", update.sheet, update.cell));
+            .push(&format!("{}!{}", update.sheet, update.cell));
         self.narrative.push(update.narrative.clone());
         // ISO dates compare correctly as text, which keeps polars' date features out of the build.
         self.update_date
@@ -514,17 +451,17 @@ impl StatusColumns {
 
     fn into_frame(self) -> PolarsResult<DataFrame> {
         DataFrame::new_infer_height(vec![
-            text_column("sha256", self.sha256),
-            text_column("source_file", self.source_file),
-            text_column("plan", self.plan),
-            text_column("section", self.section),
-            text_column("ref", self.reference),
-            text_column("period", self.period),
-            text_column("status", self.status),
-            text_column("status_as_written", self.status_as_written),
-            text_column("sheet", self.sheet),
-            text_column("cell", self.cell),
-            text_column("source_cell", self.source_cell),
+            self.sha256.finish("sha256"),
+            self.source_file.finish("source_file"),
+            self.plan.finish("plan"),
+            self.section.finish("section"),
+            self.reference.finish("ref"),
+            self.period.finish("period"),
+            self.status.finish("status"),
+            self.status_as_written.finish("status_as_written"),
+            self.sheet.finish("sheet"),
+            self.cell.finish("cell"),
+            self.source_cell.finish("source_cell"),
             Column::new("narrative".into(), self.narrative),
             Column::new("update_date".into(), self.update_date),
             Column::new("complete".into(), self.complete),

@@ -22,11 +22,6 @@ pub fn reader(content: &[u8]) -> Reader<&[u8]> {
     reader
 }
 
-/// The text of a name or value as written, or nothing when it is not UTF-8 (which the reader refuses).
-pub fn utf8(bytes: &[u8]) -> &str {
-    std::str::from_utf8(bytes).unwrap_or_default()
-}
-
 /// `read` applied to the value of the attribute named exactly `name` (prefix included), as written in the
 /// part (entities and all); `None` if there is no such attribute.
 pub fn attribute<T>(
@@ -95,7 +90,6 @@ mod tests {
         let tag = first_element(b"<c r=\"\xff1\" t=\"s\"/>");
         assert_eq!(raw_attribute(&tag, "r"), None);
         assert_eq!(raw_attribute(&tag, "t").as_deref(), Some("s"));
-        assert_eq!(utf8(b"\xffv"), "");
     }
 
     #[test]

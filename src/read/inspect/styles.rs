@@ -5,7 +5,7 @@
 
 use quick_xml::events::{BytesStart, Event};
 
-use super::markup::{raw_attribute, reader, utf8};
+use super::markup::{raw_attribute, reader};
 
 const HEADER: &[u8] = br#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#;
@@ -18,10 +18,10 @@ enum List {
 }
 
 impl List {
-    fn of(local_name: &str) -> Option<List> {
+    fn of(local_name: &[u8]) -> Option<List> {
         match local_name {
-            "numFmts" => Some(List::NumberFormats),
-            "cellXfs" => Some(List::CellFormats),
+            b"numFmts" => Some(List::NumberFormats),
+            b"cellXfs" => Some(List::CellFormats),
             _ => None,
         }
     }
@@ -51,13 +51,13 @@ pub fn number_formats_only(styles: &[u8]) -> Vec<u8> {
     loop {
         match (events.read_event(), inside) {
             (Ok(Event::Start(tag)), None) => {
-                inside = List::of(utf8(tag.local_name().into_inner()));
+                inside = List::of(tag.local_name().as_ref());
                 if let Some(list) = inside {
                     open(&mut kept, list.name());
                 }
             }
             (Ok(Event::End(tag)), Some(list))
-                if utf8(tag.local_name().into_inner()) == list.name() =>
+                if tag.local_name().as_ref() == list.name().as_bytes() =>
             {
                 close(&mut kept, list.name());
                 inside = None;
@@ -92,7 +92,7 @@ fn close(kept: &mut Vec<u8>, name: &str) {
 /// they were (entities and all).
 fn keep_item(kept: &mut Vec<u8>, tag: &BytesStart<'_>, list: List) {
     let (item, attributes) = list.item();
-    if utf8(tag.local_name().into_inner()) != item {
+    if tag.local_name().as_ref() != item.as_bytes() {
         return;
     }
     kept.push(b'<');

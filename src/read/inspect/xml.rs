@@ -1,6 +1,8 @@
 //! The XML parts of a zip workbook (xlsx or ods), scanned once, building nothing from them: what each
 //! sheet claims and holds, the shared strings and the cells that refer to them, and how deep it nests.
 
+use std::ops::ControlFlow;
+
 use quick_xml::events::{BytesStart, Event};
 
 use super::markup::{attribute, reader, text_of};
@@ -92,14 +94,16 @@ pub fn scan(
                 )?;
             }
             // Text that is not UTF-8 stops the reader, and so the scan.
-            Ok(Event::Text(text)) => match std::str::from_utf8(&text) {
-                Ok(text) => text_found(text, part, &mut scan, found),
-                Err(_) => break,
-            },
-            Ok(Event::CData(text)) => match std::str::from_utf8(&text) {
-                Ok(text) => text_found(text, part, &mut scan, found),
-                Err(_) => break,
-            },
+            Ok(Event::Text(text)) => {
+                if text_found(&text, part, &mut scan, found).is_break() {
+                    break;
+                }
+            }
+            Ok(Event::CData(text)) => {
+                if text_found(&text, part, &mut scan, found).is_break() {
+                    break;
+                }
+            }
             // An entity (`&amp;`) counts as the text it is written as, as it did before the split.
             Ok(Event::GeneralRef(entity)) => add_string_length(&mut scan, entity.len() as u64 + 2),
             Ok(Event::Eof) | Err(_) => break,
@@ -115,7 +119,11 @@ fn add_string_length(scan: &mut Scan, length: u64) {
     }
 }
 
-fn text_found(text: &str, part: Part, scan: &mut Scan, found: &mut Findings) {
+/// Text as the reader decodes it: `Break` when it is not UTF-8, where calamine stops.
+fn text_found(text: &[u8], part: Part, scan: &mut Scan, found: &mut Findings) -> ControlFlow<()> {
+    let Ok(text) = std::str::from_utf8(text) else {
+        return ControlFlow::Break(());
+    };
     match part {
         Part::SharedStrings => add_string_length(scan, text.len() as u64),
         Part::Worksheet if scan.in_value && scan.shared_cell => {
@@ -125,6 +133,7 @@ fn text_found(text: &str, part: Part, scan: &mut Scan, found: &mut Findings) {
         }
         _ => {}
     }
+    ControlFlow::Continue(())
 }
 
 fn number_attribute(element: &BytesStart<'_>, name: &str) -> Option<u64> {
