@@ -40,12 +40,12 @@ mod tests {
         let request = Request::Unpack {
             file: "Q2 return.eml".into(),
         };
-        send(&mut pipe, &request, b"From: psd").expect("written");
-        let (read, bytes) = read_request(&mut pipe.as_slice(), 1 << 20)
+        send(&mut pipe, &request, &[b"From: psd"]).expect("written");
+        let (read, files) = read_request(&mut pipe.as_slice(), 1 << 20)
             .expect("read")
             .expect("a request");
         assert!(matches!(read, Request::Unpack { file } if file == "Q2 return.eml"));
-        assert_eq!(bytes, b"From: psd");
+        assert_eq!(files, [b"From: psd"]);
         assert!(
             read_request(&mut pipe.as_slice(), 4).is_err(),
             "9 bytes > 4"
@@ -209,6 +209,41 @@ mod tests {
             "its reader was stopped from outside twice (signal 2: an interrupt, as Ctrl-C sends; \
              then signal 2: an interrupt, as Ctrl-C sends)"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_reader_that_dies_on_files_handed_over_together_costs_each_only_its_own_verdict() {
+        let folder = tempfile::tempdir().expect("a folder");
+        // The request's tag is the ninth byte (after its frame's length): 1 is several files at once. A
+        // reader handed several crashes; handed one, it stops with that file's own exit code, told by
+        // the bytes it was given.
+        let program = stand_in(
+            folder.path(),
+            "tag=$(head -c 9 | tail -c 1 | od -An -tu1 | tr -d ' ')\n\
+             if [ \"$tag\" = 1 ]; then kill -SEGV $$; fi\n\
+             head -c 23 >/dev/null\nexit $(head -c 1 | od -An -tu1 | tr -d ' ')",
+        );
+        let pool = WorkerPool::start(&program, folder.path(), limits_with_deadline(5))
+            .expect("the processes start");
+        let files: Vec<(String, [u8; 1])> = (0..12u8)
+            .map(|n| (format!("return {n:02}.xlsx"), [n + 1]))
+            .collect();
+        let requests: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
+            .collect();
+        let validated = pool.validate_all(&requests);
+        let reasons: Vec<String> = validated
+            .iter()
+            .map(|v| v.as_ref().expect("a verdict").exceptions()[0].message.clone())
+            .collect();
+        let expected: Vec<String> = (1..=12)
+            .map(|code| {
+                format!("the workbook could not be read safely: the reader stopped on it (exit code {code})")
+            })
+            .collect();
+        assert_eq!(reasons, expected);
     }
 
     #[test]

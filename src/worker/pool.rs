@@ -103,16 +103,18 @@ impl WorkerPool {
     /// its worker); the results are in the order given. Never fails: a worker that dies costs the file it
     /// was reading, and a new one takes its place.
     pub fn validate_all(&self, files: &[(&str, &[u8])]) -> Vec<Result<Validated, Interrupted>> {
-        self.on_every_worker(files, |&(file, bytes)| self.validate_one(file, bytes))
+        self.on_every_worker(files, LONGEST_RUN, |run| self.validate_run(run))
     }
 
-    /// `each` of `items`, on a thread per worker taking the next item as it finishes one; the results
-    /// are in the order given. Threads of their own, because each spends its time blocked on its
-    /// worker's pipe: rayon's pool is left to the work that computes (rendering, the store).
+    /// `each` run of consecutive `items` (at most `longest` long), on a thread per worker taking the next
+    /// run as it finishes one; the results are in the order given. Threads of their own, because each
+    /// spends its time blocked on its worker's pipe: rayon's pool is left to the work that computes
+    /// (rendering, the store).
     fn on_every_worker<T: Sync, R: Send>(
         &self,
         items: &[T],
-        each: impl Fn(&T) -> R + Sync,
+        longest: usize,
+        each: impl Fn(&[T]) -> Vec<R> + Sync,
     ) -> Vec<R> {
         let next = AtomicUsize::new(0);
         let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
@@ -120,13 +122,12 @@ impl WorkerPool {
                 .map(|_| {
                     scope.spawn(|| {
                         let mut done = Vec::new();
-                        loop {
-                            let index = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(item) = items.get(index) else {
-                                break done;
-                            };
-                            done.push((index, each(item)));
+                        while let Some(run) = claim_run(&next, items.len(), self.size, longest) {
+                            let first = run.start;
+                            let results = each(items.get(run).unwrap_or_default());
+                            done.extend((first..).zip(results));
                         }
+                        done
                     })
                 })
                 .collect();
@@ -143,6 +144,76 @@ impl WorkerPool {
         done.into_iter().map(|(_, result)| result).collect()
     }
 
+    /// A run of small files goes to one worker in one request, their answers back together: a pipe
+    /// round trip, and the processor switches on both sides of it, for several returns instead of each.
+    /// Should its worker die on one of them, each is read again alone, so that its death costs that file
+    /// alone, as for any other.
+    fn validate_run(&self, run: &[(&str, &[u8])]) -> Vec<Result<Validated, Interrupted>> {
+        let small = |&(_, bytes): &(&str, &[u8])| bytes.len() as u64 <= TOGETHER_UP_TO;
+        if run.len() > 1
+            && run.iter().all(small)
+            && let Some(validated) = self.validate_together(run)
+        {
+            return validated.into_iter().map(Ok).collect();
+        }
+        run.iter()
+            .map(|&(file, bytes)| self.validate_one(file, bytes))
+            .collect()
+    }
+
+    /// The answers for every file of `run`, read by one worker within one read's deadline; `None` when
+    /// that worker did not answer for all of them.
+    fn validate_together(&self, run: &[(&str, &[u8])]) -> Option<Vec<Validated>> {
+        let mut worker = match self.take() {
+            Some(worker) => worker,
+            None => Worker::spawn(&self.program, &self.schemas).ok()?,
+        };
+        worker.supervisor.arm(self.limits.read_deadline());
+        let (files, bytes): (Vec<String>, Vec<&[u8]>) = run
+            .iter()
+            .map(|&(file, bytes)| (file.to_owned(), bytes))
+            .unzip();
+        let largest = self.limits.largest_reply_bytes();
+        let answers = worker
+            .await_ready()
+            .map_err(Fault::NotReady)
+            .and_then(|()| {
+                send(
+                    &mut worker.requests,
+                    &Request::ValidateEach { files },
+                    &bytes,
+                )
+                .map_err(|_| Fault::Closed)
+            })
+            .and_then(|()| {
+                run.iter()
+                    .map(|_| read_reply(&mut worker.replies, largest))
+                    .collect::<Result<Vec<_>, _>>()
+            });
+        match answers {
+            Ok(answers) => {
+                if worker.supervisor.disarm() {
+                    self.give_back(worker);
+                }
+                Some(answers)
+            }
+            Err(fault) => {
+                match worker.death(fault, &self.limits) {
+                    Death::StoppedFromOutside(how) => tracing::info!(
+                        "the reader given {} returns together was stopped from outside ({how}); reading each again in a new one",
+                        run.len()
+                    ),
+                    // Each read alone says which one it was, and why.
+                    Death::Verdict(reason) => tracing::debug!(
+                        "the reader given {} returns together stopped ({reason}); reading each alone",
+                        run.len()
+                    ),
+                }
+                None
+            }
+        }
+    }
+
     fn validate_one(&self, file: &str, bytes: &[u8]) -> Result<Validated, Interrupted> {
         Ok(self
             .call(file, bytes, VALIDATE)?
@@ -155,10 +226,14 @@ impl WorkerPool {
         &self,
         files: &[(&str, &[u8])],
     ) -> Vec<Result<Result<Unpacked, String>, Interrupted>> {
-        self.on_every_worker(files, |&(file, bytes)| {
-            Ok(self
-                .call(file, bytes, UNPACK)?
-                .and_then(|unpacked| unpacked))
+        self.on_every_worker(files, 1, |run| {
+            run.iter()
+                .map(|&(file, bytes)| {
+                    Ok(self
+                        .call(file, bytes, UNPACK)?
+                        .and_then(|unpacked| unpacked))
+                })
+                .collect()
         })
     }
 
@@ -200,7 +275,7 @@ impl WorkerPool {
             .map_err(Fault::NotReady)
             .and_then(|()| {
                 let request = (ask.request)(file.to_owned());
-                send(&mut worker.requests, &request, bytes).map_err(|_| Fault::Closed)
+                send(&mut worker.requests, &request, &[bytes]).map_err(|_| Fault::Closed)
             })
             .and_then(|()| (ask.read)(&mut worker.replies, self.limits.largest_reply_bytes()));
         match reply {
@@ -212,6 +287,37 @@ impl WorkerPool {
                 Ok(answer)
             }
             Err(fault) => Err(worker.death(fault, &self.limits)),
+        }
+    }
+}
+
+/// The most files handed to a worker in one request.
+const LONGEST_RUN: usize = 8;
+
+/// Files up to this size are read together; a larger one is read alone, so that a run's deadline, one
+/// read's, is always ample.
+const TOGETHER_UP_TO: u64 = 1024 * 1024;
+
+/// The next run of items for a worker to take, from `next` on: shorter towards the end, so that the
+/// workers finish together rather than one waiting on another's last run.
+fn claim_run(
+    next: &AtomicUsize,
+    items: usize,
+    workers: usize,
+    longest: usize,
+) -> Option<std::ops::Range<usize>> {
+    let mut start = next.load(Ordering::Relaxed);
+    loop {
+        let left = items.checked_sub(start).filter(|&left| left > 0)?;
+        let length = (left / (2 * workers.max(1))).clamp(1, longest.max(1));
+        match next.compare_exchange_weak(
+            start,
+            start + length,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => return Some(start..start + length),
+            Err(now) => start = now,
         }
     }
 }

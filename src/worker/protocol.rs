@@ -23,43 +23,61 @@ pub(super) enum Fault {
     Garbled,
 }
 
-/// What a worker is asked to do with the bytes that follow: validate a workbook, or open a saved email.
+/// What a worker is asked to do with the bytes that follow: validate a workbook, validate several small
+/// ones in turn (answered each in its own frame, in the order given), or open a saved email.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(super) enum Request {
     Validate { file: String },
+    ValidateEach { files: Vec<String> },
     Unpack { file: String },
+}
+
+impl Request {
+    /// How many files' bytes follow the request, a frame each.
+    fn files(&self) -> usize {
+        match self {
+            Request::Validate { .. } | Request::Unpack { .. } => 1,
+            Request::ValidateEach { files } => files.len(),
+        }
+    }
 }
 
 /// The longest request header (the file's name, tagged): a name is bounded long before this.
 const LARGEST_HEADER: u64 = 64 * 1024;
 
-/// Sends a request: its tagged header, then the file's bytes, each a frame.
+/// Sends a request: its tagged header, then each file's bytes, a frame each.
 pub(super) fn send(
     requests: &mut impl Write,
     request: &Request,
-    bytes: &[u8],
+    files: &[&[u8]],
 ) -> std::io::Result<()> {
     let header = postcard::to_allocvec(request).map_err(std::io::Error::other)?;
     write_frame(requests, &header)?;
-    write_frame(requests, bytes)?;
+    for bytes in files {
+        write_frame(requests, bytes)?;
+    }
     requests.flush()
 }
 
-/// The next request and its bytes (no file longer than `largest`); `None` once the collating process has
-/// closed the pipe.
+/// The next request and its files' bytes (no file longer than `largest`); `None` once the collating
+/// process has closed the pipe.
 pub(super) fn read_request(
     requests: &mut impl Read,
     largest: u64,
-) -> std::io::Result<Option<(Request, Vec<u8>)>> {
+) -> std::io::Result<Option<(Request, Vec<Vec<u8>>)>> {
     let header = match read_frame(requests, LARGEST_HEADER) {
         Ok(header) => header,
         Err(Fault::Closed) => return Ok(None),
         Err(fault) => return Err(std::io::Error::other(format!("{fault:?}"))),
     };
-    let request = postcard::from_bytes(&header).map_err(std::io::Error::other)?;
-    let bytes = read_frame(requests, largest)
-        .map_err(|fault| std::io::Error::other(format!("{fault:?}")))?;
-    Ok(Some((request, bytes)))
+    let request: Request = postcard::from_bytes(&header).map_err(std::io::Error::other)?;
+    let files = (0..request.files())
+        .map(|_| {
+            read_frame(requests, largest)
+                .map_err(|fault| std::io::Error::other(format!("{fault:?}")))
+        })
+        .collect::<std::io::Result<_>>()?;
+    Ok(Some((request, files)))
 }
 
 pub(super) fn read_reply(

@@ -31,6 +31,10 @@ struct Supervised {
     stopped_at_deadline: bool,
     /// Whether the worker is done with: the supervising thread ends.
     finished: bool,
+    /// Whether the supervising thread is asleep with no deadline to wake for: only then does a new
+    /// deadline need to wake it (one further off than the one it sleeps until is seen when it wakes, and a
+    /// wake-up for every file costs the readers a processor switch on a small machine).
+    asleep_without_deadline: bool,
 }
 
 impl Supervisor {
@@ -41,6 +45,7 @@ impl Supervisor {
                 deadline: None,
                 stopped_at_deadline: false,
                 finished: false,
+                asleep_without_deadline: false,
             }),
             changed: Condvar::new(),
         });
@@ -58,10 +63,15 @@ impl Supervisor {
         let mut state = self.lock();
         while !state.finished {
             state = match state.deadline {
-                None => self
-                    .changed
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner),
+                None => {
+                    state.asleep_without_deadline = true;
+                    let mut state = self
+                        .changed
+                        .wait(state)
+                        .unwrap_or_else(PoisonError::into_inner);
+                    state.asleep_without_deadline = false;
+                    state
+                }
                 Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
                     Some(left) if !left.is_zero() => {
                         let (state, _) = self
@@ -86,7 +96,10 @@ impl Supervisor {
         let mut state = self.lock();
         state.deadline = Some(Instant::now() + allowed);
         state.stopped_at_deadline = false;
-        self.changed.notify_one();
+        // Deadlines only move later: a thread asleep until an earlier one wakes then and sees this one.
+        if state.asleep_without_deadline {
+            self.changed.notify_one();
+        }
     }
 
     /// The read was answered: no deadline until the next. Whether the worker is still running (it was not
