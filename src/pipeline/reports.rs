@@ -80,6 +80,12 @@ pub(super) fn write_return_report(
     }
 }
 
+/// What a return's report is known by within a batch: its name cut for the longest of its files, so that
+/// two returns whose reports would share any file share this.
+pub(super) fn report_key(source_file: &str) -> String {
+    fit_file_name(source_file, ".exceptions.xlsx")
+}
+
 /// Where a return's report and draft reply go: named after the return, cut to fit the file system.
 struct ReportPaths {
     xlsx: PathBuf,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::inbox::{Received, file_name, receive, set_aside};
 use super::outputs::{Written, render_outputs, write_outputs};
 use super::reading::{LeftForLater, Opened, open_messages, set_email_aside, validate_received};
-use super::reports::{report_outcome, tell_if_after_sign_off, write_return_report};
+use super::reports::{report_key, report_outcome, tell_if_after_sign_off, write_return_report};
 use super::restated::{ShownFigures, far_cover_period};
 use super::{Folders, Outcome, RunSummary};
 use crate::consolidate;
@@ -30,9 +30,12 @@ const FILES_AT_A_TIME: usize = 64;
 struct Batch {
     tables: BatchTables,
     reports_written: bool,
-    /// Whether a report from before could be there to remove (a clean return replacing a return of the
-    /// same name): spares a look on disk per return when there are none.
+    /// Whether a report from before this batch could be there to remove (a clean return replacing a
+    /// return of the same name): spares a look on disk per return when there are none.
     old_reports_possible: bool,
+    /// The reports written in this batch, by [`report_key`]: a later return of the same name removes its
+    /// predecessor's, and only those need looking for on disk.
+    reported: HashSet<String>,
     /// The inbox files holding a return whose reading was not finished: the pass is not done with them.
     not_finished: HashSet<String>,
 }
@@ -233,14 +236,18 @@ impl<'s> Collator<'s> {
                     .map_err(FatalError::History)?;
                 self.query_far_cover(&mut processed);
             }
-            let old_reports_possible = batch.old_reports_possible || batch.reports_written;
-            batch.reports_written |= write_return_report(
+            let key = report_key(&processed.source_file);
+            let old_reports_possible = batch.old_reports_possible || batch.reported.contains(&key);
+            if write_return_report(
                 self.schemas,
                 &self.folders,
                 &mut processed,
                 replaces.as_deref(),
                 old_reports_possible,
-            );
+            ) {
+                batch.reports_written = true;
+                batch.reported.insert(key);
+            }
             report_outcome(&processed, replaces.as_deref(), summary);
             tell_if_after_sign_off(&self.history, &processed);
             batch.tables.push(&processed);

@@ -236,7 +236,11 @@ mod tests {
         let validated = pool.validate_all(&requests);
         let reasons: Vec<String> = validated
             .iter()
-            .map(|v| v.as_ref().expect("a verdict").exceptions()[0].message.clone())
+            .map(|v| {
+                v.as_ref().expect("a verdict").exceptions()[0]
+                    .message
+                    .clone()
+            })
             .collect();
         let expected: Vec<String> = (1..=12)
             .map(|code| {
