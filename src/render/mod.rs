@@ -213,7 +213,17 @@ fn write_wrapped_row(
     // Made once: a format is built of several strings, and these rows run to thousands of cells.
     static WRAPPED: std::sync::LazyLock<Format> = std::sync::LazyLock::new(wrapped);
     for (offset, value) in cells.iter().enumerate() {
-        sheet.write_text_with_format(row, first_col + offset as u16, *value, &WRAPPED)?;
+        let col = first_col + offset as u16;
+        match value.is_empty() {
+            // An empty text written with a format is a formatted blank: the same cell as before.
+            true => sheet.write_blank(row, col, &WRAPPED)?,
+            false => sheet.write_text(row, col, *value)?,
+        };
+    }
+    // The row's format given once: rust_xlsxwriter looks a format up by hashing the whole of it, which
+    // for each of the long lists' cells was most of the time spent writing them. The cells are the same.
+    if let Some(last) = cells.len().checked_sub(1) {
+        sheet.set_range_format(row, first_col, row, first_col + last as u16, &WRAPPED)?;
     }
     let lines = cells
         .iter()

@@ -1,10 +1,12 @@
-//! How the inspection reads a part's XML: quick-xml 0.41, the very version calamine parses with, configured
-//! as calamine configures it, so that a part is seen as the reader will see it and nothing is built from it.
+//! How the inspection reads a part's XML: quick-xml 0.41 (the version docx-rs brings, built already),
+//! configured as calamine configures its own quick-xml (0.42), so that a part is seen as the reader will
+//! see it and nothing is built from it.
 //!
-//! It replaced a tag scanner of our own (memchr over the bytes). quick-xml 0.42 (which docx-rs brings)
-//! checks every event is UTF-8, as 0.41 leaves to whoever decodes it: on 0.41, with names matched as
-//! bytes, the scan of 1,000 generated returns takes 18 % fewer instructions (docs/performance.md). Text
-//! that is not UTF-8 ends the scan where calamine, decoding it, stops.
+//! It replaced a tag scanner of our own (memchr over the bytes). quick-xml 0.42, calamine's version,
+//! checks that every event is UTF-8, which 0.41 leaves to whoever decodes it: on 0.41, with names matched
+//! as bytes, the scan of 1,000 generated returns takes 18 % fewer instructions (docs/performance.md).
+//! Text that is not UTF-8 ends the scan where calamine's reader stops; a tag that is not UTF-8 stops
+//! calamine's reader but not the scan, which so sees at least what calamine reads.
 
 use std::borrow::Cow;
 
