@@ -4,7 +4,8 @@
 //! start it catches up with everything already in the inbox; after that, events name candidates, and a
 //! periodic full rescan catches whatever events were dropped (inotify overflow) or never sent (network
 //! shares; `--poll` relies on the rescan alone). A candidate is read only once its size and modification
-//! time have stood still for the settle window. Every batch is processed under the batch lock, appended to
+//! time have stood still for the settle window, counted from the change an event reports (not from when
+//! the debouncer passes it on), and the loop wakes when a window ends. Every batch is processed under the batch lock, appended to
 //! the store, and the outputs rewritten atomically.
 
 use std::collections::{HashMap, HashSet};
@@ -245,21 +246,24 @@ impl<'o> Watcher<'o> {
         }
     }
 
-    /// The paths a rescan (when due) and the events of one tick name.
+    /// The paths a rescan (when due) and the events of one tick name, each with when it was seen to
+    /// change: an event's own time (the debouncer passes it on a little later), a rescan's now.
     fn noticed(
         &mut self,
         received_events: &mpsc::Receiver<DebounceEventResult>,
-    ) -> Result<Vec<PathBuf>, FatalError> {
-        let mut noticed: Vec<PathBuf> = Vec::new();
+    ) -> Result<Vec<(PathBuf, Instant)>, FatalError> {
+        let mut noticed: Vec<(PathBuf, Instant)> = Vec::new();
         if Instant::now() >= self.next_rescan {
             let scan = scan_inbox(&self.watched.given)?;
-            noticed.extend(scan.returns);
-            noticed.extend(scan.not_returns);
+            let now = Instant::now();
+            noticed.extend(scan.returns.into_iter().map(|path| (path, now)));
+            noticed.extend(scan.not_returns.into_iter().map(|path| (path, now)));
             self.next_rescan = Instant::now() + self.rescan_every;
             self.rescanned = true;
         }
-        // Wait for events a tick at most, then take all that queued.
-        let first = received_events.recv_timeout(self.tick).ok();
+        // Wait for events until a candidate's settle window ends, a tick at most, then take all that
+        // queued.
+        let first = received_events.recv_timeout(self.wait()).ok();
         let queued = std::iter::from_fn(|| received_events.try_recv().ok());
         for result in first.into_iter().chain(queued) {
             match result {
@@ -269,7 +273,7 @@ impl<'o> Watcher<'o> {
                             tracing::warn!("file-system events were lost; rescanning the inbox");
                             self.next_rescan = Instant::now();
                         }
-                        noticed.extend(event.paths.iter().cloned());
+                        noticed.extend(event.paths.iter().map(|path| (path.clone(), event.time)));
                     }
                 }
                 Err(errors) => {
@@ -283,9 +287,22 @@ impl<'o> Watcher<'o> {
         Ok(noticed)
     }
 
-    /// Files of the inbox not read in their present state become candidates.
-    fn note_candidates(&mut self, noticed: Vec<PathBuf>, now: Instant) {
-        for path in noticed {
+    /// How long to wait for events: a tick, or less when a candidate's settle window ends sooner, so a
+    /// settled file is read when its window ends rather than at the tick after.
+    fn wait(&self) -> Duration {
+        let now = Instant::now();
+        self.candidates
+            .values()
+            .map(|candidate| candidate.unchanged_since + self.options.settle)
+            .filter(|&settles| settles > now)
+            .map(|settles| settles - now)
+            .fold(self.tick, Duration::min)
+    }
+
+    /// Files of the inbox not read in their present state become candidates, unchanged since they were
+    /// seen to change.
+    fn note_candidates(&mut self, noticed: Vec<(PathBuf, Instant)>, now: Instant) {
+        for (path, changed) in noticed {
             let Some(path) = self.watched.file_named_by(&path) else {
                 continue;
             };
@@ -301,7 +318,7 @@ impl<'o> Watcher<'o> {
             self.candidates.entry(path).or_insert(Candidate {
                 size,
                 modified,
-                unchanged_since: now,
+                unchanged_since: changed.min(now),
                 first_seen: now,
                 reported: false,
             });
