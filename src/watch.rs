@@ -5,7 +5,8 @@
 //! periodic full rescan catches whatever events were dropped (inotify overflow) or never sent (network
 //! shares; `--poll` relies on the rescan alone). A candidate is read only once its size and modification
 //! time have stood still for the settle window, counted from the change an event reports (not from when
-//! the debouncer passes it on), and the loop wakes when a window ends. Every batch is processed under the batch lock, appended to
+//! the debouncer passes it on), and the loop wakes when a window ends; files whose windows end within a
+//! tenth of a second of each other are read as one batch. Every batch is processed under the batch lock, appended to
 //! the store, and the outputs rewritten atomically.
 
 use std::collections::{HashMap, HashSet};
@@ -180,6 +181,10 @@ pub fn watch(
     Ok(())
 }
 
+/// Files whose settle windows end this close together are read in one batch (one rewrite of the outputs):
+/// the first waits for the others, this long at most.
+const GATHER: Duration = Duration::from_millis(100);
+
 /// The watch lock: one watcher per installation.
 fn only_watcher(folders: &Folders) -> Result<lock::Lock, FatalError> {
     match lock::try_acquire(&lock::watch_lock_path(&folders.store), "collate watch")? {
@@ -330,6 +335,8 @@ impl<'o> Watcher<'o> {
     fn ready_files(&mut self, now: Instant) -> Vec<PathBuf> {
         let options = self.options;
         let mut ready: Vec<(SystemTime, PathBuf)> = Vec::new();
+        // When the first of the ready files' windows ended.
+        let mut first_due: Option<Instant> = None;
         let mut gone = Vec::new();
         for (path, candidate) in self.candidates.iter_mut() {
             let Some((size, modified)) = fingerprint(path) else {
@@ -350,6 +357,8 @@ impl<'o> Watcher<'o> {
                     now.duration_since(candidate.first_seen) >= options.never_settles_after;
                 if looks_complete(path) || given_up {
                     ready.push((modified, path.clone()));
+                    let due = candidate.unchanged_since + options.settle;
+                    first_due = Some(first_due.map_or(due, |first| first.min(due)));
                 }
             }
             if !candidate.reported
@@ -365,8 +374,19 @@ impl<'o> Watcher<'o> {
             self.candidates.remove(&path);
             self.status_due = true;
         }
+        if first_due.is_some_and(|due| now < due + GATHER) && self.window_ends_within(now, GATHER) {
+            return Vec::new();
+        }
         ready.sort();
         ready.into_iter().map(|(_, path)| path).collect()
+    }
+
+    /// Whether a candidate's settle window ends after `now` but within `span` of it.
+    fn window_ends_within(&self, now: Instant, span: Duration) -> bool {
+        self.candidates.values().any(|candidate| {
+            let due = candidate.unchanged_since + self.options.settle;
+            due > now && due <= now + span
+        })
     }
 
     /// One batch, under the batch lock, through the same pass as `collate run`.
