@@ -251,18 +251,17 @@ impl<'o> Watcher<'o> {
         }
     }
 
-    /// The paths a rescan (when due) and the events of one tick name, each with when it was seen to
-    /// change: an event's own time (the debouncer passes it on a little later), a rescan's now.
+    /// The paths a rescan (when due) and the events of one tick name; an event's with when the change it
+    /// reports happened (the debouncer passes it on a little later).
     fn noticed(
         &mut self,
         received_events: &mpsc::Receiver<DebounceEventResult>,
-    ) -> Result<Vec<(PathBuf, Instant)>, FatalError> {
-        let mut noticed: Vec<(PathBuf, Instant)> = Vec::new();
+    ) -> Result<Vec<(PathBuf, Option<Instant>)>, FatalError> {
+        let mut noticed: Vec<(PathBuf, Option<Instant>)> = Vec::new();
         if Instant::now() >= self.next_rescan {
             let scan = scan_inbox(&self.watched.given)?;
-            let now = Instant::now();
-            noticed.extend(scan.returns.into_iter().map(|path| (path, now)));
-            noticed.extend(scan.not_returns.into_iter().map(|path| (path, now)));
+            noticed.extend(scan.returns.into_iter().map(|path| (path, None)));
+            noticed.extend(scan.not_returns.into_iter().map(|path| (path, None)));
             self.next_rescan = Instant::now() + self.rescan_every;
             self.rescanned = true;
         }
@@ -278,7 +277,8 @@ impl<'o> Watcher<'o> {
                             tracing::warn!("file-system events were lost; rescanning the inbox");
                             self.next_rescan = Instant::now();
                         }
-                        noticed.extend(event.paths.iter().map(|path| (path.clone(), event.time)));
+                        let changed = Some(event.time);
+                        noticed.extend(event.paths.iter().map(|path| (path.clone(), changed)));
                     }
                 }
                 Err(errors) => {
@@ -304,9 +304,9 @@ impl<'o> Watcher<'o> {
             .fold(self.tick, Duration::min)
     }
 
-    /// Files of the inbox not read in their present state become candidates, unchanged since they were
-    /// seen to change.
-    fn note_candidates(&mut self, noticed: Vec<(PathBuf, Instant)>, now: Instant) {
+    /// Files of the inbox not read in their present state become candidates, unchanged since the last
+    /// change an event reported (since now, for a file a rescan found).
+    fn note_candidates(&mut self, noticed: Vec<(PathBuf, Option<Instant>)>, now: Instant) {
         for (path, changed) in noticed {
             let Some(path) = self.watched.file_named_by(&path) else {
                 continue;
@@ -320,13 +320,18 @@ impl<'o> Watcher<'o> {
             if self.done.get(&path) == Some(&(size, modified)) {
                 continue;
             }
-            self.candidates.entry(path).or_insert(Candidate {
+            let changed = changed.map(|changed| changed.min(now));
+            let candidate = self.candidates.entry(path).or_insert(Candidate {
                 size,
                 modified,
-                unchanged_since: changed.min(now),
+                unchanged_since: changed.unwrap_or(now),
                 first_seen: now,
                 reported: false,
             });
+            // A file's last write, not its creation, starts its window; a rescan moves nothing.
+            if let Some(changed) = changed {
+                candidate.unchanged_since = candidate.unchanged_since.max(changed);
+            }
         }
     }
 
