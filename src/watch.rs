@@ -6,8 +6,8 @@
 //! shares; `--poll` relies on the rescan alone). A candidate is read only once its size and modification
 //! time have stood still for the settle window, counted from the change an event reports (not from when
 //! the debouncer passes it on), and the loop wakes when a window ends; files whose windows end within a
-//! tenth of a second of each other are read as one batch. Every batch is processed under the batch lock, appended to
-//! the store, and the outputs rewritten atomically.
+//! tenth of a second of each other are read as one batch. Every batch is processed under the batch lock,
+//! appended to the store, and the outputs rewritten atomically.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -63,6 +63,13 @@ struct Candidate {
     unchanged_since: Instant,
     first_seen: Instant,
     reported: bool,
+}
+
+impl Candidate {
+    /// When its settle window ends, if it does not change again.
+    fn settles_at(&self, settle: Duration) -> Instant {
+        self.unchanged_since + settle
+    }
 }
 
 /// The inbox as it was given and as the file system resolves it.
@@ -298,7 +305,7 @@ impl<'o> Watcher<'o> {
         let now = Instant::now();
         self.candidates
             .values()
-            .map(|candidate| candidate.unchanged_since + self.options.settle)
+            .map(|candidate| candidate.settles_at(self.options.settle))
             .filter(|&settles| settles > now)
             .map(|settles| settles - now)
             .fold(self.tick, Duration::min)
@@ -362,7 +369,7 @@ impl<'o> Watcher<'o> {
                     now.duration_since(candidate.first_seen) >= options.never_settles_after;
                 if looks_complete(path) || given_up {
                     ready.push((modified, path.clone()));
-                    let due = candidate.unchanged_since + options.settle;
+                    let due = candidate.settles_at(options.settle);
                     first_due = Some(first_due.map_or(due, |first| first.min(due)));
                 }
             }
@@ -389,7 +396,7 @@ impl<'o> Watcher<'o> {
     /// Whether a candidate's settle window ends after `now` but within `span` of it.
     fn window_ends_within(&self, now: Instant, span: Duration) -> bool {
         self.candidates.values().any(|candidate| {
-            let due = candidate.unchanged_since + self.options.settle;
+            let due = candidate.settles_at(self.options.settle);
             due > now && due <= now + span
         })
     }

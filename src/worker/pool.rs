@@ -164,51 +164,33 @@ impl WorkerPool {
     /// The answers for every file of `run`, read by one worker within one read's deadline; `None` when
     /// that worker did not answer for all of them.
     fn validate_together(&self, run: &[(&str, &[u8])]) -> Option<Vec<Validated>> {
-        let mut worker = match self.take() {
-            Some(worker) => worker,
-            None => Worker::spawn(&self.program, &self.schemas).ok()?,
-        };
-        worker.supervisor.arm(self.limits.read_deadline());
         let (files, bytes): (Vec<String>, Vec<&[u8]>) = run
             .iter()
             .map(|&(file, bytes)| (file.to_owned(), bytes))
             .unzip();
         let largest = self.limits.largest_reply_bytes();
-        let answers = worker
-            .await_ready()
-            .map_err(Fault::NotReady)
-            .and_then(|()| {
-                send(
-                    &mut worker.requests,
-                    &Request::ValidateEach { files },
-                    &bytes,
-                )
-                .map_err(|_| Fault::Closed)
-            })
-            .and_then(|()| {
-                run.iter()
-                    .map(|_| read_reply(&mut worker.replies, largest))
-                    .collect::<Result<Vec<_>, _>>()
-            });
+        let answers = self.exchange(self.take(), |worker| {
+            let request = Request::ValidateEach { files };
+            send(&mut worker.requests, &request, &bytes).map_err(|_| Fault::Closed)?;
+            run.iter()
+                .map(|_| read_reply(&mut worker.replies, largest))
+                .collect()
+        });
         match answers {
-            Ok(answers) => {
-                if worker.supervisor.disarm() {
-                    self.give_back(worker);
-                }
-                Some(answers)
+            Ok(answers) => Some(answers),
+            Err(Death::StoppedFromOutside(how)) => {
+                tracing::info!(
+                    "the reader given {} returns together was stopped from outside ({how}); reading each again in a new one",
+                    run.len()
+                );
+                None
             }
-            Err(fault) => {
-                match worker.death(fault, &self.limits) {
-                    Death::StoppedFromOutside(how) => tracing::info!(
-                        "the reader given {} returns together was stopped from outside ({how}); reading each again in a new one",
-                        run.len()
-                    ),
-                    // Each read alone says which one it was, and why.
-                    Death::Verdict(reason) => tracing::debug!(
-                        "the reader given {} returns together stopped ({reason}); reading each alone",
-                        run.len()
-                    ),
-                }
+            // Each read alone says which one it was, and why.
+            Err(Death::Verdict(reason)) => {
+                tracing::debug!(
+                    "the reader given {} returns together stopped ({reason}); reading each alone",
+                    run.len()
+                );
                 None
             }
         }
@@ -266,6 +248,20 @@ impl WorkerPool {
         bytes: &[u8],
         ask: Ask<R>,
     ) -> Result<R, Death> {
+        self.exchange(worker, |worker| {
+            let request = (ask.request)(file.to_owned());
+            send(&mut worker.requests, &request, &[bytes]).map_err(|_| Fault::Closed)?;
+            (ask.read)(&mut worker.replies, self.limits.largest_reply_bytes())
+        })
+    }
+
+    /// One request on `worker` (or a fresh one) within one read's deadline: `talk` sends it and reads
+    /// the answer. A worker that answered is kept for the next; one that did not says why it died.
+    fn exchange<R>(
+        &self,
+        worker: Option<Worker>,
+        talk: impl FnOnce(&mut Worker) -> Result<R, Fault>,
+    ) -> Result<R, Death> {
         let mut worker = worker
             .map_or_else(|| Worker::spawn(&self.program, &self.schemas), Ok)
             .map_err(|reason| Death::Verdict(format!("no worker could start ({reason})")))?;
@@ -273,11 +269,7 @@ impl WorkerPool {
         let reply = worker
             .await_ready()
             .map_err(Fault::NotReady)
-            .and_then(|()| {
-                let request = (ask.request)(file.to_owned());
-                send(&mut worker.requests, &request, &[bytes]).map_err(|_| Fault::Closed)
-            })
-            .and_then(|()| (ask.read)(&mut worker.replies, self.limits.largest_reply_bytes()));
+            .and_then(|()| talk(&mut worker));
         match reply {
             Ok(answer) => {
                 // Answered, but stopped at the deadline as the answer came: it is not kept.
