@@ -53,7 +53,7 @@ pub fn figures_shown(history: &History) -> PolarsResult<Vec<FigureShown>> {
     let history = returns::in_arrival_order(history)?;
     let returns = returns::keyed_returns(&history);
     let current = returns::current_returns(&returns);
-    let shown = figures::current_figures(&history, &current, ReportingQuarter::EVERY)
+    let shown = figures::current_figures(&history, &current, ReportingQuarter::EVERY)?
         .filter(col("slot").eq(lit("quarter")))
         .collect()?;
     FigureShown::rows(&shown)

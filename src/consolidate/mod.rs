@@ -225,7 +225,7 @@ pub fn consolidate(
     // As at the reporting quarter: a return for a later quarter, and any figure of a later quarter,
     // waits for its quarter.
     let current_as_at = current.clone().filter(at.reached("ret_year", "ret_q"));
-    let figures = figures::current_figures(history, &current_as_at, at)
+    let figures = figures::current_figures(history, &current_as_at, at)?
         .collect()?
         .lazy();
     let data = figures::data_table(&figures, catalogue, &current_as_at, at)?;

@@ -87,15 +87,35 @@ pub fn render_edition(
 impl RenderedOutputs {
     /// Replaces the dashboard and exceptions workbooks and the draft board paper, each atomically.
     pub fn replace(self, folders: &Folders) -> Result<Written, FatalError> {
+        self.replace_alongside(folders, |_| ()).0
+    }
+
+    /// As [`RenderedOutputs::replace`], with `alongside` run while the files are written (each is
+    /// flushed to disk, and the processor is free meanwhile), given what the outputs were made from.
+    pub fn replace_alongside<T: Send>(
+        self,
+        folders: &Folders,
+        alongside: impl FnOnce(Option<&(AsAt, Consolidated)>) -> T + Send,
+    ) -> (Result<Written, FatalError>, T) {
+        let consolidated = self.rendered.consolidated.as_ref();
+        let (dashboard, beside) =
+            rayon::join(|| self.replace_files(folders), || alongside(consolidated));
+        let written = dashboard.map(|dashboard| Written {
+            period: self.period,
+            dashboard,
+            consolidated: self.rendered.consolidated,
+        });
+        (written, beside)
+    }
+
+    /// The three files, one after the other; where the dashboard went. (Written side by side, their
+    /// flushes to disk took longer in all.)
+    fn replace_files(&self, folders: &Folders) -> Result<PathBuf, FatalError> {
         let _phase = crate::phase::Phase::start("write outputs");
         let dashboard = replace_output(&folders.dashboard(), &self.rendered.dashboard)?;
         replace_output(&folders.exceptions(), &self.rendered.exceptions)?;
         replace_output(&folders.draft_board_paper(), &self.rendered.board)?;
-        Ok(Written {
-            period: self.period,
-            dashboard,
-            consolidated: self.rendered.consolidated,
-        })
+        Ok(dashboard)
     }
 
     /// The quarter they are for.

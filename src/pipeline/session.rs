@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use super::inbox::{Received, file_name, receive, set_aside};
-use super::outputs::{Written, render_outputs, write_outputs};
+use super::outputs::{RenderedOutputs, Written, render_outputs, write_outputs};
 use super::reading::{LeftForLater, Opened, open_messages, set_email_aside, validate_received};
 use super::reports::{report_key, report_outcome, tell_if_after_sign_off, write_return_report};
 use super::restated::{ShownFigures, far_cover_period};
@@ -295,14 +295,14 @@ impl<'s> Collator<'s> {
         Ok(())
     }
 
-    /// Stores a batch and rewrites the outputs with it: the outputs are made while the segment is
-    /// written, and replace the old ones only once the segment is committed (so they never show a return
-    /// the store does not hold).
-    fn commit_and_write_outputs(
+    /// Stores a batch and makes the outputs with it, while the segment is written; they are to replace
+    /// the old ones only once the segment is committed (so they never show a return the store does not
+    /// hold).
+    fn commit_and_render(
         &mut self,
         added: &History,
         period: PeriodChoice,
-    ) -> Result<Written, FatalError> {
+    ) -> Result<RenderedOutputs, FatalError> {
         let mut extended = self.history.clone();
         extended.extend(added).map_err(FatalError::History)?;
         let (committed, rendered) = std::thread::scope(|scope| {
@@ -318,7 +318,7 @@ impl<'s> Collator<'s> {
         committed?;
         self.segment_seen = self.store.latest_segment()?;
         self.history = extended;
-        rendered?.replace(&self.folders)
+        rendered
     }
 
     /// The accepted return that `processed` replaces as the one in use for its department and period.
@@ -397,17 +397,21 @@ impl<'s> Collator<'s> {
             });
             summary.done_with.push(path.clone());
         }
-        let written = match added {
-            Some(added) => self.commit_and_write_outputs(&added, period)?,
-            None => self.write_outputs(period)?,
+        let rendered = match added {
+            Some(added) => self.commit_and_render(&added, period)?,
+            None => render_outputs(self.schemas, &self.folders, &self.history, period)?,
         };
+        // The drafts follow the store, brought in line while the outputs are written; a draft that
+        // cannot be judged or moved is left, and said.
+        let (schemas, folders, history) = (self.schemas, &self.folders, &self.history);
+        let (written, drafts) = rendered.replace_alongside(folders, |made| {
+            crate::phase::timed("drafts in line", || {
+                super::drafts::bring_in_line(schemas, folders, history, made)
+            })
+        });
+        let written = written?;
         summary.period = Some(written.period);
         summary.dashboard = Some(written.dashboard);
-        // The drafts follow the store; a draft that cannot be judged or moved is left, and said.
-        let made = written.consolidated.as_ref();
-        let drafts = crate::phase::timed("drafts in line", || {
-            super::drafts::bring_in_line(self.schemas, &self.folders, &self.history, made)
-        });
         if let Err(error) = drafts {
             tracing::warn!("the drafts could not be brought in line with the store: {error}");
         }
