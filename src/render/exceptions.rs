@@ -6,9 +6,9 @@ use rust_xlsxwriter::{Format, Worksheet};
 use serde::Serialize;
 
 use super::{
-    RenderError, WriteText, bold, department_name, deterministic_workbook, fit_cell, heading,
-    list_sheet, not_printed, owners_workbook, period_label, print_on_a4, uk_clock, wrapped,
-    wrapped_list_sheet, write_wrapped_row,
+    RenderError, WrappedRows, WriteText, bold, department_name, deterministic_workbook, fit_cell,
+    heading, list_sheet, not_printed, owners_workbook, period_label, print_on_a4, uk_clock,
+    wrapped, wrapped_list_sheet,
 };
 use crate::consolidate::{
     BoardFlag, Consolidated, LateReturn, MissingReturn, OpenException, ReplacedReturn,
@@ -253,9 +253,11 @@ pub fn return_report_workbook(
     }
     let top = 3 + facts.len() as u32;
     write_headers(sheet, top, 0, &REPORT_HEADERS)?;
+    let mut lines = WrappedRows::new(&REPORT_WIDTHS);
     for (i, exception) in processed.validated.exceptions().iter().enumerate() {
-        write_report_line(sheet, top + 1 + i as u32, exception)?;
+        write_report_line(&mut lines, sheet, top + 1 + i as u32, exception)?;
     }
+    lines.finish(sheet)?;
     if processed.validated.exceptions().is_empty() {
         sheet.write_text(top + 1, 0, "No exceptions: thank you.")?;
     }
@@ -294,6 +296,7 @@ const REPORT_HEADERS: [&str; 5] = [
 const REPORT_WIDTHS: [f64; 5] = [13.0, 20.0, 14.0, 55.0, 55.0];
 
 fn write_report_line(
+    lines: &mut WrappedRows<'_>,
     sheet: &mut Worksheet,
     row: u32,
     exception: &Exception,
@@ -314,7 +317,7 @@ fn write_report_line(
         exception.message.as_str(),
         exception.guidance.as_str(),
     ];
-    write_wrapped_row(sheet, row, 0, &cells, &REPORT_WIDTHS)
+    lines.write(sheet, row, 0, &cells)
 }
 
 /// A4 landscape, one page wide, the heading row repeated on every page.
@@ -328,6 +331,7 @@ fn lay_out_report(sheet: &mut Worksheet, header_row: u32) -> Result<(), RenderEr
 }
 
 fn write_exception(
+    lines: &mut WrappedRows<'_>,
     sheet: &mut Worksheet,
     row: u32,
     first_col: u16,
@@ -343,7 +347,7 @@ fn write_exception(
         exception.message.as_str(),
         exception.guidance.as_str(),
     ];
-    write_wrapped_row(sheet, row, first_col, &cells, &EXCEPTION_WIDTHS)
+    lines.write(sheet, row, first_col, &cells)
 }
 
 #[derive(Serialize)]
@@ -518,6 +522,7 @@ fn open_exceptions_sheet(
     sheet.set_name(sheet_title)?;
     write_headers(sheet, 0, 0, &["Department", "Period", "Received"])?;
     write_headers(sheet, 0, 3, &EXCEPTION_HEADERS)?;
+    let mut lines = WrappedRows::new(&EXCEPTION_WIDTHS);
     for (i, open) in open.iter().enumerate() {
         let row = 1 + i as u32;
         let exception = Exception {
@@ -537,8 +542,9 @@ fn open_exceptions_sheet(
         for (col, value) in [&department, &period, &received].iter().enumerate() {
             sheet.write_text_with_format(row, col as u16, value, &wrapped())?;
         }
-        write_exception(sheet, row, 3, &exception)?;
+        write_exception(&mut lines, sheet, row, 3, &exception)?;
     }
+    lines.finish(sheet)?;
     sheet.set_column_width(0, 24)?;
     sheet.set_column_width(1, 12)?;
     sheet.set_column_width(2, 20)?;

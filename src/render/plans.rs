@@ -8,8 +8,8 @@ use rust_xlsxwriter::{
 };
 
 use super::{
-    RenderError, WriteText, bold, fit_row, heading, list_sheet, not_printed, print_on_a4,
-    text_lines, uk_day, wrapped, write_wrapped_row,
+    RenderError, WrappedRows, WriteText, bold, fit_row, heading, list_sheet, not_printed,
+    print_on_a4, text_lines, uk_day, wrapped,
 };
 use crate::consolidate::{
     LatestStatus, PlanException, PlanExceptionKind, PlanStatusRow, PlanTables, ReportedPeriod,
@@ -501,11 +501,13 @@ pub fn plan_exceptions_sheet(
     let widths = [
         18.0, 14.0, 5.0, 30.0, 18.0, 7.0, 8.0, 30.0, 11.0, 10.0, 8.0, 14.0, 22.0, 10.0,
     ];
+    let mut rows = WrappedRows::new(&widths);
     for (i, exception) in exceptions.iter().enumerate() {
         let cells = plan_exception_cells(schemas, exception);
         let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
-        write_wrapped_row(sheet, 1 + i as u32, 0, &cells, &widths)?;
+        rows.write(sheet, 1 + i as u32, 0, &cells)?;
     }
+    rows.finish(sheet)?;
     for (col, width) in widths.iter().enumerate() {
         sheet.set_column_width(col as u16, *width)?;
     }

@@ -3,7 +3,7 @@
 
 use rust_xlsxwriter::Worksheet;
 
-use super::{RenderError, department_name, list_sheet, period_label, uk_clock, write_wrapped_row};
+use super::{RenderError, WrappedRows, department_name, list_sheet, period_label, uk_clock};
 use crate::consolidate::{Consolidated, ReceivedReturn};
 use crate::schema::Schemas;
 
@@ -25,14 +25,16 @@ pub fn returns_sheet(
 ) -> Result<Worksheet, RenderError> {
     let mut sheet = Worksheet::new();
     list_sheet(&mut sheet, "Returns", &HEADERS)?;
+    let mut rows = WrappedRows::new(&WIDTHS);
     for (i, received) in ReceivedReturn::rows(&consolidated.received)?
         .iter()
         .enumerate()
     {
         let cells = row_cells(schemas, received);
         let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
-        write_wrapped_row(&mut sheet, 1 + i as u32, 0, &cells, &WIDTHS)?;
+        rows.write(&mut sheet, 1 + i as u32, 0, &cells)?;
     }
+    rows.finish(&mut sheet)?;
     for (col, width) in WIDTHS.iter().enumerate() {
         sheet.set_column_width(col as u16, *width)?;
     }
