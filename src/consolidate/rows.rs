@@ -224,6 +224,10 @@ mod tests {
                 },
             ]
         );
+        // A table stacked from parts (as the store's, a batch at a time) reads the same, part by part.
+        let mut stacked = frame.clone();
+        stacked.vstack_mut(&frame)?;
+        assert_eq!(Sample::rows(&stacked)?, [rows.clone(), rows].concat());
         Ok(())
     }
 
