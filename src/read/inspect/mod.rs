@@ -9,6 +9,7 @@
 
 mod compound;
 mod markup;
+mod sheet;
 mod styles;
 mod unpack;
 mod xml;
@@ -177,6 +178,10 @@ fn inspect_zip(bytes: &[u8], format: Format, limits: &ReadLimits) -> Result<Vec<
                 limits.compression_ratio
             )));
         }
+        let content = match part {
+            Part::Worksheet => sheet::as_read(content),
+            _ => content,
+        };
         xml::scan(&content, &name, part, limits, &mut found)?;
         let content = match part {
             Part::Styles => styles::number_formats_only(&content),
