@@ -15,14 +15,23 @@ use crate::consolidate;
 use crate::error::FatalError;
 use crate::outfile::flush_filesystem;
 use crate::period::{Period, PeriodChoice};
-use crate::schema::Schemas;
+use crate::schema::{ReadLimits, Schemas};
 use crate::store::{BatchTables, History, ProcessedReturn, ReturnKey, Store, return_key};
 use crate::validate::Validated;
 use crate::worker::WorkerPool;
 
-/// Files are read, hashed and validated in parallel this many at a time; results keep inbox order, and
-/// memory stays bounded however full the inbox.
-const FILES_AT_A_TIME: usize = 64;
+/// Files are read, hashed and validated in parallel a group at a time, results in inbox order: a group
+/// is at most this many files, and ends once its files come to [`GROUP_BYTES`], so memory stays bounded
+/// however full the inbox and however large its files. Each group's end is a pause (the workers wait
+/// while the next is handed out), so groups are long.
+const GROUP_FILES: usize = 256;
+
+/// The bytes after which a group takes no more files (it holds one file at least; one may be as large as
+/// the `file_mb` limit).
+const GROUP_BYTES: u64 = 32 * 1024 * 1024;
+
+/// The first group is short, so that the workers start as soon as a run each is read from disk.
+const FIRST_GROUP_FILES: usize = 16;
 
 /// The returns of a batch read so far (as the store's tables, each return added once reported on), and
 /// what reporting on them has found.
@@ -144,39 +153,40 @@ impl<'s> Collator<'s> {
                 || self.folders.replies().exists(),
             ..Batch::default()
         };
-        let chunks: Vec<&[PathBuf]> = paths.chunks(FILES_AT_A_TIME).collect();
         let (schemas, workers) = (self.schemas, self.workers);
         let limits = &schemas.dashboard.limits;
         std::thread::scope(|scope| -> Result<(), FatalError> {
             // The next group of files is read and hashed on a thread of its own while the workers read
             // the group in hand (on one thread: the pool's threads are waiting on the workers); and the
             // group before it is reported on here meanwhile, so the workers never wait for that.
-            let receive_all =
-                |chunk: &[PathBuf]| chunk.iter().map(|p| receive(p, limits)).collect::<Vec<_>>();
-            let mut next = chunks
-                .first()
-                .map(|chunk| scope.spawn(move || receive_all(chunk)));
+            let mut rest = paths;
+            let mut next = (!rest.is_empty()).then(|| {
+                scope.spawn(move || receive_group(rest, FIRST_GROUP_FILES, GROUP_BYTES, limits))
+            });
             if next.is_some() {
                 workers.confirm_started()?;
             }
             let mut validated = Vec::new();
-            let following_chunks = chunks.iter().skip(1).map(Some).chain([None]);
-            for (paths_in_hand, following) in chunks.iter().zip(following_chunks) {
-                let Some(in_hand) = next.take() else { break };
+            while let Some(in_hand) = next.take() {
                 let received = in_hand
                     .join()
                     .unwrap_or_else(|p| std::panic::resume_unwind(p));
                 if stop() {
                     break;
                 }
+                let (paths_in_hand, following) = rest.split_at(received.len().min(rest.len()));
+                rest = following;
                 summary.done_with.extend(paths_in_hand.iter().cloned());
-                next = following.map(|chunk| scope.spawn(move || receive_all(chunk)));
                 // Emails are opened on the workers, which are idle here. What this group's emails and
                 // duplicates come to is told after the group before it, as the files came.
                 let mut told_first = RunSummary::default();
                 let received = self.open_messages(received, &mut batch, &mut told_first)?;
                 let new = self.only_new(received, &mut told_first);
                 let validating = scope.spawn(move || validate_received(schemas, workers, new));
+                // Only then the next group, so that handing this one out does not wait for a processor.
+                next = (!rest.is_empty()).then(|| {
+                    scope.spawn(move || receive_group(rest, GROUP_FILES, GROUP_BYTES, limits))
+                });
                 self.report_on(std::mem::take(&mut validated), &mut batch, &mut summary)?;
                 summary.outcomes.append(&mut told_first.outcomes);
                 validated = validating
@@ -440,4 +450,80 @@ fn returns_in_use(history: &History) -> Result<HashMap<ReturnKey, String>, Fatal
             (key, r.source_file)
         })
         .collect())
+}
+
+/// The next group of `paths` read from disk and hashed: at most `most_files` files, and no more once they
+/// come to `enough_bytes`.
+fn receive_group(
+    paths: &[PathBuf],
+    most_files: usize,
+    enough_bytes: u64,
+    limits: &ReadLimits,
+) -> Vec<Received> {
+    let mut group = Vec::new();
+    let mut bytes: u64 = 0;
+    for path in paths.iter().take(most_files) {
+        if bytes >= enough_bytes {
+            break;
+        }
+        let received = receive(path, limits);
+        bytes += received.bytes.as_ref().map_or(0, |b| b.len() as u64);
+        group.push(received);
+    }
+    group
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Files of these sizes in a new folder, in order.
+    fn files_of(sizes: &[usize]) -> (tempfile::TempDir, Vec<PathBuf>) {
+        let folder = tempfile::tempdir().expect("a temporary folder");
+        let paths = (sizes.iter().enumerate())
+            .map(|(index, &size)| {
+                let path = folder.path().join(format!("{index:02} return.xlsx"));
+                std::fs::write(&path, vec![b'x'; size]).expect("written");
+                path
+            })
+            .collect();
+        (folder, paths)
+    }
+
+    fn names(group: &[Received]) -> Vec<&str> {
+        group
+            .iter()
+            .map(|received| received.file.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn a_group_ends_at_its_count_of_files() {
+        let (_folder, paths) = files_of(&[10, 10, 10, 10]);
+        let group = receive_group(&paths, 3, 1_000, &ReadLimits::default());
+        assert_eq!(
+            names(&group),
+            ["00 return.xlsx", "01 return.xlsx", "02 return.xlsx"]
+        );
+        assert!(group.iter().all(|received| received.bytes.is_ok()));
+    }
+
+    #[test]
+    fn a_group_takes_no_more_files_once_they_come_to_its_bytes() {
+        let (_folder, paths) = files_of(&[10, 10, 10, 10, 10]);
+        let group = receive_group(&paths, 256, 25, &ReadLimits::default());
+        assert_eq!(
+            names(&group),
+            ["00 return.xlsx", "01 return.xlsx", "02 return.xlsx"]
+        );
+    }
+
+    #[test]
+    fn a_file_larger_than_a_group_is_a_group_of_its_own() {
+        let (_folder, paths) = files_of(&[100, 10]);
+        let group = receive_group(&paths, 256, 25, &ReadLimits::default());
+        assert_eq!(names(&group), ["00 return.xlsx"]);
+        let group = receive_group(&paths[1..], 256, 25, &ReadLimits::default());
+        assert_eq!(names(&group), ["01 return.xlsx"]);
+    }
 }
