@@ -30,8 +30,14 @@ const GROUP_FILES: usize = 256;
 /// the `file_mb` limit).
 const GROUP_BYTES: u64 = 32 * 1024 * 1024;
 
-/// The first group is short, so that the workers start as soon as a run each is read from disk.
+/// The first group is short, so that the workers start as soon as a run each is read from disk; each
+/// group after it may hold up to [`GROUP_GROWTH`] times as many files as the one before (up to
+/// [`GROUP_FILES`]), so that reading the next group from disk never takes longer than the workers take
+/// over the group in hand.
 const FIRST_GROUP_FILES: usize = 16;
+
+/// How much longer each group may be than the one before.
+const GROUP_GROWTH: usize = 4;
 
 /// The returns of a batch read so far (as the store's tables, each return added once reported on), and
 /// what reporting on them has found.
@@ -160,9 +166,9 @@ impl<'s> Collator<'s> {
             // the group in hand (on one thread: the pool's threads are waiting on the workers); and the
             // group before it is reported on here meanwhile, so the workers never wait for that.
             let mut rest = paths;
-            let mut next = (!rest.is_empty()).then(|| {
-                scope.spawn(move || receive_group(rest, FIRST_GROUP_FILES, GROUP_BYTES, limits))
-            });
+            let mut most_files = FIRST_GROUP_FILES;
+            let mut next = (!rest.is_empty())
+                .then(|| scope.spawn(move || receive_group(rest, most_files, GROUP_BYTES, limits)));
             if next.is_some() {
                 workers.confirm_started()?;
             }
@@ -184,8 +190,9 @@ impl<'s> Collator<'s> {
                 let new = self.only_new(received, &mut told_first);
                 let validating = scope.spawn(move || validate_received(schemas, workers, new));
                 // Only then the next group, so that handing this one out does not wait for a processor.
+                most_files = files_after(most_files);
                 next = (!rest.is_empty()).then(|| {
-                    scope.spawn(move || receive_group(rest, GROUP_FILES, GROUP_BYTES, limits))
+                    scope.spawn(move || receive_group(rest, most_files, GROUP_BYTES, limits))
                 });
                 self.report_on(std::mem::take(&mut validated), &mut batch, &mut summary)?;
                 summary.outcomes.append(&mut told_first.outcomes);
@@ -452,6 +459,11 @@ fn returns_in_use(history: &History) -> Result<HashMap<ReturnKey, String>, Fatal
         .collect())
 }
 
+/// The most files the group after one of `most_files` may hold.
+fn files_after(most_files: usize) -> usize {
+    most_files.saturating_mul(GROUP_GROWTH).min(GROUP_FILES)
+}
+
 /// The next group of `paths` read from disk and hashed: at most `most_files` files, and no more once they
 /// come to `enough_bytes`.
 fn receive_group(
@@ -495,6 +507,15 @@ mod tests {
             .iter()
             .map(|received| received.file.as_str())
             .collect()
+    }
+
+    #[test]
+    fn groups_grow_from_the_first_to_their_longest() {
+        let mut sizes = vec![FIRST_GROUP_FILES];
+        while sizes.len() < 5 {
+            sizes.push(files_after(sizes[sizes.len() - 1]));
+        }
+        assert_eq!(sizes, [16, 64, 256, 256, 256]);
     }
 
     #[test]
