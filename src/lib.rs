@@ -19,6 +19,7 @@ pub mod period;
 pub mod phase;
 pub mod pipeline;
 pub mod platform;
+pub mod polars_local;
 pub mod read;
 pub mod render;
 pub mod schema;

@@ -69,11 +69,12 @@ pub fn render_edition(
     choice: PeriodChoice,
     signing: Option<Signing>,
 ) -> Result<RenderedOutputs, FatalError> {
-    let periods = resolve_periods(history, choice)?;
+    let periods = crate::polars_local::on_one_thread(|| resolve_periods(history, choice))?;
     let signed = signing.as_ref().map(Signing::day);
+    let catalogue = crate::polars_local::on_one_thread(|| consolidate::catalogue_frames(schemas));
     let outputs = Outputs {
         schemas,
-        catalogue: consolidate::catalogue_frames(schemas).map_err(FatalError::Consolidation)?,
+        catalogue: catalogue.map_err(FatalError::Consolidation)?,
         as_at: AsAt::quarter(schemas, periods, signed),
         settings: FlagSettings::of(schemas),
         signing,
@@ -207,7 +208,9 @@ impl Outputs<'_> {
     fn render(&self, history: &History, quarantined: &[Quarantined]) -> Result<Rendered, String> {
         let attempt = catch_unwind(AssertUnwindSafe(|| -> Result<Rendered, String> {
             let mut consolidated = crate::phase::timed("consolidate", || {
-                consolidate::consolidate(history, &self.catalogue, self.as_at, self.settings)
+                crate::polars_local::on_one_thread(|| {
+                    consolidate::consolidate(history, &self.catalogue, self.as_at, self.settings)
+                })
             })
             .map_err(|error| format!("it could not be consolidated: {error}"))?;
             consolidated.quarantined = quarantined.to_vec();

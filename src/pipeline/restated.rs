@@ -87,7 +87,7 @@ impl ShownFigures {
             None => self
                 .departments
                 .insert(crate::phase::timed("figures shown (restatements)", || {
-                    load_shown(history)
+                    crate::polars_local::on_one_thread(|| load_shown(history))
                 })?),
         };
         let shown = departments.entry(key).or_default();

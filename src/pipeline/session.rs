@@ -443,7 +443,8 @@ impl<'s> Collator<'s> {
 
 /// The return in use for each department, template and period, as the store has it.
 fn returns_in_use(history: &History) -> Result<HashMap<ReturnKey, String>, FatalError> {
-    let in_use = crate::consolidate::returns_in_use(history).map_err(FatalError::History)?;
+    let in_use = crate::polars_local::on_one_thread(|| crate::consolidate::returns_in_use(history))
+        .map_err(FatalError::History)?;
     Ok(in_use
         .into_iter()
         .map(|r| {
