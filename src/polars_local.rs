@@ -22,6 +22,24 @@ pub fn on_one_thread<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     })
 }
 
+/// `first` and `second` side by side, each on one thread of its own as [`on_one_thread`] runs it.
+pub fn on_two_threads<A: Send, B: Send>(
+    first: impl FnOnce() -> A + Send,
+    second: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    std::thread::scope(|scope| {
+        let second = scope.spawn(|| {
+            ALLOW_RAYON_THREADS.set(false);
+            second()
+        });
+        let first = on_one_thread(first);
+        let second = second
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (first, second)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,6 +88,17 @@ mod tests {
             .expect("i64")
             .get(0)
             .expect("a sum")
+    }
+
+    #[test]
+    fn two_pieces_of_work_each_run_with_polars_threads_off_on_threads_of_their_own() {
+        let caller = std::thread::current().id();
+        let on = || (ALLOW_RAYON_THREADS.get(), std::thread::current().id());
+        let ((first_allowed, first), (second_allowed, second)) = on_two_threads(on, on);
+        assert!(!first_allowed && !second_allowed);
+        assert!(first != caller && second != caller && first != second);
+        assert_eq!(on_two_threads(a_query, a_query), (6, 6));
+        assert!(ALLOW_RAYON_THREADS.get());
     }
 
     #[test]

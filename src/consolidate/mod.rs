@@ -205,23 +205,67 @@ impl FlagSettings {
 }
 
 /// Consolidates the history as at `as_at`: figures of periods up to its quarter, plans as at its day.
+/// The figures' tables and the returns' tables are made side by side, each on a thread of its own.
 pub fn consolidate(
     history: &History,
     catalogue: &CatalogueFrames,
     as_at: AsAt,
     flags: FlagSettings,
 ) -> PolarsResult<Consolidated> {
-    let AsAt {
-        period,
-        chase_period,
-        plans_until,
-    } = as_at;
-    let at = ReportingQuarter::of(period);
+    let at = ReportingQuarter::of(as_at.period);
     let history = &returns::in_arrival_order(history)?;
     // Collected once: each table below is its own query and would otherwise compute these again (half
     // of consolidation's time went on that).
-    let returns = returns::keyed_returns(history).collect()?.lazy();
-    let current = returns::current_returns(&returns).collect()?.lazy();
+    let returns = returns::keyed_returns(history).collect()?;
+    let current = returns::current_returns(&returns.clone().lazy()).collect()?;
+    let (figure_tables, return_tables) = crate::polars_local::on_two_threads(
+        || figure_tables(history, catalogue, &current, at, flags),
+        || return_tables(history, catalogue, &returns, &current, as_at),
+    );
+    let (figure_tables, return_tables) = (figure_tables?, return_tables?);
+    Ok(Consolidated {
+        period: as_at.period,
+        chase_period: as_at.chase_period,
+        plans_until: as_at.plans_until,
+        year_matrix: figure_tables.year_matrix,
+        previous_year: figure_tables.previous_year,
+        history: figure_tables.history,
+        commentary: return_tables.commentary,
+        missing: return_tables.missing,
+        department_counts: return_tables.department_counts,
+        open_exceptions: return_tables.open_exceptions,
+        not_in_use: return_tables.not_in_use,
+        flags: figure_tables.flags,
+        current_returns: return_tables.current_returns,
+        plans: return_tables.plans,
+        received: return_tables.received,
+        late_returns: return_tables.late_returns,
+        data: figure_tables.data,
+        restated: figure_tables.restated,
+        rejected: return_tables.rejected,
+        quarantined: Vec::new(),
+        set_aside: Vec::new(),
+    })
+}
+
+/// The tables made from the figures of the returns in use.
+struct FigureTables {
+    data: DataFrame,
+    year_matrix: DataFrame,
+    previous_year: DataFrame,
+    history: DataFrame,
+    restated: DataFrame,
+    flags: DataFrame,
+}
+
+fn figure_tables(
+    history: &History,
+    catalogue: &CatalogueFrames,
+    current: &DataFrame,
+    at: ReportingQuarter,
+    flags: FlagSettings,
+) -> PolarsResult<FigureTables> {
+    let current = current.clone().lazy();
     // As at the reporting quarter: a return for a later quarter, and any figure of a later quarter,
     // waits for its quarter.
     let current_as_at = current.clone().filter(at.reached("ret_year", "ret_q"));
@@ -230,7 +274,47 @@ pub fn consolidate(
         .lazy();
     let data = figures::data_table(&figures, catalogue, &current_as_at, at)?;
     let current_now = returns::current_in(&current, at);
-    let restated = figures::restated_figures(history, &figures, &current_now, at)?;
+    Ok(FigureTables {
+        year_matrix: figures::year_matrix(&data, catalogue, at)?,
+        previous_year: figures::previous_year_by_quarter(&data, at)?,
+        history: figures::whole_year_history(&data, at)?,
+        restated: figures::restated_figures(history, &figures, &current_now, at)?,
+        flags: flags::board_flags(
+            &data,
+            catalogue,
+            &current_now,
+            &history.commentary,
+            at,
+            flags,
+        )?,
+        data,
+    })
+}
+
+/// The tables made from the returns: which are in use, replaced, rejected or owed, and what they say.
+struct ReturnTables {
+    current_returns: DataFrame,
+    commentary: DataFrame,
+    missing: DataFrame,
+    rejected: DataFrame,
+    open_exceptions: DataFrame,
+    department_counts: Vec<DepartmentCount>,
+    not_in_use: DataFrame,
+    plans: PlanTables,
+    received: DataFrame,
+    late_returns: DataFrame,
+}
+
+fn return_tables(
+    history: &History,
+    catalogue: &CatalogueFrames,
+    returns: &DataFrame,
+    current: &DataFrame,
+    as_at: AsAt,
+) -> PolarsResult<ReturnTables> {
+    let at = ReportingQuarter::of(as_at.period);
+    let (returns, current) = (returns.clone().lazy(), current.clone().lazy());
+    let current_now = returns::current_in(&current, at);
     let rejected = returns::rejected_returns(&returns, &current)?;
     let open_exceptions = returns::open_exceptions(history, &current, &rejected)?;
     let current_returns = current
@@ -240,19 +324,13 @@ pub fn consolidate(
             SortMultipleOptions::default().with_maintain_order(true),
         )
         .collect()?;
-    Ok(Consolidated {
-        period,
-        chase_period,
-        plans_until,
-        year_matrix: figures::year_matrix(&data, catalogue, at)?,
-        previous_year: figures::previous_year_by_quarter(&data, at)?,
-        history: figures::whole_year_history(&data, at)?,
+    Ok(ReturnTables {
         commentary: returns::period_commentary(history, &current_now)?,
         missing: returns::missing_returns(
             catalogue,
             &returns,
             &current,
-            ReportingQuarter::of(chase_period),
+            ReportingQuarter::of(as_at.chase_period),
         )?,
         department_counts: returns::department_counts(
             catalogue,
@@ -262,23 +340,11 @@ pub fn consolidate(
         )?,
         open_exceptions,
         not_in_use: returns::replaced_returns(&returns, &current)?,
-        flags: flags::board_flags(
-            &data,
-            catalogue,
-            &current_now,
-            &history.commentary,
-            at,
-            flags,
-        )?,
         current_returns,
-        plans: consolidate_plans(history, &catalogue.plans, plans_until)?,
+        plans: consolidate_plans(history, &catalogue.plans, as_at.plans_until)?,
         received: returns::received_returns(&returns)?,
         late_returns: returns::late_returns(&returns, &history.sign_offs)?,
-        data,
-        restated,
         rejected,
-        quarantined: Vec::new(),
-        set_aside: Vec::new(),
     })
 }
 
