@@ -32,8 +32,8 @@ const GROUP_BYTES: u64 = 32 * 1024 * 1024;
 
 /// The first group is short, so that the workers start as soon as a run each is read from disk; each
 /// group after it may hold up to [`GROUP_GROWTH`] times as many files as the one before (up to
-/// [`GROUP_FILES`]), so that reading the next group from disk never takes longer than the workers take
-/// over the group in hand.
+/// [`GROUP_FILES`]): the next group is read while the workers are on the one in hand, and 256 files took
+/// longer to read and hash than the workers took over 16 (they waited about 10 ms for them).
 const FIRST_GROUP_FILES: usize = 16;
 
 /// How much longer each group may be than the one before.
