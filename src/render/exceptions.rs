@@ -6,9 +6,9 @@ use rust_xlsxwriter::{Format, Worksheet};
 use serde::Serialize;
 
 use super::{
-    RenderError, WrappedRows, WriteText, bold, department_name, deterministic_workbook, fit_cell,
-    heading, list_sheet, not_printed, owners_workbook, period_label, print_on_a4, uk_clock,
-    wrapped, wrapped_list_sheet,
+    RenderError, SavedWorkbook, WrappedRows, WriteText, bold, department_name,
+    deterministic_workbook, fit_cell, heading, list_sheet, not_printed, owners_workbook,
+    period_label, print_on_a4, uk_clock, wrapped, wrapped_list_sheet,
 };
 use crate::consolidate::{
     BoardFlag, Consolidated, LateReturn, MissingReturn, OpenException, ReplacedReturn,
@@ -390,7 +390,7 @@ pub fn return_report_json(processed: &ProcessedReturn) -> Result<Vec<u8>, Render
 pub fn exceptions_workbook(
     schemas: &Schemas,
     consolidated: &Consolidated,
-) -> Result<Vec<u8>, RenderError> {
+) -> Result<SavedWorkbook, RenderError> {
     let mut workbook = owners_workbook("Integrity dashboard exceptions")?;
     let open = OpenException::rows(&consolidated.open_exceptions)?;
     summary_sheet(workbook.add_worksheet(), schemas, consolidated, &open)?;
@@ -435,7 +435,7 @@ pub fn exceptions_workbook(
     if !schemas.plans.is_empty() {
         super::plans::plan_exceptions_sheet(&mut workbook, schemas, &consolidated.plans)?;
     }
-    Ok(workbook.save_to_buffer()?)
+    Ok(SavedWorkbook::save(workbook)?)
 }
 
 /// The counts the owner looks at first.

@@ -16,8 +16,8 @@ use super::figures::{
     marks_of, shown_indicators, whole_indicator,
 };
 use super::{
-    RenderError, WriteText, bold, fit_row, heading, not_printed, owners_workbook, print_on_a4,
-    sheet_name, text_lines, wrapped,
+    RenderError, SavedWorkbook, WriteText, bold, fit_row, heading, not_printed, owners_workbook,
+    print_on_a4, sheet_name, text_lines, wrapped,
 };
 use crate::consolidate::{Consolidated, DataRow, YearRow};
 use crate::period::{FinancialYear, Period};
@@ -40,7 +40,7 @@ pub const DATA_COLUMNS: [&str; 10] = [
 pub fn dashboard_workbook(
     schemas: &Schemas,
     consolidated: &Consolidated,
-) -> Result<Vec<u8>, RenderError> {
+) -> Result<SavedWorkbook, RenderError> {
     let period = consolidated.period;
     let title = format!(
         "{} {} {}, Quarter {}",
@@ -67,7 +67,7 @@ pub fn dashboard_workbook(
         super::plans::plan_sheets(&mut workbook, schemas, &consolidated.plans)?;
         super::plans::plan_status_sheet(&mut workbook, &consolidated.plans)?;
     }
-    Ok(workbook.save_to_buffer()?)
+    Ok(SavedWorkbook::save(workbook)?)
 }
 
 /// The sheets before the long lists: the summary, one per indicator group, the charts, the data owners.
