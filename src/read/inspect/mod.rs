@@ -167,9 +167,10 @@ fn inspect_zip(bytes: &[u8], format: Format, limits: &ReadLimits) -> Result<Vec<
         let Some(part) = classify(&name, format) else {
             continue;
         };
-        let compressed = entry.compressed_size().max(1);
-        let content = unpacker.unpack(&mut entry, &mut budget, limits)?;
-        let unpacked = content.len() as u64;
+        let read_through = (part == Part::Worksheet).then_some(sheet::read_through as _);
+        let unpack::Unpacked { content, packed } =
+            unpacker.unpack(&mut entry, &mut budget, limits, read_through)?;
+        let (unpacked, compressed) = (content.len() as u64, packed.max(1));
         if unpacked > RATIO_FLOOR && unpacked / compressed > limits.compression_ratio {
             return Err(too_big(format!(
                 "{} unpacks to {} times its packed size (at most {} allowed): it looks like a \"zip bomb\"",
