@@ -18,17 +18,7 @@ pub(super) fn in_arrival_order(history: &History) -> PolarsResult<History> {
     // A store is written in the order its returns arrive, so they are usually in arrival order already.
     let returns = match numbered_in_order(&history.returns)? {
         true => history.returns.clone(),
-        false => history
-            .returns
-            .clone()
-            .lazy()
-            .sort(
-                ["arrival", "received_at", "source_file"],
-                SortMultipleOptions::default()
-                    .with_maintain_order(true)
-                    .with_nulls_last(false),
-            )
-            .collect()?,
+        false => by_arrival(history.returns.clone().lazy()).collect()?,
     };
     // Usually each content arrived once: then there is nothing to drop (polars' `unique` on the hashes
     // took 5 ms of every pass at 12,000 returns, finding nothing).
@@ -43,6 +33,16 @@ pub(super) fn in_arrival_order(history: &History) -> PolarsResult<History> {
         returns: returns.with_row_index("order".into(), None)?,
         ..history.clone()
     })
+}
+
+/// Returns by arrival number, and for a store from before arrival numbers by file time, then name.
+fn by_arrival(returns: LazyFrame) -> LazyFrame {
+    returns.sort(
+        ["arrival", "received_at", "source_file"],
+        SortMultipleOptions::default()
+            .with_maintain_order(true)
+            .with_nulls_last(false),
+    )
 }
 
 /// Whether every return has an arrival number, each higher than the one before it.
@@ -697,15 +697,7 @@ mod tests {
 
     /// What polars' own sort and `unique` make of the returns: each content once, at its latest arrival.
     fn sorted_and_unique_by_polars(returns: &DataFrame) -> DataFrame {
-        returns
-            .clone()
-            .lazy()
-            .sort(
-                ["arrival", "received_at", "source_file"],
-                SortMultipleOptions::default()
-                    .with_maintain_order(true)
-                    .with_nulls_last(false),
-            )
+        by_arrival(returns.clone().lazy())
             .unique_stable_generic(Some(vec![col("sha256")]), UniqueKeepStrategy::Last)
             .with_row_index("order", None)
             .collect()
