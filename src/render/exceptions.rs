@@ -110,7 +110,7 @@ fn not_in_use_sheet(
     ];
     let widths = [22.0, 10.0, 34.0, 20.0, 34.0, 60.0];
     let rows = ReplacedReturn::rows(replaced)?.into_iter().map(|replaced| {
-        let (file, in_use) = (&replaced.source_file, &replaced.in_use_file);
+        let (file, in_use) = (replaced.source_file, replaced.in_use_file);
         let why = match replaced.accepted {
             Some(false) => format!(
                 "Rejected, and superseded: {in_use} was received after it and accepted. Nothing to do."
@@ -122,9 +122,9 @@ fn not_in_use_sheet(
         vec![
             department_name(schemas, &replaced.department),
             period_label(&replaced.plan_period, replaced.ret_year, replaced.ret_q),
-            file.clone(),
+            file,
             uk_clock(replaced.received_at),
-            in_use.clone(),
+            in_use,
             why,
         ]
     });
@@ -317,7 +317,7 @@ fn write_report_line(
         exception.message.as_str(),
         exception.guidance.as_str(),
     ];
-    lines.write(sheet, row, 0, &cells)
+    lines.write(sheet, row, 0, cells)
 }
 
 /// A4 landscape, one page wide, the heading row repeated on every page.
@@ -347,7 +347,7 @@ fn write_exception(
         exception.message.as_str(),
         exception.guidance.as_str(),
     ];
-    lines.write(sheet, row, first_col, &cells)
+    lines.write(sheet, row, first_col, cells)
 }
 
 #[derive(Serialize)]
@@ -539,7 +539,7 @@ fn open_exceptions_sheet(
         let department = department_name(schemas, &open.department);
         // Top-aligned like the exception's own cells, which may run to several lines.
         let received = uk_clock(open.received_at);
-        for (col, value) in [&department, &period, &received].iter().enumerate() {
+        for (col, value) in [department, period, received].into_iter().enumerate() {
             sheet.write_text_with_format(row, col as u16, value, &wrapped())?;
         }
         write_exception(&mut lines, sheet, row, 3, &exception)?;

@@ -112,8 +112,7 @@ fn wrapped_list_sheet(
     list_sheet(sheet, name, headers)?;
     let mut wrapped_rows = WrappedRows::new(widths);
     for (i, cells) in rows.into_iter().enumerate() {
-        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
-        wrapped_rows.write(sheet, 1 + i as u32, 0, &cells)?;
+        wrapped_rows.write(sheet, 1 + i as u32, 0, cells)?;
     }
     wrapped_rows.finish(sheet)?;
     for (col, width) in widths.iter().enumerate() {
@@ -168,13 +167,13 @@ trait WriteText {
         &mut self,
         row: u32,
         col: u16,
-        text: impl AsRef<str>,
+        text: impl AsRef<str> + Into<String>,
     ) -> Result<&mut Worksheet, XlsxError>;
     fn write_text_with_format(
         &mut self,
         row: u32,
         col: u16,
-        text: impl AsRef<str>,
+        text: impl AsRef<str> + Into<String>,
         format: &Format,
     ) -> Result<&mut Worksheet, XlsxError>;
 }
@@ -184,20 +183,29 @@ impl WriteText for Worksheet {
         &mut self,
         row: u32,
         col: u16,
-        text: impl AsRef<str>,
+        text: impl AsRef<str> + Into<String>,
     ) -> Result<&mut Worksheet, XlsxError> {
-        self.write_string(row, col, fit_cell(text.as_ref()))
+        self.write_string(row, col, fitted(text))
     }
 
     fn write_text_with_format(
         &mut self,
         row: u32,
         col: u16,
-        text: impl AsRef<str>,
+        text: impl AsRef<str> + Into<String>,
         format: &Format,
     ) -> Result<&mut Worksheet, XlsxError> {
-        self.write_string_with_format(row, col, fit_cell(text.as_ref()), format)
+        self.write_string_with_format(row, col, fitted(text), format)
     }
+}
+
+/// `text` as a cell takes it: text already made for the cell is handed over as it is, not copied (the
+/// long lists write some 170,000 cells at 12,000 returns).
+fn fitted(text: impl AsRef<str> + Into<String>) -> String {
+    if let std::borrow::Cow::Owned(cut) = fit_cell(text.as_ref()) {
+        return cut;
+    }
+    text.into()
 }
 
 /// The date a quarter's returns are due, as the board reads dates ("30/10/2020"): the schema's
@@ -216,6 +224,19 @@ pub(crate) fn period_label(
         return plan_period.to_owned();
     }
     match year {
+        // Written digit by digit, as times are: the long lists write some 24,000 of them.
+        Some(FinancialYear(first @ 1000..=9999)) => {
+            let first = first.unsigned_abs();
+            let mut text = String::with_capacity("2020/21 Q2".len());
+            push_digits(&mut text, first, 4);
+            text.push('/');
+            push_digits(&mut text, (first + 1) % 100, 2);
+            if let Some(quarter) = quarter {
+                text.push_str(" Q");
+                push_digits(&mut text, u32::from(quarter.number()), 1);
+            }
+            text
+        }
         Some(year) => crate::period::Period { year, quarter }.to_string(),
         None => String::new(),
     }
@@ -249,9 +270,15 @@ where
         return String::new();
     };
     match uk_date(time.date_naive()) {
-        // Written field by field: chrono reads its format string anew for every time, and the long
-        // lists write some 36,000 of them at 12,000 returns.
-        Some(day) => format!("{day} {:02}:{:02}", time.hour(), time.minute()),
+        // Written digit by digit: chrono reads its format string anew for every time, and the long lists
+        // write some 36,000 of them at 12,000 returns.
+        Some(mut text) => {
+            text.push(' ');
+            push_digits(&mut text, time.hour(), 2);
+            text.push(':');
+            push_digits(&mut text, time.minute(), 2);
+            text
+        }
         None => time.format("%d/%m/%Y %H:%M").to_string(),
     }
 }
@@ -265,10 +292,24 @@ pub(crate) fn uk_day(date: Option<chrono::NaiveDate>) -> String {
 /// `15/10/2020`, for a year of four digits (chrono's `%Y` writes others with a sign).
 fn uk_date(date: chrono::NaiveDate) -> Option<String> {
     use chrono::Datelike;
-    let year = date.year();
-    (0..=9999)
-        .contains(&year)
-        .then(|| format!("{:02}/{:02}/{year:04}", date.day(), date.month()))
+    let year = u32::try_from(date.year())
+        .ok()
+        .filter(|year| *year <= 9999)?;
+    let mut text = String::with_capacity("15/10/2020 07:05".len());
+    push_digits(&mut text, date.day(), 2);
+    text.push('/');
+    push_digits(&mut text, date.month(), 2);
+    text.push('/');
+    push_digits(&mut text, year, 4);
+    Some(text)
+}
+
+/// The last `width` decimal digits of `value`, zero-padded: `{value:0width$}` for a value that fits.
+fn push_digits(text: &mut String, value: u32, width: u32) {
+    for place in (0..width).rev() {
+        let digit = value / 10u32.pow(place) % 10;
+        text.push(char::from(b'0' + digit as u8));
+    }
 }
 
 #[cfg(test)]
@@ -305,6 +346,28 @@ mod tests {
             );
         }
         assert_eq!(uk_day(NaiveDate::from_ymd_opt(2020, 10, 15)), "15/10/2020");
+        let late = Utc.with_ymd_and_hms(2021, 3, 31, 23, 59, 0).single();
+        assert_eq!(uk_clock(late), "31/03/2021 23:59");
         assert_eq!(uk_clock(None::<chrono::DateTime<Utc>>), "");
+    }
+
+    #[test]
+    fn a_period_reads_as_the_period_writes_itself_whatever_the_year() {
+        let quarters = std::iter::once(None).chain(crate::period::Quarter::ALL.map(Some));
+        for quarter in quarters {
+            for first in [-5, 0, 999, 1000, 2020, 2098, 2099, 9999, 10_000] {
+                let year = FinancialYear(first);
+                assert_eq!(
+                    period_label("", Some(year), quarter),
+                    crate::period::Period { year, quarter }.to_string()
+                );
+            }
+        }
+        assert_eq!(period_label("", Some(FinancialYear(2020)), None), "2020/21");
+        assert_eq!(
+            period_label("2021/22 H1", Some(FinancialYear(2020)), None),
+            "2021/22 H1"
+        );
+        assert_eq!(period_label("", None, None), "");
     }
 }

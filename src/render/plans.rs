@@ -503,9 +503,12 @@ pub fn plan_exceptions_sheet(
     ];
     let mut rows = WrappedRows::new(&widths);
     for (i, exception) in exceptions.iter().enumerate() {
-        let cells = plan_exception_cells(schemas, exception);
-        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
-        rows.write(sheet, 1 + i as u32, 0, &cells)?;
+        rows.write(
+            sheet,
+            1 + i as u32,
+            0,
+            plan_exception_cells(schemas, exception),
+        )?;
     }
     rows.finish(sheet)?;
     for (col, width) in widths.iter().enumerate() {

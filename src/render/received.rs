@@ -27,12 +27,10 @@ pub fn returns_sheet(
     list_sheet(&mut sheet, "Returns", &HEADERS)?;
     let mut rows = WrappedRows::new(&WIDTHS);
     for (i, received) in ReceivedReturn::rows(&consolidated.received)?
-        .iter()
+        .into_iter()
         .enumerate()
     {
-        let cells = row_cells(schemas, received);
-        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
-        rows.write(&mut sheet, 1 + i as u32, 0, &cells)?;
+        rows.write(&mut sheet, 1 + i as u32, 0, row_cells(schemas, received))?;
     }
     rows.finish(&mut sheet)?;
     for (col, width) in WIDTHS.iter().enumerate() {
@@ -45,7 +43,7 @@ pub fn returns_sheet(
 }
 
 /// A return's row, in the order of `HEADERS`.
-fn row_cells(schemas: &Schemas, received: &ReceivedReturn) -> [String; 8] {
+fn row_cells(schemas: &Schemas, received: ReceivedReturn) -> [String; 8] {
     let sent_by = match (
         received.sender_name.as_str(),
         received.sender_address.as_str(),
@@ -72,12 +70,12 @@ fn row_cells(schemas: &Schemas, received: &ReceivedReturn) -> [String; 8] {
     };
     [
         uk_clock(received.received_at),
-        received.source_file.clone(),
+        received.source_file,
         department,
         period_label(&received.plan_period, received.ret_year, received.ret_q),
         sent_by,
         uk_clock(received.sent_at),
-        received.subject.clone(),
+        received.subject,
         outcome,
     ]
 }

@@ -58,30 +58,33 @@ impl<'w> WrappedRows<'w> {
     }
 
     /// Writes `cells` into `row` from `first_col`, and makes the row tall enough for the longest.
-    pub fn write(
+    pub fn write<Text: AsRef<str> + Into<String>>(
         &mut self,
         sheet: &mut Worksheet,
         row: u32,
         first_col: u16,
-        cells: &[&str],
+        cells: impl IntoIterator<Item = Text>,
     ) -> Result<(), RenderError> {
-        let mut any_text = false;
-        for (col, text) in (first_col..).zip(cells) {
+        let (mut any_text, mut last_col, mut lines) = (false, None, 1);
+        for ((index, text), col) in cells.into_iter().enumerate().zip(first_col..) {
+            if let Some(width) = self.widths.get(index) {
+                lines = lines.max(text_lines(text.as_ref(), *width));
+            }
             let column = self.column(col);
             column.row.get_or_insert(row);
-            if !text.is_empty() {
-                sheet.write_text(row, col, *text)?;
-                column.written = true;
+            if !text.as_ref().is_empty() {
+                sheet.write_text(row, col, text)?;
+                self.column(col).written = true;
                 any_text = true;
             }
+            last_col = Some(col);
         }
-        if let Some(last) = cells.len().checked_sub(1) {
+        if let Some(last_col) = last_col {
             if !any_text {
                 // Before the row's height is set, which takes the sheet's first column as it then is.
                 sheet.write_blank(row, first_col, &WRAPPED)?;
                 self.column(first_col).written = true;
             }
-            let last_col = first_col + last as u16;
             self.add_to_run(
                 sheet,
                 Run {
@@ -92,12 +95,6 @@ impl<'w> WrappedRows<'w> {
                 },
             )?;
         }
-        let lines = cells
-            .iter()
-            .zip(self.widths)
-            .map(|(text, width)| text_lines(text, *width))
-            .max()
-            .unwrap_or(1);
         fit_row(sheet, row, lines)?;
         Ok(())
     }
@@ -230,7 +227,9 @@ mod tests {
             sheet.write_string(0, 1, "heading").expect("heading");
             let mut wrapped = WrappedRows::new(&widths);
             for (i, (row, first_col, cells)) in rows.iter().enumerate() {
-                wrapped.write(sheet, *row, *first_col, cells).expect("row");
+                wrapped
+                    .write(sheet, *row, *first_col, cells.iter().copied())
+                    .expect("row");
                 if i == 0 {
                     sheet
                         .write_string_with_format(0, 0, "bold", &bold)
@@ -250,7 +249,9 @@ mod tests {
         let after = saved(|sheet| {
             let mut wrapped = WrappedRows::new(&widths);
             for (row, first_col, cells) in &rows {
-                wrapped.write(sheet, *row, *first_col, cells).expect("row");
+                wrapped
+                    .write(sheet, *row, *first_col, cells.iter().copied())
+                    .expect("row");
             }
             wrapped.finish(sheet).expect("finished");
         });
