@@ -99,6 +99,8 @@ pub struct Consolidated {
     /// Every return received, in the order it arrived, with who sent it when it came by email: see
     /// [`ReceivedReturn`].
     pub received: DataFrame,
+    /// When the last of them was received, if any was: the time a draft board paper is as at.
+    pub last_received: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// The reporting quarter's returns counted per department, for every document that shows them.
     pub department_counts: Vec<DepartmentCount>,
     /// Returns for signed-off quarters that arrived after the latest version: see [`LateReturn`].
@@ -239,6 +241,7 @@ pub fn consolidate(
         current_returns: return_tables.current_returns,
         plans: return_tables.plans,
         received: return_tables.received,
+        last_received: return_tables.last_received,
         late_returns: return_tables.late_returns,
         data: figure_tables.data,
         restated: figure_tables.restated,
@@ -302,6 +305,7 @@ struct ReturnTables {
     not_in_use: DataFrame,
     plans: PlanTables,
     received: DataFrame,
+    last_received: Option<chrono::DateTime<chrono::FixedOffset>>,
     late_returns: DataFrame,
 }
 
@@ -317,6 +321,7 @@ fn return_tables(
     let current_now = returns::current_in(&current, at);
     let rejected = returns::rejected_returns(&returns, &current)?;
     let open_exceptions = returns::open_exceptions(history, &current, &rejected)?;
+    let received = returns::received_returns(&returns)?;
     let current_returns = current
         .clone()
         .sort(
@@ -342,7 +347,8 @@ fn return_tables(
         not_in_use: returns::replaced_returns(&returns, &current)?,
         current_returns,
         plans: consolidate_plans(history, &catalogue.plans, as_at.plans_until)?,
-        received: returns::received_returns(&returns)?,
+        last_received: returns::last_received(&received)?,
+        received,
         late_returns: returns::late_returns(&returns, &history.sign_offs)?,
         rejected,
     })

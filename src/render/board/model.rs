@@ -2,9 +2,7 @@
 //! workbook (`render::figures`), so that the two documents cannot disagree. The `.docx` writer only lays
 //! these values out.
 
-use crate::consolidate::{
-    Consolidated, LatestStatus, MissingReturn, PlanStatusRow, ReceivedReturn, YearRow,
-};
+use crate::consolidate::{Consolidated, LatestStatus, MissingReturn, PlanStatusRow, YearRow};
 use crate::period::{FinancialYear, Period};
 use crate::schema::{Frequency, Indicator, Measure, NotCollectedInPaper, Plan, Principle, Schemas};
 use crate::store::FigureChange;
@@ -171,8 +169,7 @@ impl Paper {
         edition: &Edition,
     ) -> Result<Paper, RenderError> {
         let figures = Figures::read(consolidated)?;
-        let received = ReceivedReturn::rows(&consolidated.received)?;
-        let as_of = received.iter().filter_map(|r| r.received_at).max();
+        let as_of = consolidated.last_received;
         let dated = match &edition.status {
             PaperStatus::SignedOff { by, at, .. } => {
                 format!(
