@@ -36,10 +36,11 @@ pub(super) fn write(paper: &Paper) -> Result<Vec<u8>, RenderError> {
     doc = opening_pages(doc, paper);
     doc = headline_page(doc, paper, &paper.headline);
     let mut pictures = 0;
+    let mut drawn = drawn_charts(paper)?.into_iter();
     for section in &paper.sections {
         doc = doc.add_paragraph(heading(1, &section.title).page_break_before(true));
-        for indicator in &section.indicators {
-            doc = indicator_part(doc, indicator, &mut pictures)?;
+        for (indicator, chart) in section.indicators.iter().zip(drawn.by_ref()) {
+            doc = indicator_part(doc, indicator, chart, &mut pictures)?;
         }
     }
     if !paper.plans.is_empty() {
@@ -294,9 +295,28 @@ fn list(doc: Docx, title: &str, lines: &[String], none: &str) -> Docx {
     doc
 }
 
+/// Each indicator's chart as a picture (PNG), in the paper's order, drawn side by side: drawing is most of
+/// the time the paper takes to make, and the other outputs made beside it have often finished by then.
+fn drawn_charts(paper: &Paper) -> Result<Vec<Option<Vec<u8>>>, RenderError> {
+    use rayon::prelude::*;
+    let indicators: Vec<&IndicatorPart> = paper
+        .sections
+        .iter()
+        .flat_map(|section| &section.indicators)
+        .collect();
+    indicators
+        .par_iter()
+        .map(|indicator| {
+            let chart = indicator.chart.as_ref().map(chart::bar_chart_png);
+            chart.transpose().map_err(RenderError::Document)
+        })
+        .collect()
+}
+
 fn indicator_part(
     doc: Docx,
     indicator: &IndicatorPart,
+    chart: Option<Vec<u8>>,
     pictures: &mut usize,
 ) -> Result<Docx, RenderError> {
     let mut title = Run::new().add_text(format!("{}  {}", indicator.code, indicator.title));
@@ -330,8 +350,8 @@ fn indicator_part(
     if !indicator.history.is_empty() {
         doc = doc.add_paragraph(labelled("Historical data", &indicator.history.join(". ")));
     }
-    if let Some(chart) = &indicator.chart {
-        doc = chart_paragraphs(doc, chart, pictures)?;
+    if let (Some(chart), Some(png)) = (&indicator.chart, chart) {
+        doc = chart_paragraphs(doc, chart, png, pictures);
     }
     Ok(doc
         .add_paragraph(labelled("Rationale", &indicator.rationale))
@@ -339,29 +359,23 @@ fn indicator_part(
 }
 
 /// The chart with its title, kept together on one page.
-fn chart_paragraphs(
-    doc: Docx,
-    chart: &BarChart,
-    pictures: &mut usize,
-) -> Result<Docx, RenderError> {
-    let png = chart::bar_chart_png(chart).map_err(RenderError::Document)?;
+fn chart_paragraphs(doc: Docx, chart: &BarChart, png: Vec<u8>, pictures: &mut usize) -> Docx {
     *pictures += 1;
     // Picture ids are numbered per document (docx-rs would number them per process).
     let picture = Pic::new_with_dimensions(png, chart::WIDTH, chart::HEIGHT)
         .id(format!("rIdImage{pictures}"))
         .size(16 * 360_000, 6 * 360_000);
-    Ok(doc
-        .add_paragraph(
-            para()
-                .keep_next(true)
-                .line_spacing(LineSpacing::new().before(120))
-                .add_run(Run::new().add_text(&chart.title).bold().size(18)),
-        )
-        .add_paragraph(
-            para()
-                .keep_lines(true)
-                .add_run(Run::new().add_image(picture)),
-        ))
+    doc.add_paragraph(
+        para()
+            .keep_next(true)
+            .line_spacing(LineSpacing::new().before(120))
+            .add_run(Run::new().add_text(&chart.title).bold().size(18)),
+    )
+    .add_paragraph(
+        para()
+            .keep_lines(true)
+            .add_run(Run::new().add_image(picture)),
+    )
 }
 
 /// The seed's table: measures side by side, two to a row, each with QTR 1–4 and the total.
