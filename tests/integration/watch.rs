@@ -642,13 +642,15 @@ fn ctrl_c_then_sigterm_to_the_watchers_whole_process_group_mid_batch_reject_noth
 #[test]
 fn an_email_without_a_workbook_beside_a_return_makes_one_batch() {
     let installation = Installation::new();
-    let watcher = installation.spawn_watch(&["-v", "--settle", "0.3", "--rescan", "1"]);
     let bytes = seed_draft(&installation, "psd-quarterly")
         .to_bytes()
         .expect("workbook");
     let email = crate::support::repo().join("tests/fixtures/emails/PDF only.eml");
     std::fs::copy(&email, installation.inbox().join("PDF only.eml")).expect("an email");
     std::fs::write(installation.inbox().join("PSD Q2 return.xlsx"), bytes).expect("a return");
+    // Both are waiting when the watcher starts, so its first look finds them together, whatever the
+    // machine's load: arriving a moment apart while it watches, two files may rightly be two batches.
+    let watcher = installation.spawn_watch(&["-v", "--settle", "0.3", "--rescan", "1"]);
     wait_until(30, "the return on the dashboard", || {
         installation.dashboard().exists()
             && data_rows(&installation.dashboard())
